@@ -1,0 +1,48 @@
+/*
+ * ql_log: one line per event on stderr, as text or JSON, filtered by level.
+ * A logger belongs to its binary's main(), which creates it once and passes it
+ * down; modules never own one.  Lines are written with a single write(2) so
+ * threads do not interleave within a line.  Never pass a token or password.
+ */
+#ifndef QL_LOG_H
+#define QL_LOG_H
+
+#include <stdarg.h>
+
+typedef enum {
+        QL_LOG_DEBUG = 0,
+        QL_LOG_INFO,
+        QL_LOG_WARN,
+        QL_LOG_ERROR,
+} ql_log_level_t;
+
+typedef enum { QL_LOG_TEXT = 0, QL_LOG_JSON } ql_log_format_t;
+
+typedef struct ql_log_s ql_log_t;
+
+/* A logger for program `prog` (e.g. "ql-spool") writing to fd 2. */
+ql_log_t *ql_log_new(const char *prog, ql_log_level_t level,
+                     ql_log_format_t format);
+void ql_log_destroy(ql_log_t *lg); /* accepts NULL */
+
+/* Change level/format at run time (SIGHUP); safe against concurrent logging. */
+void ql_log_configure(ql_log_t *lg, ql_log_level_t level,
+                      ql_log_format_t format);
+int ql_log_enabled(const ql_log_t *lg, ql_log_level_t level);
+
+/* "debug".."error" / "text","json" -> enum; -1 if unknown. */
+int ql_log_level_parse(const char *s);
+int ql_log_format_parse(const char *s);
+
+/* Log one event.  lg may be NULL (then nothing is written).  The message is
+ * printf-formatted; a trailing newline is added. */
+void ql_log(ql_log_t *lg, ql_log_level_t level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void ql_logv(ql_log_t *lg, ql_log_level_t level, const char *fmt, va_list ap);
+
+#define ql_debug(lg, ...) ql_log((lg), QL_LOG_DEBUG, __VA_ARGS__)
+#define ql_info(lg, ...) ql_log((lg), QL_LOG_INFO, __VA_ARGS__)
+#define ql_warn(lg, ...) ql_log((lg), QL_LOG_WARN, __VA_ARGS__)
+#define ql_error(lg, ...) ql_log((lg), QL_LOG_ERROR, __VA_ARGS__)
+
+#endif
