@@ -164,15 +164,13 @@ void ql_time_format_timestamp(int64_t ms, int offset_minutes, char *buf,
         unsigned m, d;
         ql_time_civil_from_days((int32_t)days, &y, &m, &d);
         char off[8];
+        int a = offset_minutes < 0 ? -offset_minutes : offset_minutes;
         if (offset_minutes == 0)
                 snprintf(off, sizeof(off), "Z");
         else
                 snprintf(off, sizeof(off), "%c%02d:%02d",
-                         offset_minutes < 0 ? '-' : '+',
-                         (offset_minutes < 0 ? -offset_minutes
-                                             : offset_minutes) / 60,
-                         (offset_minutes < 0 ? -offset_minutes
-                                             : offset_minutes) % 60);
+                         offset_minutes < 0 ? '-' : '+', (a / 60) % 100,
+                         a % 60);
         snprintf(buf, buf_size, "%04d-%02u-%02uT%02d:%02d:%02d.%03d%s", y, m,
                  d, sod / 3600, sod / 60 % 60, sod % 60, frac, off);
 }
