@@ -146,8 +146,8 @@ int ql_time_parse_timestamp(const char *s, int64_t *ms)
         if (*p != '\0')
                 return -1;
         int64_t days = ql_time_days_from_civil(y, m, d);
-        int64_t secs = days * 86400 + hh * 3600 + mi * 60 + ss -
-                       (int64_t)off_min * 60;
+        int64_t secs =
+            days * 86400 + hh * 3600 + mi * 60 + ss - (int64_t)off_min * 60;
         *ms = secs * 1000 + frac;
         return 0;
 }
@@ -171,6 +171,6 @@ void ql_time_format_timestamp(int64_t ms, int offset_minutes, char *buf,
                 snprintf(off, sizeof(off), "%c%02d:%02d",
                          offset_minutes < 0 ? '-' : '+', (a / 60) % 100,
                          a % 60);
-        snprintf(buf, buf_size, "%04d-%02u-%02uT%02d:%02d:%02d.%03d%s", y, m,
-                 d, sod / 3600, sod / 60 % 60, sod % 60, frac, off);
+        snprintf(buf, buf_size, "%04d-%02u-%02uT%02d:%02d:%02d.%03d%s", y, m, d,
+                 sod / 3600, sod / 60 % 60, sod % 60, frac, off);
 }
