@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the shell integration tests.  Source it first thing:
 #     . "$QL_SRC/tests/lib/common.sh"
 # It gives every test a private temp dir (removed on exit, with every server
@@ -54,7 +55,7 @@ ql_devbroker_start() {
         DEVBROKER_PID=$!
         QL_PIDS+=("$DEVBROKER_PID")
         exec {DEVBROKER_FD}>"$DEVBROKER_IN" # keeps its stdin open
-        local i
+
         for i in $(seq 1 100); do
                 if [ -s "$out.out" ]; then
                         QL_BROKERS=$(head -n1 "$out.out")

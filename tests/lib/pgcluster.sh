@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Start and stop a throwaway PostgreSQL cluster for the tests and the demo.
 # Source it, then:  ql_pgcluster_start DIR   (exports PGHOST PGPORT PGUSER
 # QL_TEST_PGDATA; the server runs as the `postgres` user when we are root,
