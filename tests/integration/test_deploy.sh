@@ -1,0 +1,53 @@
+# The deployment files: docker-compose.yml must be valid for Debian's
+# docker-compose and name the services, health checks, dependencies and
+# volumes operations rely on; the shell entry points must pass shellcheck.
+# (No Docker engine runs here, so images are not built or started.)
+. "$QL_SRC/tests/lib/common.sh"
+
+cp "$QL_SRC/deploy/env.example" "$QL_TMP/env"
+out=$QL_TMP/compose.yml
+docker-compose --env-file "$QL_TMP/env" -f "$QL_SRC/deploy/docker-compose.yml" config >"$out" 2>"$QL_TMP/compose.err" ||
+        ql_fail "docker-compose config: $(cat "$QL_TMP/compose.err")"
+
+$PY - "$out" <<'PY'
+import sys, yaml
+c = yaml.safe_load(open(sys.argv[1]))
+s = c["services"]
+def need(cond, msg):
+    if not cond:
+        print("FAIL:", msg); sys.exit(1)
+for name in ["kafka", "kafka-topics", "postgres", "ql-triage", "ql-gateway", "ql-spool", "prometheus"]:
+    need(name in s, "service %s missing" % name)
+need(s["kafka"]["image"].startswith("apache/kafka:") and s["kafka"]["image"] != "apache/kafka:latest", "kafka image pinned")
+need("broker,controller" == s["kafka"]["environment"]["KAFKA_PROCESS_ROLES"], "KRaft mode")
+need(s["postgres"]["image"].split(":")[1][0].isdigit(), "postgres image pinned")
+for name in ["kafka", "postgres", "ql-triage", "ql-gateway", "ql-spool"]:
+    need("healthcheck" in s[name], "%s has a health check" % name)
+need("pg_isready" in " ".join(s["postgres"]["healthcheck"]["test"]), "pg_isready")
+need("kafka-broker-api-versions" in " ".join(s["kafka"]["healthcheck"]["test"]), "kafka API check")
+for name in ["ql-triage", "ql-gateway", "ql-spool"]:
+    need("/readyz" in " ".join(s[name]["healthcheck"]["test"]), "%s checks /readyz" % name)
+    need("start_period" in s[name]["healthcheck"], "%s start_period" % name)
+    deps = s[name]["depends_on"]
+    need(deps["kafka-topics"]["condition"] == "service_completed_successfully", "%s waits for topics" % name)
+need(s["ql-triage"]["depends_on"]["postgres"]["condition"] == "service_healthy", "triage waits for postgres")
+need(s["kafka-topics"]["depends_on"]["kafka"]["condition"] == "service_healthy", "topics wait for kafka")
+need("container_name" not in s["ql-triage"] and "ports" not in s["ql-triage"], "ql-triage scalable")
+need(s["prometheus"].get("profiles") == ["monitoring"], "monitoring profile")
+for v in ["kafka-data", "pg-data", "spool"]:
+    need(v in c["volumes"], "volume %s" % v)
+print("compose ok:", ", ".join(sorted(s)))
+PY
+
+# The compose file refuses to start without a database password.
+grep -v QL_PG_PASSWORD "$QL_TMP/env" >"$QL_TMP/env.nopw"
+if docker-compose --env-file "$QL_TMP/env.nopw" -f "$QL_SRC/deploy/docker-compose.yml" config >/dev/null 2>&1; then
+        ql_fail "compose accepted a missing QL_PG_PASSWORD"
+fi
+
+# Never commit secrets.
+git -C "$QL_SRC" ls-files --error-unmatch deploy/.env >/dev/null 2>&1 && ql_fail "deploy/.env is committed"
+
+cd "$QL_SRC"
+shellcheck -S warning deploy/setup deploy/demo tests/run .ci/run tests/lib/common.sh tests/lib/pgcluster.sh
+echo "shellcheck ok"
