@@ -114,6 +114,9 @@ static const setting_t settings[] = {
      "answer 503 if Kafka has not acknowledged a request by then"},
     {"threads", "QL_THREADS", T_INT, OFF(threads), "4", QL_PROG_GATEWAY, 0, 1,
      256, "N", "HTTP worker threads"},
+    {"client_timeout", "QL_CLIENT_TIMEOUT", T_INT, OFF(client_timeout), "30",
+     QL_PROG_GATEWAY, 0, 1, 3600, "SECONDS",
+     "close a connection that sent nothing for this long (slow clients)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

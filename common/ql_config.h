@@ -71,6 +71,7 @@ typedef struct {
         int max_records;
         int ack_timeout_ms;
         int threads;
+        int client_timeout; /* seconds a connection may stay idle */
 
         /* [kafka] section, in file order */
         ql_kv_t *kafka;
