@@ -7,6 +7,7 @@
  */
 #include "ql_uscc.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -53,10 +54,17 @@ static char uscc_check_char(const char *s)
 }
 
 static ql_uscc_status_t fail(ql_uscc_status_t st, char *errstr, size_t size,
-                             const char *fmt, const char *a, int b)
+                             const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static ql_uscc_status_t fail(ql_uscc_status_t st, char *errstr, size_t size,
+                             const char *fmt, ...)
 {
-        if (errstr && size)
-                snprintf(errstr, size, fmt, a, b);
+        if (errstr && size) {
+                va_list ap;
+                va_start(ap, fmt);
+                vsnprintf(errstr, size, fmt, ap);
+                va_end(ap);
+        }
         return st;
 }
 
@@ -87,7 +95,7 @@ ql_uscc_status_t ql_uscc_check(const char *code, char *errstr,
 {
         if (!code)
                 return fail(QL_USCC_BAD_FORMAT, errstr, errstr_size,
-                            "credit code missing%s", "", 0);
+                            "credit code missing");
         size_t n = strlen(code);
         if (n != 18) {
                 if (errstr && errstr_size)
