@@ -1,0 +1,395 @@
+/*
+ * ql-simlab: simulated inspection labs.  Writes deterministic synthetic
+ * spot-check results (seeded) as JSONL or CSV, UTF-8 or GB18030, for the
+ * demo, the tests and the benchmarks.  This file parses the options, opens
+ * the output and drives the generator (simlab_gen) into the writer
+ * (simlab_out); with --validate every document is first checked with
+ * ql_result_validate, the same check every producer applies.
+ *
+ * Exit status: 0 done, 1 failure (output, memory, an invalid document),
+ * 2 bad usage.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ql_result.h"
+#include "ql_time.h"
+#include "simlab_gen.h"
+#include "simlab_out.h"
+
+#define DEFAULT_COUNT         1000
+#define DEFAULT_NONCONFORMING 0.1
+#define DEFAULT_RECHECK       0.6
+#define DEFAULT_START         "2025-01-01"
+
+static void usage(FILE *out)
+{
+        fprintf(
+            out,
+            "Usage: ql-simlab [OPTION]...\n"
+            "Simulated inspection labs: deterministic synthetic "
+            "product-quality\n"
+            "spot-check results from enterprises in Xiamen's districts, as a\n"
+            "lab's LIMS would export them.  The same options give the same "
+            "bytes.\n"
+            "\n"
+            "  --seed N              random seed (default 1)\n"
+            "  --count N             documents to write, follow-ups and "
+            "duplicates\n"
+            "                        included (default %d; huli: %d)\n"
+            "  --nonconforming SHARE share of supervision results that are\n"
+            "                        NONCONFORMING (default %.1f)\n"
+            "  --recheck-share SHARE share of nonconforming results rechecked "
+            "(复查)\n"
+            "                        60-75 days later (default %.1f); about "
+            "4%% "
+            "are\n"
+            "                        also retested (复检) within 15 days\n"
+            "  --duplicates SHARE    share of documents that repeat a recent "
+            "one\n"
+            "                        unchanged (default 0)\n"
+            "  --lab CODE            every result from lab CODE (default: "
+            "XMQI, FJQI,\n"
+            "                        FJFI and XMEB by product category)\n"
+            "  --start-date DATE     first report day, YYYY-MM-DD (default "
+            "%s);\n"
+            "                        results spread over two years\n"
+            "  --scenario huli       湖里区 (350206): %d results by default, "
+            "exactly\n"
+            "                        %d nonconforming supervision results, "
+            "most\n"
+            "                        rechecked, a few retested, %d refusals\n"
+            "  --format jsonl|csv    output format (default jsonl)\n"
+            "  --headers en|zh       CSV headers and cell words (default en)\n"
+            "  --encoding utf8|gb18030  output encoding (default utf8)\n"
+            "  --bom                 start UTF-8 output with a byte-order "
+            "mark\n"
+            "  --out FILE|-          output file (default -, standard output)\n"
+            "  --validate            check every document with the producers'\n"
+            "                        validation; stop at the first invalid "
+            "one\n"
+            "  -h, --help            this help\n",
+            DEFAULT_COUNT, SIMLAB_HULI_COUNT, DEFAULT_NONCONFORMING,
+            DEFAULT_RECHECK, DEFAULT_START, SIMLAB_HULI_COUNT,
+            SIMLAB_HULI_NONCONFORMING, SIMLAB_HULI_REFUSED);
+}
+
+static int bad_usage(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static int bad_usage(const char *fmt, ...)
+{
+        va_list ap;
+        fprintf(stderr, "ql-simlab: ");
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, "\nTry 'ql-simlab --help'.\n");
+        return 2;
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+        char *end;
+        if (!*s || *s == '-' || *s == '+')
+                return -1;
+        errno = 0;
+        unsigned long long v = strtoull(s, &end, 10);
+        if (errno || *end)
+                return -1;
+        *out = v;
+        return 0;
+}
+
+static int parse_share(const char *s, double *out)
+{
+        char *end;
+        errno = 0;
+        double v = strtod(s, &end);
+        if (errno || end == s || *end || !isfinite(v) || v < 0 || v > 1)
+                return -1;
+        *out = v;
+        return 0;
+}
+
+static int valid_lab_code(const char *s)
+{
+        size_t n = strlen(s);
+        if (n == 0 || n > 32)
+                return 0;
+        return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                         "0123456789_-.") == n;
+}
+
+typedef struct {
+        simlab_opts_t gen;
+        simlab_format_t format;
+        ql_csv_lang_t headers;
+        simlab_encoding_t encoding;
+        int bom;
+        int validate;
+        const char *out;
+} options_t;
+
+enum {
+        OPT_SEED = 256,
+        OPT_COUNT,
+        OPT_NONCONFORMING,
+        OPT_RECHECK,
+        OPT_DUPLICATES,
+        OPT_LAB,
+        OPT_START,
+        OPT_SCENARIO,
+        OPT_FORMAT,
+        OPT_HEADERS,
+        OPT_ENCODING,
+        OPT_BOM,
+        OPT_OUT,
+        OPT_VALIDATE,
+};
+
+/* 0 to run, 1 when --help was printed, 2 on bad usage (message printed). */
+static int parse_options(int argc, char **argv, options_t *o)
+{
+        static const struct option longopts[] = {
+            {"seed", required_argument, NULL, OPT_SEED},
+            {"count", required_argument, NULL, OPT_COUNT},
+            {"nonconforming", required_argument, NULL, OPT_NONCONFORMING},
+            {"recheck-share", required_argument, NULL, OPT_RECHECK},
+            {"duplicates", required_argument, NULL, OPT_DUPLICATES},
+            {"lab", required_argument, NULL, OPT_LAB},
+            {"start-date", required_argument, NULL, OPT_START},
+            {"scenario", required_argument, NULL, OPT_SCENARIO},
+            {"format", required_argument, NULL, OPT_FORMAT},
+            {"headers", required_argument, NULL, OPT_HEADERS},
+            {"encoding", required_argument, NULL, OPT_ENCODING},
+            {"bom", no_argument, NULL, OPT_BOM},
+            {"out", required_argument, NULL, OPT_OUT},
+            {"validate", no_argument, NULL, OPT_VALIDATE},
+            {"help", no_argument, NULL, 'h'},
+            {NULL, 0, NULL, 0},
+        };
+        int count_given = 0, share_given = 0, headers_given = 0;
+        uint64_t u;
+
+        memset(o, 0, sizeof(*o));
+        o->gen.seed = 1;
+        o->gen.count = DEFAULT_COUNT;
+        o->gen.nonconforming = DEFAULT_NONCONFORMING;
+        o->gen.recheck_share = DEFAULT_RECHECK;
+        ql_time_parse_date(DEFAULT_START, &o->gen.start_day);
+        o->format = SIMLAB_JSONL;
+        o->headers = QL_CSV_EN;
+        o->encoding = SIMLAB_UTF8;
+        o->out = "-";
+
+        opterr = 0;
+        int c;
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+                switch (c) {
+                case 'h':
+                        usage(stdout);
+                        return 1;
+                case OPT_SEED:
+                        if (parse_u64(optarg, &o->gen.seed))
+                                return bad_usage("--seed '%s': not an "
+                                                 "unsigned number",
+                                                 optarg);
+                        break;
+                case OPT_COUNT:
+                        if (parse_u64(optarg, &u) || u > 100000000)
+                                return bad_usage("--count '%s': not a number "
+                                                 "from 0 to 100000000",
+                                                 optarg);
+                        o->gen.count = (long)u;
+                        count_given = 1;
+                        break;
+                case OPT_NONCONFORMING:
+                        if (parse_share(optarg, &o->gen.nonconforming))
+                                return bad_usage("--nonconforming '%s': not a "
+                                                 "share from 0 to 1",
+                                                 optarg);
+                        share_given = 1;
+                        break;
+                case OPT_RECHECK:
+                        if (parse_share(optarg, &o->gen.recheck_share))
+                                return bad_usage("--recheck-share '%s': not a "
+                                                 "share from 0 to 1",
+                                                 optarg);
+                        share_given = 1;
+                        break;
+                case OPT_DUPLICATES:
+                        if (parse_share(optarg, &o->gen.duplicates) ||
+                            o->gen.duplicates >= 1)
+                                return bad_usage("--duplicates '%s': not a "
+                                                 "share from 0 to below 1",
+                                                 optarg);
+                        break;
+                case OPT_LAB:
+                        if (!valid_lab_code(optarg))
+                                return bad_usage(
+                                    "--lab '%s': a lab code is 1-32 letters, "
+                                    "digits, '_', '-' or '.'",
+                                    optarg);
+                        o->gen.lab = optarg;
+                        break;
+                case OPT_START:
+                        if (ql_time_parse_date(optarg, &o->gen.start_day))
+                                return bad_usage("--start-date '%s': not a "
+                                                 "date YYYY-MM-DD",
+                                                 optarg);
+                        break;
+                case OPT_SCENARIO:
+                        if (strcmp(optarg, "huli"))
+                                return bad_usage("--scenario '%s': the only "
+                                                 "scenario is huli",
+                                                 optarg);
+                        o->gen.huli = 1;
+                        break;
+                case OPT_FORMAT:
+                        if (!strcmp(optarg, "jsonl"))
+                                o->format = SIMLAB_JSONL;
+                        else if (!strcmp(optarg, "csv"))
+                                o->format = SIMLAB_CSV;
+                        else
+                                return bad_usage("--format '%s': jsonl or "
+                                                 "csv",
+                                                 optarg);
+                        break;
+                case OPT_HEADERS:
+                        if (!strcmp(optarg, "en"))
+                                o->headers = QL_CSV_EN;
+                        else if (!strcmp(optarg, "zh"))
+                                o->headers = QL_CSV_ZH;
+                        else
+                                return bad_usage("--headers '%s': en or zh",
+                                                 optarg);
+                        headers_given = 1;
+                        break;
+                case OPT_ENCODING:
+                        if (!strcmp(optarg, "utf8") || !strcmp(optarg, "utf-8"))
+                                o->encoding = SIMLAB_UTF8;
+                        else if (!strcmp(optarg, "gb18030"))
+                                o->encoding = SIMLAB_GB18030;
+                        else
+                                return bad_usage("--encoding '%s': utf8 or "
+                                                 "gb18030",
+                                                 optarg);
+                        break;
+                case OPT_BOM:
+                        o->bom = 1;
+                        break;
+                case OPT_OUT:
+                        o->out = optarg;
+                        break;
+                case OPT_VALIDATE:
+                        o->validate = 1;
+                        break;
+                default:
+                        return bad_usage("unknown or incomplete option '%s'",
+                                         argv[optind - 1]);
+                }
+        }
+        if (optind < argc)
+                return bad_usage("unexpected argument '%s'", argv[optind]);
+        if (headers_given && o->format != SIMLAB_CSV)
+                return bad_usage("--headers applies to --format csv");
+        if (o->bom && o->encoding != SIMLAB_UTF8)
+                return bad_usage("--bom applies to --encoding utf8");
+        if (o->gen.huli && share_given)
+                return bad_usage("--scenario huli fixes the nonconforming and "
+                                 "recheck shares");
+        if (o->gen.huli && !count_given)
+                o->gen.count = SIMLAB_HULI_COUNT;
+        return 0;
+}
+
+/* Report the problems of an invalid document; returns 1. */
+static int report_invalid(const json_t *doc, long n,
+                          const ql_problems_t *errors)
+{
+        const char *id = json_string_value(json_object_get(doc, "result_id"));
+        for (size_t i = 0; i < errors->n; i++)
+                fprintf(
+                    stderr, "ql-simlab: document %ld (%s) is invalid: %s: %s\n",
+                    n, id ? id : "?", errors->v[i].field, errors->v[i].message);
+        return 1;
+}
+
+static int run(const options_t *o, FILE *fp)
+{
+        char err[512];
+        int status = 0;
+        simlab_gen_t *gen = simlab_gen_new(&o->gen, err, sizeof(err));
+        simlab_out_t *out =
+            gen ? simlab_out_new(fp, o->format, o->headers, o->encoding, o->bom,
+                                 err, sizeof(err))
+                : NULL;
+        ql_problems_t errors = {0};
+        ql_result_opts_t vopts = {QL_USCC_STRICT, o->gen.lab};
+        json_t *doc = NULL;
+        long n = 0;
+        int rc;
+
+        if (!out) {
+                fprintf(stderr, "ql-simlab: %s\n", err);
+                status = 1;
+                goto done;
+        }
+        while ((rc = simlab_gen_next(gen, &doc, err, sizeof(err))) == 1) {
+                n++;
+                if (o->validate &&
+                    ql_result_validate(doc, &vopts, &errors, NULL)) {
+                        status = report_invalid(doc, n, &errors);
+                        break;
+                }
+                if (simlab_out_write(out, doc, err, sizeof(err))) {
+                        fprintf(stderr, "ql-simlab: %s: %s\n", o->out, err);
+                        status = 1;
+                        break;
+                }
+                json_decref(doc);
+                doc = NULL;
+        }
+        if (rc < 0) {
+                fprintf(stderr, "ql-simlab: %s\n", err);
+                status = 1;
+        }
+        if (!status && simlab_out_finish(out, err, sizeof(err))) {
+                fprintf(stderr, "ql-simlab: %s: %s\n", o->out, err);
+                status = 1;
+        }
+done:
+        json_decref(doc);
+        ql_problems_clear(&errors);
+        simlab_out_destroy(out);
+        simlab_gen_destroy(gen);
+        return status;
+}
+
+int main(int argc, char **argv)
+{
+        options_t o;
+        int rc = parse_options(argc, argv, &o);
+        if (rc)
+                return rc == 1 ? 0 : rc;
+
+        int to_stdout = !strcmp(o.out, "-");
+        FILE *fp = to_stdout ? stdout : fopen(o.out, "wb");
+        if (!fp) {
+                fprintf(stderr, "ql-simlab: cannot open %s: %s\n", o.out,
+                        strerror(errno));
+                return 1;
+        }
+        int status = run(&o, fp);
+        if (!to_stdout && fclose(fp) && !status) {
+                fprintf(stderr, "ql-simlab: %s: %s\n", o.out, strerror(errno));
+                status = 1;
+        }
+        return status;
+}

@@ -1,0 +1,346 @@
+# ql-simlab: deterministic output, the counts and shares asked for, the
+# 湖里区 scenario's exact 314, follow-ups that refer back to earlier results,
+# valid credit codes (checked by an independent GB 32100 implementation),
+# GB18030 that decodes to the UTF-8 output, CSV that carries the same
+# documents as JSONL under English and Chinese headers, and every document
+# accepted by the producers' validation.
+. "$QL_SRC/tests/lib/common.sh"
+
+S="$QL_BIN/ql-simlab"
+T="$QL_TMP"
+
+# ---- usage ---------------------------------------------------------------
+"$S" --help | grep -q -- '--scenario huli' || ql_fail "--help lists no --scenario"
+for bad in "--format xml" "--count -1" "--nonconforming 1.5" \
+        "--scenario huli --nonconforming 0.2" "--headers zh" \
+        "--encoding gb18030 --bom" "--start-date 2025-02-30" "--lab a:b" \
+        "--scenario hula" "stray"; do
+        rc=0
+        # shellcheck disable=SC2086
+        "$S" $bad >/dev/null 2>"$T/err" || rc=$?
+        ql_assert_eq 2 "$rc" "ql-simlab $bad exit status"
+        grep -q '^ql-simlab: ' "$T/err" || ql_fail "no message for $bad"
+done
+
+# ---- determinism ---------------------------------------------------------
+args="--count 600 --duplicates 0.05 --nonconforming 0.3 --recheck-share 0.8"
+"$S" --seed 7 $args --out "$T/a.jsonl"
+"$S" --seed 7 $args >"$T/b.jsonl"
+cmp -s "$T/a.jsonl" "$T/b.jsonl" || ql_fail "same seed, different output"
+"$S" --seed 8 $args --out "$T/c.jsonl"
+cmp -s "$T/a.jsonl" "$T/c.jsonl" && ql_fail "another seed, same output"
+for fmt in "--format csv --headers zh --encoding gb18030" "--format csv --bom"; do
+        # shellcheck disable=SC2086
+        "$S" --seed 7 $args $fmt --out "$T/d1"
+        # shellcheck disable=SC2086
+        "$S" --seed 7 $args $fmt --out "$T/d2"
+        cmp -s "$T/d1" "$T/d2" || ql_fail "same seed, different output ($fmt)"
+done
+ql_assert_eq 600 "$(wc -l <"$T/a.jsonl")" "JSONL lines for --count 600"
+
+# ---- the CSV forms of the same documents ----------------------------------
+"$S" --seed 7 $args --format csv --out "$T/a.en.csv"
+"$S" --seed 7 $args --format csv --headers zh --out "$T/a.zh.csv"
+"$S" --seed 7 $args --format csv --headers zh --encoding gb18030 --out "$T/a.gb.csv"
+"$S" --seed 7 $args --format csv --bom --out "$T/a.bom.csv"
+"$S" --seed 7 $args --lab CMA-170012 --out "$T/lab.jsonl"
+
+# ---- the 湖里区 scenario ------------------------------------------------------
+"$S" --scenario huli --seed 42 --validate --out "$T/huli.jsonl"
+"$S" --scenario huli --seed 42 --format csv --headers zh --encoding gb18030 \
+        --out "$T/huli.gb.csv"
+"$S" --seed 3 --count 5000 --nonconforming 0.2 --validate --out "$T/share.jsonl"
+"$S" --seed 3 --count 5000 --nonconforming 0 --out "$T/zero.jsonl"
+
+$PY - "$T" <<'EOF'
+import collections, csv, datetime, io, json, sys
+
+T = sys.argv[1]
+
+def fail(msg):
+    print("FAIL:", msg, file=sys.stderr)
+    sys.exit(1)
+
+def load(name):
+    with open(f"{T}/{name}", "rb") as f:
+        raw = f.read()
+    text = raw.decode("utf-8")
+    if "\\u" in text:
+        fail(f"{name}: JSON escapes non-ASCII text")
+    docs = [json.loads(line) for line in text.splitlines()]
+    if text.splitlines()[0] != json.dumps(docs[0], ensure_ascii=False,
+                                          separators=(",", ":")):
+        fail(f"{name}: lines are not compact JSON")
+    return docs
+
+# GB 32100, written from the standard, independent of common/ql_uscc.c.
+ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+def uscc_valid(code):
+    if not isinstance(code, str) or len(code) != 18:
+        return False
+    if any(c not in ALPHABET for c in code) or not code[2:8].isdigit():
+        return False
+    org = [int(c) if c.isdigit() else ord(c) - 55 for c in code[8:16]]
+    c = 11 - sum(v * w for v, w in zip(org, [3, 7, 9, 10, 5, 8, 4, 2])) % 11
+    if code[16] != {10: "X", 11: "0"}.get(c, str(c)):
+        return False
+    s = sum(ALPHABET.index(ch) * pow(3, i, 31) for i, ch in enumerate(code[:17]))
+    return code[17] == ALPHABET[(31 - s % 31) % 31]
+
+for good in ["914403001922038216", "91520000214434146R", "91440300708461136T",
+             "91110108551385082Q", "91350200MA2YJ1XR9G"]:
+    assert uscc_valid(good), good
+assert not uscc_valid("914403001922038217")
+
+LEVELS = {"NATIONAL", "PROVINCIAL", "MUNICIPAL", "DISTRICT"}
+KINDS = {"SUPERVISION", "RECHECK", "RETEST"}
+STAGES = {"PRODUCTION", "CIRCULATION", "ECOMMERCE"}
+ROLES = {"PRODUCER", "SELLER"}
+XIAMEN = {"350203", "350205", "350206", "350211", "350212", "350213"}
+
+def check_docs(name, docs):
+    """The essentials of every document, follow-ups pointing back."""
+    seen = set()
+    for n, d in enumerate(docs, 1):
+        where = f"{name} document {n} ({d.get('result_id')})"
+        lab, rno = d["lab"]["code"], d["report_no"]
+        if d["result_id"] != f"{lab}:{rno}":
+            fail(f"{where}: result_id is not <lab code>:<report_no>")
+        if d["level"] not in LEVELS or d["kind"] not in KINDS or \
+           d["stage"] not in STAGES or d["enterprise"]["role"] not in ROLES:
+            fail(f"{where}: a bad enum value")
+        e = d["enterprise"]
+        if not uscc_valid(e["credit_code"]):
+            fail(f"{where}: invalid credit code {e['credit_code']}")
+        if e["region_code"] not in XIAMEN or \
+           e["credit_code"][2:6] != "3502":
+            fail(f"{where}: enterprise not registered in Xiamen")
+        if not e["name"].startswith("厦门"):
+            fail(f"{where}: enterprise name {e['name']}")
+        m = d["manufacturer"]
+        if m is not None:
+            if e["role"] != "SELLER":
+                fail(f"{where}: a producer sample names a manufacturer")
+            if m["credit_code"] is not None and not uscc_valid(m["credit_code"]):
+                fail(f"{where}: invalid manufacturer code {m['credit_code']}")
+        elif e["role"] == "SELLER":
+            fail(f"{where}: a seller sample without manufacturer")
+        if not (d["sampled_on"] <= d["reported_at"][:10]):
+            fail(f"{where}: sampled after the report")
+        if not d["reported_at"].endswith("+08:00"):
+            fail(f"{where}: reported_at not in +08:00")
+        fails = [i for i in d["items"] if i["verdict"] == "FAIL"]
+        for i in d["items"]:
+            if i["importance"] not in ("A", "B", "UNCLASSIFIED") or \
+               not isinstance(i["safety"], bool) or \
+               i["verdict"] not in ("PASS", "FAIL", "NOT_JUDGED"):
+                fail(f"{where}: bad item {i}")
+        v = d["verdict"]
+        if (v == "NONCONFORMING") != bool(fails) or \
+           (v == "CONFORMING" and not d["items"]) or \
+           (v == "REFUSED" and d["items"]):
+            fail(f"{where}: verdict {v} does not match the items")
+        if d["kind"] == "SUPERVISION":
+            if d["refers_to"] is not None:
+                fail(f"{where}: a supervision result refers to another")
+        elif d["refers_to"] not in seen:
+            fail(f"{where}: {d['kind']} refers to {d['refers_to']}, "
+                 "not an earlier result")
+        seen.add(d["result_id"])
+
+def distinct(docs):
+    out = {}
+    for d in docs:
+        out.setdefault(d["result_id"], d)
+    return list(out.values())
+
+# -- determinism run: duplicates and follow-ups --------------------------
+a = load("a.jsonl")
+check_docs("a.jsonl", a)
+u = distinct(a)
+dups = len(a) - len(u)
+if not 10 <= dups <= 60:
+    fail(f"--duplicates 0.05 of 600 gave {dups} duplicates")
+by_id = {d["result_id"]: d for d in u}
+if any(d != by_id[d["result_id"]] for d in a):
+    fail("a duplicate differs from its original")
+kinds = collections.Counter(d["kind"] for d in u)
+if kinds["RECHECK"] < 20:
+    fail(f"too few rechecks: {kinds}")
+for d in u:
+    if d["kind"] == "SUPERVISION":
+        continue
+    orig = by_id[d["refers_to"]]
+    days = (datetime.date.fromisoformat(d["reported_at"][:10]) -
+            datetime.date.fromisoformat(orig["reported_at"][:10])).days
+    if orig["verdict"] != "NONCONFORMING" or \
+       d["enterprise"] != orig["enterprise"] or \
+       d["product"]["category"] != orig["product"]["category"]:
+        fail(f"{d['result_id']} does not follow up {orig['result_id']}")
+    if d["kind"] == "RECHECK" and not 60 <= days <= 75:
+        fail(f"recheck {d['result_id']} {days} days after the original")
+    if d["kind"] == "RETEST" and not 1 <= days <= 15:
+        fail(f"retest {d['result_id']} {days} days after the original")
+
+lab = load("lab.jsonl")
+if {d["lab"]["code"] for d in lab} != {"CMA-170012"} or \
+   not all(d["result_id"].startswith("CMA-170012:") for d in lab):
+    fail("--lab: results from other labs")
+
+# -- nonconforming share --------------------------------------------------
+for name, want in (("share.jsonl", 0.2), ("zero.jsonl", 0.0)):
+    docs = load(name)
+    check_docs(name, docs)
+    sup = [d for d in distinct(docs) if d["kind"] == "SUPERVISION"]
+    share = sum(d["verdict"] == "NONCONFORMING" for d in sup) / len(sup)
+    if abs(share - want) > 0.025:
+        fail(f"{name}: nonconforming share {share:.3f}, asked {want}")
+    print(f"{name}: {len(docs)} documents, nonconforming share {share:.3f}")
+
+# -- huli -----------------------------------------------------------------
+huli = load("huli.jsonl")
+if len(huli) != 3000:
+    fail(f"huli: {len(huli)} documents, not 3000")
+check_docs("huli.jsonl", huli)
+hu = distinct(huli)
+if {d["enterprise"]["region_code"] for d in hu} != {"350206"}:
+    fail("huli: enterprises outside 350206")
+nc = [d["result_id"] for d in hu
+      if d["kind"] == "SUPERVISION" and d["verdict"] == "NONCONFORMING"]
+if len(nc) != 314:
+    fail(f"huli: {len(nc)} nonconforming supervision results, not 314")
+rechecked = {d["refers_to"] for d in hu if d["kind"] == "RECHECK"}
+failed = [d for d in hu if d["kind"] == "RECHECK" and d["verdict"] == "NONCONFORMING"]
+share = len(rechecked & set(nc)) / len(nc)
+retests = sum(d["kind"] == "RETEST" for d in hu)
+refused = sum(d["verdict"] == "REFUSED" for d in hu)
+if not 0.8 <= share <= 0.95 or not 1 <= len(failed) <= 20 or \
+   not 1 <= retests <= 25 or not 1 <= refused <= 10:
+    fail(f"huli: rechecked {share:.2f}, failed rechecks {len(failed)}, "
+         f"retests {retests}, refused {refused}")
+print(f"huli: 314 nonconforming, {share:.0%} rechecked, {len(failed)} failed "
+      f"rechecks, {retests} retests, {refused} refused")
+
+# -- CSV ------------------------------------------------------------------
+EN = ["result_id", "report_no", "lab_code", "lab_name", "plan_id", "level",
+      "kind", "refers_to", "stage", "sampled_on", "reported_at",
+      "enterprise_credit_code", "enterprise_name", "enterprise_region_code",
+      "enterprise_role", "manufacturer_credit_code", "manufacturer_name",
+      "manufacturer_region_code", "product_category", "product_name",
+      "product_brand", "product_model", "product_grade", "product_batch",
+      "product_production_date", "item_name", "item_clause",
+      "item_requirement", "item_measured", "item_unit", "item_importance",
+      "item_safety", "item_verdict", "verdict", "remarks"]
+ITEM_KEYS = ["name", "clause", "requirement", "measured", "unit",
+             "importance", "safety", "verdict"]
+# The Chinese words a lab writes, per column (the writer's first choice).
+ZH = {
+    "level": {"国家": "NATIONAL", "省级": "PROVINCIAL", "市级": "MUNICIPAL",
+              "区级": "DISTRICT"},
+    "kind": {"监督抽查": "SUPERVISION", "复查": "RECHECK", "复检": "RETEST"},
+    "stage": {"生产": "PRODUCTION", "流通": "CIRCULATION", "电商": "ECOMMERCE"},
+    "enterprise_role": {"生产者": "PRODUCER", "销售者": "SELLER"},
+    "item_importance": {"A": "A", "B": "B", "未分级": "UNCLASSIFIED"},
+    "item_safety": {"是": True, "否": False},
+    "item_verdict": {"合格": "PASS", "不合格": "FAIL", "不判定": "NOT_JUDGED"},
+    "verdict": {"合格": "CONFORMING", "不合格": "NONCONFORMING",
+                "拒检": "REFUSED"},
+}
+ZH_HEADERS = {"报告编号": "report_no", "受检单位": "enterprise_name",
+              "统一社会信用代码": "enterprise_credit_code",
+              "产品名称": "product_name", "规格型号": "product_model",
+              "检验项目": "item_name", "标准要求": "item_requirement",
+              "实测值": "item_measured", "单项判定": "item_verdict",
+              "检验结论": "verdict", "承检机构": "lab_name"}
+
+def read_csv(name, encoding, zh):
+    with open(f"{T}/{name}", "rb") as f:
+        raw = f.read()
+    text = raw.decode(encoding)
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    header = [h.lstrip("\ufeff") for h in rows[0]]
+    if zh:
+        for h, en in ZH_HEADERS.items():
+            if header.index(h) != EN.index(en):
+                fail(f"{name}: {h} is not the {en} column")
+    elif header != EN:
+        fail(f"{name}: English header is {header}")
+    if any(len(r) != len(EN) for r in rows[1:]):
+        fail(f"{name}: a row has the wrong number of cells")
+    return raw, rows[1:]
+
+def docs_from_rows(rows, zh):
+    """Rebuild documents from CSV rows (rows of a report are consecutive)."""
+    docs = []
+    def val(col, cell):
+        if cell == "/":
+            return None
+        if zh and col in ZH:
+            return ZH[col][cell]
+        if col == "item_safety":
+            return {"true": True, "false": False}[cell]
+        return cell
+    for r in rows:
+        cells = {c: val(c, x) for c, x in zip(EN, r)}
+        first = not docs or docs[-1]["report_no"] != cells["report_no"]
+        if first:
+            mf = {k: cells["manufacturer_" + k]
+                  for k in ("credit_code", "name", "region_code")}
+            docs.append({
+                "result_id": cells["result_id"], "report_no": cells["report_no"],
+                "lab": {"code": cells["lab_code"], "name": cells["lab_name"]},
+                "plan_id": cells["plan_id"], "level": cells["level"],
+                "kind": cells["kind"], "refers_to": cells["refers_to"],
+                "stage": cells["stage"], "sampled_on": cells["sampled_on"],
+                "reported_at": cells["reported_at"],
+                "enterprise": {k: cells["enterprise_" + k] for k in
+                               ("credit_code", "name", "region_code", "role")},
+                "manufacturer": mf if any(mf.values()) else None,
+                "product": {k: cells["product_" + k] for k in
+                            ("category", "name", "brand", "model", "grade",
+                             "batch", "production_date")},
+                "items": [], "verdict": cells["verdict"],
+                "remarks": cells["remarks"]})
+        if cells["item_name"] is not None:
+            docs[-1]["items"].append({k: cells["item_" + k] for k in ITEM_KEYS})
+    return docs
+
+def same_docs(name, got, want):
+    if len(got) != len(want):
+        fail(f"{name}: {len(got)} reports, JSONL has {len(want)}")
+    for g, w in zip(got, want):
+        if g != w:
+            fail(f"{name}: report {w['result_id']} differs:\n{g}\n{w}")
+
+raw_en, en_rows = read_csv("a.en.csv", "utf-8", False)
+raw_zh, zh_rows = read_csv("a.zh.csv", "utf-8", True)
+raw_gb, gb_rows = read_csv("a.gb.csv", "gb18030", True)
+raw_bom, _ = read_csv("a.bom.csv", "utf-8", False)
+if len(en_rows) != len(zh_rows) or len(en_rows) != sum(max(1, len(d["items"])) for d in a):
+    fail(f"CSV rows: en {len(en_rows)}, zh {len(zh_rows)}")
+if not raw_en.endswith(b"\r\n") or raw_en.startswith(b"\xef\xbb\xbf"):
+    fail("CSV lines do not end with CRLF, or a BOM was not asked for")
+if raw_bom != b"\xef\xbb\xbf" + raw_en:
+    fail("--bom is not the UTF-8 output with a BOM in front")
+try:
+    raw_gb.decode("utf-8")
+    fail("GB18030 output is valid UTF-8: not converted")
+except UnicodeDecodeError:
+    pass
+if raw_gb.decode("gb18030") != raw_zh.decode("utf-8"):
+    fail("GB18030 output does not decode to the UTF-8 output")
+same_docs("a.en.csv", docs_from_rows(en_rows, False), a)
+same_docs("a.zh.csv", docs_from_rows(zh_rows, True), a)
+
+_, hg_rows = read_csv("huli.gb.csv", "gb18030", True)
+same_docs("huli.gb.csv", docs_from_rows(hg_rows, True), huli)
+print(f"CSV: {len(en_rows)} rows in en, zh and GB18030 carry the JSONL documents")
+EOF
+
+# ---- every document passes the producers' validation --------------------
+for a in "--seed 11 --count 3000 --nonconforming 0.3 --recheck-share 1 --duplicates 0.1" \
+        "--seed 12 --count 2000 --lab XMQI" "--scenario huli --seed 13"; do
+        # shellcheck disable=SC2086
+        "$S" $a --validate --out /dev/null || ql_fail "invalid documents from: $a"
+done
+echo "ok"
