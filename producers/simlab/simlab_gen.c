@@ -6,13 +6,11 @@
  * takes, in this order, a follow-up that is due, a duplicate of a recent
  * document, or a new supervision result:
  *
- *     slot k (day = start + k * 730 / count, moved off weekends)
- *        |-- heap top due by day -----> pop, build_doc()        (RECHECK,
- * RETEST)
- *        |-- chance(duplicates) ------> a recent document again  (unchanged)
- *        '-- otherwise ---------------> supervision(), build_doc(), and
- *                                       schedule() its follow-ups if it
- *                                       is NONCONFORMING
+ *   slot k (day = start + k * 730 / count, moved off weekends)
+ *     |-- heap top due by day --> heap_pop(), build_doc()  (RECHECK, RETEST)
+ *     |-- chance(duplicates) ---> a recent document again  (unchanged)
+ *     '-- otherwise ------------> supervision(), build_doc(), and schedule()
+ *                                 its follow-ups if it is NONCONFORMING
  */
 #include "simlab_gen.h"
 
@@ -37,8 +35,10 @@
 #define HULI_RETEST       0.03
 #define HULI_CUTOFF       80 /* no nonconformity this close to the end */
 
-/* Streams derived from the seed, besides the main one. */
-enum { STREAM_MAIN, STREAM_ENTERPRISE, STREAM_MANUFACTURER };
+/* Streams derived from the seed: the main one decides the results in
+ * order; the others are keyed by what they describe (enterprise number,
+ * manufacturer number, report) so that it renders the same every time. */
+enum { STREAM_MAIN, STREAM_ENTERPRISE, STREAM_MANUFACTURER, STREAM_REPORT };
 
 enum { KIND_SUPERVISION, KIND_RECHECK, KIND_RETEST };
 enum { VERDICT_CONFORMING, VERDICT_NONCONFORMING, VERDICT_REFUSED };
@@ -97,7 +97,7 @@ struct simlab_gen_s {
         simlab_opts_t o;
         char *lab_code;      /* opts.lab, owned */
         simlab_lab_t custom; /* --lab not in the catalogue */
-        int fixed_lab;       /* index into labs(), -1: several */
+        int fixed_lab;       /* index for lab_at(), -1: several */
         simlab_rng_t rng;
         long slot;
         long nenterprises;
@@ -361,8 +361,8 @@ static void failed_names(const simlab_category_t *c, uint32_t mask, char *buf,
 static json_t *build_doc(simlab_gen_t *g, const result_spec_t *s,
                          char *result_id, size_t result_id_size)
 {
-        /* Values drawn here come from a stream keyed by the report, so a
-         * spec renders the same way whenever it is rendered. */
+        /* The time of day and the measured values come from a stream keyed
+         * by the report, apart from the main stream that decides results. */
         const simlab_category_t *c = &simlab_categories[s->category];
         const simlab_product_t *p = &c->products[s->product];
         const simlab_lab_t *lab = lab_at(g, s->lab);
@@ -377,11 +377,12 @@ static json_t *build_doc(simlab_gen_t *g, const result_spec_t *s,
         snprintf(result_id, result_id_size, "%s:%s", lab->code, report_no);
 
         simlab_rng_t r;
-        simlab_rng_derive(&r, g->o.seed, STREAM_MAIN + 1000 + (uint64_t)s->lab,
-                          seq);
-        /* Working hours, China Standard Time. */
-        int64_t secs = (int64_t)s->report_day * 86400 + 8 * 3600 + 30 * 60 +
-                       simlab_rng_range(&r, 0, 9 * 3600 - 1) - 8 * 3600;
+        simlab_rng_derive(&r, g->o.seed, STREAM_REPORT,
+                          (uint64_t)s->lab << 32 | seq);
+        /* Between 08:30 and 17:30 China Standard Time (UTC+8). */
+        int64_t local =
+            8 * 3600 + 30 * 60 + simlab_rng_range(&r, 0, 9 * 3600 - 1);
+        int64_t secs = (int64_t)s->report_day * 86400 + local - 8 * 3600;
         ql_time_format_timestamp(secs * 1000, 480, ts, sizeof(ts));
 
         json_t *doc = json_object();

@@ -4,6 +4,8 @@
 # GB18030 that decodes to the UTF-8 output, CSV that carries the same
 # documents as JSONL under English and Chinese headers, and every document
 # accepted by the producers' validation.
+# Option lists in variables ($args, $fmt, $bad) are split on purpose:
+# shellcheck shell=bash disable=SC2086
 . "$QL_SRC/tests/lib/common.sh"
 
 S="$QL_BIN/ql-simlab"
@@ -16,7 +18,6 @@ for bad in "--format xml" "--count -1" "--nonconforming 1.5" \
         "--encoding gb18030 --bom" "--start-date 2025-02-30" "--lab a:b" \
         "--scenario hula" "stray"; do
         rc=0
-        # shellcheck disable=SC2086
         "$S" $bad >/dev/null 2>"$T/err" || rc=$?
         ql_assert_eq 2 "$rc" "ql-simlab $bad exit status"
         grep -q '^ql-simlab: ' "$T/err" || ql_fail "no message for $bad"
@@ -30,9 +31,7 @@ cmp -s "$T/a.jsonl" "$T/b.jsonl" || ql_fail "same seed, different output"
 "$S" --seed 8 $args --out "$T/c.jsonl"
 cmp -s "$T/a.jsonl" "$T/c.jsonl" && ql_fail "another seed, same output"
 for fmt in "--format csv --headers zh --encoding gb18030" "--format csv --bom"; do
-        # shellcheck disable=SC2086
         "$S" --seed 7 $args $fmt --out "$T/d1"
-        # shellcheck disable=SC2086
         "$S" --seed 7 $args $fmt --out "$T/d2"
         cmp -s "$T/d1" "$T/d2" || ql_fail "same seed, different output ($fmt)"
 done
@@ -340,7 +339,22 @@ EOF
 # ---- every document passes the producers' validation --------------------
 for a in "--seed 11 --count 3000 --nonconforming 0.3 --recheck-share 1 --duplicates 0.1" \
         "--seed 12 --count 2000 --lab XMQI" "--scenario huli --seed 13"; do
-        # shellcheck disable=SC2086
         "$S" $a --validate --out /dev/null || ql_fail "invalid documents from: $a"
 done
+
+# ---- the spool reads what simlab writes (once ql-spool is built) ---------
+if [ -x "$QL_BIN/ql-spool" ]; then
+        n=0
+        for fmt in "--format jsonl" "--format csv" "--format csv --headers zh --bom" \
+                "--format csv --headers zh --encoding gb18030"; do
+                n=$((n + 1))
+                case $fmt in
+                *csv*) f="$T/spool$n.csv" ;;
+                *) f="$T/spool$n.jsonl" ;;
+                esac
+                "$S" --seed 21 --count 400 --lab XMQI $fmt --out "$f"
+                "$QL_BIN/ql-spool" --check "$f" --lab XMQI >"$T/check.out" 2>&1 ||
+                        ql_fail "ql-spool --check rejects simlab $fmt: $(head -5 "$T/check.out")"
+        done
+fi
 echo "ok"
