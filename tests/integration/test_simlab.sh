@@ -319,6 +319,8 @@ if len(en_rows) != len(zh_rows) or len(en_rows) != sum(max(1, len(d["items"])) f
     fail(f"CSV rows: en {len(en_rows)}, zh {len(zh_rows)}")
 if not raw_en.endswith(b"\r\n") or raw_en.startswith(b"\xef\xbb\xbf"):
     fail("CSV lines do not end with CRLF, or a BOM was not asked for")
+if b'"TY-8821 ""' not in raw_en or b'"BV 450/750V 1\xc3\x972.5mm\xc2\xb2, 100m/' not in raw_en:
+    fail("CSV: fields with quotes or commas are not quoted")
 if raw_bom != b"\xef\xbb\xbf" + raw_en:
     fail("--bom is not the UTF-8 output with a BOM in front")
 try:
