@@ -1,0 +1,869 @@
+/*
+ * ql_csvread: CSV rows -> result documents.  Bytes are handed to libcsv one
+ * line at a time, which is how the reader knows the line of every row: a row
+ * begins in the first segment holding something other than blanks after the
+ * previous row ended, and libcsv ends rows only at line breaks.  Cells of a
+ * row are collected in one buffer; at the row's end the row is either the
+ * header, or joins the current report, or closes it and starts the next.
+ *
+ *     new --scan()*--> scan_end() --feed()*--> end()
+ *          (header, structure,        (reports to fn, in order)
+ *           split report numbers)
+ *
+ * Report numbers are remembered in the scan as 64-bit hashes in an
+ * open-addressing set; a collision could only make a report look split (a
+ * false rejection, about 1 in 10^7 for a million reports), never let a split
+ * one through.
+ */
+#include "ql_csvread.h"
+
+#include <csv.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ql_csvmap.h"
+
+#define DEFAULT_MAX_ROW     (1u << 20)
+#define DEFAULT_MAX_ROWS    1000
+#define DEFAULT_MAX_TRACKED 1000000
+#define MSG_SIZE            512
+
+/* libcsv's parser state "inside a field" (libcsv.c FIELD_BEGUN); with
+ * `quoted` set it means a quoted field whose closing quote has not come. */
+#define CSV_STATE_FIELD_BEGUN 2
+
+/* ------------------------------------------------------------------------
+ * A set of 64-bit hashes (0 marks an empty slot; a hash of 0 is stored as 1).
+ */
+typedef struct {
+        uint64_t *slot;
+        size_t cap, n; /* cap is 0 or a power of two */
+} hset_t;
+
+static uint64_t hash_bytes(const char *s, size_t len)
+{
+        uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then a mixer */
+        for (size_t i = 0; i < len; i++) {
+                h ^= (unsigned char)s[i];
+                h *= 0x100000001b3ULL;
+        }
+        h ^= h >> 33;
+        h *= 0xff51afd7ed558ccdULL;
+        h ^= h >> 33;
+        h *= 0xc4ceb9fe1a85ec53ULL;
+        h ^= h >> 33;
+        return h ? h : 1;
+}
+
+static int hset_has(const hset_t *s, uint64_t h)
+{
+        if (!s->cap)
+                return 0;
+        for (size_t i = h & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+                if (s->slot[i] == h)
+                        return 1;
+                if (!s->slot[i])
+                        return 0;
+        }
+}
+
+static void hset_put_slot(uint64_t *slot, size_t cap, uint64_t h)
+{
+        size_t i = h & (cap - 1);
+        while (slot[i] && slot[i] != h)
+                i = (i + 1) & (cap - 1);
+        slot[i] = h;
+}
+
+/* 0, or -1 when out of memory. */
+static int hset_add(hset_t *s, uint64_t h)
+{
+        if (hset_has(s, h))
+                return 0;
+        if ((s->n + 1) * 10 > s->cap * 7) {
+                size_t cap = s->cap ? s->cap * 2 : 1024;
+                uint64_t *slot = calloc(cap, sizeof(*slot));
+                if (!slot)
+                        return -1;
+                for (size_t i = 0; i < s->cap; i++)
+                        if (s->slot[i])
+                                hset_put_slot(slot, cap, s->slot[i]);
+                free(s->slot);
+                s->slot = slot;
+                s->cap = cap;
+        }
+        hset_put_slot(s->slot, s->cap, h);
+        s->n++;
+        return 0;
+}
+
+static void hset_free(hset_t *s)
+{
+        free(s->slot);
+        memset(s, 0, sizeof(*s));
+}
+
+/* ------------------------------------------------------------------------
+ * The reader
+ */
+
+typedef enum { COL_NONE = 0, COL_IGNORED, COL_MAPPED } col_kind_t;
+
+typedef struct {
+        size_t off, len;
+} cell_t;
+
+enum { PHASE_SCAN = 0, PHASE_BUILD = 1 };
+
+struct ql_csvread_s {
+        ql_csvread_opts_t o;
+        int phase;
+        struct csv_parser csv;
+        int csv_ready;
+        int failed; /* a BAD_FILE or NOMEM was returned: feed no more */
+
+        size_t line;      /* line of the next byte fed */
+        int in_row;       /* a row has begun and not ended */
+        size_t row_line;  /* where it began */
+        size_t row_bytes; /* bytes fed since */
+
+        char *buf; /* the current row's cells, each NUL-terminated */
+        size_t buf_n, buf_cap;
+        cell_t *cells;
+        size_t ncells, cells_cap;
+
+        /* header */
+        int have_header;
+        size_t ncols;
+        col_kind_t *kind;
+        const ql_csv_column_t **col;
+        ql_csv_lang_t *lang;
+        size_t report_idx;
+
+        /* grouping */
+        char *prev; /* report number of the previous row */
+        size_t prev_len, prev_cap;
+        int have_prev;
+        hset_t seen, split;
+        int tracking_full;
+
+        /* build: the current report */
+        json_t *doc;
+        size_t doc_line, doc_rows;
+        int doc_split;
+        int first_ok[QL_CSV_NCOLUMNS]; /* first row's value set */
+        int disagree[QL_CSV_NCOLUMNS]; /* already reported */
+        int stray_reported;
+        size_t *item_line; /* line of items[i] */
+        ql_problems_t errors, warnings, verrors;
+
+        /* why the file is unreadable */
+        ql_problems_t file_problems;
+        size_t file_line;
+
+        ql_csvread_fn fn;
+        void *arg;
+        int stop, nomem;
+};
+
+ql_csvread_t *ql_csvread_new(const ql_csvread_opts_t *opts)
+{
+        ql_csvread_t *r = calloc(1, sizeof(*r));
+        if (!r)
+                return NULL;
+        if (opts)
+                r->o = *opts;
+        if (!r->o.charset)
+                r->o.charset = "UTF-8";
+        if (!r->o.max_row_bytes)
+                r->o.max_row_bytes = DEFAULT_MAX_ROW;
+        if (!r->o.max_report_rows)
+                r->o.max_report_rows = DEFAULT_MAX_ROWS;
+        if (!r->o.max_tracked_reports)
+                r->o.max_tracked_reports = DEFAULT_MAX_TRACKED;
+        r->item_line = calloc(r->o.max_report_rows, sizeof(*r->item_line));
+        if (!r->item_line) {
+                free(r);
+                return NULL;
+        }
+        return r;
+}
+
+static void header_free(ql_csvread_t *r)
+{
+        free(r->kind);
+        free(r->col);
+        free(r->lang);
+        r->kind = NULL;
+        r->col = NULL;
+        r->lang = NULL;
+        r->ncols = 0;
+        r->have_header = 0;
+}
+
+void ql_csvread_destroy(ql_csvread_t *r)
+{
+        if (!r)
+                return;
+        if (r->csv_ready)
+                csv_free(&r->csv);
+        header_free(r);
+        free(r->buf);
+        free(r->cells);
+        free(r->prev);
+        free(r->item_line);
+        hset_free(&r->seen);
+        hset_free(&r->split);
+        json_decref(r->doc);
+        ql_problems_clear(&r->errors);
+        ql_problems_clear(&r->warnings);
+        ql_problems_clear(&r->verrors);
+        ql_problems_clear(&r->file_problems);
+        free(r);
+}
+
+const ql_problems_t *ql_csvread_problems(const ql_csvread_t *r, size_t *line)
+{
+        if (line)
+                *line = r->file_line;
+        return &r->file_problems;
+}
+
+size_t ql_csvread_split_reports(const ql_csvread_t *r)
+{
+        return r->split.n;
+}
+
+int ql_csvread_tracking_full(const ql_csvread_t *r)
+{
+        return r->tracking_full;
+}
+
+/* ------------------------------------------------------------------------
+ * Cells
+ */
+
+static const char *cell_text(const ql_csvread_t *r, size_t i, size_t *len)
+{
+        if (i >= r->ncells) {
+                *len = 0;
+                return "";
+        }
+        *len = r->cells[i].len;
+        return r->buf + r->cells[i].off;
+}
+
+/* Trim blanks (space, tab, U+3000) from both ends. */
+static const char *trim(const char *s, size_t *len)
+{
+        size_t n = *len;
+        for (;;) {
+                if (n && (*s == ' ' || *s == '\t')) {
+                        s++, n--;
+                } else if (n >= 3 && !memcmp(s, "\xE3\x80\x80", 3)) {
+                        s += 3, n -= 3;
+                } else {
+                        break;
+                }
+        }
+        for (;;) {
+                if (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+                        n--;
+                else if (n >= 3 && !memcmp(s + n - 3, "\xE3\x80\x80", 3))
+                        n -= 3;
+                else
+                        break;
+        }
+        *len = n;
+        return s;
+}
+
+static int row_blank(const ql_csvread_t *r)
+{
+        for (size_t i = 0; i < r->ncells; i++) {
+                size_t len;
+                const char *s = cell_text(r, i, &len);
+                trim(s, &len);
+                if (len)
+                        return 0;
+        }
+        return 1;
+}
+
+static void on_field(void *s, size_t len, void *data)
+{
+        ql_csvread_t *r = data;
+        if (r->nomem)
+                return;
+        if (!r->in_row) { /* cannot happen: rows start at non-blank bytes */
+                r->in_row = 1;
+                r->row_line = r->line;
+                r->row_bytes = 0;
+        }
+        if (r->ncells == r->cells_cap) {
+                size_t cap = r->cells_cap ? r->cells_cap * 2 : 64;
+                cell_t *c = realloc(r->cells, cap * sizeof(*c));
+                if (!c) {
+                        r->nomem = 1;
+                        return;
+                }
+                r->cells = c;
+                r->cells_cap = cap;
+        }
+        if (r->buf_n + len + 1 > r->buf_cap) {
+                size_t cap = r->buf_cap ? r->buf_cap : 4096;
+                while (cap < r->buf_n + len + 1)
+                        cap *= 2;
+                char *b = realloc(r->buf, cap);
+                if (!b) {
+                        r->nomem = 1;
+                        return;
+                }
+                r->buf = b;
+                r->buf_cap = cap;
+        }
+        if (len)
+                memcpy(r->buf + r->buf_n, s, len);
+        r->buf[r->buf_n + len] = '\0';
+        r->cells[r->ncells++] = (cell_t){r->buf_n, len};
+        r->buf_n += len + 1;
+}
+
+/* ------------------------------------------------------------------------
+ * Header
+ */
+
+static void file_problem(ql_csvread_t *r, size_t line, const char *field,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void file_problem(ql_csvread_t *r, size_t line, const char *field,
+                         const char *fmt, ...)
+{
+        char msg[MSG_SIZE];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (!r->file_problems.n)
+                r->file_line = line;
+        ql_problems_add(&r->file_problems, field, "%s", msg);
+}
+
+/* Header cells that are not data: the row counter labs put first. */
+static int ignored_header(const char *s, size_t len)
+{
+        static const char *const words[] = {"序号", "No.", "no", NULL};
+        for (size_t i = 0; words[i]; i++)
+                if (strlen(words[i]) == len && !memcmp(words[i], s, len))
+                        return 1;
+        return 0;
+}
+
+/* Returns 0, or -1 with file problems (or nomem). */
+static int take_header(ql_csvread_t *r)
+{
+        r->ncols = r->ncells;
+        r->kind = calloc(r->ncols ? r->ncols : 1, sizeof(*r->kind));
+        r->col = calloc(r->ncols ? r->ncols : 1, sizeof(*r->col));
+        r->lang = calloc(r->ncols ? r->ncols : 1, sizeof(*r->lang));
+        if (!r->kind || !r->col || !r->lang) {
+                r->nomem = 1;
+                return -1;
+        }
+        size_t where[QL_CSV_NCOLUMNS]; /* header index + 1 of each column */
+        memset(where, 0, sizeof(where));
+        for (size_t i = 0; i < r->ncols; i++) {
+                size_t len;
+                const char *s = cell_text(r, i, &len);
+                if (!ql_result_utf8_valid(s, len)) {
+                        file_problem(r, r->row_line, "header",
+                                     "header cell %zu is not valid %s text",
+                                     i + 1, r->o.charset);
+                        continue;
+                }
+                const char *t = s;
+                size_t tlen = len;
+                if (tlen >= 3 && !memcmp(t, "\xEF\xBB\xBF", 3))
+                        t += 3, tlen -= 3;
+                t = trim(t, &tlen);
+                if (!tlen || ignored_header(t, tlen)) {
+                        r->kind[i] = tlen ? COL_IGNORED : COL_NONE;
+                        continue;
+                }
+                const ql_csv_column_t *c =
+                    ql_csvmap_header(s, len, &r->lang[i]);
+                if (!c) {
+                        file_problem(r, r->row_line, "header",
+                                     "unknown column '%.*s' (cell %zu)",
+                                     (int)(tlen > 60 ? 60 : tlen), t, i + 1);
+                        continue;
+                }
+                if (where[c->id]) {
+                        file_problem(r, r->row_line, "header",
+                                     "column %s appears twice (cells %zu and "
+                                     "%zu)",
+                                     c->en, where[c->id], i + 1);
+                        continue;
+                }
+                where[c->id] = i + 1;
+                r->kind[i] = COL_MAPPED;
+                r->col[i] = c;
+        }
+        for (int id = 0; id < QL_CSV_NCOLUMNS; id++) {
+                const ql_csv_column_t *c = ql_csvmap_column((ql_csv_col_t)id);
+                if (c && c->required && !where[id])
+                        file_problem(r, r->row_line, "header",
+                                     "missing column %s (%s)", c->en,
+                                     c->zh && c->zh[0] ? c->zh[0] : c->en);
+        }
+        if (!r->file_problems.n && !where[QL_CSV_REPORT_NO])
+                file_problem(r, r->row_line, "header", "missing column %s",
+                             "report_no");
+        if (r->file_problems.n)
+                return -1;
+        r->report_idx = where[QL_CSV_REPORT_NO] - 1;
+        r->have_header = 1;
+        return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Reports
+ */
+
+static void add_problem(ql_csvread_t *r, const char *field, size_t line,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add_problem(ql_csvread_t *r, const char *field, size_t line,
+                        const char *fmt, ...)
+{
+        char msg[MSG_SIZE];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (line && line != r->doc_line)
+                ql_problems_add(&r->errors, field, "%s (line %zu)", msg, line);
+        else
+                ql_problems_add(&r->errors, field, "%s", msg);
+}
+
+static int has_problem(const ql_problems_t *p, const char *field)
+{
+        for (size_t i = 0; i < p->n; i++)
+                if (!strcmp(p->v[i].field, field))
+                        return 1;
+        return 0;
+}
+
+/* Line of the item a path like "items[3].verdict" names, or 0. */
+static size_t path_item_line(const ql_csvread_t *r, const char *path)
+{
+        if (strncmp(path, "items[", 6) != 0)
+                return 0;
+        char *end;
+        unsigned long i = strtoul(path + 6, &end, 10);
+        if (*end != ']' || i >= r->doc_rows || i >= r->o.max_report_rows)
+                return 0;
+        return r->item_line[i];
+}
+
+static int emit(ql_csvread_t *r)
+{
+        if (!r->doc && !r->doc_split)
+                return 0;
+        size_t klen = r->prev_len;
+        const char *key = trim(r->prev, &klen);
+        char *report_no = NULL;
+        if (klen && !(klen == 1 && *key == '/') &&
+            ql_result_utf8_valid(key, klen))
+                report_no = strndup(key, klen);
+        if (r->doc_split) {
+                ql_problems_add(
+                    &r->errors, "report_no",
+                    "the rows of this report are not together: the same "
+                    "report number appears again elsewhere in the file, so "
+                    "no part of it is published; put all its rows together");
+        } else {
+                ql_csvmap_finish(r->doc);
+                ql_problems_clear(&r->verrors);
+                ql_result_validate(r->doc, &r->o.validate, &r->verrors,
+                                   &r->warnings);
+                for (size_t i = 0; i < r->verrors.n; i++) {
+                        const ql_problem_t *p = &r->verrors.v[i];
+                        if (has_problem(&r->errors, p->field))
+                                continue; /* said already, as read */
+                        add_problem(r, p->field, path_item_line(r, p->field),
+                                    "%s", p->message);
+                }
+        }
+        ql_csvread_rec_t rec = {
+            .line = r->doc_line,
+            .report_no = report_no,
+            .doc = r->errors.n ? NULL : r->doc,
+            .errors = &r->errors,
+            .warnings = &r->warnings,
+        };
+        int stop = r->fn ? r->fn(r->arg, &rec) : 0;
+        free(report_no);
+        json_decref(r->doc);
+        r->doc = NULL;
+        r->doc_split = 0;
+        ql_problems_clear(&r->errors);
+        ql_problems_clear(&r->warnings);
+        return stop;
+}
+
+static void start_report(ql_csvread_t *r, int split)
+{
+        r->doc_line = r->row_line;
+        r->doc_rows = 0;
+        r->doc_split = split;
+        r->stray_reported = 0;
+        memset(r->first_ok, 0, sizeof(r->first_ok));
+        memset(r->disagree, 0, sizeof(r->disagree));
+        r->doc = split ? NULL : json_object();
+        if (!split && !r->doc)
+                r->nomem = 1;
+}
+
+/* Text for a value in a message: strings as they are, null as empty. */
+static const char *value_text(const json_t *v, char *buf, size_t size)
+{
+        if (!v || json_is_null(v))
+                return "(empty)";
+        if (json_is_string(v)) {
+                snprintf(buf, size, "'%s'", json_string_value(v));
+                return buf;
+        }
+        if (json_is_boolean(v))
+                return json_is_true(v) ? "true" : "false";
+        return "?";
+}
+
+static void field_path(const ql_csv_column_t *c, size_t item, char *buf,
+                       size_t size)
+{
+        if (c->level == QL_CSV_ITEM_LEVEL)
+                snprintf(buf, size, "items[%zu].%s", item, c->key);
+        else
+                snprintf(buf, size, "%s", c->path);
+}
+
+/* A csvmap message starts with the column's English name; the path says
+ * that already. */
+static const char *strip_column(const ql_csv_column_t *c, const char *msg)
+{
+        size_t n = strlen(c->en);
+        if (!strncmp(msg, c->en, n) && msg[n] == ':' && msg[n + 1] == ' ')
+                return msg + n + 2;
+        return msg;
+}
+
+static void add_row(ql_csvread_t *r)
+{
+        size_t row = r->doc_rows++;
+        size_t line = r->row_line;
+        if (r->doc_split)
+                return;
+        if (row >= r->o.max_report_rows) {
+                if (row == r->o.max_report_rows)
+                        add_problem(r, "items", 0,
+                                    "the report has more than %zu rows",
+                                    r->o.max_report_rows);
+                return;
+        }
+        json_t *items = json_object_get(r->doc, "items");
+        size_t index = items ? json_array_size(items) : 0;
+        json_t *item = json_object();
+        if (!item) {
+                r->nomem = 1;
+                return;
+        }
+        char path[128], why[MSG_SIZE], a[160], b[160];
+        size_t n = r->ncells > r->ncols ? r->ncells : r->ncols;
+        for (size_t i = 0; i < n; i++) {
+                size_t len;
+                const char *s = cell_text(r, i, &len);
+                if (i >= r->ncols || r->kind[i] == COL_NONE) {
+                        size_t tl = len;
+                        trim(s, &tl);
+                        if (tl && !r->stray_reported) {
+                                r->stray_reported = 1;
+                                add_problem(r, "", line,
+                                            "cell %zu has no column header",
+                                            i + 1);
+                        }
+                        continue;
+                }
+                if (r->kind[i] != COL_MAPPED)
+                        continue;
+                const ql_csv_column_t *c = r->col[i];
+                field_path(c, index, path, sizeof(path));
+                if (!ql_result_utf8_valid(s, len)) {
+                        add_problem(r, path, line, "not valid %s text",
+                                    r->o.charset);
+                        continue;
+                }
+                json_t *v = NULL;
+                if (ql_csvmap_value(c, r->lang[i], s, len, &v, why,
+                                    sizeof(why))) {
+                        add_problem(r, path, line, "%s", strip_column(c, why));
+                        continue;
+                }
+                if (c->level == QL_CSV_ITEM_LEVEL) {
+                        ql_csvmap_set(NULL, item, c, v);
+                } else if (row == 0) {
+                        ql_csvmap_set(r->doc, NULL, c, v);
+                        r->first_ok[c->id] = 1;
+                } else {
+                        json_t *had = ql_csvmap_get(r->doc, NULL, c);
+                        int same = (!had || json_is_null(had))
+                                       ? json_is_null(v)
+                                       : json_equal(had, v);
+                        if (!same && r->first_ok[c->id] &&
+                            !r->disagree[c->id]) {
+                                r->disagree[c->id] = 1;
+                                add_problem(
+                                    r, path, 0,
+                                    "rows of this report disagree on column "
+                                    "%s: %s on line %zu, %s on line %zu",
+                                    c->en, value_text(had, a, sizeof(a)),
+                                    r->doc_line, value_text(v, b, sizeof(b)),
+                                    line);
+                        }
+                        json_decref(v);
+                }
+        }
+        ql_csvmap_add_item(r->doc, item); /* dropped if the row has none */
+        r->item_line[index] = line;
+}
+
+/* A finished row.  Returns -1 when the file turned out unreadable. */
+static int take_row(ql_csvread_t *r)
+{
+        if (!r->have_header)
+                return take_header(r);
+        size_t len;
+        const char *s = cell_text(r, r->report_idx, &len);
+        const char *key = trim(s, &len);
+        int same =
+            r->have_prev && len == r->prev_len && !memcmp(key, r->prev, len);
+        if (!same && r->phase == PHASE_BUILD && emit(r))
+                r->stop = 1;
+        if (!same) {
+                if (len + 1 > r->prev_cap) {
+                        char *p = realloc(r->prev, len + 1);
+                        if (!p) {
+                                r->nomem = 1;
+                                return 0;
+                        }
+                        r->prev = p;
+                        r->prev_cap = len + 1;
+                }
+                memcpy(r->prev, key, len);
+                r->prev[len] = '\0';
+                r->prev_len = len;
+                r->have_prev = 1;
+                /* Rows without a report number are rejected for that; they
+                 * are not tracked as a report. */
+                int keyed = len && !(len == 1 && *key == '/');
+                uint64_t h = hash_bytes(key, len);
+                if (r->phase == PHASE_SCAN) {
+                        if (!keyed) {
+                                /* nothing to track */
+                        } else if (hset_has(&r->seen, h)) {
+                                if (hset_add(&r->split, h))
+                                        r->nomem = 1;
+                        } else if (r->seen.n >= r->o.max_tracked_reports) {
+                                r->tracking_full = 1;
+                        } else if (hset_add(&r->seen, h)) {
+                                r->nomem = 1;
+                        }
+                        return 0;
+                }
+                if (r->stop)
+                        return 0;
+                start_report(r, keyed && hset_has(&r->split, h));
+        }
+        if (r->phase == PHASE_BUILD && !r->stop && !r->nomem)
+                add_row(r);
+        return 0;
+}
+
+static void on_row(int term, void *data)
+{
+        ql_csvread_t *r = data;
+        if (!r->nomem && !r->stop && !r->file_problems.n && !row_blank(r))
+                take_row(r);
+        r->ncells = 0;
+        r->buf_n = 0;
+        r->in_row = 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Feeding
+ */
+
+static ql_csvread_rc_t start(ql_csvread_t *r, int phase)
+{
+        if (r->csv_ready)
+                csv_free(&r->csv);
+        r->csv_ready = 0;
+        if (csv_init(&r->csv, CSV_APPEND_NULL))
+                return QL_CSVREAD_NOMEM;
+        csv_set_blk_size(&r->csv, 1024);
+        r->csv_ready = 1;
+        r->phase = phase;
+        r->line = 1;
+        r->in_row = 0;
+        r->ncells = 0;
+        r->buf_n = 0;
+        r->have_prev = 0;
+        r->prev_len = 0;
+        r->stop = 0;
+        json_decref(r->doc);
+        r->doc = NULL;
+        r->doc_split = 0;
+        header_free(r);
+        return QL_CSVREAD_OK;
+}
+
+static ql_csvread_rc_t status(ql_csvread_t *r)
+{
+        if (r->nomem) {
+                r->failed = 1;
+                return QL_CSVREAD_NOMEM;
+        }
+        if (r->file_problems.n) {
+                r->failed = 1;
+                return QL_CSVREAD_BAD_FILE;
+        }
+        return r->stop ? QL_CSVREAD_STOPPED : QL_CSVREAD_OK;
+}
+
+static int blank_byte(char c)
+{
+        return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+static ql_csvread_rc_t feed(ql_csvread_t *r, const char *buf, size_t len)
+{
+        if (r->failed)
+                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+        while (len > 0 && !r->stop) {
+                const char *nl = memchr(buf, '\n', len);
+                size_t seg = nl ? (size_t)(nl - buf) + 1 : len;
+                if (!r->in_row) {
+                        for (size_t i = 0; i < seg; i++)
+                                if (!blank_byte(buf[i])) {
+                                        r->in_row = 1;
+                                        r->row_line = r->line;
+                                        r->row_bytes = 0;
+                                        break;
+                                }
+                }
+                if (r->in_row) {
+                        r->row_bytes += seg;
+                        if (r->row_bytes > r->o.max_row_bytes) {
+                                file_problem(r, r->row_line, "",
+                                             "a row longer than %zu bytes "
+                                             "starts here (is a quote not "
+                                             "closed?); the file cannot be "
+                                             "read",
+                                             r->o.max_row_bytes);
+                                return status(r);
+                        }
+                }
+                if (csv_parse(&r->csv, buf, seg, on_field, on_row, r) != seg) {
+                        r->nomem = 1;
+                        return status(r);
+                }
+                if (r->nomem || r->file_problems.n)
+                        return status(r);
+                if (nl)
+                        r->line++;
+                buf += seg;
+                len -= seg;
+        }
+        return status(r);
+}
+
+static ql_csvread_rc_t finish(ql_csvread_t *r)
+{
+        if (r->failed)
+                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+        if (r->stop)
+                return QL_CSVREAD_STOPPED;
+        if (r->csv.quoted && r->csv.pstate == CSV_STATE_FIELD_BEGUN) {
+                file_problem(r, r->row_line, "",
+                             "a quoted field starting in the row here is "
+                             "never closed; the file cannot be read");
+                return status(r);
+        }
+        csv_fini(&r->csv, on_field, on_row, r);
+        ql_csvread_rc_t rc = status(r);
+        if (rc != QL_CSVREAD_OK)
+                return rc;
+        if (!r->have_header) {
+                file_problem(r, r->line, "header",
+                             "the file has no header row");
+                return status(r);
+        }
+        if (r->phase == PHASE_BUILD && emit(r))
+                r->stop = 1;
+        return status(r);
+}
+
+ql_csvread_rc_t ql_csvread_scan(ql_csvread_t *r, const char *buf, size_t len)
+{
+        if (!r->csv_ready) {
+                ql_csvread_rc_t rc = start(r, PHASE_SCAN);
+                if (rc)
+                        return rc;
+        }
+        return feed(r, buf, len);
+}
+
+ql_csvread_rc_t ql_csvread_scan_end(ql_csvread_t *r)
+{
+        if (!r->csv_ready) {
+                ql_csvread_rc_t rc = start(r, PHASE_SCAN);
+                if (rc)
+                        return rc;
+        }
+        ql_csvread_rc_t rc = finish(r);
+        if (rc == QL_CSVREAD_OK) {
+                csv_free(&r->csv);
+                r->csv_ready = 0;
+                r->phase = PHASE_BUILD; /* the next feed starts pass 2 */
+        }
+        return rc;
+}
+
+ql_csvread_rc_t ql_csvread_feed(ql_csvread_t *r, const char *buf, size_t len,
+                                ql_csvread_fn fn, void *arg)
+{
+        if (!r->csv_ready || r->phase != PHASE_BUILD) {
+                ql_csvread_rc_t rc = start(r, PHASE_BUILD);
+                if (rc)
+                        return rc;
+        }
+        r->fn = fn;
+        r->arg = arg;
+        return feed(r, buf, len);
+}
+
+ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg)
+{
+        if (!r->csv_ready || r->phase != PHASE_BUILD) {
+                ql_csvread_rc_t rc = start(r, PHASE_BUILD);
+                if (rc)
+                        return rc;
+        }
+        r->fn = fn;
+        r->arg = arg;
+        return finish(r);
+}

@@ -1,0 +1,109 @@
+/*
+ * ql_csvread: a lab's CSV export (design §4, "CSV") read into result
+ * documents, streaming: bytes go in in chunks of any size (libcsv does the
+ * CSV syntax), one validated document or the list of its problems comes out
+ * per report.  At most one report's rows are held at a time.  The column
+ * table, header languages and value words are ql_csvmap's; validation is
+ * ql_result_validate()'s.  Input is UTF-8 (ql_charset converts other
+ * encodings first); a cell that is not valid UTF-8 is a problem of its
+ * report, reported with the cell's line.
+ *
+ * A file is read in two passes over the same bytes:
+ *
+ *     scan:   ql_csvread_scan() ... ql_csvread_scan_end()
+ *             checks the header and the file's structure and notes which
+ *             report numbers occur in more than one run of rows;
+ *     build:  ql_csvread_feed() ... ql_csvread_end()
+ *             calls fn once per report, in file order.
+ *
+ * Rules a lab should know (docs/labs.md says the same):
+ *   - The first non-blank row is the header: English field names or the
+ *     Chinese headers of ql_csvmap, mixed freely.  An unknown header, a
+ *     column named twice or a required column missing makes the file
+ *     unreadable (nothing in it is published); an empty header cell and the
+ *     row counter 序号 are ignored columns.  A cell under an ignored empty
+ *     header, or past the last header, must be empty.
+ *   - Consecutive rows with the same report_no are one report.  A report
+ *     number that comes back after other rows ("split report") would make
+ *     two records with one result_id, and downstream keeps only the first:
+ *     so every part of a split report is rejected, and none of it is
+ *     published.  The scan remembers up to max_tracked_reports report
+ *     numbers (8 bytes each); past that, repeats of untracked ones are not
+ *     detected (ql_csvread_tracking_full() says so).
+ *   - Result-level cells must be equal on every row of a report; a report
+ *     whose rows disagree is rejected, naming the field and both values
+ *     with their lines.
+ *   - A row longer than max_row_bytes (a quote that is never closed makes
+ *     the rest of the file one row) and a quoted field still open at the end
+ *     of the file make the file unreadable; the scan finds both before
+ *     anything is published.
+ *   - A report with more than max_report_rows rows is rejected.
+ *   - Blank lines are skipped.  Lines are counted by line feeds, so a cell
+ *     with a line break in quotes moves later rows down, as in the file.
+ *
+ * Skipping the scan is allowed (e.g. for a stream): then split reports are
+ * not detected, and a structural problem is found only when reached.
+ */
+#ifndef QL_CSVREAD_H
+#define QL_CSVREAD_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "ql_result.h"
+
+typedef struct ql_csvread_s ql_csvread_t;
+
+typedef struct {
+        ql_result_opts_t validate;  /* lab code, credit code mode */
+        const char *charset;        /* the file's encoding, for messages
+                                       ("GB18030"); NULL: "UTF-8" */
+        size_t max_row_bytes;       /* 0: 1 MiB */
+        size_t max_report_rows;     /* 0: 1000 */
+        size_t max_tracked_reports; /* 0: 1,000,000 */
+} ql_csvread_opts_t;
+
+/* One report.  Everything is borrowed for the duration of the callback. */
+typedef struct {
+        size_t line;           /* 1-based line of the report's first row */
+        const char *report_no; /* as in the file, or NULL if empty/unusable */
+        json_t *doc;           /* the valid document, NULL if rejected */
+        const ql_problems_t *errors;   /* why it was rejected (n > 0) */
+        const ql_problems_t *warnings; /* accepted with these warnings */
+} ql_csvread_rec_t;
+
+/* Called once per report.  Return 0 to go on, non-zero to stop reading
+ * (the feed call then returns QL_CSVREAD_STOPPED). */
+typedef int (*ql_csvread_fn)(void *arg, const ql_csvread_rec_t *rec);
+
+typedef enum {
+        QL_CSVREAD_OK = 0,
+        QL_CSVREAD_STOPPED = 1,   /* fn asked to stop */
+        QL_CSVREAD_BAD_FILE = -1, /* unreadable: see ql_csvread_problems() */
+        QL_CSVREAD_NOMEM = -2,
+} ql_csvread_rc_t;
+
+/* opts is copied (strings are borrowed and must outlive the reader). */
+ql_csvread_t *ql_csvread_new(const ql_csvread_opts_t *opts);
+void ql_csvread_destroy(ql_csvread_t *r); /* accepts NULL */
+
+/* Pass 1 over the file's bytes, then its end. */
+ql_csvread_rc_t ql_csvread_scan(ql_csvread_t *r, const char *buf, size_t len);
+ql_csvread_rc_t ql_csvread_scan_end(ql_csvread_t *r);
+
+/* Pass 2 over the same bytes, from the start; fn is called per report. */
+ql_csvread_rc_t ql_csvread_feed(ql_csvread_t *r, const char *buf, size_t len,
+                                ql_csvread_fn fn, void *arg);
+ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg);
+
+/* Why the file is unreadable (paths "header", messages naming columns), and
+ * *line (OUT, may be NULL) the line concerned.  Empty unless a call returned
+ * QL_CSVREAD_BAD_FILE. */
+const ql_problems_t *ql_csvread_problems(const ql_csvread_t *r, size_t *line);
+
+/* After the scan: reports found split, and whether more report numbers
+ * than max_tracked_reports occurred (then not every split is found). */
+size_t ql_csvread_split_reports(const ql_csvread_t *r);
+int ql_csvread_tracking_full(const ql_csvread_t *r);
+
+#endif

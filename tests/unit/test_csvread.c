@@ -1,0 +1,506 @@
+/*
+ * Unit tests for ql_csvread: reports grouped from consecutive rows, English
+ * and Chinese headers giving the same documents, the line of every report
+ * and of every problem, chunking at every byte, rows that disagree, invalid
+ * UTF-8, split reports (every part rejected), unreadable headers and
+ * structures, size limits, quoted line breaks, CRLF, blank lines and the
+ * callback's stop.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ql_csvread.h"
+
+/*------------------------------------------------------------------------
+ * Helpers
+ */
+
+#define CC1 "91350200MA2YJ1XR9G"
+#define CC2 "914403001922038216"
+
+static const char header_en[] =
+    "report_no,lab_code,lab_name,plan_id,level,kind,refers_to,stage,"
+    "sampled_on,reported_at,enterprise_credit_code,enterprise_name,"
+    "enterprise_region_code,enterprise_role,product_category,product_name,"
+    "item_name,item_importance,item_safety,item_verdict,verdict\n";
+
+static const char header_zh[] =
+    "报告编号,承检机构代码,承检机构,抽查计划编号,抽查级别,抽查类型,原报告编号,"
+    "抽样环节,抽样日期,报告日期,统一社会信用代码,受检单位,所在地区代码,"
+    "企业类型,"
+    "产品类别,产品名称,检验项目,重要程度,安全项目,单项判定,检验结论\n";
+
+/* One English row. */
+static void row_en(char **buf, const char *report, const char *cc,
+                   const char *ent, const char *item, const char *iv,
+                   const char *verdict)
+{
+        char *old = *buf;
+        if (asprintf(buf,
+                     "%s%s,XMQI,厦门市产品质量监督检验院,P-1,DISTRICT,"
+                     "SUPERVISION,/,CIRCULATION,2026-02-10,"
+                     "2026-03-02T10:15:00+08:00,%s,%s,350206,SELLER,"
+                     "儿童用品,积木,%s,A,true,%s,%s\n",
+                     old, report, cc, ent, item, iv, verdict) < 0)
+                fail();
+        free(old);
+}
+
+static void row_zh(char **buf, const char *report, const char *cc,
+                   const char *ent, const char *item, const char *iv,
+                   const char *verdict)
+{
+        char *old = *buf;
+        if (asprintf(buf,
+                     "%s%s,XMQI,厦门市产品质量监督检验院,P-1,区级,监督抽查,/,"
+                     "流通,2026-02-10,2026-03-02T10:15:00+08:00,%s,%s,350206,"
+                     "销售者,儿童用品,积木,%s,A,是,%s,%s\n",
+                     old, report, cc, ent, item, iv, verdict) < 0)
+                fail();
+        free(old);
+}
+
+typedef struct {
+        size_t n;
+        size_t line[32];
+        char *report_no[32];
+        json_t *doc[32];  /* copies; NULL if rejected */
+        char *errors[32]; /* "field: message | ..." */
+        int stop_after;   /* 0: never */
+} seen_t;
+
+static int collect(void *arg, const ql_csvread_rec_t *rec)
+{
+        seen_t *s = arg;
+        assert_true(s->n < 32);
+        size_t i = s->n++;
+        s->line[i] = rec->line;
+        s->report_no[i] = rec->report_no ? strdup(rec->report_no) : NULL;
+        s->doc[i] = rec->doc ? json_deep_copy(rec->doc) : NULL;
+        char *e = strdup("");
+        for (size_t k = 0; k < rec->errors->n; k++) {
+                char *old = e;
+                if (asprintf(&e, "%s%s: %s | ", old, rec->errors->v[k].field,
+                             rec->errors->v[k].message) < 0)
+                        fail();
+                free(old);
+        }
+        s->errors[i] = e;
+        return s->stop_after && s->n >= (size_t)s->stop_after;
+}
+
+static void seen_free(seen_t *s)
+{
+        for (size_t i = 0; i < s->n; i++) {
+                free(s->report_no[i]);
+                json_decref(s->doc[i]);
+                free(s->errors[i]);
+        }
+        memset(s, 0, sizeof(*s));
+}
+
+/* Read text in chunks of `chunk` bytes (0: all at once) through both
+ * passes.  Returns the last rc. */
+static ql_csvread_rc_t read_csv(const char *text, size_t chunk,
+                                const ql_csvread_opts_t *opts, seen_t *s,
+                                ql_csvread_t **keep)
+{
+        ql_csvread_t *r = ql_csvread_new(opts);
+        assert_non_null(r);
+        size_t len = strlen(text), step = chunk ? chunk : len;
+        ql_csvread_rc_t rc = QL_CSVREAD_OK;
+        for (size_t off = 0; off < len && rc == QL_CSVREAD_OK; off += step)
+                rc = ql_csvread_scan(r, text + off,
+                                     off + step > len ? len - off : step);
+        if (rc == QL_CSVREAD_OK)
+                rc = ql_csvread_scan_end(r);
+        for (size_t off = 0; off < len && rc == QL_CSVREAD_OK; off += step)
+                rc = ql_csvread_feed(r, text + off,
+                                     off + step > len ? len - off : step,
+                                     collect, s);
+        if (rc == QL_CSVREAD_OK)
+                rc = ql_csvread_end(r, collect, s);
+        if (keep)
+                *keep = r;
+        else
+                ql_csvread_destroy(r);
+        return rc;
+}
+
+static const char *str_at(const json_t *doc, const char *a, const char *b)
+{
+        const json_t *v = json_object_get(doc, a);
+        if (b)
+                v = json_object_get(v, b);
+        return json_string_value(v);
+}
+
+/*------------------------------------------------------------------------
+ * Tests
+ */
+
+static char *two_reports(void)
+{
+        char *t = strdup(header_en);
+        row_en(&t, "R1", CC1, "甲商行", "小零件", "FAIL", "NONCONFORMING");
+        row_en(&t, "R1", CC1, "甲商行", "锐利边缘", "PASS", "NONCONFORMING");
+        row_en(&t, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
+        return t;
+}
+
+static void test_two_reports(void **state)
+{
+        char *t = two_reports();
+        seen_t s = {0};
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 2);
+        assert_int_equal(s.line[0], 2);
+        assert_int_equal(s.line[1], 4);
+        assert_string_equal(s.report_no[0], "R1");
+        assert_string_equal(s.errors[0], "");
+        assert_non_null(s.doc[0]);
+        assert_non_null(s.doc[1]);
+        json_t *d = s.doc[0];
+        assert_string_equal(str_at(d, "result_id", NULL), "XMQI:R1");
+        assert_string_equal(str_at(d, "enterprise", "credit_code"), CC1);
+        assert_string_equal(str_at(d, "enterprise", "name"), "甲商行");
+        json_t *items = json_object_get(d, "items");
+        assert_int_equal(json_array_size(items), 2);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_array_get(items, 1), "name")),
+                            "锐利边缘");
+        assert_true(
+            json_is_true(json_object_get(json_array_get(items, 0), "safety")));
+        assert_int_equal(json_array_size(json_object_get(s.doc[1], "items")),
+                         1);
+        seen_free(&s);
+        free(t);
+}
+
+/* Every chunk size gives the same records as one chunk. */
+static void test_chunking(void **state)
+{
+        char *t = two_reports();
+        seen_t whole = {0};
+        assert_int_equal(read_csv(t, 0, NULL, &whole, NULL), QL_CSVREAD_OK);
+        for (size_t chunk = 1; chunk < 64; chunk += 7) {
+                seen_t s = {0};
+                assert_int_equal(read_csv(t, chunk, NULL, &s, NULL),
+                                 QL_CSVREAD_OK);
+                assert_int_equal(s.n, whole.n);
+                for (size_t i = 0; i < s.n; i++) {
+                        assert_int_equal(s.line[i], whole.line[i]);
+                        assert_true(json_equal(s.doc[i], whole.doc[i]));
+                }
+                seen_free(&s);
+        }
+        seen_free(&whole);
+        free(t);
+}
+
+static void test_chinese_headers_same_documents(void **state)
+{
+        char *en = two_reports();
+        char *zh = strdup(header_zh);
+        row_zh(&zh, "R1", CC1, "甲商行", "小零件", "不合格", "不合格");
+        row_zh(&zh, "R1", CC1, "甲商行", "锐利边缘", "合格", "不合格");
+        row_zh(&zh, "R2", CC2, "乙公司", "标识", "合格", "合格");
+        seen_t a = {0}, b = {0};
+        assert_int_equal(read_csv(en, 0, NULL, &a, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(zh, 0, NULL, &b, NULL), QL_CSVREAD_OK);
+        assert_int_equal(a.n, 2);
+        assert_int_equal(b.n, 2);
+        for (size_t i = 0; i < 2; i++) {
+                assert_string_equal(b.errors[i], "");
+                assert_true(json_equal(a.doc[i], b.doc[i]));
+        }
+        seen_free(&a);
+        seen_free(&b);
+        free(en);
+        free(zh);
+}
+
+static void test_rows_disagree(void **state)
+{
+        char *t = strdup(header_en);
+        row_en(&t, "R1", CC1, "甲商行", "小零件", "FAIL", "NONCONFORMING");
+        row_en(&t, "R1", CC1, "乙商行", "锐利边缘", "PASS", "NONCONFORMING");
+        row_en(&t, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
+        seen_t s = {0};
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 2);
+        assert_null(s.doc[0]);
+        assert_non_null(strstr(s.errors[0], "enterprise.name"));
+        assert_non_null(strstr(s.errors[0], "'甲商行' on line 2"));
+        assert_non_null(strstr(s.errors[0], "'乙商行' on line 3"));
+        assert_non_null(s.doc[1]);
+        seen_free(&s);
+        free(t);
+}
+
+static void test_invalid_utf8_row(void **state)
+{
+        char *t = strdup(header_en);
+        row_en(&t, "R1", CC1, "甲商行", "小零件", "PASS", "CONFORMING");
+        row_en(&t, "R1", CC1, "甲商行", "bad\xff\xfe", "PASS", "CONFORMING");
+        row_en(&t, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
+        seen_t s = {0};
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 2);
+        assert_null(s.doc[0]);
+        assert_int_equal(s.line[0], 2);
+        assert_non_null(strstr(s.errors[0],
+                               "items[1].name: not valid UTF-8 text (line 3)"));
+        /* The name failed, so "missing name" is not said again. */
+        assert_null(strstr(s.errors[0], "missing"));
+        assert_non_null(s.doc[1]);
+        seen_free(&s);
+        free(t);
+}
+
+static void test_split_report_rejected_whole(void **state)
+{
+        char *t = strdup(header_en);
+        row_en(&t, "R1", CC1, "甲商行", "小零件", "PASS", "CONFORMING");
+        row_en(&t, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
+        row_en(&t, "R1", CC1, "甲商行", "锐利边缘", "PASS", "CONFORMING");
+        row_en(&t, "R3", CC2, "乙公司", "标识", "PASS", "CONFORMING");
+        seen_t s = {0};
+        ql_csvread_t *r;
+        assert_int_equal(read_csv(t, 0, NULL, &s, &r), QL_CSVREAD_OK);
+        assert_int_equal(ql_csvread_split_reports(r), 1);
+        ql_csvread_destroy(r);
+        assert_int_equal(s.n, 4);
+        assert_null(s.doc[0]);
+        assert_int_equal(s.line[0], 2);
+        assert_non_null(strstr(s.errors[0], "report_no: the rows of this "
+                                            "report are not together"));
+        assert_non_null(s.doc[1]);
+        assert_null(s.doc[2]);
+        assert_int_equal(s.line[2], 4);
+        assert_string_equal(s.report_no[2], "R1");
+        assert_non_null(s.doc[3]);
+        seen_free(&s);
+        free(t);
+}
+
+static void test_verdict_and_lab(void **state)
+{
+        char *t = strdup(header_en);
+        /* FAIL under CONFORMING */
+        row_en(&t, "R1", CC1, "甲商行", "小零件", "FAIL", "CONFORMING");
+        /* bad credit code */
+        row_en(&t, "R2", "914403001922038217", "乙公司", "标识", "PASS",
+               "CONFORMING");
+        seen_t s = {0};
+        ql_csvread_opts_t o = {.validate = {QL_USCC_STRICT, "OTHER"}};
+        assert_int_equal(read_csv(t, 0, &o, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 2);
+        assert_null(s.doc[0]);
+        assert_null(s.doc[1]);
+        assert_non_null(strstr(s.errors[0], "lab.code"));
+        assert_non_null(strstr(s.errors[0], "verdict"));
+        assert_non_null(strstr(s.errors[1], "enterprise.credit_code"));
+        seen_free(&s);
+        free(t);
+}
+
+static void test_header_problems(void **state)
+{
+        const char *texts[] = {
+            "report_no,lab_code,bogus\nR1,XMQI,x\n",
+            "报告编号,报告编号\nR1,R1\n",
+            "",
+            "\n\n  \n",
+        };
+        const char *expect[] = {"unknown column 'bogus'", "appears twice",
+                                "no header row", "no header row"};
+        for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+                seen_t s = {0};
+                ql_csvread_t *r;
+                assert_int_equal(read_csv(texts[i], 0, NULL, &s, &r),
+                                 QL_CSVREAD_BAD_FILE);
+                assert_int_equal(s.n, 0);
+                size_t line = 99;
+                const ql_problems_t *p = ql_csvread_problems(r, &line);
+                assert_true(p->n > 0);
+                int found = 0;
+                for (size_t k = 0; k < p->n; k++)
+                        found |= strstr(p->v[k].message, expect[i]) != NULL;
+                if (!found)
+                        fail_msg("case %zu: '%s' not in '%s'", i, expect[i],
+                                 p->v[0].message);
+                if (i == 0) {
+                        assert_int_equal(line, 1);
+                        /* and the missing required columns are listed */
+                        assert_true(p->n > 3);
+                }
+                ql_csvread_destroy(r);
+        }
+}
+
+static void test_ignored_columns(void **state)
+{
+        /* 序号 and an empty header cell are ignored columns. */
+        char *t = NULL;
+        if (asprintf(&t, "序号,%.*s,\n", (int)strlen(header_en) - 1,
+                     header_en) < 0)
+                fail();
+        char *rows = strdup("");
+        row_en(&rows, "R1", CC1, "甲商行", "小零件", "PASS", "CONFORMING");
+        char *text = NULL;
+        rows[strlen(rows) - 1] = '\0';
+        if (asprintf(&text, "%s1,%s,\n2,%s,stray\n", t, rows, rows) < 0)
+                fail();
+        seen_t s = {0};
+        assert_int_equal(read_csv(text, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 1);
+        assert_null(s.doc[0]);
+        assert_non_null(strstr(s.errors[0], "cell 23 has no column header "
+                                            "(line 3)"));
+        seen_free(&s);
+        free(t);
+        free(rows);
+        free(text);
+}
+
+static void test_unclosed_quote_and_long_row(void **state)
+{
+        char *t = two_reports();
+        char *open = NULL;
+        if (asprintf(&open, "%sR3,\"never closed,\n%s", t, "more\n") < 0)
+                fail();
+        seen_t s = {0};
+        ql_csvread_t *r;
+        assert_int_equal(read_csv(open, 0, NULL, &s, &r), QL_CSVREAD_BAD_FILE);
+        assert_int_equal(s.n, 0); /* found by the scan: nothing read */
+        size_t line;
+        const ql_problems_t *p = ql_csvread_problems(r, &line);
+        assert_int_equal(line, 5);
+        assert_non_null(strstr(p->v[0].message, "never closed"));
+        ql_csvread_destroy(r);
+
+        /* The unclosed quote runs on: the row is too long at line 5. */
+        char *runaway = strdup(open);
+        for (int i = 0; i < 20; i++) {
+                char *old = runaway;
+                if (asprintf(&runaway, "%stwenty-nine bytes of text ..\n",
+                             old) < 0)
+                        fail();
+                free(old);
+        }
+        ql_csvread_opts_t o = {.max_row_bytes = 400};
+        assert_int_equal(read_csv(runaway, 0, &o, &s, &r), QL_CSVREAD_BAD_FILE);
+        assert_int_equal(s.n, 0);
+        p = ql_csvread_problems(r, &line);
+        assert_int_equal(line, 5);
+        assert_non_null(strstr(p->v[0].message, "longer than 400 bytes"));
+        ql_csvread_destroy(r);
+        free(runaway);
+        seen_free(&s);
+        free(open);
+        free(t);
+}
+
+static void test_quoted_newline_crlf_blank_lines(void **state)
+{
+        char *t = strdup(header_en);
+        row_en(&t, "R1", CC1, "\"甲\n商行\"", "小零件", "PASS", "CONFORMING");
+        char *text = NULL;
+        if (asprintf(&text, "\r\n%s\r\n\r\n", t) < 0)
+                fail();
+        row_en(&text, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
+        /* CRLF everywhere the rows end */
+        char *crlf = malloc(strlen(text) * 2 + 1), *o = crlf;
+        for (const char *p = text; *p; p++) {
+                if (*p == '\n' && (p == text || p[-1] != '\r'))
+                        *o++ = '\r';
+                *o++ = *p;
+        }
+        *o = '\0';
+        seen_t s = {0};
+        assert_int_equal(read_csv(crlf, 5, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 2);
+        assert_int_equal(s.line[0], 3); /* after a blank line and the header */
+        assert_int_equal(s.line[1], 7); /* the cell spans lines 3-4 */
+        assert_non_null(s.doc[0]);
+        assert_non_null(strstr(str_at(s.doc[0], "enterprise", "name"), "\n"));
+        assert_non_null(s.doc[1]);
+        seen_free(&s);
+        free(t);
+        free(text);
+        free(crlf);
+}
+
+static void test_too_many_rows(void **state)
+{
+        char *t = strdup(header_en);
+        for (int i = 0; i < 5; i++)
+                row_en(&t, "R1", CC1, "甲商行", "小零件", "PASS", "CONFORMING");
+        row_en(&t, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
+        seen_t s = {0};
+        ql_csvread_opts_t o = {.max_report_rows = 3};
+        assert_int_equal(read_csv(t, 0, &o, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 2);
+        assert_null(s.doc[0]);
+        assert_non_null(strstr(s.errors[0], "more than 3 rows"));
+        assert_non_null(s.doc[1]);
+        seen_free(&s);
+        free(t);
+}
+
+static void test_stop(void **state)
+{
+        char *t = two_reports();
+        seen_t s = {.stop_after = 1};
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_STOPPED);
+        assert_int_equal(s.n, 1);
+        seen_free(&s);
+        free(t);
+}
+
+static void test_bad_words_and_slash(void **state)
+{
+        char *t = strdup(header_zh);
+        row_zh(&t, "R1", CC1, "甲商行", "小零件", "良好", "合格");
+        row_zh(&t, "/", CC1, "甲商行", "小零件", "合格", "合格");
+        seen_t s = {0};
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 2);
+        assert_null(s.doc[0]);
+        assert_non_null(strstr(s.errors[0], "items[0].verdict: "));
+        assert_non_null(strstr(s.errors[0], "良好"));
+        assert_null(s.report_no[1]); /* "/" is empty */
+        assert_null(s.doc[1]);
+        assert_non_null(strstr(s.errors[1], "report_no"));
+        seen_free(&s);
+        free(t);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_two_reports),
+            cmocka_unit_test(test_chunking),
+            cmocka_unit_test(test_chinese_headers_same_documents),
+            cmocka_unit_test(test_rows_disagree),
+            cmocka_unit_test(test_invalid_utf8_row),
+            cmocka_unit_test(test_split_report_rejected_whole),
+            cmocka_unit_test(test_verdict_and_lab),
+            cmocka_unit_test(test_header_problems),
+            cmocka_unit_test(test_ignored_columns),
+            cmocka_unit_test(test_unclosed_quote_and_long_row),
+            cmocka_unit_test(test_quoted_newline_crlf_blank_lines),
+            cmocka_unit_test(test_too_many_rows),
+            cmocka_unit_test(test_stop),
+            cmocka_unit_test(test_bad_words_and_slash),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
