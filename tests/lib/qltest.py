@@ -10,6 +10,7 @@ import glob
 import io
 import json
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -41,8 +42,16 @@ def crc64_avro(data: bytes) -> int:
     return fp
 
 
+def _version_key(path):
+    """Numbers inside names compare as numbers: v10 sorts after v9."""
+    return [int(p) if p.isdigit() else p
+            for p in re.split(r"(\d+)", os.path.basename(path))]
+
+
 def schema_files():
-    return sorted(glob.glob(os.path.join(SCHEMA_DIR, "*.avsc")))
+    """Every schema file, oldest first (the codec's version order)."""
+    return sorted(glob.glob(os.path.join(SCHEMA_DIR, "*.avsc")),
+                  key=_version_key)
 
 
 def load_schema(path):
@@ -50,8 +59,28 @@ def load_schema(path):
         return avro.schema.parse(f.read())
 
 
+_PRIMITIVES = {"null", "boolean", "int", "long", "float", "double", "bytes",
+               "string"}
+
+
+def canonical_form(schema) -> str:
+    """Parsing Canonical Form as the Avro specification defines it.  Python
+    avro 1.11 keeps {"type": "int"} for a primitive that carries attributes
+    such as logicalType; the specification's PRIMITIVES rule (and Java's
+    SchemaNormalization) reduce it to "int", and the fingerprint with it."""
+    def fix(j):
+        if isinstance(j, dict):
+            if len(j) == 1 and j.get("type") in _PRIMITIVES:
+                return j["type"]
+            return {k: fix(v) for k, v in j.items()}
+        if isinstance(j, list):
+            return [fix(v) for v in j]
+        return j
+    return json.dumps(fix(schema.to_canonical_json()), separators=(",", ":"))
+
+
 def fingerprint(schema) -> int:
-    return crc64_avro(schema.canonical_form.encode("utf-8"))
+    return crc64_avro(canonical_form(schema).encode("utf-8"))
 
 
 def schemas_by_fingerprint():
