@@ -86,6 +86,8 @@ static const setting_t settings[] = {
      0, NULL, "apply the database migrations and exit"},
     {"redrive", NULL, T_FLAG, OFF(redrive), "0", QL_PROG_TRIAGE, 0, 0, 0, NULL,
      "re-submit dead letters of ql.rejected_record to the topic, then exit"},
+    {"sql_dir", "QL_SQL_DIR", T_STR, OFF(sql_dir), NULL, QL_PROG_TRIAGE, 0, 0,
+     0, "DIR", "directory of the NNN_*.sql database migrations"},
 
     {"dir", "QL_SPOOL_DIR", T_STR, OFF(dir), NULL, QL_PROG_SPOOL, 0, 0, 0,
      "DIR", "spool directory (incoming/, done/, rejected/ inside)"},
@@ -243,8 +245,19 @@ static int set_defaults(ql_config_t *cfg, char *errstr, size_t errstr_size)
                 if (settings[i].def && apply(cfg, &settings[i], settings[i].def,
                                              errstr, errstr_size))
                         return -1;
+        if (apply(cfg, find_setting("sql_dir"), ql_config_default_sql_dir(),
+                  errstr, errstr_size))
+                return -1;
         return apply(cfg, find_setting("schema_dir"),
                      ql_config_default_schema_dir(), errstr, errstr_size);
+}
+
+const char *ql_config_default_sql_dir(void)
+{
+        struct stat st;
+        if (stat(QL_SOURCE_SQL_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+                return QL_SOURCE_SQL_DIR;
+        return QL_INSTALL_SQL_DIR;
 }
 
 const char *ql_config_default_schema_dir(void)

@@ -55,6 +55,7 @@ typedef struct {
         int idle_exit; /* seconds, 0 = run until signalled */
         int migrate_only;
         int redrive;
+        char *sql_dir; /* QL_SQL_DIR: the NNN_*.sql migrations */
 
         /* ql-spool */
         char *dir;
@@ -111,5 +112,9 @@ int ql_config_split_addr(const char *addr, char *host, size_t host_size,
 /* Directory holding the schemas when QL_SCHEMA_DIR is not set: the source
  * tree's schemas/avro when run from a build tree, else the installed one. */
 const char *ql_config_default_schema_dir(void);
+
+/* Directory holding the migrations when QL_SQL_DIR is not set: the source
+ * tree's schemas/sql when run from a build tree, else the installed one. */
+const char *ql_config_default_sql_dir(void);
 
 #endif

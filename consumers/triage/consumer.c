@@ -1,0 +1,786 @@
+/*
+ * consumer: the loop drawn in consumer.h.  The invariant everything here
+ * protects: a record reaches a batch only if its offset is at or past the
+ * partition's position, and a partition's position only ever moves back to
+ * its stored offset together with a seek of the Kafka fetcher to that same
+ * offset (rd_kafka_seek_partitions with a timeout, which purges what was
+ * fetched before).  So every offset from stored onwards reaches a batch
+ * exactly once per attempt, and the store's compare-and-set makes exactly
+ * one attempt count.
+ */
+#include "consumer.h"
+
+#include <inttypes.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "batch.h"
+#include "dlq.h"
+#include "partitions.h"
+#include "ql_kafka.h"
+#include "record.h"
+#include "store.h"
+
+#define POLL_MS         100
+#define BACKOFF_MIN_MS  200
+#define BACKOFF_MAX_MS  5000
+#define SEEK_TIMEOUT_MS 5000
+#define PROGRESS_MS     10000
+#define PING_MS         5000
+
+struct triage_consumer_s {
+        ql_log_t *lg;
+        const ql_codec_t *codec;
+        const volatile sig_atomic_t *run;
+        ql_uscc_mode_t uscc_mode;
+        char *topic;
+        int batch_size, batch_ms, idle_exit;
+
+        rd_kafka_t *rk;
+        triage_store_t *store;
+        triage_dlq_t *dlq;
+        triage_partitions_t *parts;
+        triage_batch_t *batch;
+
+        int64_t batch_started; /* ms; valid while the batch is not empty */
+        int assigned;          /* a group assignment happened */
+        int64_t last_activity; /* ms: a record or an assignment */
+        int64_t next_idle_check;
+
+        int resync;        /* batch discarded: reload offsets and seek */
+        int64_t resync_at; /* not before (ms) */
+        int backoff_ms;
+        int64_t next_ping, next_watermarks, next_progress;
+        uint64_t progress_stored;
+        int64_t progress_at;
+
+        atomic_int kafka_ok, pg_ok;
+        triage_totals_t totals;
+        ql_counter_t *m_records, *m_stored, *m_duplicates, *m_rejected,
+            *m_batches, *m_pg_errors, *m_lost;
+        ql_histogram_t *m_batch_seconds;
+};
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(int ms)
+{
+        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+}
+
+static int next_backoff(triage_consumer_t *c)
+{
+        int b = c->backoff_ms;
+        c->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
+        return b;
+}
+
+/* Connect to PostgreSQL if needed.  0 when connected. */
+static int ensure_pg(triage_consumer_t *c)
+{
+        if (triage_store_connected(c->store))
+                return 0;
+        char err[512];
+        int fatal;
+        if (triage_store_connect(c->store, &fatal, err, sizeof(err))) {
+                atomic_store(&c->pg_ok, 0);
+                ql_warn(c->lg, "%s%s", err,
+                        fatal ? " (fix the database; retrying)" : "");
+                return -1;
+        }
+        atomic_store(&c->pg_ok, 1);
+        ql_info(c->lg, "connected to PostgreSQL %s%s",
+                triage_store_describe(c->store),
+                triage_store_has_retriage(c->store)
+                    ? ""
+                    : " (ql.retriage not installed: results only)");
+        return 0;
+}
+
+/* The held partitions as a librdkafka list, offsets at the stored ones
+ * (nothing stored: the beginning).  NULL if none are held. */
+static rd_kafka_topic_partition_list_t *held_list(triage_consumer_t *c)
+{
+        size_t n = triage_partitions_count(c->parts);
+        if (!n)
+                return NULL;
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++) {
+                triage_partition_t p;
+                if (triage_partitions_at(c->parts, i, &p))
+                        break;
+                rd_kafka_topic_partition_list_add(l, c->topic, p.partition)
+                    ->offset =
+                    p.stored >= 0 ? p.stored : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        return l;
+}
+
+/* Discard the batch and ask for a resync after a back-off: the partitions
+ * pause until their offsets are reloaded and the fetcher sought there. */
+static void start_resync(triage_consumer_t *c)
+{
+        triage_batch_reset(c->batch);
+        triage_partitions_rewind(c->parts);
+        rd_kafka_topic_partition_list_t *l = held_list(c);
+        if (l) {
+                rd_kafka_pause_partitions(c->rk, l);
+                rd_kafka_topic_partition_list_destroy(l);
+        }
+        int wait = next_backoff(c);
+        c->resync = 1;
+        c->resync_at = now_ms() + wait;
+        ql_info(c->lg, "retrying from the stored offsets in %d ms", wait);
+}
+
+/* Reload the stored offsets, seek the fetcher there, resume.  0 when done;
+ * on failure the resync is rescheduled. */
+static int resync(triage_consumer_t *c)
+{
+        char err[512];
+        if (ensure_pg(c) ||
+            triage_store_load_offsets(c->store, c->parts, err, sizeof(err))) {
+                if (triage_store_connected(c->store))
+                        ql_warn(c->lg, "%s", err);
+                atomic_store(&c->pg_ok, triage_store_connected(c->store));
+                c->resync_at = now_ms() + next_backoff(c);
+                return -1;
+        }
+        rd_kafka_topic_partition_list_t *l = held_list(c);
+        if (l) {
+                rd_kafka_error_t *e =
+                    rd_kafka_seek_partitions(c->rk, l, SEEK_TIMEOUT_MS);
+                int bad = e != NULL;
+                if (e) {
+                        ql_warn(c->lg, "seek: %s", rd_kafka_error_string(e));
+                        rd_kafka_error_destroy(e);
+                }
+                for (int i = 0; !bad && i < l->cnt; i++)
+                        if (l->elems[i].err) {
+                                ql_warn(c->lg, "seek %s/%" PRId32 ": %s",
+                                        c->topic, l->elems[i].partition,
+                                        rd_kafka_err2str(l->elems[i].err));
+                                bad = 1;
+                        }
+                if (bad) {
+                        rd_kafka_topic_partition_list_destroy(l);
+                        c->resync_at = now_ms() + next_backoff(c);
+                        return -1;
+                }
+                rd_kafka_resume_partitions(c->rk, l);
+                for (int i = 0; i < l->cnt; i++)
+                        ql_info(c->lg, "resuming %s/%" PRId32 " at offset %s",
+                                c->topic, l->elems[i].partition,
+                                l->elems[i].offset >= 0 ? "stored"
+                                                        : "beginning");
+                rd_kafka_topic_partition_list_destroy(l);
+        }
+        c->resync = 0;
+        return 0;
+}
+
+/* Copy the committed offsets to Kafka's group offsets, for tools. */
+static void commit_to_kafka(triage_consumer_t *c)
+{
+        size_t n = triage_batch_part_count(c->batch);
+        if (!n)
+                return;
+        rd_kafka_topic_partition_list_t *l =
+            rd_kafka_topic_partition_list_new((int)n);
+        for (size_t i = 0; i < n; i++) {
+                const triage_batch_part_t *p = triage_batch_part(c->batch, i);
+                rd_kafka_topic_partition_list_add(l, c->topic, p->partition)
+                    ->offset = p->end;
+        }
+        rd_kafka_commit(c->rk, l, 1);
+        rd_kafka_topic_partition_list_destroy(l);
+}
+
+static void count_batch(triage_consumer_t *c, double seconds)
+{
+        triage_batch_t *b = c->batch;
+        uint64_t records = triage_batch_records(b),
+                 stored = triage_batch_count(b, TRIAGE_ROW_NEW),
+                 dups = triage_batch_count(b, TRIAGE_ROW_DUPLICATE),
+                 rejected = triage_batch_reject_count(b);
+        /* A conflicting duplicate is counted as a duplicate and a reject. */
+        for (size_t i = 0; i < triage_batch_reject_count(b); i++)
+                if (triage_batch_reject(b, i)->kind == TRIAGE_REJECT_CONFLICT)
+                        dups++;
+        c->totals.records += records;
+        c->totals.stored += stored;
+        c->totals.duplicates += dups;
+        c->totals.rejected += rejected;
+        c->totals.batches++;
+        ql_counter_add(c->m_records, records);
+        ql_counter_add(c->m_stored, stored);
+        ql_counter_add(c->m_duplicates, dups);
+        ql_counter_add(c->m_rejected, rejected);
+        ql_counter_add(c->m_batches, 1);
+        ql_histogram_observe(c->m_batch_seconds, seconds);
+        for (size_t i = 0; i < triage_batch_reject_count(b); i++) {
+                const triage_reject_t *j = triage_batch_reject(b, i);
+                if (j->kind == TRIAGE_REJECT_CONFLICT ||
+                    j->kind == TRIAGE_REJECT_UNSTORABLE)
+                        ql_warn(c->lg,
+                                "%s/%" PRId32 "/%" PRId64
+                                " result_id=%s rejected (%s): %s",
+                                c->topic, j->partition, j->offset,
+                                j->result_id ? j->result_id : "?",
+                                triage_reject_kind_name(j->kind), j->error);
+        }
+        ql_debug(c->lg,
+                 "batch stored: %" PRIu64 " records, %" PRIu64 " new, %" PRIu64
+                 " duplicates, %" PRIu64 " rejected in %.3f s",
+                 records, stored, dups, rejected, seconds);
+}
+
+/* Write the batch.  `revoking`: the partitions are going, so a failure
+ * only discards the batch (the next owner re-reads from the stored
+ * offsets).  0 when the batch was committed. */
+static int flush(triage_consumer_t *c, int revoking)
+{
+        if (!triage_batch_records(c->batch))
+                return 0;
+        struct timespec a, z;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        char err[1024];
+        triage_store_rc_t rc = triage_store_write(
+            c->store, c->batch, triage_dlq_hook, c->dlq, err, sizeof(err));
+        clock_gettime(CLOCK_MONOTONIC, &z);
+        atomic_store(&c->pg_ok, triage_store_connected(c->store));
+        if (rc == TRIAGE_STORE_OK) {
+                count_batch(c, (double)(z.tv_sec - a.tv_sec) +
+                                   (double)(z.tv_nsec - a.tv_nsec) / 1e9);
+                triage_partitions_commit(c->parts, c->batch);
+                commit_to_kafka(c);
+                triage_batch_reset(c->batch);
+                c->backoff_ms = BACKOFF_MIN_MS;
+                return 0;
+        }
+        if (rc == TRIAGE_STORE_LOST) {
+                ql_counter_add(c->m_lost, 1);
+                ql_warn(c->lg,
+                        "batch of %zu records rolled back: %s (another "
+                        "consumer took the partition)",
+                        triage_batch_records(c->batch), err);
+        } else {
+                if (rc == TRIAGE_STORE_FAULT) {
+                        c->totals.pg_errors++;
+                        ql_counter_add(c->m_pg_errors, 1);
+                }
+                ql_error(c->lg, "batch of %zu records rolled back: %s",
+                         triage_batch_records(c->batch), err);
+        }
+        if (revoking) {
+                triage_batch_reset(c->batch);
+                triage_partitions_rewind(c->parts);
+                return -1;
+        }
+        start_resync(c);
+        if (rc == TRIAGE_STORE_LOST)
+                c->resync_at = now_ms(); /* no need to wait */
+        return -1;
+}
+
+/* Read the stored offsets of the partitions just assigned, retrying until
+ * PostgreSQL answers or the program is stopping.  0 when loaded. */
+static int load_assigned(triage_consumer_t *c)
+{
+        for (;;) {
+                char err[512];
+                if (!ensure_pg(c)) {
+                        if (!triage_store_load_offsets(c->store, c->parts, err,
+                                                       sizeof(err)))
+                                return 0;
+                        ql_warn(c->lg, "%s", err);
+                        atomic_store(&c->pg_ok,
+                                     triage_store_connected(c->store));
+                }
+                int wait = next_backoff(c);
+                for (int waited = 0; waited < wait; waited += 50) {
+                        if (!*c->run)
+                                return -1;
+                        sleep_ms(50);
+                }
+        }
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *list, void *opaque)
+{
+        triage_consumer_t *c = opaque;
+        char names[512] = "";
+        size_t len = 0;
+        for (int i = 0; i < list->cnt && len < sizeof(names) - 16; i++)
+                len += (size_t)snprintf(names + len, sizeof(names) - len,
+                                        "%s%" PRId32, i ? "," : "",
+                                        list->elems[i].partition);
+        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                int32_t ids[list->cnt ? list->cnt : 1];
+                size_t n = 0;
+                for (int i = 0; i < list->cnt; i++)
+                        if (!strcmp(list->elems[i].topic, c->topic))
+                                ids[n++] = list->elems[i].partition;
+                c->resync = 0;
+                if (triage_partitions_assign(c->parts, ids, n) ||
+                    load_assigned(c)) {
+                        /* Stopping (or out of memory): hold nothing. */
+                        triage_partitions_assign(c->parts, NULL, 0);
+                        rd_kafka_assign(rk, NULL);
+                        return;
+                }
+                for (int i = 0; i < list->cnt; i++) {
+                        triage_partition_t p = {0};
+                        for (size_t j = 0;
+                             !triage_partitions_at(c->parts, j, &p); j++)
+                                if (p.partition == list->elems[i].partition)
+                                        break;
+                        list->elems[i].offset = p.stored >= 0
+                                                    ? p.stored
+                                                    : RD_KAFKA_OFFSET_BEGINNING;
+                        if (p.stored >= 0)
+                                ql_info(c->lg,
+                                        "assigned %s/%" PRId32
+                                        " from stored offset %" PRId64,
+                                        c->topic, p.partition, p.stored);
+                        else
+                                ql_info(c->lg,
+                                        "assigned %s/%" PRId32
+                                        " from the beginning (nothing "
+                                        "stored)",
+                                        c->topic, list->elems[i].partition);
+                }
+                rd_kafka_assign(rk, list);
+                /* A partition paused during an earlier resync may come
+                 * back paused: this assignment starts afresh. */
+                rd_kafka_resume_partitions(rk, list);
+                atomic_store(&c->kafka_ok, 1);
+                c->assigned = 1;
+                c->last_activity = now_ms();
+                c->backoff_ms = BACKOFF_MIN_MS;
+                return;
+        }
+        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+                if (triage_batch_records(c->batch))
+                        flush(c, 1);
+                ql_info(c->lg, "revoked %s/[%s]", c->topic, names);
+        } else {
+                ql_error(c->lg, "rebalance error: %s", rd_kafka_err2str(err));
+                triage_batch_reset(c->batch);
+        }
+        c->resync = 0;
+        triage_partitions_assign(c->parts, NULL, 0);
+        rd_kafka_assign(rk, NULL);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+        triage_consumer_t *c = opaque;
+        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
+                atomic_store(&c->kafka_ok, 0);
+        ql_warn(c->lg, "kafka: %s: %s", rd_kafka_err2name(err), reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac,
+                   const char *buf)
+{
+        triage_consumer_t *c = rd_kafka_opaque(rk);
+        ql_log(c->lg,
+               level <= 3   ? QL_LOG_ERROR
+               : level <= 5 ? QL_LOG_WARN
+                            : QL_LOG_DEBUG,
+               "kafka %s: %s", fac, buf);
+}
+
+static int ready(void *arg, char *why, size_t why_size)
+{
+        triage_consumer_t *c = arg;
+        int k = atomic_load(&c->kafka_ok), p = atomic_load(&c->pg_ok);
+        if (!k || !p)
+                snprintf(why, why_size, "%s%s%s", k ? "" : "kafka unreachable",
+                         !k && !p ? ", " : "",
+                         p ? "" : "postgresql unreachable");
+        return k && p;
+}
+
+/* Is `key` among the operator's [kafka] pairs? */
+static int operator_set(const ql_config_t *cfg, const char *key)
+{
+        for (size_t i = 0; i < cfg->kafka_n; i++)
+                if (!strcmp(cfg->kafka[i].key, key))
+                        return 1;
+        return 0;
+}
+
+static rd_kafka_t *make_consumer(triage_consumer_t *c, const ql_config_t *cfg,
+                                 char *errstr, size_t errstr_size)
+{
+        rd_kafka_conf_t *conf = ql_kafka_conf_new(cfg, errstr, errstr_size);
+        if (!conf)
+                return NULL;
+        /* Defaults an operator may override in [kafka]: a bounded prefetch
+         * keeps memory flat whatever the backlog. */
+        const char *defaults[][2] = {
+            {"queued.max.messages.kbytes", "8192"},
+            {"queued.min.messages", "10000"},
+            {"auto.offset.reset", "earliest"},
+        };
+        /* The guarantees, not negotiable: offsets live in PostgreSQL, and
+         * the rebalance callback speaks the eager protocol. */
+        const char *fixed[][2] = {
+            {"group.id", cfg->group},
+            {"enable.auto.commit", "false"},
+            {"enable.auto.offset.store", "false"},
+            {"enable.partition.eof", "false"},
+            {"partition.assignment.strategy", "range,roundrobin"},
+        };
+        char why[512];
+        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
+                if (!operator_set(cfg, defaults[i][0]) &&
+                    rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], why,
+                                      sizeof(why)) != RD_KAFKA_CONF_OK)
+                        goto bad;
+        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+                if (rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], why,
+                                      sizeof(why)) != RD_KAFKA_CONF_OK)
+                        goto bad;
+        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+        rd_kafka_conf_set_error_cb(conf, on_error);
+        rd_kafka_conf_set_log_cb(conf, on_log);
+        rd_kafka_conf_set_opaque(conf, c);
+        rd_kafka_t *rk =
+            rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
+        if (!rk)
+                goto bad;
+        /* rd_kafka_new() owns conf now. */
+        rd_kafka_poll_set_consumer(rk);
+        return rk;
+bad:
+        snprintf(errstr, errstr_size, "kafka consumer: %s", why);
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+}
+
+static void register_metrics(triage_consumer_t *c, ql_metrics_t *m)
+{
+        if (!m)
+                return;
+        c->m_records = ql_metrics_counter(
+            m, "ql_triage_records_total",
+            "Records read and settled: stored, duplicate or rejected.", NULL);
+        c->m_stored = ql_metrics_counter(
+            m, "ql_triage_stored_total",
+            "Results inserted into ql.inspection_result.", NULL);
+        c->m_duplicates = ql_metrics_counter(
+            m, "ql_triage_duplicates_total",
+            "Records whose result_id was stored already.", NULL);
+        c->m_rejected = ql_metrics_counter(
+            m, "ql_triage_rejected_total",
+            "Records kept in ql.rejected_record and sent to the dead-letter "
+            "topic.",
+            NULL);
+        c->m_batches = ql_metrics_counter(m, "ql_triage_batches_total",
+                                          "Batches committed.", NULL);
+        c->m_pg_errors = ql_metrics_counter(
+            m, "ql_triage_pg_errors_total",
+            "Batches rolled back by a PostgreSQL fault.", NULL);
+        c->m_lost = ql_metrics_counter(
+            m, "ql_triage_offset_conflicts_total",
+            "Batches rolled back because another consumer had moved the "
+            "partition's stored offset.",
+            NULL);
+        c->m_batch_seconds = ql_metrics_histogram(
+            m, "ql_triage_batch_seconds",
+            "Time to write one batch to PostgreSQL, dead letters included.",
+            NULL);
+        ql_metrics_add_collector(m, triage_partitions_collect, c->parts);
+        ql_metrics_set_ready(m, ready, c);
+}
+
+triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
+                                       char *errstr, size_t errstr_size)
+{
+        const ql_config_t *cfg = opts->cfg;
+        triage_consumer_t *c = calloc(1, sizeof(*c));
+        if (!c) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        c->lg = opts->lg;
+        c->codec = opts->codec;
+        c->run = opts->run;
+        c->uscc_mode = cfg->uscc_check;
+        c->batch_size = cfg->batch_size;
+        c->batch_ms = cfg->batch_ms;
+        c->idle_exit = cfg->idle_exit;
+        c->backoff_ms = BACKOFF_MIN_MS;
+        atomic_init(&c->kafka_ok, 0);
+        atomic_init(&c->pg_ok, 0);
+        c->topic = strdup(cfg->topic);
+        c->parts = triage_partitions_new(cfg->topic);
+        c->batch = triage_batch_new(cfg->topic);
+        c->store = triage_store_new(cfg->pg, cfg->group, cfg->topic, c->lg);
+        if (!c->topic || !c->parts || !c->batch || !c->store) {
+                snprintf(errstr, errstr_size, "out of memory");
+                goto fail;
+        }
+        if (!(c->dlq = triage_dlq_new(cfg, c->lg, errstr, errstr_size)))
+                goto fail;
+        while (ensure_pg(c)) {
+                int wait = next_backoff(c);
+                for (int waited = 0; waited < wait; waited += 50) {
+                        if (!*c->run) {
+                                snprintf(errstr, errstr_size,
+                                         "stopped before PostgreSQL answered");
+                                goto fail;
+                        }
+                        sleep_ms(50);
+                }
+        }
+        c->backoff_ms = BACKOFF_MIN_MS;
+        if (!(c->rk = make_consumer(c, cfg, errstr, errstr_size)))
+                goto fail;
+        rd_kafka_topic_partition_list_t *sub =
+            rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, cfg->topic,
+                                          RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (err) {
+                snprintf(errstr, errstr_size, "subscribe to %s: %s", cfg->topic,
+                         rd_kafka_err2str(err));
+                goto fail;
+        }
+        register_metrics(c, opts->metrics);
+        int64_t now = now_ms();
+        c->next_progress = now + PROGRESS_MS;
+        c->progress_at = now;
+        c->next_ping = now + PING_MS;
+        ql_info(c->lg,
+                "consuming %s in group %s (batches of %d records or %d ms)",
+                cfg->topic, cfg->group, c->batch_size, c->batch_ms);
+        return c;
+fail:
+        triage_consumer_destroy(c);
+        return NULL;
+}
+
+/* A message from the consumer queue. */
+static void take(triage_consumer_t *c, rd_kafka_message_t *m)
+{
+        if (m->err) {
+                if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                        ql_warn(c->lg, "kafka: %s", rd_kafka_message_errstr(m));
+                return;
+        }
+        atomic_store(&c->kafka_ok, 1);
+        int64_t stored;
+        if (c->resync || strcmp(rd_kafka_topic_name(m->rkt), c->topic) ||
+            !triage_partitions_accept(c->parts, m->partition, m->offset,
+                                      &stored))
+                return;
+        int64_t now = now_ms();
+        c->last_activity = now;
+        if (!triage_batch_records(c->batch))
+                c->batch_started = now;
+
+        triage_record_t rec;
+        triage_reject_kind_t kind;
+        char err[1024];
+        int rc = triage_record_decode(c->codec, c->uscc_mode, m->payload,
+                                      m->len, &rec, &kind, err, sizeof(err));
+        int added;
+        if (rc == 0) {
+                if (rec.warnings)
+                        ql_warn(c->lg,
+                                "%s/%" PRId32 "/%" PRId64
+                                " result_id=%s accepted with warnings: %s",
+                                c->topic, m->partition, m->offset,
+                                rec.row.result_id, rec.warnings);
+                added = triage_batch_add_row(c->batch, m->partition, m->offset,
+                                             stored, m->key, m->key_len,
+                                             m->payload, m->len, &rec.row);
+        } else if (rc == -1) {
+                ql_warn(c->lg,
+                        "%s/%" PRId32 "/%" PRId64 "%s%s rejected (%s): %s",
+                        c->topic, m->partition, m->offset,
+                        rec.row.result_id ? " result_id=" : "",
+                        rec.row.result_id ? rec.row.result_id : "",
+                        triage_reject_kind_name(kind), err);
+                added = triage_batch_add_reject(c->batch, m->partition,
+                                                m->offset, stored, m->key,
+                                                m->key_len, m->payload, m->len,
+                                                kind, rec.row.result_id, err);
+        } else {
+                added = -1;
+        }
+        triage_record_clear(&rec);
+        if (added) {
+                ql_error(c->lg,
+                         "%s/%" PRId32 "/%" PRId64
+                         ": out of memory; re-reading the batch",
+                         c->topic, m->partition, m->offset);
+                start_resync(c);
+        }
+}
+
+/* Lag figures from the watermarks librdkafka keeps from its fetches
+ * (query: ask the brokers instead, blocking up to a second each). */
+static void update_watermarks(triage_consumer_t *c, int query)
+{
+        size_t n = triage_partitions_count(c->parts);
+        for (size_t i = 0; i < n; i++) {
+                triage_partition_t p;
+                if (triage_partitions_at(c->parts, i, &p))
+                        break;
+                int64_t lo = -1, hi = -1;
+                rd_kafka_resp_err_t err =
+                    query ? rd_kafka_query_watermark_offsets(
+                                c->rk, c->topic, p.partition, &lo, &hi, 1000)
+                          : rd_kafka_get_watermark_offsets(
+                                c->rk, c->topic, p.partition, &lo, &hi);
+                if (err == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0) {
+                        /* The cache may not know the low mark: harmless
+                         * once something is stored. */
+                        triage_partitions_set_watermarks(c->parts, p.partition,
+                                                         lo, hi);
+                        if (query)
+                                atomic_store(&c->kafka_ok, 1);
+                }
+        }
+}
+
+static void periodic(triage_consumer_t *c, int64_t now)
+{
+        if (now >= c->next_watermarks) {
+                update_watermarks(c, 0);
+                c->next_watermarks = now + 1000;
+        }
+        if (now >= c->next_ping && !triage_batch_records(c->batch)) {
+                char err[512];
+                if (triage_store_connected(c->store) &&
+                    triage_store_ping(c->store, err, sizeof(err))) {
+                        ql_warn(c->lg, "%s", err);
+                        atomic_store(&c->pg_ok, 0);
+                        start_resync(c);
+                }
+                const struct rd_kafka_metadata *md;
+                if (!atomic_load(&c->kafka_ok) &&
+                    rd_kafka_metadata(c->rk, 0, NULL, &md, 1000) ==
+                        RD_KAFKA_RESP_ERR_NO_ERROR) {
+                        rd_kafka_metadata_destroy(md);
+                        atomic_store(&c->kafka_ok, 1);
+                }
+                c->next_ping = now + PING_MS;
+        }
+        if (now >= c->next_progress) {
+                double secs = (double)(now - c->progress_at) / 1000.0;
+                uint64_t stored = c->totals.records - c->progress_stored;
+                ql_info(c->lg,
+                        "progress: %" PRIu64 " records (%" PRIu64
+                        " stored, %" PRIu64 " duplicates, %" PRIu64
+                        " rejected), %.0f records/s, lag %" PRId64,
+                        c->totals.records, c->totals.stored,
+                        c->totals.duplicates, c->totals.rejected,
+                        secs > 0 ? (double)stored / secs : 0.0,
+                        triage_partitions_lag(c->parts));
+                c->progress_stored = c->totals.records;
+                c->progress_at = now;
+                c->next_progress = now + PROGRESS_MS;
+        }
+}
+
+static int idle_done(triage_consumer_t *c, int64_t now)
+{
+        if (!c->idle_exit || !c->assigned || c->resync ||
+            triage_batch_records(c->batch) ||
+            !triage_store_connected(c->store) ||
+            triage_partitions_all_loaded(c->parts) ||
+            now - c->last_activity < (int64_t)c->idle_exit * 1000 ||
+            now < c->next_idle_check)
+                return 0;
+        c->next_idle_check = now + 1000;
+        update_watermarks(c, 1);
+        if (!triage_partitions_caught_up(c->parts))
+                return 0;
+        ql_info(c->lg,
+                "caught up: %zu partitions stored up to their high "
+                "watermarks, idle for %d s",
+                triage_partitions_count(c->parts), c->idle_exit);
+        return 1;
+}
+
+int triage_consumer_step(triage_consumer_t *c)
+{
+        int64_t now = now_ms();
+        if (c->resync && now >= c->resync_at)
+                resync(c);
+        int timeout = POLL_MS;
+        if (triage_batch_records(c->batch)) {
+                int64_t due = c->batch_started + c->batch_ms - now;
+                timeout = due < 0 ? 0 : due < POLL_MS ? (int)due : POLL_MS;
+        }
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(c->rk, timeout);
+        if (m) {
+                take(c, m);
+                rd_kafka_message_destroy(m);
+        }
+        triage_dlq_poll(c->dlq);
+        now = now_ms();
+        size_t n = triage_batch_records(c->batch);
+        if (n && !c->resync &&
+            (n >= (size_t)c->batch_size ||
+             now >= c->batch_started + c->batch_ms))
+                flush(c, 0);
+        periodic(c, now);
+        return idle_done(c, now);
+}
+
+void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg)
+{
+        c->uscc_mode = cfg->uscc_check;
+}
+
+void triage_consumer_close(triage_consumer_t *c)
+{
+        if (!c || !c->rk)
+                return;
+        if (triage_batch_records(c->batch) && !c->resync)
+                flush(c, 1);
+        rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
+        if (err)
+                ql_warn(c->lg, "closing the consumer: %s",
+                        rd_kafka_err2str(err));
+}
+
+void triage_consumer_destroy(triage_consumer_t *c)
+{
+        if (!c)
+                return;
+        if (c->rk)
+                rd_kafka_destroy(c->rk);
+        triage_dlq_destroy(c->dlq);
+        triage_store_destroy(c->store);
+        triage_batch_destroy(c->batch);
+        triage_partitions_destroy(c->parts);
+        free(c->topic);
+        free(c);
+}
+
+void triage_consumer_totals(const triage_consumer_t *c, triage_totals_t *out)
+{
+        *out = c->totals;
+}

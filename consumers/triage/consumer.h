@@ -1,0 +1,77 @@
+/*
+ * consumer: the ql-triage loop.  A librdkafka balanced consumer in group
+ * QL_GROUP reads QL_TOPIC; records are decoded into a batch, which is
+ * written by the store in one PostgreSQL transaction together with the
+ * partitions' next offsets.  Kafka's own committed offsets are only a copy
+ * for tools: the truth is ql.consumer_offset.
+ *
+ *             assign: offsets loaded from PostgreSQL, fetch from there
+ *                 |
+ *                 v
+ *     +------> RUNNING ---- batch full or old ----> flush
+ *     |           |                                   |
+ *     |           |  revoke: flush once or discard    | OK: stored offsets
+ *     |           v                                   |     move, Kafka copy
+ *     |        (unassigned)                           |     committed async
+ *     |                                               |
+ *     |   LOST (CAS failed): reload offsets, seek ----+
+ *     |                                               |
+ *     +-- RESYNC <--- FAULT (PostgreSQL or dead-letter Kafka): discard the
+ *           |         batch, pause the partitions, back off (<= 5 s)
+ *           +-------> reconnect, reload offsets, seek, resume
+ *
+ * triage_consumer_step() does one turn of the loop; main() calls it until a
+ * signal or until it reports that --idle-exit is satisfied.  All of it runs
+ * on main's thread; only the metrics endpoint reads from another (lag,
+ * readiness).
+ */
+#ifndef TRIAGE_CONSUMER_H
+#define TRIAGE_CONSUMER_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ql_codec.h"
+#include "ql_config.h"
+#include "ql_log.h"
+#include "ql_metrics.h"
+
+typedef struct triage_consumer_s triage_consumer_t;
+
+typedef struct {
+        const ql_config_t *cfg;  /* read at creation; may go afterwards */
+        ql_log_t *lg;            /* borrowed */
+        ql_metrics_t *metrics;   /* borrowed; NULL: no metrics */
+        const ql_codec_t *codec; /* borrowed */
+        const volatile sig_atomic_t *run; /* main clears it to stop */
+} triage_consumer_opts_t;
+
+/* Connect to PostgreSQL (retrying until *run is cleared), create the
+ * consumer and the dead-letter producer, subscribe.  NULL with errstr on a
+ * configuration error or when stopped before PostgreSQL answered. */
+triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
+                                       char *errstr, size_t errstr_size);
+
+/* One turn: poll Kafka (at most ~100 ms), flush the batch when due, keep
+ * the connections alive, update lag and progress.  Returns 1 when
+ * --idle-exit is satisfied: the group assignment happened, every partition
+ * held is stored up to its high watermark, nothing arrived for idle_exit
+ * seconds.  Otherwise 0. */
+int triage_consumer_step(triage_consumer_t *c);
+
+/* Apply settings SIGHUP may change (the credit code check). */
+void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg);
+
+/* Finish the batch in flight (one attempt), leave the group, close. */
+void triage_consumer_close(triage_consumer_t *c);
+void triage_consumer_destroy(triage_consumer_t *c); /* accepts NULL */
+
+/* Totals so far. */
+typedef struct {
+        uint64_t records, stored, duplicates, rejected, batches, pg_errors;
+} triage_totals_t;
+void triage_consumer_totals(const triage_consumer_t *c,
+                            triage_totals_t *out /* OUT */);
+
+#endif

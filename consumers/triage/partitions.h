@@ -1,0 +1,83 @@
+/*
+ * partitions: the partitions this consumer holds and, for each, the three
+ * offsets the exactly-once bookkeeping turns on:
+ *
+ *     stored     next offset committed in ql.consumer_offset (-1: none)
+ *     position   next offset to accept from Kafka: stored plus the records
+ *                of the batch being built
+ *     high       the partition's high watermark, as last seen
+ *
+ * A record below `position` was accepted before (a re-delivery after a
+ * seek) and is skipped; a committed batch moves `stored` to its end; a
+ * discarded batch moves `position` back to `stored`.  Lag is high - stored.
+ *
+ * The consumer thread changes the table; the metrics thread reads it for the
+ * lag series.  Every function takes the table's lock.
+ */
+#ifndef TRIAGE_PARTITIONS_H
+#define TRIAGE_PARTITIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "batch.h"
+#include "ql_metrics.h"
+
+#define TRIAGE_OFFSET_NONE (-1) /* no offset stored, or watermark unknown */
+
+typedef struct {
+        int32_t partition;
+        int64_t stored;
+        int64_t position;
+        int64_t low, high;
+        int loaded; /* stored was read from PostgreSQL */
+} triage_partition_t;
+
+typedef struct triage_partitions_s triage_partitions_t;
+
+triage_partitions_t *triage_partitions_new(const char *topic);
+void triage_partitions_destroy(triage_partitions_t *t); /* accepts NULL */
+
+/* Replace the set held with these n partitions, offsets not yet loaded.
+ * 0, or -1 if memory ran out. */
+int triage_partitions_assign(triage_partitions_t *t, const int32_t *ids,
+                             size_t n);
+size_t triage_partitions_count(triage_partitions_t *t);
+/* A copy of entry i; 0, or -1 if i is out of range. */
+int triage_partitions_at(triage_partitions_t *t, size_t i,
+                         triage_partition_t *out /* OUT */);
+
+/* The offset loaded from PostgreSQL (TRIAGE_OFFSET_NONE: none stored);
+ * position follows it.  Unknown partitions are ignored. */
+void triage_partitions_set_stored(triage_partitions_t *t, int32_t partition,
+                                  int64_t stored);
+/* Every partition not loaded: -1 if some are not, else 0. */
+int triage_partitions_all_loaded(triage_partitions_t *t);
+
+/* Decide on a record at partition/offset: 1 to take it (position moves past
+ * it and *stored gets the partition's stored offset), 0 to skip it (not
+ * held, not loaded, or below position). */
+int triage_partitions_accept(triage_partitions_t *t, int32_t partition,
+                             int64_t offset, int64_t *stored /* OUT */);
+
+/* A batch committed: each of its partitions' stored offset moves to the
+ * batch's end. */
+void triage_partitions_commit(triage_partitions_t *t, const triage_batch_t *b);
+/* A batch was discarded: position goes back to stored everywhere. */
+void triage_partitions_rewind(triage_partitions_t *t);
+
+void triage_partitions_set_watermarks(triage_partitions_t *t, int32_t partition,
+                                      int64_t low, int64_t high);
+/* 1 when every partition held is loaded, has a known high watermark and has
+ * nothing left to store: stored >= high, or nothing stored and the
+ * partition empty (low >= high). */
+int triage_partitions_caught_up(triage_partitions_t *t);
+/* Sum of the known lags (high - stored; nothing stored counts from low). */
+int64_t triage_partitions_lag(triage_partitions_t *t);
+
+/* Prometheus lines of the ql_triage_lag gauge family (a metrics
+ * collector: see ql_metrics_add_collector). */
+void triage_partitions_collect(void *arg, ql_metrics_emit_fn emit,
+                               void *emit_ctx);
+
+#endif
