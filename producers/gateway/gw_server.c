@@ -1,0 +1,1149 @@
+/*
+ * gw_server: HTTP requests in, Kafka messages out, and the answer only after
+ * Kafka acknowledged.  Each request carries a rq_t through libmicrohttpd's
+ * access-handler calls (the first with the headers, then one per body chunk,
+ * then one at the end of the body) and through the publisher thread:
+ *
+ *               first call: route, token, Content-Type, Content-Length
+ *   RQ_HEADERS ---------------------------------------------> (answered)
+ *       |    \ rejected but a small body is on its way:
+ *       |     `-> RQ_DISCARD --(body read and dropped: reject_late)-->
+ * (answered) v                ^ RQ_BODY --(over max_body: on_body)
+ *       |
+ *       | end of body: process() -> 4xx answered at once, or every record
+ *       | encoded and produced, connection suspended
+ *       v
+ *   RQ_PUBLISHING --(all acknowledged, one failed, or ack_timeout_ms passed:
+ *       |             settle(), on the publisher thread; resumes it)
+ *       v
+ *   RQ_SETTLED --(resumed call: answer_outcome() -> 202 or 503)--> (answered)
+ *
+ * A rejection known from the headers alone is answered at once when no body
+ * follows, when the client waits for "100 Continue", or when the body is
+ * over the limit anyway; otherwise the (small) body is read and dropped first,
+ * so that the client, still sending, is not cut off by a reset before it can
+ * read the answer.  on_completed() logs the request's one line and frees it.
+ */
+#include "gw_server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "gw_body.h"
+#include "ql_kafka.h"
+#include "ql_result.h"
+
+#define PUSH_PATH        "/v1/results"
+#define REALM            "Bearer realm=\"ql-gateway\""
+#define TOKEN_MAX        4096
+#define READY_CACHE_NS   (2LL * 1000000000LL)
+#define READY_TIMEOUT_MS 1000
+#define LOG_IDS          3 /* result_ids named in a request's log line */
+#define DISCARD_MIN      (1024 * 1024) /* bytes a rejected body may run on */
+
+typedef enum {
+        RQ_HEADERS = 0,
+        RQ_BODY,
+        RQ_DISCARD,
+        RQ_PUBLISHING,
+        RQ_SETTLED,
+        RQ_ANSWERED,
+} rq_state_t;
+
+typedef struct rq_s {
+        gw_server_t *s;
+        struct MHD_Connection *conn;
+        rq_state_t state;
+        int counted; /* in s->active */
+        int ops;     /* /healthz, /readyz, /metrics */
+        char method[16];
+        char path[96]; /* printable, for the log */
+        char client[64];
+        char lab[GW_LAB_MAX + 1];
+        int64_t t_start;
+
+        /* RQ_BODY */
+        char *body;
+        size_t len, cap;
+        /* RQ_DISCARD: the answer decided before the body was read */
+        size_t discarded;
+        int late_status;
+        json_t *late_reply;
+        const char *late_hname, *late_hvalue;
+
+        /* RQ_PUBLISHING .. RQ_SETTLED */
+        ql_delivery_t *d;
+        json_t *ids;      /* result_ids, in request order */
+        json_t *warnings; /* NULL or problems to pass on with the 202 */
+        int64_t t_publish, deadline;
+        int outcome; /* 202 or 503, set by settle() */
+        char reason[512];
+        struct rq_s *prev, *next; /* s->pending */
+
+        /* for the log line */
+        int status;
+        size_t nrecords, nerrors;
+} rq_t;
+
+/* The statuses the gateway answers, each with its counter. */
+static const int statuses[] = {200, 202, 400, 401, 403, 404,
+                               405, 413, 415, 500, 503};
+#define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
+
+struct gw_server_s {
+        const ql_config_t *cfg;
+        ql_log_t *lg;
+        ql_metrics_t *m;
+        const ql_codec_t *codec;
+        rd_kafka_t *rk;
+        rd_kafka_topic_t *rkt; /* for readiness metadata requests */
+        struct MHD_Daemon *httpd;
+        char *tls_cert, *tls_key;
+
+        pthread_rwlock_t tokens_lock;
+        gw_tokens_t *tokens;
+        _Atomic int uscc_mode;
+        _Atomic int stopping;
+        _Atomic size_t active; /* push requests not yet completed */
+
+        pthread_mutex_t pending_lock;
+        rq_t *pending;
+        pthread_t publisher;
+        int publisher_started;
+        _Atomic int publisher_run;
+
+        pthread_mutex_t ready_lock;
+        int64_t ready_at; /* when ready_ok was found, 0 = never */
+        int ready_ok;
+        char ready_why[200];
+
+        ql_counter_t *by_status[NSTATUSES];
+        ql_counter_t *accepted, *auth_missing, *auth_invalid;
+        ql_histogram_t *publish_seconds, *request_seconds;
+        ql_gauge_t *in_flight;
+};
+
+static int64_t now_ns(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static ql_counter_t *status_counter(gw_server_t *s, int status)
+{
+        for (size_t i = 0; i < NSTATUSES; i++)
+                if (statuses[i] == status)
+                        return s->by_status[i];
+        return NULL;
+}
+
+/* ---- answering ---------------------------------------------------------- */
+
+static void mark_answered(rq_t *rq, int status)
+{
+        rq->status = status;
+        rq->state = RQ_ANSWERED;
+        if (!rq->ops)
+                ql_counter_add(status_counter(rq->s, status), 1);
+}
+
+/* Queue a JSON answer.  Takes body (may be NULL only when out of memory:
+ * then the connection is closed).  hname/hvalue: one extra header or NULL. */
+static enum MHD_Result answer_json(rq_t *rq, int status, json_t *body,
+                                   const char *hname, const char *hvalue)
+{
+        if (!body)
+                return MHD_NO;
+        size_t n = json_dumpb(body, NULL, 0, JSON_COMPACT);
+        char *text = n ? malloc(n + 1) : NULL;
+        if (text) {
+                json_dumpb(body, text, n, JSON_COMPACT);
+                text[n++] = '\n';
+        }
+        json_decref(body);
+        if (!text)
+                return MHD_NO;
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(n, text, MHD_RESPMEM_MUST_FREE);
+        if (!r) {
+                free(text);
+                return MHD_NO;
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                "application/json; charset=utf-8");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        if (hname)
+                MHD_add_response_header(r, hname, hvalue);
+        if (atomic_load(&rq->s->stopping))
+                MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+        enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, r);
+        MHD_destroy_response(r);
+        mark_answered(rq, status);
+        return ret;
+}
+
+/* Is a request body on its way that the client will send without waiting
+ * for our answer? */
+static int body_in_transit(rq_t *rq, long long content_length)
+{
+        struct MHD_Connection *c = rq->conn;
+        const char *te = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+        const char *expect = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+        if (expect && strcasestr(expect, "100-continue"))
+                return 0;
+        return content_length > 0 || (te && strcasestr(te, "chunked"));
+}
+
+/* Answer a rejection decided from the headers: at once, or after reading
+ * and dropping a small body (see the file comment). */
+static enum MHD_Result reject(rq_t *rq, long long content_length, int status,
+                              json_t *body, const char *hname,
+                              const char *hvalue)
+{
+        long long max = rq->s->cfg->max_body;
+        if (!body_in_transit(rq, content_length) || content_length > max)
+                return answer_json(rq, status, body, hname, hvalue);
+        if (!body)
+                return MHD_NO;
+        rq->state = RQ_DISCARD;
+        rq->late_status = status;
+        rq->late_reply = body;
+        rq->late_hname = hname;
+        rq->late_hvalue = hvalue;
+        return MHD_YES;
+}
+
+static enum MHD_Result reject_late(rq_t *rq)
+{
+        json_t *body = rq->late_reply;
+        rq->late_reply = NULL;
+        return answer_json(rq, rq->late_status, body, rq->late_hname,
+                           rq->late_hvalue);
+}
+
+static json_t *too_large(gw_server_t *s)
+{
+        return gw_body_message("the body is larger than the limit of %ld "
+                               "bytes; split the results into several "
+                               "requests",
+                               s->cfg->max_body);
+}
+
+/* ---- request checks ----------------------------------------------------- */
+
+/* "Bearer TOKEN" -> TOKEN (scheme case-insensitive, RFC 7235).  NULL if the
+ * header is absent or not a bearer credential. */
+static const char *bearer_token(const char *h, size_t *len)
+{
+        if (!h)
+                return NULL;
+        while (*h == ' ' || *h == '\t')
+                h++;
+        if (strncasecmp(h, "Bearer", 6) != 0 || (h[6] != ' ' && h[6] != '\t'))
+                return NULL;
+        h += 6;
+        while (*h == ' ' || *h == '\t')
+                h++;
+        size_t n = strlen(h);
+        while (n && (h[n - 1] == ' ' || h[n - 1] == '\t'))
+                n--;
+        if (n == 0 || n > TOKEN_MAX || memchr(h, ' ', n))
+                return NULL;
+        *len = n;
+        return h;
+}
+
+/* application/json, parameters allowed; a charset must be UTF-8. */
+static int is_json_type(const char *ct)
+{
+        if (!ct)
+                return 0;
+        while (*ct == ' ' || *ct == '\t')
+                ct++;
+        if (strncasecmp(ct, "application/json", 16) != 0)
+                return 0;
+        const char *p = ct + 16;
+        while (*p == ' ' || *p == '\t')
+                p++;
+        if (*p && *p != ';')
+                return 0;
+        while (*p == ';') {
+                p++;
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                const char *end = strchr(p, ';');
+                size_t n = end ? (size_t)(end - p) : strlen(p);
+                if (n >= 8 && !strncasecmp(p, "charset=", 8)) {
+                        const char *v = p + 8;
+                        size_t vn = n - 8;
+                        while (vn && (v[vn - 1] == ' ' || v[vn - 1] == '\t'))
+                                vn--;
+                        if (vn >= 2 && v[0] == '"' && v[vn - 1] == '"') {
+                                v++;
+                                vn -= 2;
+                        }
+                        if (!((vn == 5 && !strncasecmp(v, "utf-8", 5)) ||
+                              (vn == 4 && !strncasecmp(v, "utf8", 4))))
+                                return 0;
+                }
+                p += n;
+        }
+        return 1;
+}
+
+static long long content_length_of(struct MHD_Connection *c)
+{
+        const char *cl = MHD_lookup_connection_value(
+            c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (!cl)
+                return -1;
+        char *end;
+        errno = 0;
+        long long v = strtoll(cl, &end, 10);
+        if (errno || end == cl || v < 0)
+                return LLONG_MAX; /* absurd: treat as over any limit */
+        return v;
+}
+
+/* Authenticate: copy the token's lab into rq->lab.  0 on success. */
+static int authenticate(rq_t *rq, int *missing)
+{
+        gw_server_t *s = rq->s;
+        size_t len = 0;
+        const char *tok = bearer_token(
+            MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND,
+                                        MHD_HTTP_HEADER_AUTHORIZATION),
+            &len);
+        *missing = tok == NULL;
+        if (!tok)
+                return -1;
+        ql_counter_t *c = NULL;
+        pthread_rwlock_rdlock(&s->tokens_lock);
+        int i = gw_tokens_match(s->tokens, tok, len);
+        if (i >= 0) {
+                snprintf(rq->lab, sizeof(rq->lab), "%s",
+                         gw_tokens_lab(s->tokens, i));
+                c = gw_tokens_counter(s->tokens, i);
+        }
+        pthread_rwlock_unlock(&s->tokens_lock);
+        if (i < 0)
+                return -1;
+        ql_counter_add(c, 1);
+        return 0;
+}
+
+/* The first call: everything that can be judged from the headers. */
+static enum MHD_Result on_headers(rq_t *rq)
+{
+        gw_server_t *s = rq->s;
+        long long cl = content_length_of(rq->conn);
+        if (strcmp(rq->path, PUSH_PATH) != 0)
+                return reject(rq, cl, 404,
+                              gw_body_message("no such resource; results are "
+                                              "pushed with POST %s",
+                                              PUSH_PATH),
+                              NULL, NULL);
+        if (strcmp(rq->method, "POST") != 0)
+                return reject(rq, cl, 405,
+                              gw_body_message("%s takes only POST", PUSH_PATH),
+                              MHD_HTTP_HEADER_ALLOW, "POST");
+        if (atomic_load(&s->stopping))
+                return reject(rq, cl, 503,
+                              gw_body_message("the gateway is shutting down; "
+                                              "the request may be retried as "
+                                              "it is"),
+                              MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        int missing;
+        if (authenticate(rq, &missing) != 0) {
+                ql_counter_add(missing ? s->auth_missing : s->auth_invalid, 1);
+                return reject(
+                    rq, cl, 401,
+                    gw_body_message(
+                        missing ? "a bearer token is required: send "
+                                  "'Authorization: Bearer TOKEN'"
+                                : "the bearer token is not known; ask the "
+                                  "bureau for a valid one"),
+                    MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                    missing ? REALM : REALM ", error=\"invalid_token\"");
+        }
+        if (!is_json_type(MHD_lookup_connection_value(
+                rq->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE)))
+                return reject(rq, cl, 415,
+                              gw_body_message("the body must be JSON, sent "
+                                              "with Content-Type: "
+                                              "application/json (UTF-8)"),
+                              NULL, NULL);
+        if (cl > s->cfg->max_body)
+                return answer_json(rq, 413, too_large(s), NULL, NULL);
+        if (cl > 0) {
+                rq->body = malloc((size_t)cl);
+                if (!rq->body)
+                        return answer_json(rq, 503,
+                                           gw_body_message("out of memory"),
+                                           MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                rq->cap = (size_t)cl;
+        }
+        rq->state = RQ_BODY;
+        return MHD_YES;
+}
+
+/* A body chunk.  libmicrohttpd cannot answer in the middle of a body, so a
+ * body over the limit is read on and dropped, up to a bound past which the
+ * connection is simply closed. */
+static enum MHD_Result on_body(rq_t *rq, const char *data, size_t n)
+{
+        size_t max = (size_t)rq->s->cfg->max_body;
+        size_t bound = max + (max > DISCARD_MIN ? max : DISCARD_MIN);
+        if (rq->state == RQ_DISCARD) {
+                rq->discarded += n;
+                return rq->discarded > bound ? MHD_NO : MHD_YES;
+        }
+        if (rq->state != RQ_BODY)
+                return MHD_YES;
+        if (rq->len + n > max) {
+                /* Over the limit (a chunked body): keep nothing more. */
+                free(rq->body);
+                rq->body = NULL;
+                rq->discarded = rq->len + n;
+                rq->len = rq->cap = 0;
+                rq->state = RQ_DISCARD;
+                rq->late_status = 413;
+                rq->late_reply = too_large(rq->s);
+                return rq->late_reply && rq->discarded <= bound ? MHD_YES
+                                                                : MHD_NO;
+        }
+        if (rq->len + n > rq->cap) {
+                size_t ncap = rq->cap ? rq->cap : 16384;
+                while (ncap < rq->len + n)
+                        ncap *= 2;
+                if (ncap > max)
+                        ncap = max;
+                char *b = realloc(rq->body, ncap);
+                if (!b)
+                        return MHD_NO;
+                rq->body = b;
+                rq->cap = ncap;
+        }
+        memcpy(rq->body + rq->len, data, n);
+        rq->len += n;
+        return MHD_YES;
+}
+
+/* ---- publishing ---------------------------------------------------------- */
+
+/* Decide a taken-out request's outcome and wake its connection.  The
+ * request must not be touched after MHD_resume_connection(): its worker may
+ * answer and free it at once. */
+static void settle(rq_t *rq, int64_t now)
+{
+        gw_server_t *s = rq->s;
+        size_t total = json_array_size(rq->ids);
+        size_t left = ql_delivery_in_flight(rq->d);
+        size_t failed = ql_delivery_failed(rq->d);
+        if (left == 0 && failed == 0) {
+                rq->outcome = 202;
+        } else {
+                char first[256];
+                ql_delivery_first_error(rq->d, first, sizeof(first));
+                rq->outcome = 503;
+                if (failed)
+                        snprintf(rq->reason, sizeof(rq->reason),
+                                 "Kafka refused %zu of %zu record%s (%s)",
+                                 failed, total, total == 1 ? "" : "s", first);
+                else
+                        snprintf(rq->reason, sizeof(rq->reason),
+                                 "Kafka did not acknowledge %zu of %zu "
+                                 "record%s within %d ms",
+                                 left, total, total == 1 ? "" : "s",
+                                 s->cfg->ack_timeout_ms);
+        }
+        ql_histogram_observe(s->publish_seconds,
+                             (double)(now - rq->t_publish) / 1e9);
+        rq->state = RQ_SETTLED;
+        struct MHD_Connection *conn = rq->conn;
+        MHD_resume_connection(conn);
+}
+
+static void pending_unlink(gw_server_t *s, rq_t *rq)
+{
+        if (rq->prev)
+                rq->prev->next = rq->next;
+        else
+                s->pending = rq->next;
+        if (rq->next)
+                rq->next->prev = rq->prev;
+        rq->prev = rq->next = NULL;
+}
+
+/* Settle every pending request that is complete, past its deadline, or
+ * (force) any. */
+static void settle_ready(gw_server_t *s, int force)
+{
+        int64_t now = now_ns();
+        rq_t *ready = NULL;
+        pthread_mutex_lock(&s->pending_lock);
+        for (rq_t *rq = s->pending, *next; rq; rq = next) {
+                next = rq->next;
+                if (force || now >= rq->deadline ||
+                    ql_delivery_in_flight(rq->d) == 0) {
+                        pending_unlink(s, rq);
+                        rq->next = ready;
+                        ready = rq;
+                }
+        }
+        pthread_mutex_unlock(&s->pending_lock);
+        for (rq_t *rq = ready, *next; rq; rq = next) {
+                next = rq->next;
+                rq->next = NULL;
+                settle(rq, now);
+        }
+}
+
+/* The publisher thread: serves delivery reports and settles requests.  A
+ * report arriving during rd_kafka_poll() is seen by the settle_ready() right
+ * after it, so no acknowledgement waits for the next round. */
+static void *publisher_main(void *arg)
+{
+        gw_server_t *s = arg;
+        while (atomic_load(&s->publisher_run)) {
+                rd_kafka_poll(s->rk, 10);
+                settle_ready(s, 0);
+                pthread_mutex_lock(&s->pending_lock);
+                size_t n = 0;
+                for (rq_t *rq = s->pending; rq; rq = rq->next)
+                        n++;
+                pthread_mutex_unlock(&s->pending_lock);
+                ql_gauge_set(s->in_flight, (double)n);
+        }
+        return NULL;
+}
+
+static enum MHD_Result fail_500(rq_t *rq, const char *why)
+{
+        ql_error(rq->s->lg, "request from %s: %s", rq->client, why);
+        return answer_json(rq, 500,
+                           gw_body_message("the gateway failed: %s; nothing "
+                                           "was published",
+                                           why),
+                           NULL, NULL);
+}
+
+/* The whole body is here: judge it, then encode and produce every record
+ * and suspend until they are settled. */
+static enum MHD_Result process(rq_t *rq)
+{
+        gw_server_t *s = rq->s;
+        gw_body_opts_t o = {rq->lab, (ql_uscc_mode_t)atomic_load(&s->uscc_mode),
+                            (size_t)s->cfg->max_records};
+        gw_body_result_t res;
+        gw_body_check(rq->body ? rq->body : "", rq->len, &o, &res);
+        free(rq->body);
+        rq->body = NULL;
+        rq->nrecords = res.nrecords;
+        rq->nerrors = res.nerrors;
+        if (res.status) {
+                int status = res.status;
+                json_t *reply = res.reply;
+                res.reply = NULL;
+                gw_body_result_clear(&res);
+                return answer_json(rq, status, reply, NULL, NULL);
+        }
+        if (atomic_load(&s->stopping)) {
+                gw_body_result_clear(&res);
+                return answer_json(rq, 503,
+                                   gw_body_message("the gateway is shutting "
+                                                   "down; the request may be "
+                                                   "retried as it is"),
+                                   MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        }
+
+        /* Encode everything before producing anything: an encoding failure
+         * then publishes nothing. */
+        size_t n = json_array_size(res.records);
+        unsigned char **bufs = calloc(n, sizeof(*bufs));
+        size_t *lens = calloc(n, sizeof(*lens));
+        rq->ids = json_array();
+        char err[512] = "";
+        size_t i;
+        json_t *doc;
+        if (!bufs || !lens || !rq->ids)
+                snprintf(err, sizeof(err), "out of memory");
+        json_array_foreach(res.records, i, doc)
+        {
+                if (err[0])
+                        break;
+                char why[400];
+                if (ql_codec_encode(s->codec, doc, &bufs[i], &lens[i], why,
+                                    sizeof(why)) != 0)
+                        snprintf(err, sizeof(err),
+                                 "record %zu could not be encoded: %s", i, why);
+                else
+                        json_array_append_new(
+                            rq->ids,
+                            json_string(ql_result_str(doc, "result_id")));
+        }
+        if (!err[0] && !(rq->d = ql_delivery_new()))
+                snprintf(err, sizeof(err), "out of memory");
+        if (err[0]) {
+                for (size_t k = 0; bufs && k < n; k++)
+                        free(bufs[k]);
+                free(bufs);
+                free(lens);
+                gw_body_result_clear(&res);
+                return fail_500(rq, err);
+        }
+
+        rq->t_publish = now_ns();
+        rq->deadline =
+            rq->t_publish + (int64_t)s->cfg->ack_timeout_ms * 1000000LL;
+        int produce_failed = 0;
+        json_array_foreach(res.records, i, doc)
+        {
+                const char *key = ql_result_str(doc, "enterprise.credit_code");
+                if (!produce_failed &&
+                    ql_delivery_produce(rq->d, s->rk, s->cfg->topic, key,
+                                        strlen(key), bufs[i], lens[i], NULL,
+                                        err, sizeof(err)) != 0)
+                        produce_failed = 1;
+                free(bufs[i]);
+        }
+        free(bufs);
+        free(lens);
+        rq->warnings = res.warnings;
+        res.warnings = NULL;
+        gw_body_result_clear(&res);
+        if (produce_failed) {
+                snprintf(rq->reason, sizeof(rq->reason), "%s", err);
+                return answer_json(
+                    rq, 503,
+                    json_pack("{s:s+,s:b}", "message",
+                              "Kafka did not take the records (", rq->reason,
+                              "); the request may be retried as it is: "
+                              "resending is harmless, results are "
+                              "deduplicated by result_id",
+                              "retry", 1),
+                    MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        }
+
+        MHD_suspend_connection(rq->conn);
+        rq->state = RQ_PUBLISHING;
+        pthread_mutex_lock(&s->pending_lock);
+        rq->next = s->pending;
+        if (s->pending)
+                s->pending->prev = rq;
+        s->pending = rq;
+        pthread_mutex_unlock(&s->pending_lock);
+        /* The acknowledgements may all be in already. */
+        if (ql_delivery_in_flight(rq->d) == 0)
+                settle_ready(s, 0);
+        return MHD_YES;
+}
+
+/* The resumed call: answer what settle() decided. */
+static enum MHD_Result answer_outcome(rq_t *rq)
+{
+        gw_server_t *s = rq->s;
+        ql_delivery_release(rq->d);
+        rq->d = NULL;
+        if (rq->outcome == 202) {
+                ql_counter_add(s->accepted, json_array_size(rq->ids));
+                json_t *body = json_pack("{s:O}", "accepted", rq->ids);
+                if (body && rq->warnings)
+                        json_object_set(body, "warnings", rq->warnings);
+                return answer_json(rq, 202, body, NULL, NULL);
+        }
+        return answer_json(
+            rq, 503,
+            json_pack("{s:s+,s:b}", "message", rq->reason,
+                      "; the request may be retried as it is: resending is "
+                      "harmless, results are deduplicated by result_id",
+                      "retry", 1),
+            MHD_HTTP_HEADER_RETRY_AFTER, "1");
+}
+
+/* ---- libmicrohttpd callbacks --------------------------------------------- */
+
+static void copy_printable(char *dst, size_t size, const char *src)
+{
+        size_t i = 0;
+        for (; src && src[i] && i + 1 < size; i++) {
+                unsigned char c = (unsigned char)src[i];
+                dst[i] = c < 0x20 || c >= 0x7f ? '?' : (char)c;
+        }
+        dst[i] = '\0';
+}
+
+static void client_address(struct MHD_Connection *c, char *buf, size_t size)
+{
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        snprintf(buf, size, "?");
+        if (!ci || !ci->client_addr)
+                return;
+        socklen_t len = ci->client_addr->sa_family == AF_INET6
+                            ? sizeof(struct sockaddr_in6)
+                            : sizeof(struct sockaddr_in);
+        if (getnameinfo(ci->client_addr, len, buf, (socklen_t)size, NULL, 0,
+                        NI_NUMERICHOST) != 0)
+                snprintf(buf, size, "?");
+}
+
+static enum MHD_Result answer_ops(rq_t *rq)
+{
+        gw_server_t *s = rq->s;
+        int status;
+        const char *ctype;
+        char *body = NULL;
+        if (ql_metrics_answer(s->m, rq->path, &status, &ctype, &body) != 0 ||
+            !body)
+                return MHD_NO;
+        struct MHD_Response *r = MHD_create_response_from_buffer(
+            strlen(body), body, MHD_RESPMEM_MUST_FREE);
+        if (!r) {
+                free(body);
+                return MHD_NO;
+        }
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, r);
+        MHD_destroy_response(r);
+        mark_answered(rq, status);
+        return ret;
+}
+
+static int is_ops_path(const char *path)
+{
+        return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
+               !strcmp(path, "/metrics");
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
+                                 const char *url, const char *method,
+                                 const char *version, const char *upload,
+                                 size_t *upload_size, void **con_cls)
+{
+        gw_server_t *s = cls;
+        rq_t *rq = *con_cls;
+        if (!rq) {
+                rq = calloc(1, sizeof(*rq));
+                if (!rq)
+                        return MHD_NO;
+                *con_cls = rq;
+                rq->s = s;
+                rq->conn = conn;
+                rq->t_start = now_ns();
+                copy_printable(rq->method, sizeof(rq->method), method);
+                copy_printable(rq->path, sizeof(rq->path), url);
+                client_address(conn, rq->client, sizeof(rq->client));
+                if ((!strcmp(method, "GET") || !strcmp(method, "HEAD")) &&
+                    is_ops_path(url)) {
+                        rq->ops = 1;
+                        return answer_ops(rq);
+                }
+                rq->counted = 1;
+                atomic_fetch_add(&s->active, 1);
+                return on_headers(rq);
+        }
+        if (*upload_size) {
+                size_t n = *upload_size;
+                *upload_size = 0;
+                return on_body(rq, upload, n);
+        }
+        switch (rq->state) {
+        case RQ_BODY:
+                return process(rq);
+        case RQ_DISCARD:
+                return reject_late(rq);
+        case RQ_SETTLED:
+                return answer_outcome(rq);
+        default:
+                return MHD_YES;
+        }
+}
+
+static void log_request(rq_t *rq, enum MHD_RequestTerminationCode toe)
+{
+        gw_server_t *s = rq->s;
+        double ms = (double)(now_ns() - rq->t_start) / 1e6;
+        if (!rq->status) {
+                ql_info(s->lg,
+                        "%s %s - client=%s lab=%s: connection closed before "
+                        "an answer (%s) ms=%.1f",
+                        rq->method, rq->path, rq->client,
+                        rq->lab[0] ? rq->lab : "-",
+                        toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED
+                            ? "idle timeout"
+                        : toe == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN
+                            ? "shutdown"
+                            : "client went away or error",
+                        ms);
+                return;
+        }
+        char detail[640] = "";
+        if (rq->status == 202) {
+                size_t n = json_array_size(rq->ids), off = 0;
+                off += (size_t)snprintf(detail, sizeof(detail), " ids=");
+                for (size_t i = 0; i < n && i < LOG_IDS; i++)
+                        off += (size_t)snprintf(
+                            detail + off, sizeof(detail) - off, "%s%s",
+                            i ? "," : "",
+                            json_string_value(json_array_get(rq->ids, i)));
+                if (n > LOG_IDS && off < sizeof(detail))
+                        snprintf(detail + off, sizeof(detail) - off,
+                                 ",...(%zu more)", n - LOG_IDS);
+        } else if (rq->nerrors) {
+                snprintf(detail, sizeof(detail), " errors=%zu", rq->nerrors);
+        } else if (rq->reason[0]) {
+                snprintf(detail, sizeof(detail), " reason=\"%s\"", rq->reason);
+        }
+        ql_log(s->lg,
+               rq->ops             ? QL_LOG_DEBUG
+               : rq->status >= 500 ? QL_LOG_WARN
+                                   : QL_LOG_INFO,
+               "%s %s %d client=%s lab=%s records=%zu%s ms=%.1f", rq->method,
+               rq->path, rq->status, rq->client, rq->lab[0] ? rq->lab : "-",
+               rq->nrecords, detail, ms);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+        gw_server_t *s = cls;
+        rq_t *rq = *con_cls;
+        if (!rq)
+                return;
+        *con_cls = NULL;
+        if (rq->state == RQ_PUBLISHING) {
+                /* Only when the daemon is torn down around a suspended
+                 * request. */
+                pthread_mutex_lock(&s->pending_lock);
+                pending_unlink(s, rq);
+                pthread_mutex_unlock(&s->pending_lock);
+        }
+        log_request(rq, toe);
+        if (!rq->ops)
+                ql_histogram_observe(s->request_seconds,
+                                     (double)(now_ns() - rq->t_start) / 1e9);
+        if (rq->counted)
+                atomic_fetch_sub(&s->active, 1);
+        ql_delivery_release(rq->d);
+        json_decref(rq->ids);
+        json_decref(rq->warnings);
+        json_decref(rq->late_reply);
+        free(rq->body);
+        free(rq);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        gw_server_t *s = cls;
+        char buf[512];
+        vsnprintf(buf, sizeof(buf), fmt, ap);
+        size_t n = strlen(buf);
+        while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+                buf[--n] = '\0';
+        ql_warn(s->lg, "http: %s", buf);
+}
+
+/* ---- readiness ------------------------------------------------------------
+ */
+
+/* /readyz: can the producer reach a broker that knows the topic?  Asked at
+ * most every READY_CACHE_NS; a caller arriving while another thread asks
+ * Kafka gets the last answer instead of waiting. */
+static int is_ready(void *arg, char *why, size_t why_size)
+{
+        gw_server_t *s = arg;
+        if (atomic_load(&s->stopping)) {
+                snprintf(why, why_size, "shutting down");
+                return 0;
+        }
+        int64_t now = now_ns();
+        if (pthread_mutex_trylock(&s->ready_lock) != 0) {
+                snprintf(why, why_size, "Kafka check in progress");
+                return 0;
+        }
+        if (!s->ready_at || now - s->ready_at > READY_CACHE_NS) {
+                const struct rd_kafka_metadata *md = NULL;
+                rd_kafka_resp_err_t err =
+                    rd_kafka_metadata(s->rk, 0, s->rkt, &md, READY_TIMEOUT_MS);
+                s->ready_ok = 0;
+                if (err)
+                        snprintf(s->ready_why, sizeof(s->ready_why),
+                                 "Kafka: %s", rd_kafka_err2str(err));
+                else if (md->topic_cnt != 1 || md->topics[0].err ||
+                         md->topics[0].partition_cnt == 0)
+                        snprintf(s->ready_why, sizeof(s->ready_why),
+                                 "Kafka: topic %s: %s", s->cfg->topic,
+                                 md->topic_cnt == 1
+                                     ? rd_kafka_err2str(md->topics[0].err)
+                                     : "not found");
+                else {
+                        s->ready_ok = 1;
+                        s->ready_why[0] = '\0';
+                }
+                if (md)
+                        rd_kafka_metadata_destroy(md);
+                s->ready_at = now_ns();
+        }
+        int ok = s->ready_ok;
+        snprintf(why, why_size, "%s", s->ready_why);
+        pthread_mutex_unlock(&s->ready_lock);
+        return ok;
+}
+
+/* ---- life cycle ------------------------------------------------------------
+ */
+
+static char *read_file(const char *path, const char *what, char *errstr,
+                       size_t errstr_size)
+{
+        FILE *f = fopen(path, "rb");
+        char *buf = NULL;
+        long n = -1;
+        if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
+            fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
+            fread(buf, 1, (size_t)n, f) == (size_t)n) {
+                buf[n] = '\0';
+                fclose(f);
+                return buf;
+        }
+        snprintf(errstr, errstr_size, "%s: %s: %s", what, path,
+                 f ? "cannot read" : strerror(errno));
+        free(buf);
+        if (f)
+                fclose(f);
+        return NULL;
+}
+
+static void register_metrics(gw_server_t *s)
+{
+        for (size_t i = 0; i < NSTATUSES; i++) {
+                char labels[32];
+                snprintf(labels, sizeof(labels), "status=\"%d\"", statuses[i]);
+                s->by_status[i] = ql_metrics_counter(
+                    s->m, "ql_gateway_requests_total",
+                    "Push requests answered, by HTTP status (health and "
+                    "metrics requests not counted).",
+                    labels);
+        }
+        s->accepted = ql_metrics_counter(
+            s->m, "ql_gateway_records_accepted_total",
+            "Records acknowledged by Kafka and reported accepted.", NULL);
+        const char *auth_help = "Push requests refused for a missing or "
+                                "unknown bearer token.";
+        s->auth_missing =
+            ql_metrics_counter(s->m, "ql_gateway_auth_failures_total",
+                               auth_help, "reason=\"missing\"");
+        s->auth_invalid =
+            ql_metrics_counter(s->m, "ql_gateway_auth_failures_total",
+                               auth_help, "reason=\"unknown\"");
+        s->publish_seconds = ql_metrics_histogram(
+            s->m, "ql_gateway_publish_seconds",
+            "From producing a request's records to Kafka's last "
+            "acknowledgement (or the timeout).",
+            NULL);
+        s->request_seconds = ql_metrics_histogram(
+            s->m, "ql_gateway_request_seconds",
+            "From a push request's headers to its answer.", NULL);
+        s->in_flight = ql_metrics_gauge(
+            s->m, "ql_gateway_requests_publishing",
+            "Push requests waiting for Kafka's acknowledgement.", NULL);
+}
+
+static int start_httpd(gw_server_t *s, char *errstr, size_t errstr_size)
+{
+        const ql_config_t *cfg = s->cfg;
+        char host[256];
+        int port;
+        if (ql_config_split_addr(cfg->gateway_addr, host, sizeof(host),
+                                 &port)) {
+                snprintf(errstr, errstr_size,
+                         "gateway_addr: '%s' is not HOST:PORT",
+                         cfg->gateway_addr);
+                return -1;
+        }
+        struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                                 .ai_socktype = SOCK_STREAM,
+                                 .ai_flags = AI_PASSIVE};
+        struct addrinfo *ai = NULL;
+        char portstr[16];
+        snprintf(portstr, sizeof(portstr), "%d", port);
+        int gai = getaddrinfo(*host ? host : NULL, portstr, &hints, &ai);
+        if (gai) {
+                snprintf(errstr, errstr_size, "gateway_addr: %s: %s", host,
+                         gai_strerror(gai));
+                return -1;
+        }
+        unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD |
+                         MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+        if (ai->ai_family == AF_INET6)
+                flags |= MHD_USE_IPv6;
+        struct MHD_OptionItem opts[16];
+        size_t n = 0;
+#define OPT(o, v, p)                                                           \
+        opts[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
+        OPT(MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr);
+        OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
+        OPT(MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL);
+        OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->client_timeout, NULL);
+        OPT(MHD_OPTION_CONNECTION_LIMIT, GW_MAX_CONNECTIONS, NULL);
+        OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
+        if (s->tls_cert) {
+                flags |= MHD_USE_TLS;
+                OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);
+                OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key);
+        }
+        OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
+        s->httpd =
+            MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, s,
+                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        freeaddrinfo(ai);
+        if (!s->httpd) {
+                snprintf(errstr, errstr_size,
+                         "gateway_addr: cannot serve %s on %s (port in use, "
+                         "or a bad certificate or key?)",
+                         s->tls_cert ? "HTTPS" : "HTTP", cfg->gateway_addr);
+                return -1;
+        }
+        return 0;
+}
+
+gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
+                           size_t errstr_size)
+{
+        gw_server_t *s = calloc(1, sizeof(*s));
+        if (!s) {
+                gw_tokens_destroy(o->tokens);
+                snprintf(errstr, errstr_size, "out of memory");
+                return NULL;
+        }
+        s->cfg = o->cfg;
+        s->lg = o->lg;
+        s->m = o->metrics;
+        s->codec = o->codec;
+        s->rk = o->rk;
+        s->tokens = o->tokens;
+        atomic_init(&s->uscc_mode, (int)o->cfg->uscc_check);
+        atomic_init(&s->stopping, 0);
+        atomic_init(&s->active, 0);
+        atomic_init(&s->publisher_run, 1);
+        pthread_rwlock_init(&s->tokens_lock, NULL);
+        pthread_mutex_init(&s->pending_lock, NULL);
+        pthread_mutex_init(&s->ready_lock, NULL);
+        register_metrics(s);
+        s->rkt = rd_kafka_topic_new(s->rk, s->cfg->topic, NULL);
+        if (!s->rkt) {
+                snprintf(errstr, errstr_size, "topic %s: %s", s->cfg->topic,
+                         rd_kafka_err2str(rd_kafka_last_error()));
+                gw_server_destroy(s);
+                return NULL;
+        }
+        if (s->cfg->tls_cert &&
+            (!(s->tls_cert = read_file(s->cfg->tls_cert, "tls_cert", errstr,
+                                       errstr_size)) ||
+             !(s->tls_key = read_file(s->cfg->tls_key, "tls_key", errstr,
+                                      errstr_size)))) {
+                gw_server_destroy(s);
+                return NULL;
+        }
+        if (pthread_create(&s->publisher, NULL, publisher_main, s) != 0) {
+                snprintf(errstr, errstr_size, "cannot start a thread");
+                gw_server_destroy(s);
+                return NULL;
+        }
+        s->publisher_started = 1;
+        if (start_httpd(s, errstr, errstr_size)) {
+                gw_server_destroy(s);
+                return NULL;
+        }
+        ql_metrics_set_ready(s->m, is_ready, s);
+        return s;
+}
+
+void gw_server_set_tokens(gw_server_t *s, gw_tokens_t *t)
+{
+        pthread_rwlock_wrlock(&s->tokens_lock);
+        gw_tokens_t *old = s->tokens;
+        s->tokens = t;
+        pthread_rwlock_unlock(&s->tokens_lock);
+        gw_tokens_destroy(old);
+}
+
+void gw_server_set_uscc_mode(gw_server_t *s, ql_uscc_mode_t mode)
+{
+        atomic_store(&s->uscc_mode, (int)mode);
+}
+
+static size_t wait_idle(gw_server_t *s, int timeout_ms)
+{
+        int64_t deadline = now_ns() + (int64_t)timeout_ms * 1000000LL;
+        size_t left;
+        while ((left = atomic_load(&s->active)) > 0 && now_ns() < deadline) {
+                struct timespec ts = {0, 20 * 1000000L};
+                nanosleep(&ts, NULL);
+        }
+        return left;
+}
+
+size_t gw_server_drain(gw_server_t *s, int timeout_ms)
+{
+        atomic_store(&s->stopping, 1);
+        if (s->httpd) {
+                MHD_socket fd = MHD_quiesce_daemon(s->httpd);
+                if (fd != MHD_INVALID_SOCKET)
+                        close(fd);
+        }
+        return wait_idle(s, timeout_ms);
+}
+
+void gw_server_destroy(gw_server_t *s)
+{
+        if (!s)
+                return;
+        atomic_store(&s->stopping, 1);
+        if (s->httpd) {
+                /* No connection may stay suspended: answer what still waits
+                 * for Kafka with 503, and give the workers a moment to send
+                 * it. */
+                settle_ready(s, 1);
+                wait_idle(s, 1000);
+                ql_metrics_set_ready(s->m, NULL, NULL);
+                MHD_stop_daemon(s->httpd);
+        }
+        if (s->publisher_started) {
+                atomic_store(&s->publisher_run, 0);
+                pthread_join(s->publisher, NULL);
+        }
+        if (s->rkt)
+                rd_kafka_topic_destroy(s->rkt);
+        gw_tokens_destroy(s->tokens);
+        free(s->tls_cert);
+        free(s->tls_key);
+        pthread_mutex_destroy(&s->ready_lock);
+        pthread_mutex_destroy(&s->pending_lock);
+        pthread_rwlock_destroy(&s->tokens_lock);
+        free(s);
+}

@@ -1,0 +1,160 @@
+"""ql-gateway when Kafka fails, and at shutdown.
+
+Every broker of the dev broker taken down (its `broker down -1` command):
+a push is answered 503 within --ack-timeout-ms, with a body saying the
+request may be retried as it is, and /readyz turns 503; brokers back up
+(`broker up -1`): the very same request is answered 202 and /readyz 200.
+The records are then on the topic (the 503'd attempt may have been
+delivered too, later: duplicates are allowed, losses are not).  Then
+SIGTERM while a request waits for slow acknowledgements (`broker rtt`):
+that request is still answered 202, new connections are refused, and the
+gateway exits 0.
+"""
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_gateway_support as gs  # noqa: E402
+from test_gateway_support import expect, expect_status  # noqa: E402
+
+qltest = gs.qltest
+TOKEN = "fault-lab-Jd81mQ2x"
+ACK_MS = 2000
+
+
+def wait_ready(gw, status, timeout=20):
+    deadline = time.time() + timeout
+    while True:
+        r = gw.request("GET", "/readyz")
+        if r.status == status:
+            return r
+        if time.time() > deadline:
+            qltest.fail("/readyz stayed %r, expected %d" % (r, status))
+        time.sleep(0.3)
+
+
+def command(broker, line):
+    broker.command(line)
+    time.sleep(0.3)
+
+
+def check_broker_outage(gw, broker, published):
+    first = gs.make_doc("LAB9", "F-0001")
+    expect_status(gw.push(first, TOKEN), 202, "before the outage")
+    published[first["result_id"]] = first
+    wait_ready(gw, 200)
+
+    command(broker, "broker down -1")
+    doc = gs.make_doc("LAB9", "F-0002")
+    batch = [doc, gs.make_doc("LAB9", "F-0003")]
+    t0 = time.time()
+    r = gw.push(batch, TOKEN)
+    took = time.time() - t0
+    expect_status(r, 503, "every broker down")
+    expect(ACK_MS / 1000 - 0.2 <= took <= ACK_MS / 1000 + 1.5,
+           "503 after %.2f s, ack timeout %d ms" % (took, ACK_MS))
+    expect("retried" in r.json["message"] and r.json.get("retry") is True,
+           "503 does not say the request may be retried: %r" % r)
+    expect(r.headers.get("Retry-After"), "503 without Retry-After")
+    r = wait_ready(gw, 503)
+    expect("Kafka" in r.raw.decode(), "/readyz 503 without a reason: %r" % r)
+
+    command(broker, "broker up -1")
+    deadline = time.time() + 40
+    attempts = 0
+    while True:
+        attempts += 1
+        r = gw.push(batch, TOKEN)
+        if r.status == 202:
+            break
+        expect_status(r, 503, "retry while Kafka recovers")
+        if time.time() > deadline:
+            qltest.fail("the same request never got its 202:\n" + gw.logs())
+        time.sleep(1)
+    expect(r.json["accepted"] == [d["result_id"] for d in batch],
+           "accepted after recovery: %r" % r)
+    published.update((d["result_id"], d) for d in batch)
+    wait_ready(gw, 200)
+    print("recovered after %d attempt(s)" % attempts)
+
+
+def check_topic(brokers, published):
+    got = gs.topic_records(brokers, expect=None, timeout=30)
+    for rid, doc in published.items():
+        expect(rid in got, "%s was answered 202 but is not on the topic" % rid)
+        want = gs.expected_datum(doc)
+        expect(all(rec == want for rec in got[rid]),
+               "%s on the topic differs from the post" % rid)
+    extra = set(got) - set(published)
+    expect(not extra, "records nobody accepted: %s" % sorted(extra))
+
+
+def check_drain(gw, broker, published):
+    """SIGTERM during a slow publish: the request in flight still gets its
+    202, then the gateway exits 0."""
+    command(broker, "broker rtt -1 1500")
+    doc = gs.make_doc("LAB9", "F-DRAIN")
+    result = {}
+
+    def push():
+        try:
+            result["r"] = gw.push(doc, TOKEN)
+        except Exception as e:  # reported below
+            result["e"] = e
+
+    t = threading.Thread(target=push)
+    t.start()
+    deadline = time.time() + 5
+    while gw.metric("ql_gateway_requests_publishing") < 1:
+        expect(time.time() < deadline, "request never reached publishing")
+        time.sleep(0.05)
+    gw.signal(signal.SIGTERM)
+    time.sleep(0.3)
+    refused = False
+    try:
+        socket.create_connection(("127.0.0.1", gw.port), timeout=2).close()
+    except OSError:
+        refused = True
+    expect(refused, "new connections accepted while draining")
+    t.join(30)
+    expect("e" not in result, "push during drain failed: %r" % result.get("e"))
+    expect_status(result["r"], 202, "request in flight at SIGTERM")
+    published[doc["result_id"]] = doc
+    rc = gw.stop(timeout=ACK_MS / 1000 + 15)
+    expect(rc == 0, "exit status %d after SIGTERM" % rc)
+    command(broker, "broker rtt -1 0")
+
+
+def main():
+    tmp = qltest.TempDir()
+    with qltest.DevBroker() as broker:
+        tokens = os.path.join(tmp.path, "tokens")
+        gs.write_tokens(tokens, [("LAB9", TOKEN)])
+        conf = os.path.join(tmp.path, "gateway.ini")
+        with open(conf, "w") as f:
+            f.write("[kafka]\nreconnect.backoff.ms = 100\n"
+                    "reconnect.backoff.max.ms = 500\n")
+        gw = gs.Gateway(tmp.path, broker.brokers, tokens, "-c", conf,
+                        "--ack-timeout-ms", str(ACK_MS),
+                        "--kafka-timeout-ms", "60000")
+        published = {}
+        try:
+            check_broker_outage(gw, broker, published)
+            check_drain(gw, broker, published)
+            check_topic(broker.brokers, published)
+        except BaseException:
+            print(gw.logs(), file=sys.stderr)
+            raise
+        finally:
+            gw.stop()
+        expect(TOKEN not in gw.logs(), "the token reached the log")
+    tmp.cleanup()
+    print("ok: 503 on outage, 202 on retry, drain on SIGTERM")
+
+
+if __name__ == "__main__":
+    main()
