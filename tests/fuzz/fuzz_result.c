@@ -93,7 +93,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (json_is_array(doc)) {
                 size_t i;
                 json_t *el;
-                json_array_foreach(doc, i, el) validate_one(el);
+                json_array_foreach(doc, i, el)
+                {
+                        validate_one(el);
+                }
         }
         validate_one(doc);
         json_decref(doc);
