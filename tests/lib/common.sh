@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # variables here are used by the tests that source it
 # Shared helpers for the shell integration tests.  Source it first thing:
 #     . "$QL_SRC/tests/lib/common.sh"
 # It gives every test a private temp dir (removed on exit, with every server
@@ -45,11 +46,15 @@ ql_bg() {
 }
 
 # ql_devbroker_start [ql-devbroker options]: start a dev broker; sets
-# QL_BROKERS (its bootstrap list), DEVBROKER_PID and DEVBROKER_IN (a fifo
-# connected to its stdin, for fault-control commands).
+# QL_BROKERS (its bootstrap list), DEVBROKER_PID, DEVBROKER_IN (a fifo
+# connected to its stdin, for fault-control commands), DEVBROKER_OUT (its
+# stdout: the bootstrap line, then one answer per command) and DEVBROKER_ERR
+# (its log).
 ql_devbroker_start() {
         local out="$QL_TMP/devbroker.$$.$RANDOM"
         DEVBROKER_IN="$out.in"
+        DEVBROKER_OUT="$out.out"
+        DEVBROKER_ERR="$out.err"
         mkfifo "$DEVBROKER_IN"
         "$QL_BIN/ql-devbroker" "$@" <"$DEVBROKER_IN" >"$out.out" 2>"$out.err" &
         DEVBROKER_PID=$!
@@ -69,9 +74,34 @@ ql_devbroker_start() {
         ql_fail "ql-devbroker printed no bootstrap list in 10 s"
 }
 
-# ql_devbroker_cmd "COMMAND": send a fault-control command to the dev broker.
-ql_devbroker_cmd() {
+# ql_devbroker_try "COMMAND": send a fault-control command to the dev broker
+# and wait until it is applied; its answer ("ok" or "error: ...") is left in
+# DEVBROKER_REPLY.  Returns 0 on "ok", 1 otherwise.  Blank and comment lines
+# get no answer and return at once.
+ql_devbroker_try() {
+        local seen
+        seen=$(wc -l <"$DEVBROKER_OUT")
         echo "$1" >&"$DEVBROKER_FD"
+        DEVBROKER_REPLY=
+        case "${1#"${1%%[![:space:]]*}"}" in "" | "#"*) return 0 ;; esac
+        local deadline=$((SECONDS + 10))
+        while DEVBROKER_REPLY=$(awk -v seen="$seen" \
+                'NR > seen && /^(ok$|error: )/ { print; exit }' \
+                "$DEVBROKER_OUT") && [ -z "$DEVBROKER_REPLY" ]; do
+                [ $SECONDS -lt $deadline ] || {
+                        DEVBROKER_REPLY="error: no answer in 10 s"
+                        return 1
+                }
+                sleep 0.05
+        done
+        [ "$DEVBROKER_REPLY" = ok ]
+}
+
+# ql_devbroker_cmd "COMMAND": send a fault-control command to the dev broker;
+# returns once it is in force, fails the test if the broker rejects it.
+ql_devbroker_cmd() {
+        ql_devbroker_try "$1" ||
+                ql_fail "ql-devbroker: $1: $DEVBROKER_REPLY"
 }
 
 # ql_pg_newdb NAME: create a fresh database NAME on the test cluster (dropped

@@ -130,15 +130,31 @@ class DevBroker:
         if not self.brokers:
             raise RuntimeError("ql-devbroker printed no bootstrap list")
 
-    def command(self, line):
-        """Send one fault-control command to the broker's stdin."""
+    def command(self, line, check=True):
+        """Send one fault-control command to the broker's stdin and wait
+        until it is in force.  Returns the answer ("ok" or "error: ...");
+        with check, an error answer raises RuntimeError."""
         self.proc.stdin.write(line + "\n")
         self.proc.stdin.flush()
+        if not line.strip() or line.lstrip().startswith("#"):
+            return None  # blank lines and comments get no answer
+        while True:
+            reply = self.proc.stdout.readline()
+            if not reply:
+                raise RuntimeError("ql-devbroker exited during: " + line)
+            reply = reply.rstrip("\n")
+            if reply == "ok" or reply.startswith("error: "):
+                break
+        if check and reply != "ok":
+            raise RuntimeError("ql-devbroker: %s: %s" % (line, reply))
+        return reply
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
             self.proc.wait(timeout=10)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
 
     def __enter__(self):
         return self
