@@ -1,0 +1,102 @@
+"""ql-spool killed with SIGKILL in the middle of a large file (some of its
+records already on the topic, the rest not), then started again: every
+record of the file is on the topic at least once and the file ends in
+done/.  Nothing half-written is left in done/ or rejected/ by the crash."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import spool_lib as sl  # noqa: E402
+from spool_lib import check, qltest  # noqa: E402
+
+COUNT = 6000
+
+
+def count_on_topic(consumer, seen):
+    m = consumer.poll(0.1)
+    return seen + 1 if m is not None and not m.error() else seen
+
+
+def main():
+    tmp = qltest.TempDir()
+    broker = qltest.DevBroker()
+    try:
+        run(tmp.path, broker)
+    finally:
+        broker.stop()
+        tmp.cleanup()
+    print("ok")
+
+
+def run(t, broker):
+    from confluent_kafka import Consumer
+    spool = os.path.join(t, "spool")
+    os.makedirs(os.path.join(spool, "incoming"))
+    ref = os.path.join(t, "ref.jsonl")
+    args = ("--seed", "4", "--count", str(COUNT))
+    sl.simlab(ref, *args)
+    want = {d["result_id"] for d in sl.read_jsonl(ref)}
+    check(len(want) == COUNT, "distinct result ids")
+    sl.simlab(os.path.join(spool, "incoming", "big.csv"), *args, "--format",
+              "csv")
+    # Slow responses and small batches: the file takes several seconds.
+    broker.command("broker rtt -1 100")
+    conf = os.path.join(t, "spool.ini")
+    with open(conf, "w") as f:
+        f.write("[kafka]\nbatch.num.messages = 10\n")
+
+    c = Consumer({"bootstrap.servers": broker.brokers,
+                  "group.id": "crash-monitor", "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False})
+    assigned = []
+    c.subscribe(["inspection.results"],
+                on_assign=lambda cons, parts: assigned.append(parts))
+    deadline = time.time() + 30
+    while not assigned and time.time() < deadline:
+        c.poll(0.1)
+    check(assigned, "the monitor consumer got no partitions")
+    p = subprocess.Popen(sl.spool_cmd("--dir", spool, "--lab", sl.LAB,
+                                      "--brokers", broker.brokers, "-c", conf),
+                         stderr=subprocess.DEVNULL)
+    seen, deadline = 0, time.time() + 60
+    while seen < COUNT // 10 and time.time() < deadline and p.poll() is None:
+        seen = count_on_topic(c, seen)
+    c.close()
+    check(p.poll() is None, "ql-spool ended before it could be killed")
+    p.send_signal(signal.SIGKILL)
+    p.wait()
+    check(0 < seen < COUNT, "killed after %d of %d records" % (seen, COUNT))
+    tree = sl.tree(spool)
+    check(tree["incoming"] == ["big.csv"] and tree["done"] == [],
+          "after the kill: %s" % tree)
+    check([n for n in tree["rejected"] if not n.startswith(".")] == [],
+          "after the kill: %s" % tree)
+
+    broker.command("broker rtt -1 0")
+    r = sl.run_spool("--dir", spool, "--lab", sl.LAB, "--once", "--brokers",
+                     broker.brokers)
+    check(r.returncode == 0, "restart: exit %d: %s" % (r.returncode, r.stderr))
+    tree = sl.tree(spool)
+    check(tree == {"incoming": [], "done": ["big.csv"], "rejected": []},
+          "after the restart: %s" % tree)
+    msgs = qltest.consume_all(broker.brokers, "inspection.results",
+                              timeout=120)
+    known = qltest.schemas_by_fingerprint()
+    got = set()
+    for _, v, _ in msgs:
+        got.add(qltest.decode_single_object(v, known)["result_id"])
+    missing = want - got
+    check(not missing, "%d records never reached the topic, e.g. %s" %
+          (len(missing), sorted(missing)[:3]))
+    check(got == want, "records that are not in the file: %s" %
+          sorted(got - want)[:3])
+    check(len(msgs) >= COUNT, "%d messages for %d records" % (len(msgs),
+                                                              COUNT))
+    print("killed after %d records; %d messages in all" % (seen, len(msgs)))
+
+
+if __name__ == "__main__":
+    main()
