@@ -931,6 +931,58 @@ static void test_new_errors(void **state)
         tmpdir_remove(&t);
 }
 
+/* A recursive type: round trip, canonical form, and nesting bounded both
+ * ways (the scan refuses a datum nested deeper than the codec walks). */
+static void test_recursive_schema(void **state)
+{
+        const char *schema =
+            "{\"type\": \"record\", \"name\": \"Node\", \"fields\": ["
+            "{\"name\": \"v\", \"type\": \"int\"},"
+            "{\"name\": \"next\", \"type\": [\"null\", \"Node\"]}]}";
+        char errstr[512];
+        char *c = ql_codec_canonical_form(schema, errstr, sizeof(errstr));
+        assert_non_null(c);
+        assert_string_equal(c, "{\"name\":\"Node\",\"type\":\"record\","
+                               "\"fields\":[{\"name\":\"v\",\"type\":"
+                               "\"int\"},{\"name\":\"next\",\"type\":["
+                               "\"null\",\"Node\"]}]}");
+        free(c);
+
+        tmpdir_t t;
+        tmpdir_make(&t);
+        tmpdir_write(&t, "node.v1.avsc", schema);
+        ql_codec_t *codec = codec_ok(t.path);
+        json_t *doc = json_loads("{\"v\": 1, \"next\": {\"v\": -2, "
+                                 "\"next\": {\"v\": 3, \"next\": null}}}",
+                                 0, NULL);
+        unsigned char *msg;
+        size_t len;
+        encode_ok(codec, doc, &msg, &len);
+        json_t *got = decode_ok(codec, msg, len);
+        assert_json_equal(got, doc);
+        json_decref(got);
+        free(msg);
+        json_decref(doc);
+
+        /* 200 levels: refused by the encoder and by the decoder's scan. */
+        doc = json_pack("{s:i, s:n}", "v", 0, "next");
+        for (int i = 0; i < 200; i++)
+                doc = json_pack("{s:i, s:o}", "v", i, "next", doc);
+        encode_fails(codec, doc, "nested too deeply");
+        json_decref(doc);
+        unsigned char deep[10 + 2 * 201];
+        size_t n = make_msg(codec, (const unsigned char *)"", 0, deep);
+        for (int i = 0; i < 200; i++) {
+                deep[n++] = 0x00; /* v = 0 */
+                deep[n++] = 0x02; /* next: branch Node */
+        }
+        deep[n++] = 0x00;
+        deep[n++] = 0x00; /* next: null */
+        decode_fails(codec, deep, n, "nested too deeply");
+        ql_codec_destroy(codec);
+        tmpdir_remove(&t);
+}
+
 /*------------------------------------------------------------------------
  * Concurrency
  */
@@ -1008,6 +1060,7 @@ int main(void)
             cmocka_unit_test(test_evolution),
             cmocka_unit_test(test_resolution_rules),
             cmocka_unit_test(test_new_errors),
+            cmocka_unit_test(test_recursive_schema),
             cmocka_unit_test(test_threads),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
