@@ -886,8 +886,12 @@ static json_t *default_to_doc(const sch_node_t *n, const json_t *v, int depth,
                 }
                 return out;
         case SCH_UNION:
-                if (n->n_branches > 0)
-                        return default_to_doc(n->branches[0], v, depth + 1, w);
+                /* The specification wants the first branch; a default that
+                 * fits a later one is taken too, as other readers do. */
+                for (size_t i = 0; i < n->n_branches; i++)
+                        if ((out = default_to_doc(n->branches[i], v, depth + 1,
+                                                  w)))
+                                return out;
                 break;
         }
         return walk_fail(w, "default is not a valid %s",
