@@ -4,19 +4,21 @@
  * access-handler calls (the first with the headers, then one per body chunk,
  * then one at the end of the body) and through the publisher thread:
  *
- *               first call: route, token, Content-Type, Content-Length
- *   RQ_HEADERS ---------------------------------------------> (answered)
- *       |    \ rejected but a small body is on its way:
- *       |     `-> RQ_DISCARD --(body read and dropped: reject_late)-->
- * (answered) v                ^ RQ_BODY --(over max_body: on_body)
- *       |
- *       | end of body: process() -> 4xx answered at once, or every record
- *       | encoded and produced, connection suspended
+ *   RQ_HEADERS --(first call, on_headers(): route, token, Content-Type,
+ *       |         Content-Length)--> rejected: answered at once, or, when a
+ *       |         small body is on its way, RQ_DISCARD
  *       v
- *   RQ_PUBLISHING --(all acknowledged, one failed, or ack_timeout_ms passed:
- *       |             settle(), on the publisher thread; resumes it)
+ *   RQ_BODY --(on_body(): over max_body)--> RQ_DISCARD
+ *       |                                     |
+ *       | end of body: process():             | end of body: reject_late()
+ *       | 400/403/413/415 answered, or        v
+ *       | every record encoded and         (answered)
+ *       | produced, connection suspended
  *       v
- *   RQ_SETTLED --(resumed call: answer_outcome() -> 202 or 503)--> (answered)
+ *   RQ_PUBLISHING --(settle(), publisher thread: all acknowledged, one
+ *       |             failed, or ack_timeout_ms passed; resumes it)
+ *       v
+ *   RQ_SETTLED --(resumed call, answer_outcome(): 202 or 503)--> (answered)
  *
  * A rejection known from the headers alone is answered at once when no body
  * follows, when the client waits for "100 Continue", or when the body is
@@ -101,7 +103,7 @@ typedef struct rq_s {
 } rq_t;
 
 /* The statuses the gateway answers, each with its counter. */
-static const int statuses[] = {200, 202, 400, 401, 403, 404,
+static const int statuses[] = {202, 400, 401, 403, 404,
                                405, 413, 415, 500, 503};
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
@@ -127,7 +129,8 @@ struct gw_server_s {
         int publisher_started;
         _Atomic int publisher_run;
 
-        pthread_mutex_t ready_lock;
+        pthread_mutex_t ready_check_lock; /* held while asking Kafka */
+        pthread_mutex_t ready_lock;       /* guards the three below */
         int64_t ready_at; /* when ready_ok was found, 0 = never */
         int ready_ok;
         char ready_why[200];
@@ -153,7 +156,7 @@ static ql_counter_t *status_counter(gw_server_t *s, int status)
         return NULL;
 }
 
-/* ---- answering ---------------------------------------------------------- */
+/* ---- answering ---- */
 
 static void mark_answered(rq_t *rq, int status)
 {
@@ -247,7 +250,7 @@ static json_t *too_large(gw_server_t *s)
                                s->cfg->max_body);
 }
 
-/* ---- request checks ----------------------------------------------------- */
+/* ---- request checks ---- */
 
 /* "Bearer TOKEN" -> TOKEN (scheme case-insensitive, RFC 7235).  NULL if the
  * header is absent or not a bearer credential. */
@@ -447,7 +450,7 @@ static enum MHD_Result on_body(rq_t *rq, const char *data, size_t n)
         return MHD_YES;
 }
 
-/* ---- publishing ---------------------------------------------------------- */
+/* ---- publishing ---- */
 
 /* Decide a taken-out request's outcome and wake its connection.  The
  * request must not be touched after MHD_resume_connection(): its worker may
@@ -679,7 +682,7 @@ static enum MHD_Result answer_outcome(rq_t *rq)
             MHD_HTTP_HEADER_RETRY_AFTER, "1");
 }
 
-/* ---- libmicrohttpd callbacks --------------------------------------------- */
+/* ---- libmicrohttpd callbacks ---- */
 
 static void copy_printable(char *dst, size_t size, const char *src)
 {
@@ -865,12 +868,11 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         ql_warn(s->lg, "http: %s", buf);
 }
 
-/* ---- readiness ------------------------------------------------------------
- */
+/* ---- readiness ---- */
 
-/* /readyz: can the producer reach a broker that knows the topic?  Asked at
- * most every READY_CACHE_NS; a caller arriving while another thread asks
- * Kafka gets the last answer instead of waiting. */
+/* /readyz: can the producer reach a broker that knows the topic?  Kafka is
+ * asked at most every READY_CACHE_NS, by one thread at a time; callers
+ * meanwhile get the last answer. */
 static int is_ready(void *arg, char *why, size_t why_size)
 {
         gw_server_t *s = arg;
@@ -878,42 +880,42 @@ static int is_ready(void *arg, char *why, size_t why_size)
                 snprintf(why, why_size, "shutting down");
                 return 0;
         }
-        int64_t now = now_ns();
-        if (pthread_mutex_trylock(&s->ready_lock) != 0) {
-                snprintf(why, why_size, "Kafka check in progress");
-                return 0;
-        }
-        if (!s->ready_at || now - s->ready_at > READY_CACHE_NS) {
+        pthread_mutex_lock(&s->ready_lock);
+        int stale = !s->ready_at || now_ns() - s->ready_at > READY_CACHE_NS;
+        pthread_mutex_unlock(&s->ready_lock);
+        if (stale && pthread_mutex_trylock(&s->ready_check_lock) == 0) {
+                char reason[sizeof(s->ready_why)] = "";
                 const struct rd_kafka_metadata *md = NULL;
                 rd_kafka_resp_err_t err =
                     rd_kafka_metadata(s->rk, 0, s->rkt, &md, READY_TIMEOUT_MS);
-                s->ready_ok = 0;
                 if (err)
-                        snprintf(s->ready_why, sizeof(s->ready_why),
-                                 "Kafka: %s", rd_kafka_err2str(err));
+                        snprintf(reason, sizeof(reason), "Kafka: %s",
+                                 rd_kafka_err2str(err));
                 else if (md->topic_cnt != 1 || md->topics[0].err ||
                          md->topics[0].partition_cnt == 0)
-                        snprintf(s->ready_why, sizeof(s->ready_why),
-                                 "Kafka: topic %s: %s", s->cfg->topic,
+                        snprintf(reason, sizeof(reason), "Kafka: topic %s: %s",
+                                 s->cfg->topic,
                                  md->topic_cnt == 1
                                      ? rd_kafka_err2str(md->topics[0].err)
                                      : "not found");
-                else {
-                        s->ready_ok = 1;
-                        s->ready_why[0] = '\0';
-                }
                 if (md)
                         rd_kafka_metadata_destroy(md);
+                pthread_mutex_lock(&s->ready_lock);
+                s->ready_ok = reason[0] == '\0';
+                memcpy(s->ready_why, reason, sizeof(reason));
                 s->ready_at = now_ns();
+                pthread_mutex_unlock(&s->ready_lock);
+                pthread_mutex_unlock(&s->ready_check_lock);
         }
+        pthread_mutex_lock(&s->ready_lock);
         int ok = s->ready_ok;
-        snprintf(why, why_size, "%s", s->ready_why);
+        snprintf(why, why_size, "%s",
+                 s->ready_at ? s->ready_why : "Kafka not checked yet");
         pthread_mutex_unlock(&s->ready_lock);
         return ok;
 }
 
-/* ---- life cycle ------------------------------------------------------------
- */
+/* ---- life cycle ---- */
 
 static char *read_file(const char *path, const char *what, char *errstr,
                        size_t errstr_size)
@@ -1053,6 +1055,7 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
         pthread_rwlock_init(&s->tokens_lock, NULL);
         pthread_mutex_init(&s->pending_lock, NULL);
         pthread_mutex_init(&s->ready_lock, NULL);
+        pthread_mutex_init(&s->ready_check_lock, NULL);
         register_metrics(s);
         s->rkt = rd_kafka_topic_new(s->rk, s->cfg->topic, NULL);
         if (!s->rkt) {
@@ -1142,6 +1145,7 @@ void gw_server_destroy(gw_server_t *s)
         gw_tokens_destroy(s->tokens);
         free(s->tls_cert);
         free(s->tls_key);
+        pthread_mutex_destroy(&s->ready_check_lock);
         pthread_mutex_destroy(&s->ready_lock);
         pthread_mutex_destroy(&s->pending_lock);
         pthread_rwlock_destroy(&s->tokens_lock);

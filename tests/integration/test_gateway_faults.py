@@ -96,7 +96,7 @@ def check_topic(brokers, published):
 def check_drain(gw, broker, published):
     """SIGTERM during a slow publish: the request in flight still gets its
     202, then the gateway exits 0."""
-    command(broker, "broker rtt -1 1500")
+    command(broker, "broker rtt -1 400")
     doc = gs.make_doc("LAB9", "F-DRAIN")
     result = {}
 
