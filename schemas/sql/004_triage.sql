@@ -44,14 +44,26 @@
 --              P2: two or more open GENERAL findings; P3 otherwise.  (A
 --              settled case keeps the priority its findings gave it.)
 
--- The temp tables ql.recompute works in; created once per session, emptied
--- at every call and at commit.
+-- The temp tables ql.recompute works in, created once per session and
+-- emptied at every call.  DELETE rather than TRUNCATE, no ANALYZE and no ON
+-- COMMIT action: each of those would invalidate ql.recompute's cached plans
+-- or cost a truncation per transaction.  The dead rows are dropped with a
+-- TRUNCATE once the tables have grown past a few megabytes.
 CREATE FUNCTION ql.triage_workspace() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF to_regclass('pg_temp.qlt_res') IS NOT NULL THEN
-        TRUNCATE pg_temp.qlt_res, pg_temp.qlt_fu, pg_temp.qlt_orig, pg_temp.qlt_fail,
-                 pg_temp.qlt_case, pg_temp.qlt_act;
+        IF pg_relation_size('pg_temp.qlt_res') + pg_relation_size('pg_temp.qlt_act') > 8 * 1024 * 1024 THEN
+            TRUNCATE pg_temp.qlt_res, pg_temp.qlt_fu, pg_temp.qlt_orig, pg_temp.qlt_fail,
+                     pg_temp.qlt_case, pg_temp.qlt_act;
+        ELSE
+            DELETE FROM pg_temp.qlt_res;
+            DELETE FROM pg_temp.qlt_fu;
+            DELETE FROM pg_temp.qlt_orig;
+            DELETE FROM pg_temp.qlt_fail;
+            DELETE FROM pg_temp.qlt_case;
+            DELETE FROM pg_temp.qlt_act;
+        END IF;
         RETURN;
     END IF;
     -- Every result of the enterprises that the triage acts on, numbered in
@@ -60,14 +72,14 @@ BEGIN
         result_id text PRIMARY KEY, credit_code text NOT NULL, kind text NOT NULL,
         verdict text NOT NULL, refers_to text, reported_at timestamptz NOT NULL,
         seq bigint NOT NULL, UNIQUE (credit_code, seq)
-    ) ON COMMIT DELETE ROWS;
+    );
     -- RECHECK/RETEST results with the original their chain leads to.
     CREATE TEMP TABLE qlt_fu (
         result_id text PRIMARY KEY, credit_code text NOT NULL, kind text NOT NULL,
         verdict text NOT NULL, seq bigint NOT NULL, reported_at timestamptz NOT NULL,
         original_result_id text, reason text,
         considered boolean NOT NULL DEFAULT false, effect text
-    ) ON COMMIT DELETE ROWS;
+    );
     -- Originals and the outcome of their fold.
     CREATE TEMP TABLE qlt_orig (
         result_id text PRIMARY KEY, credit_code text NOT NULL, verdict text NOT NULL,
@@ -77,12 +89,12 @@ BEGIN
         fail_count integer NOT NULL DEFAULT 0, first_fail_at timestamptz,
         run_no integer, repeat_offender boolean NOT NULL DEFAULT false,
         has_serious boolean NOT NULL DEFAULT false
-    ) ON COMMIT DELETE ROWS;
+    );
     -- Failed rechecks of each original before it was settled, numbered.
     CREATE TEMP TABLE qlt_fail (
         result_id text PRIMARY KEY, original_result_id text NOT NULL, n integer NOT NULL,
         reported_at timestamptz NOT NULL, next_recheck_id text
-    ) ON COMMIT DELETE ROWS;
+    );
     CREATE TEMP TABLE qlt_case (
         credit_code text NOT NULL, run_no integer NOT NULL, opening_result_id text NOT NULL,
         opened_at timestamptz NOT NULL, settled boolean NOT NULL, clear_seq bigint,
@@ -93,14 +105,14 @@ BEGIN
         open_general integer NOT NULL DEFAULT 0, all_serious integer NOT NULL DEFAULT 0,
         all_general integer NOT NULL DEFAULT 0, status text, priority text, case_no text,
         PRIMARY KEY (credit_code, run_no)
-    ) ON COMMIT DELETE ROWS;
+    );
     CREATE TEMP TABLE qlt_act (
         about_result_id text NOT NULL, action text NOT NULL, original_result_id text NOT NULL,
         credit_code text NOT NULL, case_no text NOT NULL, due_date date NOT NULL,
         not_before date, status text NOT NULL, measure text NOT NULL, basis text NOT NULL,
         done_by_result text, done_at timestamptz, done_by text, note text,
         PRIMARY KEY (about_result_id, action)
-    ) ON COMMIT DELETE ROWS;
+    );
 END $$;
 
 -- Derive and reconcile everything of the given enterprises from all their
@@ -117,7 +129,6 @@ BEGIN
       FROM ql.inspection_result r
      WHERE r.credit_code = ANY (codes)
        AND (r.kind <> 'SUPERVISION' OR r.verdict <> 'CONFORMING');
-    ANALYZE pg_temp.qlt_res;
 
     -- Follow each RECHECK/RETEST's refers_to chain back to a SUPERVISION
     -- result (bounded, so a cycle cannot loop).
@@ -150,7 +161,6 @@ BEGIN
     SELECT r.result_id, r.credit_code, r.verdict, r.seq, r.reported_at, ql.cst_date(r.reported_at)
       FROM pg_temp.qlt_res r
      WHERE r.kind = 'SUPERVISION';
-    ANALYZE pg_temp.qlt_orig;
 
     -- Every recheck counts; of the retests only the first (复检 is final).
     UPDATE pg_temp.qlt_fu f SET considered = true
@@ -160,7 +170,6 @@ BEGIN
               FROM pg_temp.qlt_fu fu
               JOIN pg_temp.qlt_orig o ON o.result_id = fu.original_result_id) x
      WHERE f.result_id = x.result_id AND (x.kind = 'RECHECK' OR x.rank_in_kind = 1);
-    ANALYZE pg_temp.qlt_fu;
 
     -- The settling result: the first considered CONFORMING follow-up.
     UPDATE pg_temp.qlt_orig o
@@ -267,7 +276,6 @@ BEGIN
     UPDATE pg_temp.qlt_orig o SET has_serious = true
      WHERE EXISTS (SELECT 1 FROM ql.finding f
                     WHERE f.result_id = o.result_id AND f.severity = 'SERIOUS');
-    ANALYZE pg_temp.qlt_orig;
 
     INSERT INTO pg_temp.qlt_case (credit_code, run_no, opening_result_id, opened_at, settled,
                                   clear_seq, escalated, ever_failed, escalated_at, repeat_offender)
