@@ -288,6 +288,11 @@ static int conv_utf8(ql_charset_conv_t *c, const unsigned char *in, size_t len,
         }
         /* Not a BOM: give back what was held, then the rest. */
         c->at_start = 0;
+        if (c->pend_n + len - i == 0) { /* empty input: nothing to copy */
+                *out = "";
+                *out_len = 0;
+                return 0;
+        }
         if (reserve(&c->out, &c->out_cap, c->pend_n + len - i))
                 return -1;
         memcpy(c->out, c->pend, c->pend_n);

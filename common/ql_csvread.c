@@ -134,6 +134,8 @@ struct ql_csvread_s {
         size_t buf_n, buf_cap;
         cell_t *cells;
         size_t ncells, cells_cap;
+        size_t nfields;   /* fields of the current row (scan) */
+        int row_nonblank; /* a field other than the key has text (scan) */
 
         /* header */
         int have_header;
@@ -157,6 +159,9 @@ struct ql_csvread_s {
         int first_ok[QL_CSV_NCOLUMNS]; /* first row's value set */
         int disagree[QL_CSV_NCOLUMNS]; /* already reported */
         int stray_reported;
+        char *first_buf; /* the report's first row, to compare later rows */
+        cell_t *first_cells;
+        size_t first_ncells, first_buf_cap, first_cells_cap;
         size_t *item_line; /* line of items[i] */
         ql_problems_t errors, warnings, verrors;
 
@@ -214,6 +219,8 @@ void ql_csvread_destroy(ql_csvread_t *r)
         free(r->buf);
         free(r->cells);
         free(r->prev);
+        free(r->first_buf);
+        free(r->first_cells);
         free(r->item_line);
         hset_free(&r->seen);
         hset_free(&r->split);
@@ -298,6 +305,19 @@ static void on_field(void *s, size_t len, void *data)
         ql_csvread_t *r = data;
         if (r->nomem)
                 return;
+        /* The scan needs only each row's report number (kept as cell 0)
+         * and whether the row is blank. */
+        if (r->phase == PHASE_SCAN && r->have_header) {
+                size_t idx = r->nfields++;
+                if (idx != r->report_idx) {
+                        if (!r->row_nonblank) {
+                                size_t l = len;
+                                trim(s, &l);
+                                r->row_nonblank = l > 0;
+                        }
+                        return;
+                }
+        }
         if (!r->in_row) { /* cannot happen: rows start at non-blank bytes */
                 r->in_row = 1;
                 r->row_line = r->line;
@@ -562,6 +582,44 @@ static const char *strip_column(const ql_csv_column_t *c, const char *msg)
         return msg;
 }
 
+/* Keep a copy of the report's first row: later rows whose result-level
+ * cells are byte for byte the same need no translation. */
+static void keep_first_row(ql_csvread_t *r)
+{
+        if (r->buf_n > r->first_buf_cap) {
+                char *b = realloc(r->first_buf, r->buf_n);
+                if (!b) {
+                        r->nomem = 1;
+                        return;
+                }
+                r->first_buf = b;
+                r->first_buf_cap = r->buf_n;
+        }
+        if (r->ncells > r->first_cells_cap) {
+                cell_t *c = realloc(r->first_cells, r->ncells * sizeof(*c));
+                if (!c) {
+                        r->nomem = 1;
+                        return;
+                }
+                r->first_cells = c;
+                r->first_cells_cap = r->ncells;
+        }
+        if (r->buf_n)
+                memcpy(r->first_buf, r->buf, r->buf_n);
+        if (r->ncells)
+                memcpy(r->first_cells, r->cells, r->ncells * sizeof(cell_t));
+        r->first_ncells = r->ncells;
+}
+
+static int same_as_first(const ql_csvread_t *r, size_t i, const char *s,
+                         size_t len)
+{
+        if (i >= r->first_ncells)
+                return len == 0;
+        return r->first_cells[i].len == len &&
+               !memcmp(r->first_buf + r->first_cells[i].off, s, len);
+}
+
 static void add_row(ql_csvread_t *r)
 {
         size_t row = r->doc_rows++;
@@ -575,6 +633,8 @@ static void add_row(ql_csvread_t *r)
                                     r->o.max_report_rows);
                 return;
         }
+        if (row == 0)
+                keep_first_row(r);
         json_t *items = json_object_get(r->doc, "items");
         size_t index = items ? json_array_size(items) : 0;
         json_t *item = json_object();
@@ -601,8 +661,11 @@ static void add_row(ql_csvread_t *r)
                 if (r->kind[i] != COL_MAPPED)
                         continue;
                 const ql_csv_column_t *c = r->col[i];
-                field_path(c, index, path, sizeof(path));
+                if (c->level == QL_CSV_RESULT_LEVEL && row > 0 &&
+                    same_as_first(r, i, s, len))
+                        continue; /* checked and taken on the first row */
                 if (!ql_result_utf8_valid(s, len)) {
+                        field_path(c, index, path, sizeof(path));
                         add_problem(r, path, line, "not valid %s text",
                                     r->o.charset);
                         continue;
@@ -610,6 +673,7 @@ static void add_row(ql_csvread_t *r)
                 json_t *v = NULL;
                 if (ql_csvmap_value(c, r->lang[i], s, len, &v, why,
                                     sizeof(why))) {
+                        field_path(c, index, path, sizeof(path));
                         add_problem(r, path, line, "%s", strip_column(c, why));
                         continue;
                 }
@@ -626,6 +690,7 @@ static void add_row(ql_csvread_t *r)
                         if (!same && r->first_ok[c->id] &&
                             !r->disagree[c->id]) {
                                 r->disagree[c->id] = 1;
+                                field_path(c, index, path, sizeof(path));
                                 add_problem(
                                     r, path, 0,
                                     "rows of this report disagree on column "
@@ -647,7 +712,8 @@ static int take_row(ql_csvread_t *r)
         if (!r->have_header)
                 return take_header(r);
         size_t len;
-        const char *s = cell_text(r, r->report_idx, &len);
+        const char *s =
+            cell_text(r, r->phase == PHASE_SCAN ? 0 : r->report_idx, &len);
         const char *key = trim(s, &len);
         int same =
             r->have_prev && len == r->prev_len && !memcmp(key, r->prev, len);
@@ -696,8 +762,11 @@ static int take_row(ql_csvread_t *r)
 static void on_row(int term, void *data)
 {
         ql_csvread_t *r = data;
-        if (!r->nomem && !r->stop && !r->file_problems.n && !row_blank(r))
+        if (!r->nomem && !r->stop && !r->file_problems.n &&
+            (r->row_nonblank || !row_blank(r)))
                 take_row(r);
+        r->nfields = 0;
+        r->row_nonblank = 0;
         r->ncells = 0;
         r->buf_n = 0;
         r->in_row = 0;
@@ -720,6 +789,8 @@ static ql_csvread_rc_t start(ql_csvread_t *r, int phase)
         r->line = 1;
         r->in_row = 0;
         r->ncells = 0;
+        r->nfields = 0;
+        r->row_nonblank = 0;
         r->buf_n = 0;
         r->have_prev = 0;
         r->prev_len = 0;
@@ -754,19 +825,30 @@ static ql_csvread_rc_t feed(ql_csvread_t *r, const char *buf, size_t len)
         if (r->failed)
                 return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
         while (len > 0 && !r->stop) {
-                const char *nl = memchr(buf, '\n', len);
-                size_t seg = nl ? (size_t)(nl - buf) + 1 : len;
+                /* A segment ends at a line feed or a carriage return:
+                 * libcsv may end a row at either, and the row length must
+                 * be counted the same however the input was cut. */
+                const char *lf = memchr(buf, '\n', len);
+                size_t seg = lf ? (size_t)(lf - buf) : len;
+                const char *cr = memchr(buf, '\r', seg);
+                if (cr)
+                        seg = (size_t)(cr - buf);
+                int nl = !cr && lf;
+                if (seg < len)
+                        seg++;
+                size_t lead = 0; /* blanks before a row's first byte */
                 if (!r->in_row) {
                         for (size_t i = 0; i < seg; i++)
                                 if (!blank_byte(buf[i])) {
                                         r->in_row = 1;
                                         r->row_line = r->line;
                                         r->row_bytes = 0;
+                                        lead = i;
                                         break;
                                 }
                 }
                 if (r->in_row) {
-                        r->row_bytes += seg;
+                        r->row_bytes += seg - lead;
                         if (r->row_bytes > r->o.max_row_bytes) {
                                 file_problem(r, r->row_line, "",
                                              "a row longer than %zu bytes "
