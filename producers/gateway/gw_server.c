@@ -1065,6 +1065,14 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
                 return NULL;
         }
         if (s->cfg->tls_cert &&
+            MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+                snprintf(errstr, errstr_size,
+                         "tls_cert: this libmicrohttpd was built without "
+                         "TLS support");
+                gw_server_destroy(s);
+                return NULL;
+        }
+        if (s->cfg->tls_cert &&
             (!(s->tls_cert = read_file(s->cfg->tls_cert, "tls_cert", errstr,
                                        errstr_size)) ||
              !(s->tls_key = read_file(s->cfg->tls_key, "tls_key", errstr,
