@@ -16,7 +16,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -613,17 +613,22 @@ static int db_control_listen(const char *path, char *errstr, size_t errstr_size)
         return fd;
 }
 
-static void db_control_accept(devbroker_t *db, int lfd, db_chan_t *chans,
-                              size_t chan_cnt)
+/* Take a new control connection into a free slot of clients[0..n-1]. */
+static void db_control_accept(devbroker_t *db, int lfd, db_chan_t *clients,
+                              size_t n)
 {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
                 ql_warn(db->lg, "control: accept: %s", strerror(errno));
                 return;
         }
-        for (size_t i = 1; i < chan_cnt; i++) {
-                if (chans[i].in_fd < 0) {
-                        chans[i] = (db_chan_t){
+        /* A client that stops reading must not stall the loop for good:
+         * its answers are dropped after a while instead. */
+        struct timeval tv = {.tv_sec = 5};
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        for (size_t i = 0; i < n; i++) {
+                if (clients[i].in_fd < 0) {
+                        clients[i] = (db_chan_t){
                             .in_fd = fd, .out_fd = fd, .name = "control"};
                         ql_debug(db->lg, "control: client connected");
                         return;
@@ -752,7 +757,7 @@ static void db_serve(devbroker_t *db, int lfd, const sigset_t *waitmask)
                                 continue;
                         if (!owner[i]) {
                                 db_control_accept(db, lfd, chans + 1,
-                                                  DB_MAX_CLIENTS + 1);
+                                                  DB_MAX_CLIENTS);
                                 continue;
                         }
                         db_chan_t *ch = owner[i];
@@ -827,7 +832,8 @@ static void db_usage(FILE *out)
             "InitProducerId, ... or its API key number.  CODE is an "
             "error\nname as librdkafka spells it (NOT_LEADER_FOR_PARTITION, "
             "REQUEST_TIMED_OUT,\n_TRANSPORT to drop the connection) or "
-            "its number.  Examples:\n"
+            "its number.  (librdkafka 2.0.2's mock ignores errors pushed for "
+            "Metadata.)\nExamples:\n"
             "  error Produce NOT_LEADER_FOR_PARTITION 3\n"
             "  broker down 1\n");
 }

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # ql-devbroker seen from outside with kcat, an independent Kafka client: the
 # bootstrap line, the topics it creates, a keyed produce/consume round trip,
 # the fault-control commands (answers, and their effect on real clients), the
@@ -173,6 +174,22 @@ print(" | ".join(f.readline().strip() for _ in range(3)))' "$sock")
         ql_fail "control socket answers: '$answers'"
 grep -qE '^(ok$|error: )' "$DEVBROKER_OUT" &&
         ql_fail "socket commands were answered on stdout"
+# 16 connections at once are served; the 17th is told why it is closed.
+answers=$($PY -c '
+import socket, sys
+conns = []
+for _ in range(17):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    conns.append(s.makefile("rw"))
+    if len(conns) == 17:
+        print(conns[-1].readline().strip())
+for f in conns[:16]:
+    f.write("broker rtt 1 0\n")
+    f.flush()
+print(sum(f.readline().strip() == "ok" for f in conns[:16]))' "$sock")
+ql_assert_eq "error: too many control connections
+16" "$answers" "answers with 17 control connections"
 
 # --- stdin closed: keeps serving; SIGTERM: exit 0 and socket removed --------
 exec {DEVBROKER_FD}>&-
