@@ -1,0 +1,207 @@
+/*
+ * Fuzz target "csv": bytes as a lab's CSV export, read the way ql-spool
+ * reads one: the encoding sniffed (ql_charset), the bytes converted to UTF-8
+ * and read by ql_csvread in two passes (scan, then build).  Each input is
+ * read as UTF-8 and as GB18030 whatever the sniffer says, so both encodings
+ * are fuzzed on every input, and each once in one chunk and once in small
+ * chunks.  Beyond "no crash, no leak, no undefined behaviour" it checks:
+ * UTF-8 passes through the conversion unchanged (but for a BOM), GB18030
+ * comes out as valid UTF-8 except one 0xFF byte per invalid sequence;
+ * every report is either a document that validates or a non-empty list of
+ * well-formed problems, with a line that never goes back; and the outcome
+ * does not depend on how the bytes were cut into chunks.  Limits are set
+ * low so that the row, report and tracking limits are reached too.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "fuzz_target.h"
+#include "ql_charset.h"
+#include "ql_csvread.h"
+#include "ql_result.h"
+
+static const ql_csvread_opts_t base_opts = {
+    .validate = {.uscc_mode = QL_USCC_WARN, .lab_code = NULL},
+    .max_row_bytes = 2048,
+    .max_report_rows = 12,
+    .max_tracked_reports = 4,
+};
+
+typedef struct {
+        json_t *out;      /* array: one entry per report */
+        size_t last_line; /* line of the previous report */
+        ql_result_opts_t validate;
+} sink_t;
+
+static json_t *problems_json(const ql_problems_t *p)
+{
+        json_t *a = json_array();
+        for (size_t i = 0; p && i < p->n; i++) {
+                const char *f = p->v[i].field, *m = p->v[i].message;
+                FUZZ_CHECK(f && m && m[0] != '\0');
+                FUZZ_CHECK(ql_result_utf8_valid(f, strlen(f)));
+                FUZZ_CHECK(ql_result_utf8_valid(m, strlen(m)));
+                json_array_append_new(a, json_pack("[ss]", f, m));
+        }
+        return a;
+}
+
+static int on_report(void *arg, const ql_csvread_rec_t *rec)
+{
+        sink_t *k = arg;
+        FUZZ_CHECK(rec->line >= 1 && rec->line >= k->last_line);
+        k->last_line = rec->line;
+        if (rec->report_no)
+                FUZZ_CHECK(ql_result_utf8_valid(rec->report_no,
+                                                strlen(rec->report_no)));
+        if (rec->doc) {
+                FUZZ_CHECK(!rec->errors || rec->errors->n == 0);
+                FUZZ_CHECK(ql_result_validate(rec->doc, &k->validate, NULL,
+                                              NULL) == 0);
+        } else {
+                FUZZ_CHECK(rec->errors && rec->errors->n > 0);
+        }
+        json_t *e =
+            json_pack("{sI ss? sO? so so}", "line", (json_int_t)rec->line,
+                      "report_no", rec->report_no, "doc", rec->doc, "errors",
+                      problems_json(rec->errors), "warnings",
+                      problems_json(rec->warnings));
+        FUZZ_CHECK(e);
+        json_array_append_new(k->out, e);
+        return 0;
+}
+
+/* What the converter promises of each piece of output: UTF-8 input passes
+ * through unchanged but for a leading BOM; GB18030 input comes out as valid
+ * UTF-8 with one 0xFF byte for each invalid sequence (counted here). */
+static void check_output(ql_charset_t cs, const uint8_t *data, size_t size,
+                         const char *out, size_t out_len, size_t *produced,
+                         size_t *invalid_bytes)
+{
+        if (cs == QL_CHARSET_UTF8) {
+                size_t bom =
+                    size >= 3 && !memcmp(data, "\xEF\xBB\xBF", 3) ? 3 : 0;
+                FUZZ_CHECK(bom + *produced + out_len <= size);
+                FUZZ_CHECK(out_len == 0 ||
+                           !memcmp(out, data + bom + *produced, out_len));
+                *produced += out_len;
+                return;
+        }
+        size_t start = 0;
+        for (size_t i = 0; i <= out_len; i++) {
+                if (i < out_len && (unsigned char)out[i] != 0xFF)
+                        continue;
+                FUZZ_CHECK(ql_result_utf8_valid(out + start, i - start));
+                if (i < out_len)
+                        (*invalid_bytes)++;
+                start = i + 1;
+        }
+}
+
+/* Convert data from cs in chunks of `chunk` bytes and hand every piece of
+ * UTF-8 to the reader: the scan pass when fn is NULL, the build pass
+ * otherwise.  Returns the reader's last answer. */
+static ql_csvread_rc_t pass(ql_csvread_t *r, ql_charset_t cs,
+                            const uint8_t *data, size_t size, size_t chunk,
+                            sink_t *k)
+{
+        char err[256];
+        ql_charset_conv_t *conv = ql_charset_conv_new(cs, err, sizeof(err));
+        FUZZ_CHECK(conv);
+        ql_csvread_rc_t rc = QL_CSVREAD_OK;
+        size_t off = 0, produced = 0, invalid_bytes = 0;
+        for (;;) {
+                size_t n = size - off < chunk ? size - off : chunk;
+                const char *out;
+                size_t out_len;
+                FUZZ_CHECK(ql_charset_conv(conv, data + off, n, n == 0, &out,
+                                           &out_len, err, sizeof(err)) == 0);
+                check_output(cs, data, size, out, out_len, &produced,
+                             &invalid_bytes);
+                rc = k ? ql_csvread_feed(r, out, out_len, on_report, k)
+                       : ql_csvread_scan(r, out, out_len);
+                if (rc == QL_CSVREAD_OK && n == 0)
+                        rc = k ? ql_csvread_end(r, on_report, k)
+                               : ql_csvread_scan_end(r);
+                if (rc != QL_CSVREAD_OK || n == 0)
+                        break;
+                off += n;
+        }
+        if (cs == QL_CHARSET_GB18030)
+                FUZZ_CHECK(invalid_bytes == ql_charset_conv_invalid(conv));
+        ql_charset_conv_destroy(conv);
+        return rc;
+}
+
+/* The whole outcome of reading data as cs: reports and file problems. */
+static json_t *read_csv(ql_charset_t cs, const uint8_t *data, size_t size,
+                        size_t chunk)
+{
+        ql_csvread_opts_t o = base_opts;
+        o.charset = ql_charset_name(cs);
+        ql_csvread_t *r = ql_csvread_new(&o);
+        FUZZ_CHECK(r);
+        sink_t k = {.out = json_array(), .validate = o.validate};
+        ql_csvread_rc_t rc = pass(r, cs, data, size, chunk, NULL);
+        FUZZ_CHECK(rc == QL_CSVREAD_OK || rc == QL_CSVREAD_BAD_FILE);
+        if (rc == QL_CSVREAD_OK) {
+                rc = pass(r, cs, data, size, chunk, &k);
+                FUZZ_CHECK(rc == QL_CSVREAD_OK || rc == QL_CSVREAD_BAD_FILE);
+        }
+        size_t line = 0;
+        const ql_problems_t *bad = ql_csvread_problems(r, &line);
+        if (rc == QL_CSVREAD_BAD_FILE)
+                FUZZ_CHECK(bad && bad->n > 0);
+        json_t *res =
+            json_pack("{so si sI so sI}", "reports", k.out, "rc", (int)rc,
+                      "line", (json_int_t)line, "problems", problems_json(bad),
+                      "split", (json_int_t)ql_csvread_split_reports(r));
+        FUZZ_CHECK(res);
+        ql_csvread_destroy(r);
+        return res;
+}
+
+static void check_encoding(ql_charset_t cs, const uint8_t *data, size_t size)
+{
+        json_t *whole = read_csv(cs, data, size, size ? size : 1);
+        json_t *cut = read_csv(cs, data, size, 1 + size % 23);
+        if (!json_equal(whole, cut)) {
+                char *a = json_dumps(whole, JSON_COMPACT);
+                char *b = json_dumps(cut, JSON_COMPACT);
+                fprintf(stderr, "%s, one chunk:   %s\nin %zu-byte chunks: %s\n",
+                        ql_charset_name(cs), a, 1 + size % 23, b);
+                free(a);
+                free(b);
+                FUZZ_CHECK(!"the outcome does not depend on chunking");
+        }
+        json_decref(whole);
+        json_decref(cut);
+}
+
+/* The sniffer's decision, feeding it chunk bytes at a time. */
+static ql_charset_t sniff(const uint8_t *data, size_t size, size_t chunk)
+{
+        ql_charset_sniff_t s;
+        ql_charset_sniff_init(&s);
+        for (size_t off = 0; off < size; off += chunk)
+                if (ql_charset_sniff_feed(&s, data + off,
+                                          size - off < chunk ? size - off
+                                                             : chunk))
+                        break;
+        return ql_charset_sniff_result(&s);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+        ql_charset_t cs = sniff(data, size, size ? size : 1);
+        FUZZ_CHECK(cs == QL_CHARSET_UTF8 || cs == QL_CHARSET_GB18030);
+        FUZZ_CHECK(sniff(data, size, 7) == cs);
+
+        check_encoding(QL_CHARSET_UTF8, data, size);
+        check_encoding(QL_CHARSET_GB18030, data, size);
+        return 0;
+}
