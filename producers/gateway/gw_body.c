@@ -72,11 +72,31 @@ static void fail_body(gw_body_result_t *out, const char *message,
         fail(out, 400, reply);
 }
 
+/* Replace with '?' every byte of s that does not start a valid UTF-8
+ * character: jansson quotes the offending token of a syntax error byte by
+ * byte, so its text may hold invalid UTF-8 or end inside a character, and
+ * a JSON reply cannot carry either. */
+static void utf8_scrub(char *s)
+{
+        size_t len = strlen(s);
+        for (size_t i = 0; i < len;) {
+                size_t n = 1;
+                while (n <= 4 && i + n <= len &&
+                       !ql_result_utf8_valid(s + i, n))
+                        n++;
+                if (n > 4 || i + n > len)
+                        s[i++] = '?';
+                else
+                        i += n;
+        }
+}
+
 static void parse_error(gw_body_result_t *out, const json_error_t *e)
 {
         char where[JSON_ERROR_TEXT_LENGTH + 64];
         snprintf(where, sizeof(where), "%s at line %d, column %d", e->text,
                  e->line, e->column);
+        utf8_scrub(where);
         switch (json_error_code(e)) {
         case json_error_stack_overflow:
                 fail_body(out,
