@@ -181,7 +181,8 @@ static int tune_kafka(ql_config_t *cfg)
                         return -1;
                 }
         }
-        memcpy(v + n, cfg->kafka, cfg->kafka_n * sizeof(*v));
+        if (cfg->kafka_n)
+                memcpy(v + n, cfg->kafka, cfg->kafka_n * sizeof(*v));
         free(cfg->kafka); /* its strings now belong to v */
         cfg->kafka = v;
         cfg->kafka_n += n;

@@ -3,11 +3,16 @@ the file's records are in flight (its responses are slowed so the kill
 lands mid-file).  ql-spool exits 1 after --kafka-timeout-ms with the file
 still in incoming/ and nothing in done/ or rejected/.  The same happens with
 no broker at all.  With a broker back, the next run publishes every record
-once and moves the file to done/."""
+once and moves the file to done/.  As a daemon, ql-spool retries such a file
+with a growing back-off (counted on /metrics) until the brokers accept
+connections again, then publishes it."""
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spool_lib as sl  # noqa: E402
@@ -34,18 +39,22 @@ def run(t):
 
     # ---- killed mid-file ---------------------------------------------------
     broker = qltest.DevBroker()
-    broker.command("broker rtt -1 2000")
-    time.sleep(0.3)
-    p = subprocess.Popen(sl.spool_cmd("--dir", spool, "--lab", sl.LAB,
-                                      "--once", "--brokers", broker.brokers,
-                                      "--kafka-timeout-ms", "4000"),
-                         stderr=subprocess.PIPE, text=True)
-    time.sleep(1.0)
-    check(p.poll() is None, "ql-spool finished before the broker died")
-    broker.proc.kill()
-    broker.proc.wait()
-    start = time.time()
-    _, err = p.communicate(timeout=60)
+    try:
+        broker.command("broker rtt -1 2000")
+        time.sleep(0.3)
+        p = subprocess.Popen(sl.spool_cmd("--dir", spool, "--lab", sl.LAB,
+                                          "--once", "--brokers",
+                                          broker.brokers,
+                                          "--kafka-timeout-ms", "4000"),
+                             stderr=subprocess.PIPE, text=True)
+        time.sleep(1.0)
+        check(p.poll() is None, "ql-spool finished before the broker died")
+        broker.proc.kill()
+        broker.proc.wait()
+        start = time.time()
+        _, err = p.communicate(timeout=60)
+    finally:
+        broker.stop()
     check(p.returncode == 1, "exit %d with the broker killed, want 1: %s" %
           (p.returncode, err))
     check(time.time() - start < 20, "gave up only after %.1f s" %
@@ -74,6 +83,47 @@ def run(t):
         check(len(ids) == COUNT and len(set(ids)) == COUNT,
               "%d records (%d distinct), want %d" %
               (len(ids), len(set(ids)), COUNT))
+
+    # ---- daemon: retried with back-off until the brokers are back -----------
+    os.rename(os.path.join(spool, "done", "export.csv"), path)
+    with qltest.DevBroker() as b3:
+        b3.command("broker down -1")
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        addr = "127.0.0.1:%d" % s.getsockname()[1]
+        s.close()
+        log = os.path.join(t, "daemon.log")
+        p = subprocess.Popen(sl.spool_cmd("--dir", spool, "--lab", sl.LAB,
+                                          "--brokers", b3.brokers,
+                                          "--kafka-timeout-ms", "1000",
+                                          "--metrics-addr", addr),
+                             stderr=open(log, "w"))
+        try:
+            text = lambda: open(log).read()  # noqa: E731
+            sl.wait_for(lambda: "retry in 2 s" in text(), timeout=30,
+                        what="a second retry")
+            check("retry in 1 s" in text(), "the first back-off is 1 s")
+            check(sl.tree(spool) == untouched, "while retrying: %s" %
+                  sl.tree(spool))
+            body = urllib.request.urlopen("http://%s/metrics" % addr,
+                                          timeout=5).read().decode()
+            retries = [float(l.split()[1]) for l in body.splitlines()
+                       if l.startswith("ql_spool_retries_total ")]
+            check(retries and retries[0] >= 2, "retries_total: %s" % retries)
+            b3.command("broker up -1")
+            sl.wait_for(lambda: sl.tree(spool)["done"] == ["export.csv"],
+                        timeout=60, what="the file after the brokers came back")
+            p.send_signal(signal.SIGTERM)
+            check(p.wait(timeout=15) == 0, "SIGTERM: exit %s" % p.returncode)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        recs = sl.topic_records(b3.brokers, "inspection.results",
+                                expect=COUNT)
+        check(len({rec["result_id"] for _, rec in recs}) == COUNT,
+              "the daemon published %d distinct records, want %d" %
+              (len({rec["result_id"] for _, rec in recs}), COUNT))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
-"""ql-spool killed with SIGKILL in the middle of a large file (some of its
-records already on the topic, the rest not), then started again: every
-record of the file is on the topic at least once and the file ends in
-done/.  Nothing half-written is left in done/ or rejected/ by the crash."""
+"""ql-spool stopped in the middle of a large file (some of its records
+already on the topic, the rest not): by SIGTERM, it exits 0 within its
+bound and leaves the file in incoming/; killed with SIGKILL, it leaves the
+file in incoming/ too.  Started again, it publishes the file: every record
+of the file is on the topic at least once and the file ends in done/.
+Nothing half-written is left in done/ or rejected/."""
 import os
 import signal
 import subprocess
@@ -58,22 +60,52 @@ def run(t, broker):
     while not assigned and time.time() < deadline:
         c.poll(0.1)
     check(assigned, "the monitor consumer got no partitions")
-    p = subprocess.Popen(sl.spool_cmd("--dir", spool, "--lab", sl.LAB,
-                                      "--brokers", broker.brokers, "-c", conf),
-                         stderr=subprocess.DEVNULL)
-    seen, deadline = 0, time.time() + 60
-    while seen < COUNT // 10 and time.time() < deadline and p.poll() is None:
-        seen = count_on_topic(c, seen)
+    log = os.path.join(t, "spool.log")
+
+    def start():
+        return subprocess.Popen(sl.spool_cmd("--dir", spool, "--lab", sl.LAB,
+                                             "--brokers", broker.brokers,
+                                             "-c", conf),
+                                stderr=open(log, "a"))
+
+    def run_until(p, target):
+        nonlocal seen
+        deadline = time.time() + 60
+        while seen < target and time.time() < deadline and p.poll() is None:
+            seen = count_on_topic(c, seen)
+        check(p.poll() is None, "ql-spool ended before it could be stopped")
+
+    def unfinished(when):
+        tree = sl.tree(spool)
+        check(tree["incoming"] == ["big.csv"] and tree["done"] == [],
+              "%s: %s" % (when, tree))
+        check([n for n in tree["rejected"] if not n.startswith(".")] == [],
+              "%s: %s" % (when, tree))
+
+    # ---- SIGTERM: the rest cannot be acknowledged within the bound ---------
+    seen = 0
+    broker.command("broker rtt -1 1000")
+    p = start()
+    run_until(p, COUNT // 20)
+    t0 = time.time()
+    p.send_signal(signal.SIGTERM)
+    rc = p.wait(timeout=30)
+    check(rc == 0, "SIGTERM: exit %d" % rc)
+    check(time.time() - t0 < 15, "SIGTERM took %.1f s" % (time.time() - t0))
+    unfinished("after SIGTERM")
+    with open(log) as f:
+        check("file big.csv: stopped after" in f.read(),
+              "the log says the file was left")
+
+    # ---- SIGKILL ------------------------------------------------------------
+    broker.command("broker rtt -1 100")
+    killed_from = seen
+    p = start()
+    run_until(p, seen + COUNT // 10)
     c.close()
-    check(p.poll() is None, "ql-spool ended before it could be killed")
     p.send_signal(signal.SIGKILL)
     p.wait()
-    check(0 < seen < COUNT, "killed after %d of %d records" % (seen, COUNT))
-    tree = sl.tree(spool)
-    check(tree["incoming"] == ["big.csv"] and tree["done"] == [],
-          "after the kill: %s" % tree)
-    check([n for n in tree["rejected"] if not n.startswith(".")] == [],
-          "after the kill: %s" % tree)
+    unfinished("after SIGKILL")
 
     broker.command("broker rtt -1 0")
     r = sl.run_spool("--dir", spool, "--lab", sl.LAB, "--once", "--brokers",
@@ -95,7 +127,8 @@ def run(t, broker):
           sorted(got - want)[:3])
     check(len(msgs) >= COUNT, "%d messages for %d records" % (len(msgs),
                                                               COUNT))
-    print("killed after %d records; %d messages in all" % (seen, len(msgs)))
+    print("stopped after %d records, killed after %d more; %d messages in "
+          "all" % (killed_from, seen - killed_from, len(msgs)))
 
 
 if __name__ == "__main__":
