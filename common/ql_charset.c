@@ -164,7 +164,9 @@ int ql_charset_sniff_feed(ql_charset_sniff_t *s, const void *buf, size_t len)
                 s->seen++;
                 if (b == '\n') {
                         line_vote(s);
-                        if (s->utf8_votes + s->gb_votes >= QL_CHARSET_VOTES)
+                        if (s->utf8_votes + s->gb_votes >= QL_CHARSET_VOTES ||
+                            (s->seen >= QL_CHARSET_SNIFF_MAX &&
+                             s->utf8_votes + s->gb_votes > 0))
                                 decide(s);
                         continue;
                 }
@@ -172,10 +174,11 @@ int ql_charset_sniff_feed(ql_charset_sniff_t *s, const void *buf, size_t len)
                         s->nonascii = 1;
                 utf8_step(s, b);
                 gb_step(s, b);
-                if (s->seen >= QL_CHARSET_SNIFF_MAX) {
-                        line_vote(s);
+                /* Past the limit, the first vote decides: a long ASCII
+                 * head must not hide the encoding of what follows. */
+                if (s->seen >= QL_CHARSET_SNIFF_MAX &&
+                    s->utf8_votes + s->gb_votes > 0)
                         decide(s);
-                }
         }
         return s->decided;
 }

@@ -11,8 +11,10 @@
  *     GB18030 and holds at least one two-byte character from the GB2312
  *     range (both bytes A1..FE: every common hanzi and CJK punctuation).  A
  *     line that is neither does not vote.  The sniffer decides once
- *     QL_CHARSET_VOTES lines voted, QL_CHARSET_SNIFF_MAX bytes were seen or
- *     the input ended: GB18030 if it has more votes than UTF-8, else UTF-8.
+ *     QL_CHARSET_VOTES lines voted, or QL_CHARSET_SNIFF_MAX bytes were seen
+ *     and at least one line voted, or the input ended: GB18030 if it has
+ *     more votes than UTF-8, else UTF-8.  (A long ASCII head is read past
+ *     until a line votes.)
  *
  * So a UTF-8 file with a few broken rows stays UTF-8 (the broken rows are
  * rejected by whoever reads them, with their lines) and a Latin-1 byte in an

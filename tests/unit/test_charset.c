@@ -147,6 +147,19 @@ static void test_latin1_not_gb(void **state)
         assert_int_equal(detect("", 0, 1), QL_CHARSET_UTF8);
 }
 
+/* A head of ASCII longer than the sniffing limit does not decide alone. */
+static void test_long_ascii_head(void **state)
+{
+        size_t head = QL_CHARSET_SNIFF_MAX + 100, n = head + sizeof(gb_text);
+        unsigned char *buf = malloc(n);
+        assert_non_null(buf);
+        for (size_t i = 0; i < head; i++)
+                buf[i] = i % 64 == 63 ? '\n' : 'a';
+        memcpy(buf + head, gb_text, sizeof(gb_text));
+        assert_int_equal(detect(buf, n, 65536), QL_CHARSET_GB18030);
+        free(buf);
+}
+
 static void test_invalid_gb18030_marked(void **state)
 {
         /* 0x80 and 0xFF are never valid; a lead byte before ',' is not a
@@ -169,6 +182,7 @@ int main(void)
             cmocka_unit_test(test_bom),
             cmocka_unit_test(test_utf8_with_a_broken_line),
             cmocka_unit_test(test_latin1_not_gb),
+            cmocka_unit_test(test_long_ascii_head),
             cmocka_unit_test(test_invalid_gb18030_marked),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
