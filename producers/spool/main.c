@@ -423,9 +423,12 @@ static int run_check(app_t *a)
                 fprintf(stderr, PROG ": %s\n", res.why);
         else
                 fprintf(stderr,
-                        PROG ": %s: %zu records rejected, %zu with "
-                             "warnings\n",
-                        a->cfg.check, res.rejected, res.warnings);
+                        PROG ": %s: %zu records, %zu rejected, %zu accepted "
+                             "with warnings%s\n",
+                        a->cfg.check, res.records, res.rejected, res.warnings,
+                        rc == EXIT_REJECTS && !res.records
+                            ? "; the file cannot be read"
+                            : "");
         return rc;
 }
 

@@ -183,6 +183,7 @@ static int on_record(job_t *j, size_t line, const char *report_no,
                 return 1;
         }
         int rc;
+        j->res->records++;
         if (!doc) {
                 rc = reject(j, line, report_no, errors);
         } else {

@@ -51,6 +51,7 @@ typedef enum {
 } spool_outcome_t;
 
 typedef struct {
+        size_t records;   /* records read, good or not */
         size_t published; /* acknowledged records */
         size_t rejected;  /* records in the errors list */
         size_t warnings;  /* accepted records with warnings */
