@@ -70,6 +70,8 @@ static const char summary[] =
     "is\n"
     "  read again from the start; duplicates are removed downstream by "
     "result_id.\n"
+    "  One ql-spool serves a DIR: it holds DIR/.ql-spool.lock while it "
+    "runs.\n"
     "\n"
     "Formats: JSON Lines (one result document a line) and CSV (a header row "
     "in\n"
