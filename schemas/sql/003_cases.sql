@@ -2,8 +2,8 @@
 -- officers record.
 --
 -- Derived (rewritten by ql.retriage from an enterprise's results, never
--- edited by hand): enterprise, finding, enforcement_case, plan_action,
--- followup_link.  Each derived row is reconciled by a natural key so that the
+-- edited by hand): enterprise, finding, nonconformity, enforcement_case,
+-- plan_action, followup_link.  Each derived row is reconciled by a natural key so that the
 -- identifiers officers hold stay stable across re-triage:
 --   finding          (result_id, item_no)
 --   enforcement_case (opening_result_id); case_no is allocated once, at first
@@ -11,27 +11,51 @@
 --   plan_action      (about_result_id, action); action_id kept
 -- Officer inputs live in their own tables (officer, case_assignment,
 -- action_completion, officer_log) and are re-applied by every re-triage.
+-- The derived tables carry no foreign keys: ql.recompute writes them as a
+-- whole, in the batch transaction, and per-row reference checks would cost
+-- more than the derivation; the tests check their consistency instead.
 
--- One row per enterprise seen in a triaged batch.  name and region_code come
--- from the enterprise's latest result (reported_at, then result_id) when it
--- is first seen and at every re-triage of its nonconformities;
--- triaged_results is the number of its results that matter to the triage
--- (anything but a CONFORMING SUPERVISION result) at its last re-triage, so a
--- batch that brought it nothing new costs no work.
+-- One row per enterprise seen in a triaged batch, with name and region_code
+-- from its latest result (reported_at, then result_id) as of its last
+-- triage.
 CREATE TABLE ql.enterprise (
-    credit_code      text PRIMARY KEY,
-    name             text NOT NULL,
-    region_code      text NOT NULL,
-    triaged_results  integer NOT NULL DEFAULT 0,
-    triaged_at       timestamptz
-);
+    credit_code  text PRIMARY KEY,
+    name         text NOT NULL,
+    region_code  text NOT NULL,
+    triaged_at   timestamptz
+) WITH (fillfactor = 90);
 CREATE INDEX enterprise_region_idx ON ql.enterprise (region_code text_pattern_ops);
 
--- Results the triage acts on, outside the plain CONFORMING SUPERVISION ones:
--- small, and the fast path of ql.retriage probes it.
+-- Results the triage acts on, outside the plain CONFORMING SUPERVISION ones.
 CREATE INDEX inspection_result_triage_idx
     ON ql.inspection_result (credit_code, reported_at, result_id)
     WHERE kind <> 'SUPERVISION' OR verdict <> 'CONFORMING';
+
+-- Results the triage has yet to apply: every stored result that is not a
+-- CONFORMING SUPERVISION result lands here (trigger below, in the inserting
+-- transaction) and ql.retriage consumes the rows of the enterprises it is
+-- given.  This is what makes a batch cost nothing for enterprises with only
+-- conforming results, and only its new results for the others.
+CREATE TABLE ql.triage_pending (
+    result_id    text PRIMARY KEY,
+    credit_code  text NOT NULL
+);
+CREATE INDEX triage_pending_enterprise_idx ON ql.triage_pending (credit_code);
+
+CREATE FUNCTION ql.queue_for_triage() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO ql.triage_pending (result_id, credit_code)
+    VALUES (NEW.result_id, NEW.credit_code)
+    ON CONFLICT (result_id) DO NOTHING;
+    RETURN NULL;
+END $$;
+
+CREATE TRIGGER inspection_result_queue_for_triage
+    AFTER INSERT ON ql.inspection_result
+    FOR EACH ROW
+    WHEN (NEW.kind <> 'SUPERVISION' OR NEW.verdict <> 'CONFORMING')
+    EXECUTE FUNCTION ql.queue_for_triage();
 
 -- Case numbers QL-YYYY-NNNNN count per year of the opening result (CST).
 CREATE TABLE ql.case_counter (
@@ -41,9 +65,9 @@ CREATE TABLE ql.case_counter (
 
 CREATE TABLE ql.enforcement_case (
     case_no            text PRIMARY KEY CHECK (case_no ~ '^QL-[0-9]{4}-[0-9]{5,}$'),
-    credit_code        text NOT NULL REFERENCES ql.enterprise,
+    credit_code        text NOT NULL,
     -- The first nonconforming result of the case: its identity.
-    opening_result_id  text NOT NULL UNIQUE REFERENCES ql.inspection_result,
+    opening_result_id  text NOT NULL UNIQUE,
     status             text NOT NULL CHECK (status IN ('OPEN', 'ESCALATED', 'CLEARED', 'CLOSED')),
     priority           text NOT NULL CHECK (priority IN ('P1', 'P2', 'P3')),
     officer            text,
@@ -60,7 +84,7 @@ CREATE TABLE ql.enforcement_case (
     CONSTRAINT enforcement_case_one_open EXCLUDE USING btree (credit_code WITH =)
         WHERE (status IN ('OPEN', 'ESCALATED')) DEFERRABLE INITIALLY DEFERRED,
     CHECK ((status = 'CLEARED') = (cleared_at IS NOT NULL))
-);
+) WITH (fillfactor = 80);
 CREATE INDEX enforcement_case_enterprise_idx ON ql.enforcement_case (credit_code, opened_at);
 CREATE INDEX enforcement_case_open_idx ON ql.enforcement_case (priority, case_no)
     WHERE status IN ('OPEN', 'ESCALATED');
@@ -71,12 +95,12 @@ CREATE INDEX enforcement_case_open_idx ON ql.enforcement_case (priority, case_no
 -- OPEN until a passing RECHECK clears them or a passing RETEST voids them.
 CREATE TABLE ql.finding (
     finding_id    bigserial PRIMARY KEY,
-    result_id     text NOT NULL REFERENCES ql.inspection_result,
+    result_id     text NOT NULL,
     item_no       integer NOT NULL CHECK (item_no >= 0),
     credit_code   text NOT NULL,
     -- The region of the enterprise as the result reported it.
     region_code   text NOT NULL,
-    case_no       text REFERENCES ql.enforcement_case DEFERRABLE INITIALLY DEFERRED,
+    case_no       text,
     item_name     text NOT NULL,
     clause        text,
     requirement   text,
@@ -85,7 +109,7 @@ CREATE TABLE ql.finding (
     importance    text,
     safety        boolean,
     severity      text NOT NULL CHECK (severity IN ('SERIOUS', 'GENERAL')),
-    category      text NOT NULL REFERENCES ql.cause_category,
+    category      text NOT NULL,
     status        text NOT NULL CHECK (status IN ('OPEN', 'CLEARED', 'VOIDED')),
     reported_at   timestamptz NOT NULL,
     -- The failing RETEST that confirmed the finding, if any.
@@ -95,16 +119,15 @@ CREATE TABLE ql.finding (
     resolved_at   timestamptz,
     UNIQUE (result_id, item_no),
     CHECK ((status = 'OPEN') = (resolved_at IS NULL))
-);
+) WITH (fillfactor = 80);
 CREATE INDEX finding_case_idx ON ql.finding (case_no);
-CREATE INDEX finding_enterprise_idx ON ql.finding (credit_code);
-CREATE INDEX finding_progress_idx ON ql.finding (region_code, category, result_id, status);
+CREATE INDEX finding_progress_idx ON ql.finding (region_code, category, result_id);
 
 CREATE TABLE ql.plan_action (
     action_id           bigserial PRIMARY KEY,
-    case_no             text NOT NULL REFERENCES ql.enforcement_case DEFERRABLE INITIALLY DEFERRED,
+    case_no             text NOT NULL,
     credit_code         text NOT NULL,
-    action              text NOT NULL REFERENCES ql.action_kind,
+    action              text NOT NULL,
     -- The result the action is about: the original nonconforming result, or
     -- for PUBLIC_ANNOUNCEMENT, SECOND_RECHECK, SUSPEND_REORGANIZE and
     -- LICENSE_REVOCATION the failed recheck that called for it.
@@ -122,29 +145,70 @@ CREATE TABLE ql.plan_action (
     done_by             text,
     note                text,
     UNIQUE (about_result_id, action)
-);
+) WITH (fillfactor = 80);
 CREATE INDEX plan_action_case_idx ON ql.plan_action (case_no, due_date);
-CREATE INDEX plan_action_enterprise_idx ON ql.plan_action (credit_code);
-CREATE INDEX plan_action_pending_idx ON ql.plan_action (due_date) WHERE status = 'PENDING';
+CREATE INDEX plan_action_original_idx ON ql.plan_action (original_result_id);
+
+-- One row per original: a NONCONFORMING or REFUSED SUPERVISION result, with
+-- the outcome of its rechecks and retests (the fold) and its place among the
+-- enterprise's originals.  Positions are text keys that sort, in collation
+-- "C", like (reported_at, result_id): ql.result_pos().  eff_pos is the
+-- position from which the original no longer holds its case open ('~',
+-- after every position, while it is OPEN); prefix_max_pos is the greatest
+-- eff_pos of the enterprise's originals up to and including this one, so an
+-- original opens a new case exactly when the prefix_max_pos of the one
+-- before it is lower than its own position.
+CREATE TABLE ql.nonconformity (
+    result_id         text PRIMARY KEY,
+    credit_code       text NOT NULL,
+    region_code       text NOT NULL,
+    verdict           text NOT NULL CHECK (verdict IN ('NONCONFORMING', 'REFUSED')),
+    reported_at       timestamptz NOT NULL,
+    order_date        date NOT NULL,
+    pos               text COLLATE "C" NOT NULL,
+    case_no           text,
+    status            text NOT NULL CHECK (status IN ('OPEN', 'CLEARED', 'VOIDED')),
+    settled_by        text,
+    settled_at        timestamptz,
+    eff_pos           text COLLATE "C" NOT NULL,
+    prefix_max_pos    text COLLATE "C",
+    confirmed_by      text,
+    failed_rechecks   integer NOT NULL DEFAULT 0,
+    first_failed_at   timestamptz,
+    first_recheck_id  text,
+    first_retest_id   text,
+    repeat_offender   boolean NOT NULL DEFAULT false,
+    has_serious       boolean NOT NULL
+) WITH (fillfactor = 80);
+CREATE INDEX nonconformity_enterprise_idx ON ql.nonconformity (credit_code, pos);
+CREATE INDEX nonconformity_case_idx ON ql.nonconformity (case_no);
 
 -- Every RECHECK and RETEST, with the original SUPERVISION result its
 -- refers_to chain leads to (a recheck may refer to the original or to an
 -- earlier recheck of it).  original_result_id is NULL while the chain cannot
 -- be followed to a stored SUPERVISION result of the same enterprise: such a
--- result waits (ql.unmatched_recheck) and is applied when its original
--- arrives.  effect says what it did: CLEARED, VOIDED, CONFIRMED, FAILED
--- (a failed recheck), IGNORED (after the findings were settled, a second
--- retest, or a conforming original) or WAITING.
+-- result waits (ql.unmatched_recheck, reason) and is applied when its
+-- original arrives.  effect says what it did: CLEARED, VOIDED, CONFIRMED,
+-- FAILED (failure_no: 1st, 2nd, ... failed recheck; next_recheck_id: the
+-- recheck that followed it), IGNORED (reason: after the findings were
+-- settled, a later retest, or a conforming original) or WAITING.
 CREATE TABLE ql.followup_link (
-    result_id           text PRIMARY KEY REFERENCES ql.inspection_result,
+    result_id           text PRIMARY KEY,
     credit_code         text NOT NULL,
+    kind                text NOT NULL,
+    verdict             text NOT NULL,
+    reported_at         timestamptz NOT NULL,
+    pos                 text COLLATE "C" NOT NULL,
     original_result_id  text,
     effect              text NOT NULL CHECK (effect IN
                           ('CLEARED', 'VOIDED', 'CONFIRMED', 'FAILED', 'IGNORED', 'WAITING')),
-    reason              text
-);
+    reason              text,
+    failure_no          integer,
+    next_recheck_id     text
+) WITH (fillfactor = 80);
+CREATE INDEX followup_link_original_idx ON ql.followup_link (original_result_id);
 CREATE INDEX followup_link_enterprise_idx ON ql.followup_link (credit_code);
-CREATE INDEX followup_link_waiting_idx ON ql.followup_link (result_id) WHERE original_result_id IS NULL;
+CREATE INDEX followup_link_waiting_idx ON ql.followup_link (credit_code) WHERE original_result_id IS NULL;
 
 -- Officers: a login sees the enterprises whose region_code starts with one of
 -- its prefixes ('' = every region).

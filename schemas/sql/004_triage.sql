@@ -1,13 +1,19 @@
 -- 004_triage: ql.retriage, the 清零 triage itself.  ql-triage calls
 --     SELECT ql.retriage($1::text[])
 -- in the transaction that inserted a batch of results, with the credit codes
--- of the enterprises whose results it inserted.  For each enterprise that has
--- anything but CONFORMING SUPERVISION results and got a result since its last
--- triage, ql.recompute derives findings, cases and plans again from ALL its
--- results, and reconciles them with the stored rows by natural keys.  The
--- derivation is a pure function of the enterprise's results and the
--- officers' recorded inputs, so the outcome does not depend on the order in
--- which results arrived (only newly allocated case numbers can).
+-- of the enterprises whose results it inserted.
+--
+-- The derived state (findings, originals, cases, plans) is a function of the
+-- enterprise's results, ordered by (reported_at, result_id), and of the
+-- officers' recorded inputs -- never of the order in which results arrived
+-- (only newly allocated case numbers can differ).  ql.recompute keeps it so
+-- incrementally: it applies the enterprise's new results, re-derives the
+-- originals they touch, re-groups the originals from the earliest one
+-- touched onwards into cases, and re-derives the plans of the originals
+-- whose state changed; everything is reconciled with the stored rows by
+-- natural keys.  With full_recompute it re-derives everything of the
+-- enterprise from scratch (the same result by construction; the tests check
+-- both against each other).
 --
 -- The rules (design §5), as ql.recompute applies them:
 --   original   a SUPERVISION result that is NONCONFORMING (one finding per FAIL
@@ -21,8 +27,9 @@
 --              them; before that, each failing RECHECK is a failure (1st:
 --              PUBLIC_ANNOUNCEMENT + SECOND_RECHECK, 2nd: SUSPEND_REORGANIZE,
 --              3rd: LICENSE_REVOCATION) and a failing RETEST confirms them.
---   cases      originals in order; one opens a new case unless the previous
---              case still has findings open at its time; a case whose
+--              A REFUSED recheck or retest counts as failing.
+--   cases      originals in order; one opens a new case unless an earlier
+--              original is still unsettled at its position; a case whose
 --              findings are all settled is CLEARED at the settling result's
 --              reported_at.  ESCALATED while an open original has a failed
 --              recheck; CLOSED once an officer completed its
@@ -39,205 +46,174 @@
 --              completed it or a result carried it out (RECHECK,
 --              SECOND_RECHECK: the next recheck; OBJECTION_WINDOW: the
 --              retest), CANCELLED once its original is settled or its case is
---              CLEARED or CLOSED, PENDING otherwise.
+--              CLOSED, PENDING otherwise.
 --   priority   P1: an open SERIOUS finding, ESCALATED, or a repeat offender;
 --              P2: two or more open GENERAL findings; P3 otherwise.  (A
 --              settled case keeps the priority its findings gave it.)
 
+-- A result's position among an enterprise's results as a text key that sorts
+-- (collation "C") like (reported_at, result_id).  '~' sorts after every
+-- position: "never".
+CREATE FUNCTION ql.result_pos(reported_at timestamptz, result_id text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+RETURN to_char(reported_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || '|' || result_id;
+
 -- The temp tables ql.recompute works in, created once per session and
--- emptied at every call.  DELETE rather than TRUNCATE, no ANALYZE and no ON
--- COMMIT action: each of those would invalidate ql.recompute's cached plans
--- or cost a truncation per transaction.  The dead rows are dropped with a
--- TRUNCATE once the tables have grown past a few megabytes.
+-- emptied at every call.  DELETE rather than TRUNCATE and no ON COMMIT
+-- action: a truncation costs more than the whole derivation of a batch.  The
+-- dead rows go with a TRUNCATE once the tables have grown past a few
+-- megabytes.  ql.recompute ANALYZEs each table once filled, so that every
+-- statement is planned for the sizes at hand (index probes into the big
+-- tables for a batch, hash joins for a full re-triage).
 CREATE FUNCTION ql.triage_workspace() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    IF to_regclass('pg_temp.qlt_res') IS NOT NULL THEN
-        IF pg_relation_size('pg_temp.qlt_res') + pg_relation_size('pg_temp.qlt_act') > 8 * 1024 * 1024 THEN
-            TRUNCATE pg_temp.qlt_res, pg_temp.qlt_fu, pg_temp.qlt_orig, pg_temp.qlt_fail,
-                     pg_temp.qlt_case, pg_temp.qlt_act;
+    IF to_regclass('pg_temp.qlt_fu') IS NOT NULL THEN
+        IF pg_relation_size('pg_temp.qlt_act') + pg_relation_size('pg_temp.qlt_scope')
+           + pg_relation_size('pg_temp.qlt_ev') > 8 * 1024 * 1024 THEN
+            TRUNCATE pg_temp.qlt_fu, pg_temp.qlt_new, pg_temp.qlt_aff, pg_temp.qlt_ev,
+                     pg_temp.qlt_fold, pg_temp.qlt_scope, pg_temp.qlt_case, pg_temp.qlt_x,
+                     pg_temp.qlt_act;
         ELSE
-            DELETE FROM pg_temp.qlt_res;
             DELETE FROM pg_temp.qlt_fu;
-            DELETE FROM pg_temp.qlt_orig;
-            DELETE FROM pg_temp.qlt_fail;
+            DELETE FROM pg_temp.qlt_new;
+            DELETE FROM pg_temp.qlt_aff;
+            DELETE FROM pg_temp.qlt_ev;
+            DELETE FROM pg_temp.qlt_fold;
+            DELETE FROM pg_temp.qlt_scope;
             DELETE FROM pg_temp.qlt_case;
+            DELETE FROM pg_temp.qlt_x;
             DELETE FROM pg_temp.qlt_act;
         END IF;
         RETURN;
     END IF;
-    -- Every result of the enterprises that the triage acts on, numbered in
-    -- (reported_at, result_id) order per enterprise.
-    CREATE TEMP TABLE qlt_res (
-        result_id text PRIMARY KEY, credit_code text NOT NULL, kind text NOT NULL,
-        verdict text NOT NULL, refers_to text, reported_at timestamptz NOT NULL,
-        seq bigint NOT NULL, UNIQUE (credit_code, seq)
-    );
-    -- RECHECK/RETEST results with the original their chain leads to.
+    -- RECHECK/RETEST results to resolve: new ones and those still waiting.
     CREATE TEMP TABLE qlt_fu (
         result_id text PRIMARY KEY, credit_code text NOT NULL, kind text NOT NULL,
-        verdict text NOT NULL, seq bigint NOT NULL, reported_at timestamptz NOT NULL,
-        original_result_id text, reason text,
-        considered boolean NOT NULL DEFAULT false, effect text
-    );
-    -- Originals and the outcome of their fold.
-    CREATE TEMP TABLE qlt_orig (
+        verdict text NOT NULL, refers_to text, reported_at timestamptz NOT NULL,
+        original_result_id text, reason text);
+    -- Originals seen for the first time.
+    CREATE TEMP TABLE qlt_new (
         result_id text PRIMARY KEY, credit_code text NOT NULL, verdict text NOT NULL,
-        seq bigint NOT NULL, reported_at timestamptz NOT NULL, odate date NOT NULL,
-        term_seq bigint, term_result_id text, term_kind text, term_at timestamptz,
-        eff_seq bigint, first_recheck_id text, first_retest_id text, confirmed_by text,
-        fail_count integer NOT NULL DEFAULT 0, first_fail_at timestamptz,
-        run_no integer, repeat_offender boolean NOT NULL DEFAULT false,
-        has_serious boolean NOT NULL DEFAULT false
-    );
-    -- Failed rechecks of each original before it was settled, numbered.
-    CREATE TEMP TABLE qlt_fail (
-        result_id text PRIMARY KEY, original_result_id text NOT NULL, n integer NOT NULL,
-        reported_at timestamptz NOT NULL, next_recheck_id text
-    );
+        reported_at timestamptz NOT NULL);
+    -- Originals whose fold is derived again.
+    CREATE TEMP TABLE qlt_aff (
+        result_id text PRIMARY KEY, credit_code text NOT NULL, pos text COLLATE "C" NOT NULL);
+    -- Their rechecks and retests.
+    CREATE TEMP TABLE qlt_ev (
+        result_id text PRIMARY KEY, original_result_id text NOT NULL, kind text NOT NULL,
+        verdict text NOT NULL, reported_at timestamptz NOT NULL, pos text COLLATE "C" NOT NULL,
+        considered boolean NOT NULL, effect text, reason text, failure_no integer,
+        next_recheck_id text);
+    CREATE INDEX ON qlt_ev (original_result_id, pos);
+    CREATE TEMP TABLE qlt_fold (
+        result_id text PRIMARY KEY, status text NOT NULL, settled_by text, settled_at timestamptz,
+        eff_pos text COLLATE "C" NOT NULL, confirmed_by text, failed_rechecks integer NOT NULL,
+        first_failed_at timestamptz, first_recheck_id text, first_retest_id text);
+    -- The originals re-grouped into cases: from the earliest one touched on.
+    CREATE TEMP TABLE qlt_scope (
+        result_id text PRIMARY KEY, credit_code text NOT NULL, pos text COLLATE "C" NOT NULL,
+        order_date date NOT NULL, eff_pos text COLLATE "C" NOT NULL, old_case_no text,
+        repeat_offender boolean, prefix_max_pos text COLLATE "C", run_no integer,
+        case_no text);
+    CREATE INDEX ON qlt_scope (credit_code, pos);
     CREATE TEMP TABLE qlt_case (
-        credit_code text NOT NULL, run_no integer NOT NULL, opening_result_id text NOT NULL,
-        opened_at timestamptz NOT NULL, settled boolean NOT NULL, clear_seq bigint,
-        cleared_at timestamptz, cleared_by text, escalated boolean NOT NULL,
-        ever_failed boolean NOT NULL, escalated_at timestamptz,
-        repeat_offender boolean NOT NULL, closed boolean NOT NULL DEFAULT false,
-        open_findings integer NOT NULL DEFAULT 0, serious_findings integer NOT NULL DEFAULT 0,
-        open_general integer NOT NULL DEFAULT 0, all_serious integer NOT NULL DEFAULT 0,
-        all_general integer NOT NULL DEFAULT 0, status text, priority text, case_no text,
-        PRIMARY KEY (credit_code, run_no)
-    );
+        credit_code text NOT NULL, run_no integer NOT NULL, opening_result_id text,
+        opened_at timestamptz, case_no text, PRIMARY KEY (credit_code, run_no));
+    -- Originals whose plan is derived again.
+    CREATE TEMP TABLE qlt_x (result_id text PRIMARY KEY);
     CREATE TEMP TABLE qlt_act (
         about_result_id text NOT NULL, action text NOT NULL, original_result_id text NOT NULL,
         credit_code text NOT NULL, case_no text NOT NULL, due_date date NOT NULL,
         not_before date, status text NOT NULL, measure text NOT NULL, basis text NOT NULL,
         done_by_result text, done_at timestamptz, done_by text, note text,
-        PRIMARY KEY (about_result_id, action)
-    );
+        PRIMARY KEY (about_result_id, action));
 END $$;
 
--- Derive and reconcile everything of the given enterprises from all their
--- results.  Internal: called by ql.retriage, ql.complete_action and the
--- maintenance functions.
-CREATE FUNCTION ql.recompute(codes text[]) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+-- Bring the derived state of the given enterprises up to date with their
+-- results (see the top of this file).  Internal: called by ql.retriage,
+-- ql.complete_action and the maintenance functions.
+CREATE FUNCTION ql.recompute(codes text[], full_recompute boolean DEFAULT false) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 BEGIN
     PERFORM ql.triage_workspace();
 
-    INSERT INTO pg_temp.qlt_res
-    SELECT r.result_id, r.credit_code, r.kind, r.verdict, r.refers_to, r.reported_at,
-           row_number() OVER (PARTITION BY r.credit_code ORDER BY r.reported_at, r.result_id)
+    -- 1. Rechecks and retests to link to their original: the new ones and
+    -- those still waiting (every one, when full).
+    INSERT INTO pg_temp.qlt_fu (result_id, credit_code, kind, verdict, refers_to, reported_at)
+    SELECT r.result_id, r.credit_code, r.kind, r.verdict, r.refers_to, r.reported_at
       FROM ql.inspection_result r
-     WHERE r.credit_code = ANY (codes)
-       AND (r.kind <> 'SUPERVISION' OR r.verdict <> 'CONFORMING');
+     WHERE r.result_id IN (SELECT p.result_id FROM ql.triage_pending p
+                            WHERE p.credit_code = ANY (codes)
+                           UNION
+                           SELECT l.result_id FROM ql.followup_link l
+                            WHERE l.credit_code = ANY (codes) AND l.original_result_id IS NULL)
+       AND r.kind <> 'SUPERVISION'
+       AND NOT full_recompute
+    UNION ALL
+    SELECT r.result_id, r.credit_code, r.kind, r.verdict, r.refers_to, r.reported_at
+      FROM ql.inspection_result r
+     WHERE full_recompute AND r.credit_code = ANY (codes) AND r.kind <> 'SUPERVISION';
+    ANALYZE pg_temp.qlt_fu;
 
-    -- Follow each RECHECK/RETEST's refers_to chain back to a SUPERVISION
-    -- result (bounded, so a cycle cannot loop).
+    -- Follow each refers_to chain back to a SUPERVISION result (bounded, so
+    -- that a cycle cannot loop).
     WITH RECURSIVE chain AS (
         SELECT f.result_id, f.refers_to AS target, 1 AS depth
-          FROM pg_temp.qlt_res f
-         WHERE f.kind <> 'SUPERVISION'
+          FROM pg_temp.qlt_fu f
         UNION ALL
         SELECT c.result_id, t.refers_to, c.depth + 1
           FROM chain c JOIN ql.inspection_result t ON t.result_id = c.target
          WHERE t.kind <> 'SUPERVISION' AND t.refers_to IS NOT NULL AND c.depth < 32
     ), ends AS (
-        SELECT DISTINCT ON (result_id) result_id, target
-          FROM chain ORDER BY result_id, depth DESC
+        SELECT DISTINCT ON (result_id) result_id, target FROM chain ORDER BY result_id, depth DESC
     )
-    INSERT INTO pg_temp.qlt_fu (result_id, credit_code, kind, verdict, seq, reported_at,
-                                original_result_id, reason)
-    SELECT f.result_id, f.credit_code, f.kind, f.verdict, f.seq, f.reported_at,
-           CASE WHEN o.kind = 'SUPERVISION' AND o.credit_code = f.credit_code THEN o.result_id END,
-           CASE WHEN f.refers_to IS NULL THEN 'NO_REFERENCE'
-                WHEN o.result_id IS NULL THEN 'ORIGINAL_MISSING'
-                WHEN o.kind <> 'SUPERVISION' THEN 'CHAIN_BROKEN'
-                WHEN o.credit_code <> f.credit_code THEN 'OTHER_ENTERPRISE'
-           END
-      FROM pg_temp.qlt_res f
-      JOIN ends e USING (result_id)
-      LEFT JOIN ql.inspection_result o ON o.result_id = e.target;
+    UPDATE pg_temp.qlt_fu f
+       SET original_result_id = CASE WHEN o.kind = 'SUPERVISION' AND o.credit_code = f.credit_code
+                                     THEN o.result_id END,
+           reason = CASE WHEN f.refers_to IS NULL THEN 'NO_REFERENCE'
+                         WHEN o.result_id IS NULL THEN 'ORIGINAL_MISSING'
+                         WHEN o.kind <> 'SUPERVISION' THEN 'CHAIN_BROKEN'
+                         WHEN o.credit_code <> f.credit_code THEN 'OTHER_ENTERPRISE'
+                         WHEN o.verdict = 'CONFORMING' THEN 'ORIGINAL_CONFORMING' END
+      FROM ends e
+      LEFT JOIN ql.inspection_result o ON o.result_id = e.target
+     WHERE f.result_id = e.result_id;
 
-    INSERT INTO pg_temp.qlt_orig (result_id, credit_code, verdict, seq, reported_at, odate)
-    SELECT r.result_id, r.credit_code, r.verdict, r.seq, r.reported_at, ql.cst_date(r.reported_at)
-      FROM pg_temp.qlt_res r
-     WHERE r.kind = 'SUPERVISION';
+    INSERT INTO ql.followup_link AS l (result_id, credit_code, kind, verdict, reported_at, pos,
+                                       original_result_id, effect, reason)
+    SELECT f.result_id, f.credit_code, f.kind, f.verdict, f.reported_at,
+           ql.result_pos(f.reported_at, f.result_id), f.original_result_id,
+           CASE WHEN f.original_result_id IS NULL THEN 'WAITING' ELSE 'IGNORED' END, f.reason
+      FROM pg_temp.qlt_fu f
+    ON CONFLICT (result_id) DO UPDATE
+       SET original_result_id = excluded.original_result_id, reason = excluded.reason,
+           effect = CASE WHEN excluded.original_result_id IS NULL THEN 'WAITING'
+                         WHEN l.original_result_id IS NULL THEN 'IGNORED' ELSE l.effect END
+     WHERE (l.original_result_id, l.reason) IS DISTINCT FROM
+           (excluded.original_result_id, excluded.reason);
 
-    -- Every recheck counts; of the retests only the first (复检 is final).
-    UPDATE pg_temp.qlt_fu f SET considered = true
-      FROM (SELECT fu.result_id,
-                   row_number() OVER (PARTITION BY fu.original_result_id, fu.kind
-                                      ORDER BY fu.seq) AS rank_in_kind, fu.kind
-              FROM pg_temp.qlt_fu fu
-              JOIN pg_temp.qlt_orig o ON o.result_id = fu.original_result_id) x
-     WHERE f.result_id = x.result_id AND (x.kind = 'RECHECK' OR x.rank_in_kind = 1);
+    -- 2. Originals seen for the first time: their findings and their row.
+    INSERT INTO pg_temp.qlt_new (result_id, credit_code, verdict, reported_at)
+    SELECT r.result_id, r.credit_code, r.verdict, r.reported_at
+      FROM ql.inspection_result r
+     WHERE r.result_id IN (SELECT p.result_id FROM ql.triage_pending p
+                            WHERE p.credit_code = ANY (codes))
+       AND r.kind = 'SUPERVISION' AND r.verdict <> 'CONFORMING'
+       AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.result_id = r.result_id)
+       AND NOT full_recompute
+    UNION ALL
+    SELECT r.result_id, r.credit_code, r.verdict, r.reported_at
+      FROM ql.inspection_result r
+     WHERE full_recompute AND r.credit_code = ANY (codes)
+       AND r.kind = 'SUPERVISION' AND r.verdict <> 'CONFORMING'
+       AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.result_id = r.result_id);
+    ANALYZE pg_temp.qlt_new;
 
-    -- The settling result: the first considered CONFORMING follow-up.
-    UPDATE pg_temp.qlt_orig o
-       SET term_seq = t.seq, term_result_id = t.result_id, term_kind = t.kind,
-           term_at = t.reported_at, eff_seq = greatest(t.seq, o.seq)
-      FROM (SELECT DISTINCT ON (f.original_result_id) f.original_result_id, f.seq,
-                   f.result_id, f.kind, f.reported_at
-              FROM pg_temp.qlt_fu f
-             WHERE f.considered AND f.verdict = 'CONFORMING'
-             ORDER BY f.original_result_id, f.seq) t
-     WHERE o.result_id = t.original_result_id;
-
-    -- Rechecks up to the settling one: failures numbered, each with the
-    -- recheck that followed it.
-    INSERT INTO pg_temp.qlt_fail (result_id, original_result_id, n, reported_at, next_recheck_id)
-    SELECT rc.result_id, rc.original_result_id,
-           row_number() OVER (PARTITION BY rc.original_result_id ORDER BY rc.seq),
-           rc.reported_at, rc.next_id
-      FROM (SELECT f.result_id, f.original_result_id, f.seq, f.verdict, f.reported_at,
-                   lead(f.result_id) OVER (PARTITION BY f.original_result_id ORDER BY f.seq) AS next_id
-              FROM pg_temp.qlt_fu f
-              JOIN pg_temp.qlt_orig o ON o.result_id = f.original_result_id
-             WHERE f.kind = 'RECHECK' AND (o.term_seq IS NULL OR f.seq <= o.term_seq)) rc
-     WHERE rc.verdict <> 'CONFORMING';
-
-    UPDATE pg_temp.qlt_orig o
-       SET first_recheck_id = x.first_recheck_id, first_retest_id = x.first_retest_id,
-           confirmed_by = x.confirmed_by
-      FROM (SELECT f.original_result_id,
-                   (array_agg(f.result_id ORDER BY f.seq) FILTER (WHERE f.kind = 'RECHECK'))[1] AS first_recheck_id,
-                   (array_agg(f.result_id) FILTER (WHERE f.kind = 'RETEST'))[1] AS first_retest_id,
-                   (array_agg(f.result_id) FILTER (WHERE f.kind = 'RETEST' AND f.verdict <> 'CONFORMING'))[1] AS confirmed_by
-              FROM pg_temp.qlt_fu f
-              JOIN pg_temp.qlt_orig oo ON oo.result_id = f.original_result_id
-             WHERE f.considered AND (oo.term_seq IS NULL OR f.seq <= oo.term_seq)
-             GROUP BY f.original_result_id) x
-     WHERE o.result_id = x.original_result_id;
-
-    UPDATE pg_temp.qlt_orig o SET fail_count = x.n, first_fail_at = x.first_at
-      FROM (SELECT original_result_id, count(*) AS n, min(reported_at) AS first_at
-              FROM pg_temp.qlt_fail GROUP BY original_result_id) x
-     WHERE o.result_id = x.original_result_id;
-
-    -- Cases: an original opens a new one unless an earlier original is still
-    -- unsettled at its position in the enterprise's sequence.
-    UPDATE pg_temp.qlt_orig o SET run_no = x.run_no
-      FROM (SELECT y.result_id,
-                   sum(CASE WHEN y.prev_max IS NULL OR y.prev_max < y.seq THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY y.credit_code ORDER BY y.seq) AS run_no
-              FROM (SELECT result_id, credit_code, seq,
-                           max(coalesce(eff_seq, 9223372036854775807)) OVER (
-                               PARTITION BY credit_code ORDER BY seq
-                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
-                      FROM pg_temp.qlt_orig) y) x
-     WHERE o.result_id = x.result_id;
-
-    UPDATE pg_temp.qlt_orig o SET repeat_offender = true
-     WHERE EXISTS (SELECT 1 FROM pg_temp.qlt_orig p
-                    WHERE p.credit_code = o.credit_code AND p.seq < o.seq
-                      AND p.odate >= o.odate - 365
-                      AND p.term_kind IS DISTINCT FROM 'RETEST');
-
-    -- Findings of originals seen for the first time.
     WITH fresh AS (
-        SELECT o.result_id, o.credit_code, o.verdict, o.reported_at, r.record
-          FROM pg_temp.qlt_orig o
-          JOIN ql.inspection_result r ON r.result_id = o.result_id
-         WHERE NOT EXISTS (SELECT 1 FROM ql.finding f WHERE f.result_id = o.result_id)
+        SELECT n.result_id, n.credit_code, n.verdict, n.reported_at, r.record
+          FROM pg_temp.qlt_new n
+          JOIN ql.inspection_result r ON r.result_id = n.result_id
     ), failed_items AS (
         SELECT fr.result_id, it.ord::integer AS item_no, it.item,
                coalesce(lower(it.item ->> 'safety'), '') IN ('true', 't', '1', 'yes', '是') AS safety
@@ -254,8 +230,7 @@ BEGIN
            coalesce(fr.record -> 'enterprise' ->> 'region_code', ''),
            coalesce(fi.item ->> 'name', '(unnamed item)'),
            fi.item ->> 'clause', fi.item ->> 'requirement', fi.item ->> 'measured',
-           fi.item ->> 'unit', fi.item ->> 'importance',
-           fi.safety,
+           fi.item ->> 'unit', fi.item ->> 'importance', fi.safety,
            CASE WHEN fi.item ->> 'importance' = 'A' OR fi.safety THEN 'SERIOUS' ELSE 'GENERAL' END,
            ql.classify_item(fi.item ->> 'name'), 'OPEN', fr.reported_at
       FROM fresh fr JOIN failed_items fi USING (result_id)
@@ -273,77 +248,199 @@ BEGIN
       FROM fresh fr
      WHERE NOT EXISTS (SELECT 1 FROM failed_items fi WHERE fi.result_id = fr.result_id);
 
-    UPDATE pg_temp.qlt_orig o SET has_serious = true
-     WHERE EXISTS (SELECT 1 FROM ql.finding f
-                    WHERE f.result_id = o.result_id AND f.severity = 'SERIOUS');
+    INSERT INTO ql.nonconformity (result_id, credit_code, region_code, verdict, reported_at,
+                                  order_date, pos, status, eff_pos, has_serious)
+    SELECT n.result_id, n.credit_code,
+           (SELECT f.region_code FROM ql.finding f WHERE f.result_id = n.result_id LIMIT 1),
+           n.verdict, n.reported_at, ql.cst_date(n.reported_at),
+           ql.result_pos(n.reported_at, n.result_id), 'OPEN', '~',
+           EXISTS (SELECT 1 FROM ql.finding f WHERE f.result_id = n.result_id
+                                                 AND f.severity = 'SERIOUS')
+      FROM pg_temp.qlt_new n;
 
-    INSERT INTO pg_temp.qlt_case (credit_code, run_no, opening_result_id, opened_at, settled,
-                                  clear_seq, escalated, ever_failed, escalated_at, repeat_offender)
-    SELECT o.credit_code, o.run_no,
-           (array_agg(o.result_id ORDER BY o.seq))[1],
-           (array_agg(o.reported_at ORDER BY o.seq))[1],
-           bool_and(o.eff_seq IS NOT NULL),
-           max(o.eff_seq),
-           bool_or(o.fail_count > 0 AND o.eff_seq IS NULL),
-           bool_or(o.fail_count > 0),
-           min(o.first_fail_at) FILTER (WHERE o.fail_count > 0 AND o.eff_seq IS NULL),
-           bool_or(o.repeat_offender)
-      FROM pg_temp.qlt_orig o
-     GROUP BY o.credit_code, o.run_no;
+    -- 3. The originals to fold again: new ones, those with a newly linked
+    -- recheck or retest (all of the enterprise's when full).
+    INSERT INTO pg_temp.qlt_aff (result_id, credit_code, pos)
+    SELECT n.result_id, n.credit_code, n.pos
+      FROM ql.nonconformity n
+     WHERE n.result_id IN (SELECT result_id FROM pg_temp.qlt_new
+                           UNION SELECT original_result_id FROM pg_temp.qlt_fu)
+        OR (full_recompute AND n.credit_code = ANY (codes));
+    ANALYZE pg_temp.qlt_aff;
 
-    UPDATE pg_temp.qlt_case c SET cleared_at = r.reported_at, cleared_by = r.result_id
-      FROM pg_temp.qlt_res r
-     WHERE c.settled AND r.credit_code = c.credit_code AND r.seq = c.clear_seq;
+    INSERT INTO pg_temp.qlt_ev (result_id, original_result_id, kind, verdict, reported_at, pos,
+                                considered)
+    SELECT l.result_id, l.original_result_id, l.kind, l.verdict, l.reported_at, l.pos,
+           l.kind = 'RECHECK'
+           OR row_number() OVER (PARTITION BY l.original_result_id, l.kind ORDER BY l.pos) = 1
+      FROM ql.followup_link l
+     WHERE l.original_result_id IN (SELECT result_id FROM pg_temp.qlt_aff);
+    ANALYZE pg_temp.qlt_ev;
 
-    UPDATE pg_temp.qlt_case c SET closed = true
-     WHERE NOT c.settled
-       AND EXISTS (SELECT 1 FROM pg_temp.qlt_fail f
-                     JOIN pg_temp.qlt_orig o ON o.result_id = f.original_result_id
-                     JOIN ql.action_completion ac
-                       ON ac.about_result_id = f.result_id AND ac.action = 'LICENSE_REVOCATION'
-                    WHERE o.credit_code = c.credit_code AND o.run_no = c.run_no AND f.n = 3);
+    -- The fold: the first considered CONFORMING follow-up settles; failing
+    -- rechecks before it are numbered.
+    INSERT INTO pg_temp.qlt_fold (result_id, status, settled_by, settled_at, eff_pos,
+                                  failed_rechecks)
+    SELECT a.result_id,
+           CASE t.kind WHEN 'RECHECK' THEN 'CLEARED' WHEN 'RETEST' THEN 'VOIDED' ELSE 'OPEN' END,
+           t.result_id, t.reported_at,
+           CASE WHEN t.pos IS NULL THEN '~' ELSE greatest(t.pos, a.pos) END, 0
+      FROM pg_temp.qlt_aff a
+      LEFT JOIN (SELECT DISTINCT ON (e.original_result_id) e.original_result_id, e.result_id,
+                        e.kind, e.reported_at, e.pos
+                   FROM pg_temp.qlt_ev e
+                  WHERE e.considered AND e.verdict = 'CONFORMING'
+                  ORDER BY e.original_result_id, e.pos) t
+             ON t.original_result_id = a.result_id;
+    ANALYZE pg_temp.qlt_fold;
 
-    UPDATE pg_temp.qlt_case c
-       SET open_findings = x.open_all, serious_findings = x.open_serious,
-           open_general = x.open_all - x.open_serious,
-           all_serious = x.all_serious, all_general = x.all_count - x.all_serious
-      FROM (SELECT o.credit_code, o.run_no,
-                   count(*) FILTER (WHERE o.eff_seq IS NULL) AS open_all,
-                   count(*) FILTER (WHERE o.eff_seq IS NULL AND f.severity = 'SERIOUS') AS open_serious,
-                   count(*) AS all_count,
-                   count(*) FILTER (WHERE f.severity = 'SERIOUS') AS all_serious
-              FROM pg_temp.qlt_orig o JOIN ql.finding f ON f.result_id = o.result_id
-             GROUP BY o.credit_code, o.run_no) x
-     WHERE c.credit_code = x.credit_code AND c.run_no = x.run_no;
+    UPDATE pg_temp.qlt_ev e
+       SET failure_no = x.n, next_recheck_id = x.next_id
+      FROM (SELECT rc.result_id, rc.next_id,
+                   row_number() OVER (PARTITION BY rc.original_result_id ORDER BY rc.pos) AS n
+              FROM (SELECT e2.result_id, e2.original_result_id, e2.pos, e2.verdict,
+                           lead(e2.result_id) OVER (PARTITION BY e2.original_result_id
+                                                    ORDER BY e2.pos) AS next_id
+                      FROM pg_temp.qlt_ev e2
+                      JOIN pg_temp.qlt_fold f ON f.result_id = e2.original_result_id
+                     WHERE e2.kind = 'RECHECK'
+                       AND (f.settled_by IS NULL
+                            OR e2.pos <= ql.result_pos(f.settled_at, f.settled_by))) rc
+             WHERE rc.verdict <> 'CONFORMING') x
+     WHERE e.result_id = x.result_id;
 
-    UPDATE pg_temp.qlt_case c
-       SET status = CASE WHEN c.settled THEN 'CLEARED' WHEN c.closed THEN 'CLOSED'
-                         WHEN c.escalated THEN 'ESCALATED' ELSE 'OPEN' END,
-           priority = CASE
-               WHEN NOT c.settled AND NOT c.closed THEN
-                   CASE WHEN c.serious_findings > 0 OR c.escalated OR c.repeat_offender THEN 'P1'
-                        WHEN c.open_general >= 2 THEN 'P2' ELSE 'P3' END
-               ELSE
-                   CASE WHEN c.all_serious > 0 OR c.ever_failed OR c.repeat_offender THEN 'P1'
-                        WHEN c.all_general >= 2 THEN 'P2' ELSE 'P3' END
-           END;
+    UPDATE pg_temp.qlt_fold f
+       SET failed_rechecks = x.failures, first_failed_at = x.first_failed_at,
+           first_recheck_id = x.first_recheck_id, first_retest_id = x.first_retest_id,
+           confirmed_by = x.confirmed_by
+      FROM (SELECT e.original_result_id,
+                   count(*) FILTER (WHERE e.failure_no IS NOT NULL) AS failures,
+                   min(e.reported_at) FILTER (WHERE e.failure_no IS NOT NULL) AS first_failed_at,
+                   (array_agg(e.result_id ORDER BY e.pos) FILTER (WHERE e.kind = 'RECHECK'))[1] AS first_recheck_id,
+                   (array_agg(e.result_id) FILTER (WHERE e.kind = 'RETEST'))[1] AS first_retest_id,
+                   (array_agg(e.result_id) FILTER (WHERE e.kind = 'RETEST'
+                                                     AND e.verdict <> 'CONFORMING'))[1] AS confirmed_by
+              FROM pg_temp.qlt_ev e
+              JOIN pg_temp.qlt_fold ff ON ff.result_id = e.original_result_id
+             WHERE e.considered
+               AND (ff.settled_by IS NULL OR e.pos <= ql.result_pos(ff.settled_at, ff.settled_by))
+             GROUP BY e.original_result_id) x
+     WHERE f.result_id = x.original_result_id;
 
-    -- Case identity: the stored case with the same opening result; failing
-    -- that (an earlier result arrived late and now opens the case), the
-    -- earliest stored case opened by one of this case's originals.
+    UPDATE pg_temp.qlt_ev e
+       SET effect = CASE WHEN f.settled_by = e.result_id THEN
+                             CASE e.kind WHEN 'RECHECK' THEN 'CLEARED' ELSE 'VOIDED' END
+                         WHEN e.failure_no IS NOT NULL THEN 'FAILED'
+                         WHEN f.confirmed_by = e.result_id THEN 'CONFIRMED'
+                         ELSE 'IGNORED' END,
+           reason = CASE WHEN f.settled_by = e.result_id OR e.failure_no IS NOT NULL
+                              OR f.confirmed_by = e.result_id THEN NULL
+                         WHEN NOT e.considered THEN 'LATER_RETEST'
+                         WHEN f.settled_by IS NOT NULL THEN 'AFTER_SETTLED'
+                         ELSE 'NO_EFFECT' END
+      FROM pg_temp.qlt_fold f
+     WHERE f.result_id = e.original_result_id;
+
+    UPDATE ql.followup_link l
+       SET effect = e.effect, reason = e.reason, failure_no = e.failure_no,
+           next_recheck_id = e.next_recheck_id
+      FROM pg_temp.qlt_ev e
+     WHERE l.result_id = e.result_id
+       AND (l.effect, l.reason, l.failure_no, l.next_recheck_id)
+           IS DISTINCT FROM (e.effect, e.reason, e.failure_no, e.next_recheck_id);
+
+    UPDATE ql.nonconformity n
+       SET status = f.status, settled_by = f.settled_by, settled_at = f.settled_at,
+           eff_pos = f.eff_pos, confirmed_by = f.confirmed_by,
+           failed_rechecks = f.failed_rechecks, first_failed_at = f.first_failed_at,
+           first_recheck_id = f.first_recheck_id, first_retest_id = f.first_retest_id
+      FROM pg_temp.qlt_fold f
+     WHERE n.result_id = f.result_id
+       AND (n.status, n.settled_by, n.settled_at, n.eff_pos, n.confirmed_by, n.failed_rechecks,
+            n.first_failed_at, n.first_recheck_id, n.first_retest_id)
+           IS DISTINCT FROM
+           (f.status, f.settled_by, f.settled_at, f.eff_pos, f.confirmed_by, f.failed_rechecks,
+            f.first_failed_at, f.first_recheck_id, f.first_retest_id);
+
+    UPDATE ql.finding fi
+       SET status = f.status, resolved_by = f.settled_by,
+           resolved_at = CASE WHEN f.status <> 'OPEN' THEN f.settled_at END,
+           confirmed_by = f.confirmed_by
+      FROM pg_temp.qlt_fold f
+     WHERE fi.result_id = f.result_id
+       AND (fi.status, fi.resolved_by, fi.resolved_at, fi.confirmed_by)
+           IS DISTINCT FROM (f.status, f.settled_by,
+                             CASE WHEN f.status <> 'OPEN' THEN f.settled_at END, f.confirmed_by);
+
+    -- 4. Re-group, per enterprise, the originals from the earliest one
+    -- folded again; the ones before keep their cases.  The original just
+    -- before the scope seeds the running maximum of eff_pos.
+    INSERT INTO pg_temp.qlt_scope (result_id, credit_code, pos, order_date, eff_pos, old_case_no)
+    SELECT n.result_id, n.credit_code, n.pos, n.order_date, n.eff_pos, n.case_no
+      FROM (SELECT credit_code, min(pos) AS start_pos FROM pg_temp.qlt_aff GROUP BY credit_code) s
+      JOIN ql.nonconformity n ON n.credit_code = s.credit_code AND n.pos >= s.start_pos;
+    ANALYZE pg_temp.qlt_scope;
+
+    -- Repeat offence: another non-voided original up to 365 days before.
+    UPDATE pg_temp.qlt_scope s
+       SET repeat_offender = EXISTS (
+               SELECT 1 FROM ql.nonconformity p
+                WHERE p.credit_code = s.credit_code AND p.pos < s.pos
+                  AND p.pos >= to_char((s.order_date - 366)::timestamp, 'YYYYMMDD')
+                  AND p.order_date >= s.order_date - 365 AND p.status <> 'VOIDED');
+
+    UPDATE pg_temp.qlt_scope s
+       SET prefix_max_pos = x.prefix_max, run_no = x.run_no
+      FROM (SELECT y.result_id, y.prefix_max,
+                   sum(CASE WHEN y.prev_max IS NULL OR y.prev_max < y.pos THEN 1 ELSE 0 END)
+                       OVER (PARTITION BY y.credit_code ORDER BY y.pos) AS run_no
+              FROM (SELECT sc.result_id, sc.credit_code, sc.pos,
+                           greatest(seed.prefix_max_pos, max(sc.eff_pos) OVER w_incl) AS prefix_max,
+                           greatest(seed.prefix_max_pos, max(sc.eff_pos) OVER w_excl) AS prev_max
+                      FROM pg_temp.qlt_scope sc
+                      JOIN (SELECT st.credit_code,
+                                   (SELECT p.prefix_max_pos FROM ql.nonconformity p
+                                     WHERE p.credit_code = st.credit_code AND p.pos < st.start_pos
+                                     ORDER BY p.pos DESC LIMIT 1) AS prefix_max_pos
+                              FROM (SELECT credit_code, min(pos) AS start_pos
+                                      FROM pg_temp.qlt_scope GROUP BY credit_code) st) seed
+                        ON seed.credit_code = sc.credit_code
+                    WINDOW w_incl AS (PARTITION BY sc.credit_code ORDER BY sc.pos
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
+                           w_excl AS (PARTITION BY sc.credit_code ORDER BY sc.pos
+                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) y) x
+     WHERE s.result_id = x.result_id;
+
+    -- 5. Cases.  Run 0 continues the case of the original before the scope;
+    -- runs 1.. are new cases, identified by their opening original: the
+    -- stored case it opened, else a stored case opened by another of the
+    -- run's originals (an earlier result arrived late), else a new number.
+    INSERT INTO pg_temp.qlt_case (credit_code, run_no, opening_result_id, opened_at, case_no)
+    SELECT s.credit_code, s.run_no,
+           CASE WHEN s.run_no > 0 THEN (array_agg(s.result_id ORDER BY s.pos))[1] END,
+           CASE WHEN s.run_no > 0 THEN min(n.reported_at) END,
+           CASE WHEN s.run_no = 0 THEN
+                (SELECT p.case_no FROM ql.nonconformity p
+                  WHERE p.credit_code = s.credit_code AND p.pos < min(s.pos)
+                  ORDER BY p.pos DESC LIMIT 1) END
+      FROM pg_temp.qlt_scope s JOIN ql.nonconformity n ON n.result_id = s.result_id
+     GROUP BY s.credit_code, s.run_no;
+    ANALYZE pg_temp.qlt_case;
+
     UPDATE pg_temp.qlt_case c SET case_no = e.case_no
       FROM ql.enforcement_case e
-     WHERE e.opening_result_id = c.opening_result_id;
-    UPDATE pg_temp.qlt_case c
-       SET case_no = (SELECT e.case_no
-                        FROM ql.enforcement_case e
-                        JOIN pg_temp.qlt_orig o ON o.result_id = e.opening_result_id
-                       WHERE o.credit_code = c.credit_code AND o.run_no = c.run_no
-                       ORDER BY e.opened_at, e.case_no LIMIT 1)
-     WHERE c.case_no IS NULL;
+     WHERE c.run_no > 0 AND e.opening_result_id = c.opening_result_id;
+    UPDATE pg_temp.qlt_case c SET case_no = x.case_no
+      FROM (SELECT DISTINCT ON (s.credit_code, s.run_no) s.credit_code, s.run_no, e.case_no
+              FROM pg_temp.qlt_scope s
+              JOIN ql.enforcement_case e ON e.opening_result_id = s.result_id
+             WHERE s.run_no > 0
+               AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_case t WHERE t.case_no = e.case_no)
+             ORDER BY s.credit_code, s.run_no, e.opened_at, e.case_no) x
+     WHERE c.case_no IS NULL AND c.credit_code = x.credit_code AND c.run_no = x.run_no;
 
-    -- New cases get the next numbers of their opening year, counters locked
-    -- in year order so that concurrent batches cannot deadlock on them.
+    -- New cases get the next numbers of their opening year, the counters
+    -- locked in year order so that concurrent batches cannot deadlock.
     IF EXISTS (SELECT 1 FROM pg_temp.qlt_case WHERE case_no IS NULL) THEN
         INSERT INTO ql.case_counter (year, last_no)
         SELECT DISTINCT extract(year FROM ql.cst_date(opened_at))::integer, 0
@@ -375,100 +472,168 @@ BEGIN
                               ELSE numbered.no::text END
           FROM numbered
          WHERE c.credit_code = numbered.credit_code AND c.run_no = numbered.run_no;
+        -- A placeholder row per new case; its columns are set below.
+        INSERT INTO ql.enforcement_case (case_no, credit_code, opening_result_id, status,
+                                         priority, opened_at)
+        SELECT c.case_no, c.credit_code, c.opening_result_id, 'CLOSED', 'P3', c.opened_at
+          FROM pg_temp.qlt_case c
+         WHERE NOT EXISTS (SELECT 1 FROM ql.enforcement_case e WHERE e.case_no = c.case_no);
     END IF;
 
-    UPDATE ql.enforcement_case e
-       SET credit_code = c.credit_code, opening_result_id = c.opening_result_id,
-           status = c.status, priority = c.priority,
-           officer = (SELECT a.officer FROM ql.case_assignment a WHERE a.case_no = c.case_no),
-           opened_at = c.opened_at, escalated_at = c.escalated_at,
-           cleared_at = CASE WHEN c.settled THEN c.cleared_at END,
-           cleared_by = CASE WHEN c.settled THEN c.cleared_by END,
-           repeat_offender = c.repeat_offender, open_findings = c.open_findings,
-           serious_findings = c.serious_findings, updated_at = now()
+    UPDATE pg_temp.qlt_scope s SET case_no = c.case_no
       FROM pg_temp.qlt_case c
-     WHERE e.case_no = c.case_no
-       AND (e.credit_code, e.opening_result_id, e.status, e.priority, e.officer, e.opened_at,
-            e.escalated_at, e.cleared_at, e.cleared_by, e.repeat_offender, e.open_findings,
-            e.serious_findings)
-           IS DISTINCT FROM
-           (c.credit_code, c.opening_result_id, c.status, c.priority,
-            (SELECT a.officer FROM ql.case_assignment a WHERE a.case_no = c.case_no),
-            c.opened_at, c.escalated_at, CASE WHEN c.settled THEN c.cleared_at END,
-            CASE WHEN c.settled THEN c.cleared_by END, c.repeat_offender, c.open_findings,
-            c.serious_findings);
+     WHERE c.credit_code = s.credit_code AND c.run_no = s.run_no;
 
-    INSERT INTO ql.enforcement_case (case_no, credit_code, opening_result_id, status, priority,
-                                     opened_at, escalated_at, cleared_at, cleared_by,
-                                     repeat_offender, open_findings, serious_findings)
-    SELECT c.case_no, c.credit_code, c.opening_result_id, c.status, c.priority, c.opened_at,
-           c.escalated_at, CASE WHEN c.settled THEN c.cleared_at END,
-           CASE WHEN c.settled THEN c.cleared_by END, c.repeat_offender, c.open_findings,
-           c.serious_findings
-      FROM pg_temp.qlt_case c
-     WHERE NOT EXISTS (SELECT 1 FROM ql.enforcement_case e WHERE e.case_no = c.case_no);
+    -- Originals whose plan is derived again: those folded again, and those
+    -- whose case or repeat offence changed.
+    INSERT INTO pg_temp.qlt_x (result_id)
+    SELECT result_id FROM pg_temp.qlt_aff
+    UNION
+    SELECT s.result_id FROM pg_temp.qlt_scope s JOIN ql.nonconformity n USING (result_id)
+     WHERE (n.case_no, n.repeat_offender) IS DISTINCT FROM (s.case_no, s.repeat_offender);
+    ANALYZE pg_temp.qlt_x;
 
-    UPDATE ql.finding f
-       SET case_no = c.case_no,
-           status = CASE o.term_kind WHEN 'RECHECK' THEN 'CLEARED' WHEN 'RETEST' THEN 'VOIDED'
-                    ELSE 'OPEN' END,
-           resolved_by = o.term_result_id, resolved_at = o.term_at, confirmed_by = o.confirmed_by
-      FROM pg_temp.qlt_orig o
-      JOIN pg_temp.qlt_case c ON c.credit_code = o.credit_code AND c.run_no = o.run_no
-     WHERE f.result_id = o.result_id
-       AND (f.case_no, f.status, f.resolved_by, f.resolved_at, f.confirmed_by)
-           IS DISTINCT FROM
-           (c.case_no, CASE o.term_kind WHEN 'RECHECK' THEN 'CLEARED' WHEN 'RETEST' THEN 'VOIDED'
-                       ELSE 'OPEN' END,
-            o.term_result_id, o.term_at, o.confirmed_by);
+    UPDATE ql.nonconformity n
+       SET case_no = s.case_no, repeat_offender = s.repeat_offender,
+           prefix_max_pos = s.prefix_max_pos
+      FROM pg_temp.qlt_scope s
+     WHERE n.result_id = s.result_id
+       AND (n.case_no, n.repeat_offender, n.prefix_max_pos)
+           IS DISTINCT FROM (s.case_no, s.repeat_offender, s.prefix_max_pos);
 
-    -- The plan.
+    UPDATE ql.finding f SET case_no = s.case_no
+      FROM pg_temp.qlt_scope s
+     WHERE f.result_id = s.result_id AND f.case_no IS DISTINCT FROM s.case_no;
+
+    -- The cases touched, derived again from their originals.
+    WITH touched AS (
+        SELECT case_no FROM pg_temp.qlt_case WHERE case_no IS NOT NULL
+        UNION SELECT old_case_no FROM pg_temp.qlt_scope WHERE old_case_no IS NOT NULL
+    ), agg AS (
+        SELECT n.case_no,
+               (array_agg(n.result_id ORDER BY n.pos))[1] AS opening_result_id,
+               min(n.reported_at) AS opened_at,
+               bool_and(n.status <> 'OPEN') AS settled,
+               (array_agg(n.settled_at ORDER BY n.eff_pos DESC))[1] AS cleared_at,
+               (array_agg(n.settled_by ORDER BY n.eff_pos DESC))[1] AS cleared_by,
+               bool_or(n.status = 'OPEN' AND n.failed_rechecks > 0) AS escalated,
+               bool_or(n.failed_rechecks > 0) AS ever_failed,
+               min(n.first_failed_at) FILTER (WHERE n.status = 'OPEN' AND n.failed_rechecks > 0)
+                   AS escalated_at,
+               bool_or(n.repeat_offender) AS repeat_offender,
+               min(n.credit_code) AS credit_code,
+               bool_or(EXISTS (SELECT 1 FROM ql.followup_link l
+                                 JOIN ql.action_completion ac
+                                   ON ac.about_result_id = l.result_id
+                                  AND ac.action = 'LICENSE_REVOCATION'
+                                WHERE l.original_result_id = n.result_id AND l.failure_no = 3)) AS closed
+          FROM ql.nonconformity n
+         WHERE n.case_no IN (SELECT case_no FROM touched)
+         GROUP BY n.case_no
+    ), counts AS (
+        SELECT f.case_no,
+               count(*) FILTER (WHERE f.status = 'OPEN') AS open_all,
+               count(*) FILTER (WHERE f.status = 'OPEN' AND f.severity = 'SERIOUS') AS open_serious,
+               count(*) AS all_count,
+               count(*) FILTER (WHERE f.severity = 'SERIOUS') AS all_serious
+          FROM ql.finding f
+         WHERE f.case_no IN (SELECT case_no FROM touched)
+         GROUP BY f.case_no
+    ), derived AS (
+        SELECT a.case_no, a.credit_code, a.opening_result_id, a.opened_at,
+               CASE WHEN a.settled THEN 'CLEARED' WHEN a.closed THEN 'CLOSED'
+                    WHEN a.escalated THEN 'ESCALATED' ELSE 'OPEN' END AS status,
+               CASE WHEN NOT a.settled AND NOT a.closed THEN
+                        CASE WHEN k.open_serious > 0 OR a.escalated OR a.repeat_offender THEN 'P1'
+                             WHEN k.open_all - k.open_serious >= 2 THEN 'P2' ELSE 'P3' END
+                    ELSE
+                        CASE WHEN k.all_serious > 0 OR a.ever_failed OR a.repeat_offender THEN 'P1'
+                             WHEN k.all_count - k.all_serious >= 2 THEN 'P2' ELSE 'P3' END
+               END AS priority,
+               a.escalated_at,
+               CASE WHEN a.settled THEN a.cleared_at END AS cleared_at,
+               CASE WHEN a.settled THEN a.cleared_by END AS cleared_by,
+               a.repeat_offender, k.open_all::integer AS open_findings,
+               k.open_serious::integer AS serious_findings,
+               (SELECT ca.officer FROM ql.case_assignment ca WHERE ca.case_no = a.case_no) AS officer
+          FROM agg a JOIN counts k USING (case_no)
+    ), upd AS (
+        UPDATE ql.enforcement_case e
+           SET credit_code = d.credit_code, opening_result_id = d.opening_result_id,
+               opened_at = d.opened_at, status = d.status, priority = d.priority,
+               escalated_at = d.escalated_at, cleared_at = d.cleared_at, cleared_by = d.cleared_by,
+               repeat_offender = d.repeat_offender, open_findings = d.open_findings,
+               serious_findings = d.serious_findings, officer = d.officer, updated_at = now()
+          FROM derived d JOIN ql.enforcement_case old ON old.case_no = d.case_no
+         WHERE e.case_no = d.case_no
+           AND (e.credit_code, e.opening_result_id, e.opened_at, e.status, e.priority,
+                e.escalated_at, e.cleared_at, e.cleared_by, e.repeat_offender, e.open_findings,
+                e.serious_findings, e.officer)
+               IS DISTINCT FROM
+               (d.credit_code, d.opening_result_id, d.opened_at, d.status, d.priority,
+                d.escalated_at, d.cleared_at, d.cleared_by, d.repeat_offender, d.open_findings,
+                d.serious_findings, d.officer)
+        RETURNING e.case_no, old.status AS old_status, e.status AS new_status
+    )
+    -- A case that became or stopped being CLOSED: all its plans change.
+    -- (New cases start as a CLOSED placeholder, so they count here too.)
+    INSERT INTO pg_temp.qlt_x (result_id)
+    SELECT n.result_id FROM ql.nonconformity n
+     WHERE n.case_no IN (SELECT u.case_no FROM upd u
+                          WHERE (u.old_status = 'CLOSED') <> (u.new_status = 'CLOSED'))
+    ON CONFLICT (result_id) DO NOTHING;
+
+    -- Stored cases that no longer have an original (merged into another).
+    DELETE FROM ql.enforcement_case e
+     WHERE e.case_no IN (SELECT old_case_no FROM pg_temp.qlt_scope
+                         UNION SELECT case_no FROM pg_temp.qlt_case)
+       AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.case_no = e.case_no);
+
+    ANALYZE pg_temp.qlt_x;
+    -- 6. The plans of the originals in qlt_x.
     WITH base AS (
-        SELECT o.result_id AS about, o.result_id AS original, o.odate AS anchor, a.action,
-               CASE a.action WHEN 'RECHECK' THEN o.first_recheck_id
-                             WHEN 'OBJECTION_WINDOW' THEN o.first_retest_id END AS fulfilled_by
-          FROM pg_temp.qlt_orig o
+        SELECT n.result_id AS about, n.result_id AS original, n.order_date AS anchor, a.action,
+               CASE a.action WHEN 'RECHECK' THEN n.first_recheck_id
+                             WHEN 'OBJECTION_WINDOW' THEN n.first_retest_id END AS fulfilled_by
+          FROM ql.nonconformity n
          CROSS JOIN LATERAL (VALUES ('STOP_SALE'), ('OBJECTION_WINDOW'), ('DIAGNOSIS'),
                                     ('RECTIFY'), ('RECHECK'), ('ENFORCEMENT_REFERRAL'),
                                     ('KEY_SUPERVISION')) AS a(action)
-         WHERE (a.action <> 'OBJECTION_WINDOW' OR o.verdict <> 'REFUSED')
-           AND (a.action <> 'ENFORCEMENT_REFERRAL' OR o.has_serious)
-           AND (a.action <> 'KEY_SUPERVISION' OR o.repeat_offender)
+         WHERE n.result_id IN (SELECT result_id FROM pg_temp.qlt_x)
+           AND (a.action <> 'OBJECTION_WINDOW' OR n.verdict <> 'REFUSED')
+           AND (a.action <> 'ENFORCEMENT_REFERRAL' OR n.has_serious)
+           AND (a.action <> 'KEY_SUPERVISION' OR n.repeat_offender)
         UNION ALL
-        SELECT f.result_id, f.original_result_id, ql.cst_date(f.reported_at), a.action,
-               CASE a.action WHEN 'SECOND_RECHECK' THEN f.next_recheck_id END
-          FROM pg_temp.qlt_fail f
+        SELECT l.result_id, l.original_result_id, ql.cst_date(l.reported_at), a.action,
+               CASE a.action WHEN 'SECOND_RECHECK' THEN l.next_recheck_id END
+          FROM ql.followup_link l
           JOIN (VALUES (1, 'PUBLIC_ANNOUNCEMENT'), (1, 'SECOND_RECHECK'),
                        (2, 'SUSPEND_REORGANIZE'), (3, 'LICENSE_REVOCATION')) AS a(n, action)
-            ON a.n = f.n
-    ), cats AS (
-        SELECT f.result_id,
-               string_agg(DISTINCT k.title || '（' || k.category || '）', '、') AS titles
-          FROM ql.finding f JOIN ql.cause_category k ON k.category = f.category
-         WHERE f.result_id IN (SELECT result_id FROM pg_temp.qlt_orig)
-         GROUP BY f.result_id
+            ON a.n = l.failure_no
+         WHERE l.original_result_id IN (SELECT result_id FROM pg_temp.qlt_x)
     ), cat_text AS (
         SELECT x.result_id,
+               string_agg(k.title || '（' || k.category || '）', '、' ORDER BY k.sort_order) AS titles,
                string_agg(k.title || '：' || k.diagnosis, ' ' ORDER BY k.sort_order) AS diagnosis,
                string_agg(k.title || '：' || k.measures, ' ' ORDER BY k.sort_order) AS measures
           FROM (SELECT DISTINCT f.result_id, f.category FROM ql.finding f
-                 WHERE f.result_id IN (SELECT result_id FROM pg_temp.qlt_orig)) x
+                 WHERE f.result_id IN (SELECT result_id FROM pg_temp.qlt_x)) x
           JOIN ql.cause_category k ON k.category = x.category
          GROUP BY x.result_id
     )
     INSERT INTO pg_temp.qlt_act (about_result_id, action, original_result_id, credit_code, case_no,
                                  due_date, not_before, status, measure, basis, done_by_result,
                                  done_at, done_by, note)
-    SELECT b.about, b.action, b.original, o.credit_code, c.case_no,
+    SELECT b.about, b.action, b.original, n.credit_code, n.case_no,
            b.anchor + k.offset_days,
            b.anchor + k.not_before_days,
            CASE WHEN ac.about_result_id IS NOT NULL OR fr.result_id IS NOT NULL THEN 'DONE'
-                WHEN o.eff_seq IS NOT NULL OR c.status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
+                WHEN n.status <> 'OPEN' OR c.status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
                 ELSE 'PENDING' END,
            k.measure || CASE b.action
                WHEN 'DIAGNOSIS' THEN ' 诊断：' || coalesce(ct.diagnosis, '')
                WHEN 'RECTIFY' THEN ' 整改措施：' || coalesce(ct.measures, '')
-               WHEN 'STOP_SALE' THEN ' 不合格类别：' || coalesce(cs.titles, '')
+               WHEN 'STOP_SALE' THEN ' 不合格类别：' || coalesce(ct.titles, '')
                ELSE '' END,
            k.basis,
            fr.result_id,
@@ -476,13 +641,14 @@ BEGIN
            ac.completed_by,
            ac.note
       FROM base b
-      JOIN pg_temp.qlt_orig o ON o.result_id = b.original
-      JOIN pg_temp.qlt_case c ON c.credit_code = o.credit_code AND c.run_no = o.run_no
+      JOIN ql.nonconformity n ON n.result_id = b.original
+      JOIN ql.enforcement_case c ON c.case_no = n.case_no
       JOIN ql.action_kind k ON k.action = b.action
-      LEFT JOIN cats cs ON cs.result_id = b.original
       LEFT JOIN cat_text ct ON ct.result_id = b.original
       LEFT JOIN ql.action_completion ac ON ac.about_result_id = b.about AND ac.action = b.action
       LEFT JOIN ql.inspection_result fr ON fr.result_id = b.fulfilled_by;
+
+    ANALYZE pg_temp.qlt_act;
 
     UPDATE ql.plan_action p
        SET case_no = a.case_no, credit_code = a.credit_code,
@@ -510,71 +676,34 @@ BEGIN
      ORDER BY a.case_no, a.due_date, a.action;
 
     DELETE FROM ql.plan_action p
-     WHERE p.credit_code = ANY (codes)
+     WHERE p.original_result_id IN (SELECT result_id FROM pg_temp.qlt_x)
        AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_act a
                         WHERE a.about_result_id = p.about_result_id AND a.action = p.action);
 
-    DELETE FROM ql.enforcement_case e
-     WHERE e.credit_code = ANY (codes)
-       AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_case c WHERE c.case_no = e.case_no);
-
-    -- What each recheck and retest did.
-    UPDATE pg_temp.qlt_fu f
-       SET effect = CASE
-               WHEN f.original_result_id IS NULL THEN 'WAITING'
-               WHEN o.result_id IS NULL THEN 'IGNORED'
-               WHEN o.term_result_id = f.result_id THEN
-                    CASE o.term_kind WHEN 'RECHECK' THEN 'CLEARED' ELSE 'VOIDED' END
-               WHEN EXISTS (SELECT 1 FROM pg_temp.qlt_fail x WHERE x.result_id = f.result_id) THEN 'FAILED'
-               WHEN o.confirmed_by = f.result_id THEN 'CONFIRMED'
-               ELSE 'IGNORED' END,
-           reason = CASE
-               WHEN f.original_result_id IS NULL THEN f.reason
-               WHEN o.result_id IS NULL THEN 'ORIGINAL_CONFORMING'
-               WHEN o.term_result_id = f.result_id
-                    OR o.confirmed_by = f.result_id
-                    OR EXISTS (SELECT 1 FROM pg_temp.qlt_fail x WHERE x.result_id = f.result_id) THEN NULL
-               WHEN o.term_seq IS NOT NULL AND f.seq > o.term_seq THEN 'AFTER_SETTLED'
-               WHEN f.kind = 'RETEST' AND NOT f.considered THEN 'LATER_RETEST'
-               ELSE 'NO_EFFECT' END
-      FROM pg_temp.qlt_fu f2
-      LEFT JOIN pg_temp.qlt_orig o ON o.result_id = f2.original_result_id
-     WHERE f.result_id = f2.result_id;
-
-    INSERT INTO ql.followup_link AS l (result_id, credit_code, original_result_id, effect, reason)
-    SELECT f.result_id, f.credit_code, f.original_result_id, f.effect, f.reason
-      FROM pg_temp.qlt_fu f
-    ON CONFLICT (result_id) DO UPDATE
-       SET original_result_id = excluded.original_result_id, effect = excluded.effect,
-           reason = excluded.reason, credit_code = excluded.credit_code
-     WHERE (l.original_result_id, l.effect, l.reason, l.credit_code)
-           IS DISTINCT FROM (excluded.original_result_id, excluded.effect, excluded.reason,
-                             excluded.credit_code);
-
-    -- The enterprise: name and region from its latest result; the count that
-    -- tells the next ql.retriage whether anything new arrived.
+    -- 7. The enterprises: name and region from the latest result; their
+    -- results are applied.
     UPDATE ql.enterprise e
-       SET name = coalesce(x.ent ->> 'name', e.name),
-           region_code = coalesce(x.ent ->> 'region_code', e.region_code),
-           triaged_results = x.n, triaged_at = now()
-      FROM (SELECT c.code,
-                   (SELECT count(*) FROM pg_temp.qlt_res r WHERE r.credit_code = c.code) AS n,
-                   (SELECT r.record -> 'enterprise' FROM ql.inspection_result r
-                     WHERE r.credit_code = c.code
-                     ORDER BY r.reported_at DESC, r.result_id DESC LIMIT 1) AS ent
-              FROM unnest(codes) AS c(code)) x
-     WHERE e.credit_code = x.code;
+       SET name = coalesce(l.ent ->> 'name', e.name),
+           region_code = coalesce(l.ent ->> 'region_code', e.region_code),
+           triaged_at = now()
+      FROM unnest(codes) AS c(code)
+      LEFT JOIN LATERAL (SELECT r.record -> 'enterprise' AS ent FROM ql.inspection_result r
+                          WHERE r.credit_code = c.code
+                          ORDER BY r.reported_at DESC, r.result_id DESC LIMIT 1) l ON true
+     WHERE e.credit_code = c.code;
+    DELETE FROM ql.triage_pending p WHERE p.credit_code = ANY (codes);
 END $$;
 
 -- The daemon's entry point: bring the findings, cases and plans of these
 -- enterprises up to date after their results were inserted.  Registers
--- enterprises seen for the first time; recomputes those that have
--- nonconformities, rechecks or retests and got such a result since their
--- last triage (full_recompute: every one of them with such results).
--- Returns the number of enterprises recomputed.
+-- enterprises seen for the first time and applies the results queued in
+-- ql.triage_pending for them; an enterprise with nothing queued (only
+-- CONFORMING SUPERVISION results, or nothing new) costs one index probe.
+-- full_recompute re-derives every given enterprise that has results to act
+-- on from scratch.  Returns the number of enterprises recomputed.
 CREATE FUNCTION ql.retriage(credit_codes text[], full_recompute boolean DEFAULT false)
 RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     dirty text[];
 BEGIN
@@ -588,27 +717,31 @@ BEGIN
      WHERE NOT EXISTS (SELECT 1 FROM ql.enterprise e WHERE e.credit_code = c.code)
     ON CONFLICT (credit_code) DO NOTHING;
 
-    SELECT array_agg(x.credit_code ORDER BY x.credit_code) INTO dirty
-      FROM (SELECT e.credit_code, e.triaged_results,
-                   (SELECT count(*) FROM ql.inspection_result r
-                     WHERE r.credit_code = e.credit_code
-                       AND (r.kind <> 'SUPERVISION' OR r.verdict <> 'CONFORMING')) AS n
-              FROM ql.enterprise e
-             WHERE e.credit_code = ANY (credit_codes)) x
-     WHERE x.n > 0 AND (full_recompute OR x.n <> x.triaged_results);
+    IF full_recompute THEN
+        SELECT array_agg(c.code ORDER BY c.code) INTO dirty
+          FROM (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code)) c
+         WHERE EXISTS (SELECT 1 FROM ql.inspection_result r
+                        WHERE r.credit_code = c.code
+                          AND (r.kind <> 'SUPERVISION' OR r.verdict <> 'CONFORMING'));
+    ELSE
+        SELECT array_agg(c.code ORDER BY c.code) INTO dirty
+          FROM (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code)) c
+         WHERE EXISTS (SELECT 1 FROM ql.triage_pending p WHERE p.credit_code = c.code);
+    END IF;
 
     IF dirty IS NULL THEN
         RETURN 0;
     END IF;
-    PERFORM ql.recompute(dirty);
+    PERFORM ql.recompute(dirty, full_recompute);
     RETURN cardinality(dirty);
 END $$;
 
--- Maintenance: recompute every enterprise that has nonconformities,
--- rechecks or retests (after editing action kinds or categories, or to
--- repair), in chunks.  Returns the number of enterprises recomputed.
+-- Maintenance: recompute from scratch every enterprise that has
+-- nonconformities, rechecks or retests (after editing ql.action_kind or
+-- ql.cause_category, or to repair), in chunks.  Returns the number of
+-- enterprises recomputed.
 CREATE FUNCTION ql.retriage_all(chunk integer DEFAULT 1000) RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     codes text[];
     total integer := 0;
@@ -631,7 +764,7 @@ END $$;
 -- ql.cause_rule) and re-derive the plans of the enterprises whose findings
 -- changed category.  Returns the number of findings recategorized.
 CREATE FUNCTION ql.recategorize() RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     changed integer;
     codes text[];

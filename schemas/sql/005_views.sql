@@ -123,9 +123,8 @@ SELECT e.credit_code, e.name AS enterprise_name, e.region_code,
   FROM ql.enterprise e
  CROSS JOIN LATERAL (SELECT count(*) AS results FROM ql.inspection_result r
                       WHERE r.credit_code = e.credit_code) n
- CROSS JOIN LATERAL (SELECT count(*) AS nonconforming FROM ql.inspection_result r
-                      WHERE r.credit_code = e.credit_code AND r.kind = 'SUPERVISION'
-                        AND r.verdict <> 'CONFORMING') nc
+ CROSS JOIN LATERAL (SELECT count(*) AS nonconforming FROM ql.nonconformity n
+                      WHERE n.credit_code = e.credit_code) nc
   LEFT JOIN LATERAL (SELECT r.result_id, r.kind, r.verdict, r.reported_at
                        FROM ql.inspection_result r
                       WHERE r.credit_code = e.credit_code

@@ -41,7 +41,7 @@ RETURN EXISTS (SELECT 1 FROM ql.officer o
 -- an officer covering that region.  Recorded in ql.case_assignment (kept
 -- across re-triage) and ql.officer_log.
 CREATE FUNCTION ql.assign_case(case_no text, login text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     caller text := session_user;
     c record;
@@ -80,7 +80,7 @@ END $$;
 -- re-triage) and ql.officer_log; the case is re-derived at once (completing
 -- LICENSE_REVOCATION closes it).
 CREATE FUNCTION ql.complete_action(action_id bigint, note text) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     caller text := session_user;
     a record;
@@ -105,7 +105,7 @@ BEGIN
     VALUES (a.about_result_id, a.action, complete_action.note, caller, now());
     INSERT INTO ql.officer_log (login, what, case_no, action_id, detail)
     VALUES (caller, 'COMPLETE', a.case_no, a.action_id, a.action || coalesce(': ' || complete_action.note, ''));
-    PERFORM ql.recompute(ARRAY[a.credit_code]);
+    PERFORM ql.recompute(ARRAY[a.credit_code], true);
 END $$;
 
 -- Functions are executable by PUBLIC unless revoked: revoke all, then grant.

@@ -118,7 +118,8 @@ CREATE FUNCTION qltest.reset() RETURNS void
 LANGUAGE sql AS $$
     SET CONSTRAINTS ALL IMMEDIATE; -- the deferred checks pending block TRUNCATE
     TRUNCATE ql.inspection_result, ql.enterprise, ql.finding, ql.enforcement_case, ql.plan_action,
-             ql.followup_link, ql.case_counter, ql.case_assignment, ql.officer_log CASCADE;
+             ql.followup_link, ql.nonconformity, ql.triage_pending, ql.case_counter, ql.case_assignment,
+             ql.officer_log CASCADE;
     SET CONSTRAINTS ALL DEFERRED;
 $$;
 
