@@ -517,15 +517,21 @@ static int start(app_t *a)
 static void stop(app_t *a)
 {
         if (a->rk) {
-                /* Bounded: whatever is still unacknowledged belongs to a file
-                 * that stays in incoming/. */
-                rd_kafka_flush(a->rk, 5000);
+                /* Bounded (a file's own wait had its grace already):
+                 * whatever is still unacknowledged belongs to a file that
+                 * stays in incoming/.  Purging fails those messages, and
+                 * serving their reports releases the trackers they hold. */
+                rd_kafka_flush(a->rk, 1000);
                 int left = rd_kafka_outq_len(a->rk);
-                if (left > 0)
+                if (left > 0) {
                         ql_warn(a->lg,
                                 "%d messages not acknowledged at exit; "
                                 "their files stay in incoming/",
                                 left);
+                        rd_kafka_purge(a->rk, RD_KAFKA_PURGE_F_QUEUE |
+                                                  RD_KAFKA_PURGE_F_INFLIGHT);
+                        rd_kafka_flush(a->rk, 1000);
+                }
                 rd_kafka_destroy(a->rk);
         }
         spool_watch_destroy(a->watch);
