@@ -15,13 +15,16 @@
 -- whole, in the batch transaction, and per-row reference checks would cost
 -- more than the derivation; the tests check their consistency instead.
 
--- One row per enterprise seen in a triaged batch, with name and region_code
--- from its latest result (reported_at, then result_id) as of its last
--- triage.
+-- One row per enterprise seen in a triaged batch.  name and region_code are
+-- those of its latest result (reported_at, then result_id) that is not a
+-- CONFORMING SUPERVISION result -- name_pos is that result's position -- or,
+-- for an enterprise without such results, of its latest result when first
+-- seen.
 CREATE TABLE ql.enterprise (
     credit_code  text PRIMARY KEY,
     name         text NOT NULL,
     region_code  text NOT NULL,
+    name_pos     text COLLATE "C",
     triaged_at   timestamptz
 ) WITH (fillfactor = 90);
 CREATE INDEX enterprise_region_idx ON ql.enterprise (region_code text_pattern_ops);
@@ -38,15 +41,23 @@ CREATE INDEX inspection_result_triage_idx
 -- conforming results, and only its new results for the others.
 CREATE TABLE ql.triage_pending (
     result_id    text PRIMARY KEY,
-    credit_code  text NOT NULL
+    credit_code  text NOT NULL,
+    kind         text NOT NULL,
+    verdict      text NOT NULL,
+    refers_to    text,
+    reported_at  timestamptz NOT NULL,
+    name         text,
+    region_code  text
 );
 CREATE INDEX triage_pending_enterprise_idx ON ql.triage_pending (credit_code);
 
 CREATE FUNCTION ql.queue_for_triage() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    INSERT INTO ql.triage_pending (result_id, credit_code)
-    VALUES (NEW.result_id, NEW.credit_code)
+    INSERT INTO ql.triage_pending (result_id, credit_code, kind, verdict, refers_to, reported_at,
+                                   name, region_code)
+    VALUES (NEW.result_id, NEW.credit_code, NEW.kind, NEW.verdict, NEW.refers_to, NEW.reported_at,
+            NEW.record -> 'enterprise' ->> 'name', NEW.record -> 'enterprise' ->> 'region_code')
     ON CONFLICT (result_id) DO NOTHING;
     RETURN NULL;
 END $$;

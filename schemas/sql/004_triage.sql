@@ -59,18 +59,17 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 RETURN to_char(reported_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || '|' || result_id;
 
 -- The temp tables ql.recompute works in, created once per session and
--- emptied at every call.  DELETE rather than TRUNCATE and no ON COMMIT
--- action: a truncation costs more than the whole derivation of a batch.  The
--- dead rows go with a TRUNCATE once the tables have grown past a few
--- megabytes.  ql.recompute ANALYZEs each table once filled, so that every
--- statement is planned for the sizes at hand (index probes into the big
--- tables for a batch, hash joins for a full re-triage).
+-- emptied at every call.  They are only ever inserted into (no UPDATE), and
+-- emptied with DELETE rather than TRUNCATE, which costs more than the
+-- derivation of a whole batch; a TRUNCATE drops the dead rows once they
+-- pass a few megabytes.  ql.recompute ANALYZEs each once filled, so every
+-- statement is planned for the sizes at hand.
 CREATE FUNCTION ql.triage_workspace() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF to_regclass('pg_temp.qlt_fu') IS NOT NULL THEN
         IF pg_relation_size('pg_temp.qlt_act') + pg_relation_size('pg_temp.qlt_scope')
-           + pg_relation_size('pg_temp.qlt_ev') > 8 * 1024 * 1024 THEN
+           + pg_relation_size('pg_temp.qlt_ev') > 4 * 1024 * 1024 THEN
             TRUNCATE pg_temp.qlt_fu, pg_temp.qlt_new, pg_temp.qlt_aff, pg_temp.qlt_ev,
                      pg_temp.qlt_fold, pg_temp.qlt_scope, pg_temp.qlt_case, pg_temp.qlt_x,
                      pg_temp.qlt_act;
@@ -87,11 +86,10 @@ BEGIN
         END IF;
         RETURN;
     END IF;
-    -- RECHECK/RETEST results to resolve: new ones and those still waiting.
+    -- RECHECK/RETEST results to link to their original.
     CREATE TEMP TABLE qlt_fu (
         result_id text PRIMARY KEY, credit_code text NOT NULL, kind text NOT NULL,
-        verdict text NOT NULL, refers_to text, reported_at timestamptz NOT NULL,
-        original_result_id text, reason text);
+        verdict text NOT NULL, refers_to text, reported_at timestamptz NOT NULL);
     -- Originals seen for the first time.
     CREATE TEMP TABLE qlt_new (
         result_id text PRIMARY KEY, credit_code text NOT NULL, verdict text NOT NULL,
@@ -99,29 +97,31 @@ BEGIN
     -- Originals whose fold is derived again.
     CREATE TEMP TABLE qlt_aff (
         result_id text PRIMARY KEY, credit_code text NOT NULL, pos text COLLATE "C" NOT NULL);
-    -- Their rechecks and retests.
+    -- Their rechecks and retests, with what each does.
     CREATE TEMP TABLE qlt_ev (
         result_id text PRIMARY KEY, original_result_id text NOT NULL, kind text NOT NULL,
         verdict text NOT NULL, reported_at timestamptz NOT NULL, pos text COLLATE "C" NOT NULL,
-        considered boolean NOT NULL, effect text, reason text, failure_no integer,
+        considered boolean NOT NULL, term_pos text COLLATE "C", failure_no integer,
         next_recheck_id text);
-    CREATE INDEX ON qlt_ev (original_result_id, pos);
+    CREATE INDEX ON qlt_ev (original_result_id);
     CREATE TEMP TABLE qlt_fold (
         result_id text PRIMARY KEY, status text NOT NULL, settled_by text, settled_at timestamptz,
         eff_pos text COLLATE "C" NOT NULL, confirmed_by text, failed_rechecks integer NOT NULL,
         first_failed_at timestamptz, first_recheck_id text, first_retest_id text);
-    -- The originals re-grouped into cases: from the earliest one touched on.
+    -- The originals re-grouped into cases: from the earliest one folded
+    -- again on, per enterprise.
     CREATE TEMP TABLE qlt_scope (
         result_id text PRIMARY KEY, credit_code text NOT NULL, pos text COLLATE "C" NOT NULL,
-        order_date date NOT NULL, eff_pos text COLLATE "C" NOT NULL, old_case_no text,
-        repeat_offender boolean, prefix_max_pos text COLLATE "C", run_no integer,
-        case_no text);
-    CREATE INDEX ON qlt_scope (credit_code, pos);
+        old_case_no text, old_repeat boolean, old_prefix_max text COLLATE "C",
+        repeat_offender boolean NOT NULL, prefix_max_pos text COLLATE "C", run_no integer NOT NULL,
+        seed_case_no text);
+    CREATE INDEX ON qlt_scope (credit_code, run_no);
     CREATE TEMP TABLE qlt_case (
         credit_code text NOT NULL, run_no integer NOT NULL, opening_result_id text,
         opened_at timestamptz, case_no text, PRIMARY KEY (credit_code, run_no));
-    -- Originals whose plan is derived again.
-    CREATE TEMP TABLE qlt_x (result_id text PRIMARY KEY);
+    -- Originals whose plan is derived again; may_shrink: one of its actions
+    -- may have to go.
+    CREATE TEMP TABLE qlt_x (result_id text PRIMARY KEY, may_shrink boolean NOT NULL);
     CREATE TEMP TABLE qlt_act (
         about_result_id text NOT NULL, action text NOT NULL, original_result_id text NOT NULL,
         credit_code text NOT NULL, case_no text NOT NULL, due_date date NOT NULL,
@@ -133,23 +133,30 @@ END $$;
 -- Bring the derived state of the given enterprises up to date with their
 -- results (see the top of this file).  Internal: called by ql.retriage,
 -- ql.complete_action and the maintenance functions.
+-- Most statements join a small set (the batch's originals, actions, cases)
+-- to large tables by their keys: the LATERAL ... OFFSET 0 subqueries make
+-- those joins index probes whatever the large tables' statistics say (they
+-- lag behind while results stream in); random_page_cost says that the
+-- pages probed are in memory; JIT is off, its compile time would dwarf
+-- these statements.
 CREATE FUNCTION ql.recompute(codes text[], full_recompute boolean DEFAULT false) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp SET jit = off SET random_page_cost = 1.1 AS $$
 BEGIN
     PERFORM ql.triage_workspace();
 
     -- 1. Rechecks and retests to link to their original: the new ones and
     -- those still waiting (every one, when full).
     INSERT INTO pg_temp.qlt_fu (result_id, credit_code, kind, verdict, refers_to, reported_at)
-    SELECT r.result_id, r.credit_code, r.kind, r.verdict, r.refers_to, r.reported_at
-      FROM ql.inspection_result r
-     WHERE r.result_id IN (SELECT p.result_id FROM ql.triage_pending p
-                            WHERE p.credit_code = ANY (codes)
-                           UNION
-                           SELECT l.result_id FROM ql.followup_link l
-                            WHERE l.credit_code = ANY (codes) AND l.original_result_id IS NULL)
-       AND r.kind <> 'SUPERVISION'
-       AND NOT full_recompute
+    SELECT p.result_id, p.credit_code, p.kind, p.verdict, p.refers_to, p.reported_at
+      FROM ql.triage_pending p
+     WHERE NOT full_recompute AND p.credit_code = ANY (codes) AND p.kind <> 'SUPERVISION'
+    UNION
+    SELECT l.result_id, l.credit_code, l.kind, l.verdict, r.refers_to, l.reported_at
+      FROM ql.followup_link l
+     CROSS JOIN LATERAL (SELECT r.refers_to FROM ql.inspection_result r
+                          WHERE r.result_id = l.result_id OFFSET 0) r
+     WHERE NOT full_recompute AND l.credit_code = ANY (codes) AND l.original_result_id IS NULL
     UNION ALL
     SELECT r.result_id, r.credit_code, r.kind, r.verdict, r.refers_to, r.reported_at
       FROM ql.inspection_result r
@@ -157,35 +164,39 @@ BEGIN
     ANALYZE pg_temp.qlt_fu;
 
     -- Follow each refers_to chain back to a SUPERVISION result (bounded, so
-    -- that a cycle cannot loop).
+    -- that a cycle cannot loop), and store the link.
     WITH RECURSIVE chain AS (
         SELECT f.result_id, f.refers_to AS target, 1 AS depth
           FROM pg_temp.qlt_fu f
         UNION ALL
         SELECT c.result_id, t.refers_to, c.depth + 1
-          FROM chain c JOIN ql.inspection_result t ON t.result_id = c.target
+          FROM chain c
+         CROSS JOIN LATERAL (SELECT r.refers_to, r.kind FROM ql.inspection_result r
+                              WHERE r.result_id = c.target OFFSET 0) t
          WHERE t.kind <> 'SUPERVISION' AND t.refers_to IS NOT NULL AND c.depth < 32
     ), ends AS (
         SELECT DISTINCT ON (result_id) result_id, target FROM chain ORDER BY result_id, depth DESC
+    ), resolved AS (
+        SELECT f.result_id, f.credit_code, f.kind, f.verdict, f.reported_at,
+               CASE WHEN o.kind = 'SUPERVISION' AND o.credit_code = f.credit_code
+                    THEN o.result_id END AS original_result_id,
+               CASE WHEN f.refers_to IS NULL THEN 'NO_REFERENCE'
+                    WHEN o.result_id IS NULL THEN 'ORIGINAL_MISSING'
+                    WHEN o.kind <> 'SUPERVISION' THEN 'CHAIN_BROKEN'
+                    WHEN o.credit_code <> f.credit_code THEN 'OTHER_ENTERPRISE'
+                    WHEN o.verdict = 'CONFORMING' THEN 'ORIGINAL_CONFORMING' END AS reason
+          FROM pg_temp.qlt_fu f
+          JOIN ends e USING (result_id)
+          LEFT JOIN LATERAL (SELECT r.result_id, r.kind, r.credit_code, r.verdict
+                               FROM ql.inspection_result r
+                              WHERE r.result_id = e.target OFFSET 0) o ON true
     )
-    UPDATE pg_temp.qlt_fu f
-       SET original_result_id = CASE WHEN o.kind = 'SUPERVISION' AND o.credit_code = f.credit_code
-                                     THEN o.result_id END,
-           reason = CASE WHEN f.refers_to IS NULL THEN 'NO_REFERENCE'
-                         WHEN o.result_id IS NULL THEN 'ORIGINAL_MISSING'
-                         WHEN o.kind <> 'SUPERVISION' THEN 'CHAIN_BROKEN'
-                         WHEN o.credit_code <> f.credit_code THEN 'OTHER_ENTERPRISE'
-                         WHEN o.verdict = 'CONFORMING' THEN 'ORIGINAL_CONFORMING' END
-      FROM ends e
-      LEFT JOIN ql.inspection_result o ON o.result_id = e.target
-     WHERE f.result_id = e.result_id;
-
     INSERT INTO ql.followup_link AS l (result_id, credit_code, kind, verdict, reported_at, pos,
                                        original_result_id, effect, reason)
-    SELECT f.result_id, f.credit_code, f.kind, f.verdict, f.reported_at,
-           ql.result_pos(f.reported_at, f.result_id), f.original_result_id,
-           CASE WHEN f.original_result_id IS NULL THEN 'WAITING' ELSE 'IGNORED' END, f.reason
-      FROM pg_temp.qlt_fu f
+    SELECT r.result_id, r.credit_code, r.kind, r.verdict, r.reported_at,
+           ql.result_pos(r.reported_at, r.result_id), r.original_result_id,
+           CASE WHEN r.original_result_id IS NULL THEN 'WAITING' ELSE 'IGNORED' END, r.reason
+      FROM resolved r
     ON CONFLICT (result_id) DO UPDATE
        SET original_result_id = excluded.original_result_id, reason = excluded.reason,
            effect = CASE WHEN excluded.original_result_id IS NULL THEN 'WAITING'
@@ -195,13 +206,11 @@ BEGIN
 
     -- 2. Originals seen for the first time: their findings and their row.
     INSERT INTO pg_temp.qlt_new (result_id, credit_code, verdict, reported_at)
-    SELECT r.result_id, r.credit_code, r.verdict, r.reported_at
-      FROM ql.inspection_result r
-     WHERE r.result_id IN (SELECT p.result_id FROM ql.triage_pending p
-                            WHERE p.credit_code = ANY (codes))
-       AND r.kind = 'SUPERVISION' AND r.verdict <> 'CONFORMING'
-       AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.result_id = r.result_id)
-       AND NOT full_recompute
+    SELECT p.result_id, p.credit_code, p.verdict, p.reported_at
+      FROM ql.triage_pending p
+     WHERE NOT full_recompute AND p.credit_code = ANY (codes)
+       AND p.kind = 'SUPERVISION' AND p.verdict <> 'CONFORMING'
+       AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.result_id = p.result_id)
     UNION ALL
     SELECT r.result_id, r.credit_code, r.verdict, r.reported_at
       FROM ql.inspection_result r
@@ -213,7 +222,8 @@ BEGIN
     WITH fresh AS (
         SELECT n.result_id, n.credit_code, n.verdict, n.reported_at, r.record
           FROM pg_temp.qlt_new n
-          JOIN ql.inspection_result r ON r.result_id = n.result_id
+         CROSS JOIN LATERAL (SELECT r.record FROM ql.inspection_result r
+                              WHERE r.result_id = n.result_id OFFSET 0) r
     ), failed_items AS (
         SELECT fr.result_id, it.ord::integer AS item_no, it.item,
                coalesce(lower(it.item ->> 'safety'), '') IN ('true', 't', '1', 'yes', '是') AS safety
@@ -250,117 +260,139 @@ BEGIN
 
     INSERT INTO ql.nonconformity (result_id, credit_code, region_code, verdict, reported_at,
                                   order_date, pos, status, eff_pos, has_serious)
-    SELECT n.result_id, n.credit_code,
-           (SELECT f.region_code FROM ql.finding f WHERE f.result_id = n.result_id LIMIT 1),
-           n.verdict, n.reported_at, ql.cst_date(n.reported_at),
-           ql.result_pos(n.reported_at, n.result_id), 'OPEN', '~',
-           EXISTS (SELECT 1 FROM ql.finding f WHERE f.result_id = n.result_id
-                                                 AND f.severity = 'SERIOUS')
-      FROM pg_temp.qlt_new n;
+    SELECT n.result_id, n.credit_code, f.region_code, n.verdict, n.reported_at,
+           ql.cst_date(n.reported_at), ql.result_pos(n.reported_at, n.result_id), 'OPEN', '~',
+           f.has_serious
+      FROM pg_temp.qlt_new n
+     CROSS JOIN LATERAL (SELECT min(f.region_code) AS region_code,
+                                bool_or(f.severity = 'SERIOUS') AS has_serious
+                           FROM ql.finding f WHERE f.result_id = n.result_id) f;
 
-    -- 3. The originals to fold again: new ones, those with a newly linked
-    -- recheck or retest (all of the enterprise's when full).
+    -- 3. The originals to fold again: the new ones and those with a newly
+    -- linked recheck or retest (all of the enterprise's when full).
     INSERT INTO pg_temp.qlt_aff (result_id, credit_code, pos)
     SELECT n.result_id, n.credit_code, n.pos
+      FROM (SELECT result_id FROM pg_temp.qlt_new
+            UNION
+            SELECT l.original_result_id FROM pg_temp.qlt_fu f
+             CROSS JOIN LATERAL (SELECT l.original_result_id FROM ql.followup_link l
+                                  WHERE l.result_id = f.result_id OFFSET 0) l
+             WHERE l.original_result_id IS NOT NULL) x
+     CROSS JOIN LATERAL (SELECT n.result_id, n.credit_code, n.pos FROM ql.nonconformity n
+                          WHERE n.result_id = x.result_id OFFSET 0) n
+     WHERE NOT full_recompute
+    UNION ALL
+    SELECT n.result_id, n.credit_code, n.pos
       FROM ql.nonconformity n
-     WHERE n.result_id IN (SELECT result_id FROM pg_temp.qlt_new
-                           UNION SELECT original_result_id FROM pg_temp.qlt_fu)
-        OR (full_recompute AND n.credit_code = ANY (codes));
+     WHERE full_recompute AND n.credit_code = ANY (codes);
     ANALYZE pg_temp.qlt_aff;
 
+    INSERT INTO pg_temp.qlt_x (result_id, may_shrink)
+    SELECT result_id, full_recompute FROM pg_temp.qlt_aff;
+
+    -- The fold.  Every recheck counts; of the retests only the first (复检
+    -- is final).  The first CONFORMING one counted settles the findings
+    -- (term_pos); failing rechecks before it are numbered, each with the
+    -- recheck that followed it.
+    WITH ev AS (
+        SELECT l.result_id, l.original_result_id, l.kind, l.verdict, l.reported_at, l.pos,
+               l.kind = 'RECHECK'
+               OR row_number() OVER (PARTITION BY l.original_result_id, l.kind
+                                     ORDER BY l.pos) = 1 AS considered
+          FROM pg_temp.qlt_aff a
+         CROSS JOIN LATERAL (SELECT l.* FROM ql.followup_link l
+                              WHERE l.original_result_id = a.result_id OFFSET 0) l
+    ), termed AS (
+        SELECT ev.*,
+               min(ev.pos) FILTER (WHERE ev.considered AND ev.verdict = 'CONFORMING')
+                   OVER (PARTITION BY ev.original_result_id) AS term_pos
+          FROM ev
+    ), rechecks AS (
+        SELECT t.*,
+               t.kind = 'RECHECK' AND (t.term_pos IS NULL OR t.pos <= t.term_pos) AS counted
+          FROM termed t
+    )
     INSERT INTO pg_temp.qlt_ev (result_id, original_result_id, kind, verdict, reported_at, pos,
-                                considered)
-    SELECT l.result_id, l.original_result_id, l.kind, l.verdict, l.reported_at, l.pos,
-           l.kind = 'RECHECK'
-           OR row_number() OVER (PARTITION BY l.original_result_id, l.kind ORDER BY l.pos) = 1
-      FROM ql.followup_link l
-     WHERE l.original_result_id IN (SELECT result_id FROM pg_temp.qlt_aff);
+                                considered, term_pos, failure_no, next_recheck_id)
+    SELECT r.result_id, r.original_result_id, r.kind, r.verdict, r.reported_at, r.pos,
+           r.considered, r.term_pos,
+           CASE WHEN r.counted AND r.verdict <> 'CONFORMING' THEN
+                count(*) FILTER (WHERE r.counted AND r.verdict <> 'CONFORMING')
+                    OVER (PARTITION BY r.original_result_id ORDER BY r.pos
+                          ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END,
+           CASE WHEN r.counted AND r.verdict <> 'CONFORMING' THEN
+                lead(r.result_id) OVER (PARTITION BY r.original_result_id, r.counted
+                                        ORDER BY r.pos) END
+      FROM rechecks r;
     ANALYZE pg_temp.qlt_ev;
 
-    -- The fold: the first considered CONFORMING follow-up settles; failing
-    -- rechecks before it are numbered.
     INSERT INTO pg_temp.qlt_fold (result_id, status, settled_by, settled_at, eff_pos,
-                                  failed_rechecks)
+                                  confirmed_by, failed_rechecks, first_failed_at,
+                                  first_recheck_id, first_retest_id)
     SELECT a.result_id,
-           CASE t.kind WHEN 'RECHECK' THEN 'CLEARED' WHEN 'RETEST' THEN 'VOIDED' ELSE 'OPEN' END,
-           t.result_id, t.reported_at,
-           CASE WHEN t.pos IS NULL THEN '~' ELSE greatest(t.pos, a.pos) END, 0
+           CASE e.settle_kind WHEN 'RECHECK' THEN 'CLEARED' WHEN 'RETEST' THEN 'VOIDED'
+                ELSE 'OPEN' END,
+           e.settled_by, e.settled_at,
+           CASE WHEN e.term_pos IS NULL THEN '~' ELSE greatest(e.term_pos, a.pos) END,
+           e.confirmed_by, coalesce(e.failures, 0), e.first_failed_at, e.first_recheck_id,
+           e.first_retest_id
       FROM pg_temp.qlt_aff a
-      LEFT JOIN (SELECT DISTINCT ON (e.original_result_id) e.original_result_id, e.result_id,
-                        e.kind, e.reported_at, e.pos
-                   FROM pg_temp.qlt_ev e
-                  WHERE e.considered AND e.verdict = 'CONFORMING'
-                  ORDER BY e.original_result_id, e.pos) t
-             ON t.original_result_id = a.result_id;
+      LEFT JOIN (
+            SELECT v.original_result_id, min(v.term_pos) AS term_pos,
+                   (array_agg(v.kind) FILTER (WHERE v.pos = v.term_pos))[1] AS settle_kind,
+                   (array_agg(v.result_id) FILTER (WHERE v.pos = v.term_pos))[1] AS settled_by,
+                   (array_agg(v.reported_at) FILTER (WHERE v.pos = v.term_pos))[1] AS settled_at,
+                   count(v.failure_no) AS failures,
+                   min(v.reported_at) FILTER (WHERE v.failure_no IS NOT NULL) AS first_failed_at,
+                   (array_agg(v.result_id ORDER BY v.pos)
+                        FILTER (WHERE v.kind = 'RECHECK'
+                                  AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS first_recheck_id,
+                   (array_agg(v.result_id)
+                        FILTER (WHERE v.kind = 'RETEST' AND v.considered
+                                  AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS first_retest_id,
+                   (array_agg(v.result_id)
+                        FILTER (WHERE v.kind = 'RETEST' AND v.considered AND v.verdict <> 'CONFORMING'
+                                  AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS confirmed_by
+              FROM pg_temp.qlt_ev v
+             GROUP BY v.original_result_id) e ON e.original_result_id = a.result_id;
     ANALYZE pg_temp.qlt_fold;
 
-    UPDATE pg_temp.qlt_ev e
-       SET failure_no = x.n, next_recheck_id = x.next_id
-      FROM (SELECT rc.result_id, rc.next_id,
-                   row_number() OVER (PARTITION BY rc.original_result_id ORDER BY rc.pos) AS n
-              FROM (SELECT e2.result_id, e2.original_result_id, e2.pos, e2.verdict,
-                           lead(e2.result_id) OVER (PARTITION BY e2.original_result_id
-                                                    ORDER BY e2.pos) AS next_id
-                      FROM pg_temp.qlt_ev e2
-                      JOIN pg_temp.qlt_fold f ON f.result_id = e2.original_result_id
-                     WHERE e2.kind = 'RECHECK'
-                       AND (f.settled_by IS NULL
-                            OR e2.pos <= ql.result_pos(f.settled_at, f.settled_by))) rc
-             WHERE rc.verdict <> 'CONFORMING') x
-     WHERE e.result_id = x.result_id;
-
-    UPDATE pg_temp.qlt_fold f
-       SET failed_rechecks = x.failures, first_failed_at = x.first_failed_at,
-           first_recheck_id = x.first_recheck_id, first_retest_id = x.first_retest_id,
-           confirmed_by = x.confirmed_by
-      FROM (SELECT e.original_result_id,
-                   count(*) FILTER (WHERE e.failure_no IS NOT NULL) AS failures,
-                   min(e.reported_at) FILTER (WHERE e.failure_no IS NOT NULL) AS first_failed_at,
-                   (array_agg(e.result_id ORDER BY e.pos) FILTER (WHERE e.kind = 'RECHECK'))[1] AS first_recheck_id,
-                   (array_agg(e.result_id) FILTER (WHERE e.kind = 'RETEST'))[1] AS first_retest_id,
-                   (array_agg(e.result_id) FILTER (WHERE e.kind = 'RETEST'
-                                                     AND e.verdict <> 'CONFORMING'))[1] AS confirmed_by
-              FROM pg_temp.qlt_ev e
-              JOIN pg_temp.qlt_fold ff ON ff.result_id = e.original_result_id
-             WHERE e.considered
-               AND (ff.settled_by IS NULL OR e.pos <= ql.result_pos(ff.settled_at, ff.settled_by))
-             GROUP BY e.original_result_id) x
-     WHERE f.result_id = x.original_result_id;
-
-    UPDATE pg_temp.qlt_ev e
-       SET effect = CASE WHEN f.settled_by = e.result_id THEN
-                             CASE e.kind WHEN 'RECHECK' THEN 'CLEARED' ELSE 'VOIDED' END
-                         WHEN e.failure_no IS NOT NULL THEN 'FAILED'
-                         WHEN f.confirmed_by = e.result_id THEN 'CONFIRMED'
-                         ELSE 'IGNORED' END,
-           reason = CASE WHEN f.settled_by = e.result_id OR e.failure_no IS NOT NULL
-                              OR f.confirmed_by = e.result_id THEN NULL
-                         WHEN NOT e.considered THEN 'LATER_RETEST'
-                         WHEN f.settled_by IS NOT NULL THEN 'AFTER_SETTLED'
-                         ELSE 'NO_EFFECT' END
-      FROM pg_temp.qlt_fold f
-     WHERE f.result_id = e.original_result_id;
-
     UPDATE ql.followup_link l
-       SET effect = e.effect, reason = e.reason, failure_no = e.failure_no,
-           next_recheck_id = e.next_recheck_id
-      FROM pg_temp.qlt_ev e
-     WHERE l.result_id = e.result_id
+       SET effect = x.effect, reason = x.reason, failure_no = x.failure_no,
+           next_recheck_id = x.next_recheck_id
+      FROM (SELECT e.result_id, e.failure_no, e.next_recheck_id,
+                   CASE WHEN f.settled_by = e.result_id THEN
+                             CASE e.kind WHEN 'RECHECK' THEN 'CLEARED' ELSE 'VOIDED' END
+                        WHEN e.failure_no IS NOT NULL THEN 'FAILED'
+                        WHEN f.confirmed_by = e.result_id THEN 'CONFIRMED'
+                        ELSE 'IGNORED' END AS effect,
+                   CASE WHEN f.settled_by = e.result_id OR e.failure_no IS NOT NULL
+                             OR f.confirmed_by = e.result_id THEN NULL
+                        WHEN NOT e.considered THEN 'LATER_RETEST'
+                        WHEN f.settled_by IS NOT NULL THEN 'AFTER_SETTLED'
+                        ELSE 'NO_EFFECT' END AS reason
+              FROM pg_temp.qlt_ev e JOIN pg_temp.qlt_fold f ON f.result_id = e.original_result_id) x
+     WHERE l.result_id = x.result_id
        AND (l.effect, l.reason, l.failure_no, l.next_recheck_id)
-           IS DISTINCT FROM (e.effect, e.reason, e.failure_no, e.next_recheck_id);
+           IS DISTINCT FROM (x.effect, x.reason, x.failure_no, x.next_recheck_id);
 
-    UPDATE ql.nonconformity n
-       SET status = f.status, settled_by = f.settled_by, settled_at = f.settled_at,
-           eff_pos = f.eff_pos, confirmed_by = f.confirmed_by,
-           failed_rechecks = f.failed_rechecks, first_failed_at = f.first_failed_at,
-           first_recheck_id = f.first_recheck_id, first_retest_id = f.first_retest_id
-      FROM pg_temp.qlt_fold f
-     WHERE n.result_id = f.result_id
-       AND (n.status, n.settled_by, n.settled_at, n.eff_pos, n.confirmed_by, n.failed_rechecks,
-            n.first_failed_at, n.first_recheck_id, n.first_retest_id)
-           IS DISTINCT FROM
-           (f.status, f.settled_by, f.settled_at, f.eff_pos, f.confirmed_by, f.failed_rechecks,
-            f.first_failed_at, f.first_recheck_id, f.first_retest_id);
+    WITH changed AS (
+        UPDATE ql.nonconformity n
+           SET status = f.status, settled_by = f.settled_by, settled_at = f.settled_at,
+               eff_pos = f.eff_pos, confirmed_by = f.confirmed_by,
+               failed_rechecks = f.failed_rechecks, first_failed_at = f.first_failed_at,
+               first_recheck_id = f.first_recheck_id, first_retest_id = f.first_retest_id
+          FROM pg_temp.qlt_fold f JOIN ql.nonconformity old ON old.result_id = f.result_id
+         WHERE n.result_id = f.result_id
+           AND (n.status, n.settled_by, n.settled_at, n.eff_pos, n.confirmed_by, n.failed_rechecks,
+                n.first_failed_at, n.first_recheck_id, n.first_retest_id)
+               IS DISTINCT FROM
+               (f.status, f.settled_by, f.settled_at, f.eff_pos, f.confirmed_by, f.failed_rechecks,
+                f.first_failed_at, f.first_recheck_id, f.first_retest_id)
+        RETURNING n.result_id, old.failed_rechecks > 0 AS shrinks
+    )
+    UPDATE pg_temp.qlt_x x SET may_shrink = true
+      FROM changed c WHERE x.result_id = c.result_id AND c.shrinks;
 
     UPDATE ql.finding fi
        SET status = f.status, resolved_by = f.settled_by,
@@ -374,70 +406,74 @@ BEGIN
 
     -- 4. Re-group, per enterprise, the originals from the earliest one
     -- folded again; the ones before keep their cases.  The original just
-    -- before the scope seeds the running maximum of eff_pos.
-    INSERT INTO pg_temp.qlt_scope (result_id, credit_code, pos, order_date, eff_pos, old_case_no)
-    SELECT n.result_id, n.credit_code, n.pos, n.order_date, n.eff_pos, n.case_no
-      FROM (SELECT credit_code, min(pos) AS start_pos FROM pg_temp.qlt_aff GROUP BY credit_code) s
-      JOIN ql.nonconformity n ON n.credit_code = s.credit_code AND n.pos >= s.start_pos;
+    -- before seeds the running maximum of eff_pos and the case to continue.
+    WITH st AS (
+        SELECT a.credit_code, min(a.pos) AS start_pos FROM pg_temp.qlt_aff a GROUP BY a.credit_code
+    ), seed AS (
+        SELECT st.credit_code, st.start_pos, p.prefix_max_pos AS seed_max, p.case_no AS seed_case_no
+          FROM st
+          LEFT JOIN LATERAL (SELECT p.prefix_max_pos, p.case_no FROM ql.nonconformity p
+                              WHERE p.credit_code = st.credit_code AND p.pos < st.start_pos
+                              ORDER BY p.pos DESC LIMIT 1) p ON true
+    ), sc AS (
+        SELECT n.result_id, n.credit_code, n.pos, n.order_date, n.eff_pos, n.case_no,
+               n.repeat_offender, n.prefix_max_pos, seed.seed_max, seed.seed_case_no
+          FROM seed
+         CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
+                              WHERE n.credit_code = seed.credit_code AND n.pos >= seed.start_pos
+                              OFFSET 0) n
+    ), w AS (
+        SELECT sc.*,
+               greatest(sc.seed_max, max(sc.eff_pos) OVER (PARTITION BY sc.credit_code ORDER BY sc.pos
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)) AS new_prefix_max,
+               greatest(sc.seed_max, max(sc.eff_pos) OVER (PARTITION BY sc.credit_code ORDER BY sc.pos
+                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS prev_max
+          FROM sc
+    )
+    INSERT INTO pg_temp.qlt_scope (result_id, credit_code, pos, old_case_no, old_repeat,
+                                   old_prefix_max, repeat_offender, prefix_max_pos, run_no,
+                                   seed_case_no)
+    SELECT w.result_id, w.credit_code, w.pos, w.case_no, w.repeat_offender, w.prefix_max_pos,
+           -- Repeat offence: another non-voided original up to 365 days before.
+           EXISTS (SELECT 1 FROM ql.nonconformity p
+                    WHERE p.credit_code = w.credit_code AND p.pos < w.pos
+                      AND p.pos >= to_char((w.order_date - 366)::timestamp, 'YYYYMMDD')
+                      AND p.order_date >= w.order_date - 365 AND p.status <> 'VOIDED'),
+           w.new_prefix_max,
+           sum(CASE WHEN w.prev_max IS NULL OR w.prev_max < w.pos THEN 1 ELSE 0 END)
+               OVER (PARTITION BY w.credit_code ORDER BY w.pos),
+           w.seed_case_no
+      FROM w;
     ANALYZE pg_temp.qlt_scope;
-
-    -- Repeat offence: another non-voided original up to 365 days before.
-    UPDATE pg_temp.qlt_scope s
-       SET repeat_offender = EXISTS (
-               SELECT 1 FROM ql.nonconformity p
-                WHERE p.credit_code = s.credit_code AND p.pos < s.pos
-                  AND p.pos >= to_char((s.order_date - 366)::timestamp, 'YYYYMMDD')
-                  AND p.order_date >= s.order_date - 365 AND p.status <> 'VOIDED');
-
-    UPDATE pg_temp.qlt_scope s
-       SET prefix_max_pos = x.prefix_max, run_no = x.run_no
-      FROM (SELECT y.result_id, y.prefix_max,
-                   sum(CASE WHEN y.prev_max IS NULL OR y.prev_max < y.pos THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY y.credit_code ORDER BY y.pos) AS run_no
-              FROM (SELECT sc.result_id, sc.credit_code, sc.pos,
-                           greatest(seed.prefix_max_pos, max(sc.eff_pos) OVER w_incl) AS prefix_max,
-                           greatest(seed.prefix_max_pos, max(sc.eff_pos) OVER w_excl) AS prev_max
-                      FROM pg_temp.qlt_scope sc
-                      JOIN (SELECT st.credit_code,
-                                   (SELECT p.prefix_max_pos FROM ql.nonconformity p
-                                     WHERE p.credit_code = st.credit_code AND p.pos < st.start_pos
-                                     ORDER BY p.pos DESC LIMIT 1) AS prefix_max_pos
-                              FROM (SELECT credit_code, min(pos) AS start_pos
-                                      FROM pg_temp.qlt_scope GROUP BY credit_code) st) seed
-                        ON seed.credit_code = sc.credit_code
-                    WINDOW w_incl AS (PARTITION BY sc.credit_code ORDER BY sc.pos
-                                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW),
-                           w_excl AS (PARTITION BY sc.credit_code ORDER BY sc.pos
-                                      ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) y) x
-     WHERE s.result_id = x.result_id;
 
     -- 5. Cases.  Run 0 continues the case of the original before the scope;
     -- runs 1.. are new cases, identified by their opening original: the
     -- stored case it opened, else a stored case opened by another of the
     -- run's originals (an earlier result arrived late), else a new number.
     INSERT INTO pg_temp.qlt_case (credit_code, run_no, opening_result_id, opened_at, case_no)
-    SELECT s.credit_code, s.run_no,
-           CASE WHEN s.run_no > 0 THEN (array_agg(s.result_id ORDER BY s.pos))[1] END,
-           CASE WHEN s.run_no > 0 THEN min(n.reported_at) END,
-           CASE WHEN s.run_no = 0 THEN
-                (SELECT p.case_no FROM ql.nonconformity p
-                  WHERE p.credit_code = s.credit_code AND p.pos < min(s.pos)
-                  ORDER BY p.pos DESC LIMIT 1) END
-      FROM pg_temp.qlt_scope s JOIN ql.nonconformity n ON n.result_id = s.result_id
-     GROUP BY s.credit_code, s.run_no;
+    SELECT g.credit_code, g.run_no, g.opening_result_id, o.reported_at,
+           CASE WHEN g.run_no = 0 THEN g.seed_case_no ELSE e.case_no END
+      FROM (SELECT s.credit_code, s.run_no, min(s.seed_case_no) AS seed_case_no,
+                   (array_agg(s.result_id ORDER BY s.pos))[1] AS opening_result_id
+              FROM pg_temp.qlt_scope s GROUP BY s.credit_code, s.run_no) g
+     CROSS JOIN LATERAL (SELECT n.reported_at FROM ql.nonconformity n
+                          WHERE n.result_id = g.opening_result_id OFFSET 0) o
+      LEFT JOIN LATERAL (SELECT e.case_no FROM ql.enforcement_case e
+                          WHERE e.opening_result_id = g.opening_result_id OFFSET 0) e ON true;
     ANALYZE pg_temp.qlt_case;
 
-    UPDATE pg_temp.qlt_case c SET case_no = e.case_no
-      FROM ql.enforcement_case e
-     WHERE c.run_no > 0 AND e.opening_result_id = c.opening_result_id;
-    UPDATE pg_temp.qlt_case c SET case_no = x.case_no
-      FROM (SELECT DISTINCT ON (s.credit_code, s.run_no) s.credit_code, s.run_no, e.case_no
-              FROM pg_temp.qlt_scope s
-              JOIN ql.enforcement_case e ON e.opening_result_id = s.result_id
-             WHERE s.run_no > 0
-               AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_case t WHERE t.case_no = e.case_no)
-             ORDER BY s.credit_code, s.run_no, e.opened_at, e.case_no) x
-     WHERE c.case_no IS NULL AND c.credit_code = x.credit_code AND c.run_no = x.run_no;
+    IF EXISTS (SELECT 1 FROM pg_temp.qlt_case WHERE case_no IS NULL) THEN
+        UPDATE pg_temp.qlt_case c SET case_no = x.case_no
+          FROM (SELECT DISTINCT ON (s.credit_code, s.run_no) s.credit_code, s.run_no, e.case_no
+                  FROM pg_temp.qlt_case cc
+                  JOIN pg_temp.qlt_scope s ON s.credit_code = cc.credit_code AND s.run_no = cc.run_no
+                 CROSS JOIN LATERAL (SELECT e.case_no, e.opened_at FROM ql.enforcement_case e
+                                      WHERE e.opening_result_id = s.result_id OFFSET 0) e
+                 WHERE cc.case_no IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_case t WHERE t.case_no = e.case_no)
+                 ORDER BY s.credit_code, s.run_no, e.opened_at, e.case_no) x
+         WHERE c.case_no IS NULL AND c.credit_code = x.credit_code AND c.run_no = x.run_no;
+    END IF;
 
     -- New cases get the next numbers of their opening year, the counters
     -- locked in year order so that concurrent batches cannot deadlock.
@@ -480,70 +516,74 @@ BEGIN
          WHERE NOT EXISTS (SELECT 1 FROM ql.enforcement_case e WHERE e.case_no = c.case_no);
     END IF;
 
-    UPDATE pg_temp.qlt_scope s SET case_no = c.case_no
-      FROM pg_temp.qlt_case c
-     WHERE c.credit_code = s.credit_code AND c.run_no = s.run_no;
+    -- Originals whose case or repeat offence changed: stored, and their plan
+    -- derived again (a repeat offence withdrawn takes KEY_SUPERVISION away).
+    WITH moved AS (
+        UPDATE ql.nonconformity n
+           SET case_no = c.case_no, repeat_offender = s.repeat_offender,
+               prefix_max_pos = s.prefix_max_pos
+          FROM pg_temp.qlt_scope s
+          JOIN pg_temp.qlt_case c ON c.credit_code = s.credit_code AND c.run_no = s.run_no
+         WHERE n.result_id = s.result_id
+           AND (s.old_case_no, s.old_repeat, s.old_prefix_max)
+               IS DISTINCT FROM (c.case_no, s.repeat_offender, s.prefix_max_pos)
+        RETURNING n.result_id, n.case_no, s.old_case_no,
+                  s.old_repeat AND NOT s.repeat_offender AS shrinks
+    ), findings AS (
+        UPDATE ql.finding f SET case_no = m.case_no
+          FROM moved m
+         WHERE f.result_id = m.result_id AND f.case_no IS DISTINCT FROM m.case_no
+    )
+    INSERT INTO pg_temp.qlt_x (result_id, may_shrink)
+    SELECT m.result_id, m.shrinks FROM moved m
+     WHERE m.shrinks OR m.case_no IS DISTINCT FROM m.old_case_no
+        OR NOT EXISTS (SELECT 1 FROM pg_temp.qlt_x x WHERE x.result_id = m.result_id)
+    ON CONFLICT (result_id) DO UPDATE SET may_shrink = qlt_x.may_shrink OR excluded.may_shrink;
 
-    -- Originals whose plan is derived again: those folded again, and those
-    -- whose case or repeat offence changed.
-    INSERT INTO pg_temp.qlt_x (result_id)
-    SELECT result_id FROM pg_temp.qlt_aff
-    UNION
-    SELECT s.result_id FROM pg_temp.qlt_scope s JOIN ql.nonconformity n USING (result_id)
-     WHERE (n.case_no, n.repeat_offender) IS DISTINCT FROM (s.case_no, s.repeat_offender);
-    ANALYZE pg_temp.qlt_x;
-
-    UPDATE ql.nonconformity n
-       SET case_no = s.case_no, repeat_offender = s.repeat_offender,
-           prefix_max_pos = s.prefix_max_pos
-      FROM pg_temp.qlt_scope s
-     WHERE n.result_id = s.result_id
-       AND (n.case_no, n.repeat_offender, n.prefix_max_pos)
-           IS DISTINCT FROM (s.case_no, s.repeat_offender, s.prefix_max_pos);
-
-    UPDATE ql.finding f SET case_no = s.case_no
-      FROM pg_temp.qlt_scope s
-     WHERE f.result_id = s.result_id AND f.case_no IS DISTINCT FROM s.case_no;
-
-    -- The cases touched, derived again from their originals.
+    -- The cases touched, derived again from all their originals.
     WITH touched AS (
         SELECT case_no FROM pg_temp.qlt_case WHERE case_no IS NOT NULL
         UNION SELECT old_case_no FROM pg_temp.qlt_scope WHERE old_case_no IS NOT NULL
+    ), revoked AS (
+        -- Cases whose LICENSE_REVOCATION an officer completed.
+        SELECT DISTINCT n.case_no
+          FROM ql.action_completion ac
+          JOIN ql.followup_link l ON l.result_id = ac.about_result_id AND l.failure_no = 3
+          JOIN ql.nonconformity n ON n.result_id = l.original_result_id
+         WHERE ac.action = 'LICENSE_REVOCATION'
     ), agg AS (
-        SELECT n.case_no,
-               (array_agg(n.result_id ORDER BY n.pos))[1] AS opening_result_id,
-               min(n.reported_at) AS opened_at,
-               bool_and(n.status <> 'OPEN') AS settled,
-               (array_agg(n.settled_at ORDER BY n.eff_pos DESC))[1] AS cleared_at,
-               (array_agg(n.settled_by ORDER BY n.eff_pos DESC))[1] AS cleared_by,
-               bool_or(n.status = 'OPEN' AND n.failed_rechecks > 0) AS escalated,
-               bool_or(n.failed_rechecks > 0) AS ever_failed,
-               min(n.first_failed_at) FILTER (WHERE n.status = 'OPEN' AND n.failed_rechecks > 0)
-                   AS escalated_at,
-               bool_or(n.repeat_offender) AS repeat_offender,
-               min(n.credit_code) AS credit_code,
-               bool_or(EXISTS (SELECT 1 FROM ql.followup_link l
-                                 JOIN ql.action_completion ac
-                                   ON ac.about_result_id = l.result_id
-                                  AND ac.action = 'LICENSE_REVOCATION'
-                                WHERE l.original_result_id = n.result_id AND l.failure_no = 3)) AS closed
-          FROM ql.nonconformity n
-         WHERE n.case_no IN (SELECT case_no FROM touched)
-         GROUP BY n.case_no
+        SELECT t.case_no, o.*
+          FROM touched t
+         CROSS JOIN LATERAL (
+               SELECT (array_agg(n.result_id ORDER BY n.pos))[1] AS opening_result_id,
+                      min(n.reported_at) AS opened_at,
+                      bool_and(n.status <> 'OPEN') AS settled,
+                      (array_agg(n.settled_at ORDER BY n.eff_pos DESC))[1] AS cleared_at,
+                      (array_agg(n.settled_by ORDER BY n.eff_pos DESC))[1] AS cleared_by,
+                      bool_or(n.status = 'OPEN' AND n.failed_rechecks > 0) AS escalated,
+                      bool_or(n.failed_rechecks > 0) AS ever_failed,
+                      min(n.first_failed_at) FILTER (WHERE n.status = 'OPEN'
+                                                       AND n.failed_rechecks > 0) AS escalated_at,
+                      bool_or(n.repeat_offender) AS repeat_offender,
+                      min(n.credit_code) AS credit_code,
+                      count(*) AS originals
+                 FROM ql.nonconformity n WHERE n.case_no = t.case_no) o
+         WHERE o.originals > 0
     ), counts AS (
-        SELECT f.case_no,
-               count(*) FILTER (WHERE f.status = 'OPEN') AS open_all,
-               count(*) FILTER (WHERE f.status = 'OPEN' AND f.severity = 'SERIOUS') AS open_serious,
-               count(*) AS all_count,
-               count(*) FILTER (WHERE f.severity = 'SERIOUS') AS all_serious
-          FROM ql.finding f
-         WHERE f.case_no IN (SELECT case_no FROM touched)
-         GROUP BY f.case_no
+        SELECT t.case_no, k.*
+          FROM touched t
+         CROSS JOIN LATERAL (
+               SELECT count(*) FILTER (WHERE f.status = 'OPEN') AS open_all,
+                      count(*) FILTER (WHERE f.status = 'OPEN' AND f.severity = 'SERIOUS') AS open_serious,
+                      count(*) AS all_count,
+                      count(*) FILTER (WHERE f.severity = 'SERIOUS') AS all_serious
+                 FROM ql.finding f WHERE f.case_no = t.case_no) k
     ), derived AS (
         SELECT a.case_no, a.credit_code, a.opening_result_id, a.opened_at,
-               CASE WHEN a.settled THEN 'CLEARED' WHEN a.closed THEN 'CLOSED'
+               CASE WHEN a.settled THEN 'CLEARED'
+                    WHEN a.case_no IN (SELECT case_no FROM revoked) THEN 'CLOSED'
                     WHEN a.escalated THEN 'ESCALATED' ELSE 'OPEN' END AS status,
-               CASE WHEN NOT a.settled AND NOT a.closed THEN
+               CASE WHEN NOT a.settled AND a.case_no NOT IN (SELECT case_no FROM revoked) THEN
                         CASE WHEN k.open_serious > 0 OR a.escalated OR a.repeat_offender THEN 'P1'
                              WHEN k.open_all - k.open_serious >= 2 THEN 'P2' ELSE 'P3' END
                     ELSE
@@ -577,77 +617,76 @@ BEGIN
     )
     -- A case that became or stopped being CLOSED: all its plans change.
     -- (New cases start as a CLOSED placeholder, so they count here too.)
-    INSERT INTO pg_temp.qlt_x (result_id)
-    SELECT n.result_id FROM ql.nonconformity n
-     WHERE n.case_no IN (SELECT u.case_no FROM upd u
-                          WHERE (u.old_status = 'CLOSED') <> (u.new_status = 'CLOSED'))
+    INSERT INTO pg_temp.qlt_x (result_id, may_shrink)
+    SELECT n.result_id, false
+      FROM upd u
+     CROSS JOIN LATERAL (SELECT n.result_id FROM ql.nonconformity n
+                          WHERE n.case_no = u.case_no OFFSET 0) n
+     WHERE (u.old_status = 'CLOSED') <> (u.new_status = 'CLOSED')
     ON CONFLICT (result_id) DO NOTHING;
 
-    -- Stored cases that no longer have an original (merged into another).
+    -- Stored cases left without an original (merged into another).
     DELETE FROM ql.enforcement_case e
-     WHERE e.case_no IN (SELECT old_case_no FROM pg_temp.qlt_scope
-                         UNION SELECT case_no FROM pg_temp.qlt_case)
+     WHERE e.case_no IN (SELECT s.old_case_no FROM pg_temp.qlt_scope s
+                          WHERE s.old_case_no IS NOT NULL)
        AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.case_no = e.case_no);
-
     ANALYZE pg_temp.qlt_x;
+
     -- 6. The plans of the originals in qlt_x.
-    WITH base AS (
-        SELECT n.result_id AS about, n.result_id AS original, n.order_date AS anchor, a.action,
-               CASE a.action WHEN 'RECHECK' THEN n.first_recheck_id
-                             WHEN 'OBJECTION_WINDOW' THEN n.first_retest_id END AS fulfilled_by
-          FROM ql.nonconformity n
-         CROSS JOIN LATERAL (VALUES ('STOP_SALE'), ('OBJECTION_WINDOW'), ('DIAGNOSIS'),
-                                    ('RECTIFY'), ('RECHECK'), ('ENFORCEMENT_REFERRAL'),
-                                    ('KEY_SUPERVISION')) AS a(action)
-         WHERE n.result_id IN (SELECT result_id FROM pg_temp.qlt_x)
-           AND (a.action <> 'OBJECTION_WINDOW' OR n.verdict <> 'REFUSED')
-           AND (a.action <> 'ENFORCEMENT_REFERRAL' OR n.has_serious)
-           AND (a.action <> 'KEY_SUPERVISION' OR n.repeat_offender)
+    WITH orig AS (
+        SELECT n.*, c.status AS case_status,
+               (SELECT string_agg(k.title || '（' || k.category || '）', '、' ORDER BY k.sort_order)
+                  FROM ql.cause_category k
+                 WHERE k.category IN (SELECT f.category FROM ql.finding f
+                                       WHERE f.result_id = n.result_id)) AS categories
+          FROM pg_temp.qlt_x x
+         CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
+                              WHERE n.result_id = x.result_id OFFSET 0) n
+         CROSS JOIN LATERAL (SELECT c.status FROM ql.enforcement_case c
+                              WHERE c.case_no = n.case_no OFFSET 0) c
+    ), base AS (
+        SELECT o.result_id AS about, o.result_id AS original, o.order_date AS anchor, a.action,
+               CASE a.action WHEN 'RECHECK' THEN o.first_recheck_id
+                             WHEN 'OBJECTION_WINDOW' THEN o.first_retest_id END AS fulfilled_by
+          FROM orig o
+         CROSS JOIN (VALUES ('STOP_SALE'), ('OBJECTION_WINDOW'), ('DIAGNOSIS'), ('RECTIFY'),
+                            ('RECHECK'), ('ENFORCEMENT_REFERRAL'), ('KEY_SUPERVISION')) AS a(action)
+         WHERE (a.action <> 'OBJECTION_WINDOW' OR o.verdict <> 'REFUSED')
+           AND (a.action <> 'ENFORCEMENT_REFERRAL' OR o.has_serious)
+           AND (a.action <> 'KEY_SUPERVISION' OR o.repeat_offender)
         UNION ALL
-        SELECT l.result_id, l.original_result_id, ql.cst_date(l.reported_at), a.action,
+        SELECT l.result_id, o.result_id, ql.cst_date(l.reported_at), a.action,
                CASE a.action WHEN 'SECOND_RECHECK' THEN l.next_recheck_id END
-          FROM ql.followup_link l
+          FROM orig o
+         CROSS JOIN LATERAL (SELECT l.* FROM ql.followup_link l
+                              WHERE l.original_result_id = o.result_id
+                                AND l.failure_no IS NOT NULL OFFSET 0) l
           JOIN (VALUES (1, 'PUBLIC_ANNOUNCEMENT'), (1, 'SECOND_RECHECK'),
                        (2, 'SUSPEND_REORGANIZE'), (3, 'LICENSE_REVOCATION')) AS a(n, action)
             ON a.n = l.failure_no
-         WHERE l.original_result_id IN (SELECT result_id FROM pg_temp.qlt_x)
-    ), cat_text AS (
-        SELECT x.result_id,
-               string_agg(k.title || '（' || k.category || '）', '、' ORDER BY k.sort_order) AS titles,
-               string_agg(k.title || '：' || k.diagnosis, ' ' ORDER BY k.sort_order) AS diagnosis,
-               string_agg(k.title || '：' || k.measures, ' ' ORDER BY k.sort_order) AS measures
-          FROM (SELECT DISTINCT f.result_id, f.category FROM ql.finding f
-                 WHERE f.result_id IN (SELECT result_id FROM pg_temp.qlt_x)) x
-          JOIN ql.cause_category k ON k.category = x.category
-         GROUP BY x.result_id
     )
     INSERT INTO pg_temp.qlt_act (about_result_id, action, original_result_id, credit_code, case_no,
                                  due_date, not_before, status, measure, basis, done_by_result,
                                  done_at, done_by, note)
-    SELECT b.about, b.action, b.original, n.credit_code, n.case_no,
+    SELECT b.about, b.action, b.original, o.credit_code, o.case_no,
            b.anchor + k.offset_days,
            b.anchor + k.not_before_days,
            CASE WHEN ac.about_result_id IS NOT NULL OR fr.result_id IS NOT NULL THEN 'DONE'
-                WHEN n.status <> 'OPEN' OR c.status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
+                WHEN o.status <> 'OPEN' OR o.case_status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
                 ELSE 'PENDING' END,
-           k.measure || CASE b.action
-               WHEN 'DIAGNOSIS' THEN ' 诊断：' || coalesce(ct.diagnosis, '')
-               WHEN 'RECTIFY' THEN ' 整改措施：' || coalesce(ct.measures, '')
-               WHEN 'STOP_SALE' THEN ' 不合格类别：' || coalesce(ct.titles, '')
-               ELSE '' END,
+           k.measure || CASE WHEN b.action IN ('STOP_SALE', 'DIAGNOSIS', 'RECTIFY')
+                             THEN ' 不合格类别：' || coalesce(o.categories, '') ELSE '' END,
            k.basis,
            fr.result_id,
            coalesce(ac.completed_at, fr.reported_at),
            ac.completed_by,
            ac.note
       FROM base b
-      JOIN ql.nonconformity n ON n.result_id = b.original
-      JOIN ql.enforcement_case c ON c.case_no = n.case_no
+      JOIN orig o ON o.result_id = b.original
       JOIN ql.action_kind k ON k.action = b.action
-      LEFT JOIN cat_text ct ON ct.result_id = b.original
       LEFT JOIN ql.action_completion ac ON ac.about_result_id = b.about AND ac.action = b.action
-      LEFT JOIN ql.inspection_result fr ON fr.result_id = b.fulfilled_by;
-
+      LEFT JOIN LATERAL (SELECT r.result_id, r.reported_at FROM ql.inspection_result r
+                          WHERE r.result_id = b.fulfilled_by OFFSET 0) fr ON true;
     ANALYZE pg_temp.qlt_act;
 
     UPDATE ql.plan_action p
@@ -675,22 +714,38 @@ BEGIN
                         WHERE p.about_result_id = a.about_result_id AND p.action = a.action)
      ORDER BY a.case_no, a.due_date, a.action;
 
-    DELETE FROM ql.plan_action p
-     WHERE p.original_result_id IN (SELECT result_id FROM pg_temp.qlt_x)
-       AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_act a
-                        WHERE a.about_result_id = p.about_result_id AND a.action = p.action);
+    IF EXISTS (SELECT 1 FROM pg_temp.qlt_x WHERE may_shrink) THEN
+        DELETE FROM ql.plan_action p
+         WHERE p.original_result_id IN (SELECT result_id FROM pg_temp.qlt_x WHERE may_shrink)
+           AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_act a
+                            WHERE a.about_result_id = p.about_result_id AND a.action = p.action);
+    END IF;
 
-    -- 7. The enterprises: name and region from the latest result; their
-    -- results are applied.
+    -- 7. The enterprises' name and region: from their latest result that is
+    -- not a CONFORMING SUPERVISION result.
     UPDATE ql.enterprise e
-       SET name = coalesce(l.ent ->> 'name', e.name),
-           region_code = coalesce(l.ent ->> 'region_code', e.region_code),
-           triaged_at = now()
-      FROM unnest(codes) AS c(code)
-      LEFT JOIN LATERAL (SELECT r.record -> 'enterprise' AS ent FROM ql.inspection_result r
-                          WHERE r.credit_code = c.code
-                          ORDER BY r.reported_at DESC, r.result_id DESC LIMIT 1) l ON true
-     WHERE e.credit_code = c.code;
+       SET name = coalesce(x.name, e.name), region_code = coalesce(x.region_code, e.region_code),
+           name_pos = x.pos, triaged_at = now()
+      FROM (SELECT DISTINCT ON (p.credit_code) p.credit_code, p.name, p.region_code,
+                   ql.result_pos(p.reported_at, p.result_id) AS pos
+              FROM ql.triage_pending p
+             WHERE NOT full_recompute AND p.credit_code = ANY (codes)
+             ORDER BY p.credit_code, p.reported_at DESC, p.result_id DESC) x
+     WHERE e.credit_code = x.credit_code AND (e.name_pos IS NULL OR e.name_pos < x.pos);
+    IF full_recompute THEN
+        UPDATE ql.enterprise e
+           SET name = coalesce(l.ent ->> 'name', e.name),
+               region_code = coalesce(l.ent ->> 'region_code', e.region_code),
+               name_pos = l.pos, triaged_at = now()
+          FROM unnest(codes) AS c(code)
+         CROSS JOIN LATERAL (SELECT r.record -> 'enterprise' AS ent,
+                                    ql.result_pos(r.reported_at, r.result_id) AS pos
+                               FROM ql.inspection_result r
+                              WHERE r.credit_code = c.code
+                                AND (r.kind <> 'SUPERVISION' OR r.verdict <> 'CONFORMING')
+                              ORDER BY r.reported_at DESC, r.result_id DESC LIMIT 1) l
+         WHERE e.credit_code = c.code;
+    END IF;
     DELETE FROM ql.triage_pending p WHERE p.credit_code = ANY (codes);
 END $$;
 

@@ -4,7 +4,7 @@
 -- case after one was cleared.
 BEGIN;
 \ir fixtures.sql
-SELECT plan(31);
+SELECT plan(32);
 
 -- 2024-03-10 17:30 UTC is 2024-03-11 01:30 in China: the order date is the
 -- 11th, not the 10th.
@@ -36,9 +36,15 @@ SELECT matches((qltest.action((qltest.case_of('LAB1:P1')).case_no, 'RECTIFY')).b
 SELECT matches((qltest.action((qltest.case_of('LAB1:P1')).case_no, 'RECHECK')).basis,
                '第四十七条', 'RECHECK cites Art. 47');
 SELECT matches((qltest.action((qltest.case_of('LAB1:P1')).case_no, 'DIAGNOSIS')).measure,
-               '机械与结构安全：.*小零件', 'DIAGNOSIS carries the diagnosis of the category');
-SELECT matches((qltest.action((qltest.case_of('LAB1:P1')).case_no, 'RECTIFY')).measure,
-               '整改措施：机械与结构安全：①', 'RECTIFY carries the category''s measures');
+               '不合格类别：机械与结构安全（MECHANICAL_SAFETY）', 'DIAGNOSIS names the cause categories');
+INSERT INTO ql.officer VALUES (current_user, '');
+SELECT matches((SELECT diagnosis FROM ql.case_plan
+                 WHERE case_no = (qltest.case_of('LAB1:P1')).case_no AND action = 'DIAGNOSIS'),
+               '机械与结构安全（MECHANICAL_SAFETY）：小零件。.*结构设计缺陷',
+               'the plan''s diagnosis: each category with its failed items and likely causes');
+SELECT matches((SELECT measures FROM ql.case_plan
+                 WHERE case_no = (qltest.case_of('LAB1:P1')).case_no AND action = 'RECTIFY'),
+               '^机械与结构安全：①', 'the plan''s measures: what the enterprise is to do');
 
 -- Early in the UTC day the CST date is the same day.
 SELECT qltest.put('LAB1:P2', '91520000214434146R', 'SUPERVISION', 'NONCONFORMING',
