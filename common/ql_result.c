@@ -175,19 +175,53 @@ typedef struct {
         size_t nerrors;          /* counted here, whatever errors holds */
 } vctx_t;
 
-static void report(ql_problems_t *list, const char *path, const char *fmt,
-                   va_list ap) __attribute__((format(printf, 3, 0)));
-static void report(ql_problems_t *list, const char *path, const char *fmt,
-                   va_list ap)
+/* Where a value sits, as a chain up to the document: a member name, or an
+ * array entry's index when name is NULL.  The chain lives on the walk's
+ * stack and becomes text ("items[2].verdict") only when a problem is
+ * reported, so a valid document costs no formatting.  NULL is the whole
+ * document. */
+typedef struct path_s {
+        const struct path_s *up;
+        const char *name;
+        size_t index;
+} path_t;
+
+/* A path given as text ("lab.code"), for the rules. */
+#define AT(text) (&(const path_t){NULL, (text), 0})
+
+/* The path's text into buf (cut short if it does not fit); returns the
+ * length written. */
+static size_t path_text(const path_t *p, char *buf, size_t size)
 {
-        char msg[MSG_SIZE];
-        vsnprintf(msg, sizeof(msg), fmt, ap);
-        ql_problems_add(list, path, "%s", msg);
+        if (!p) {
+                buf[0] = '\0';
+                return 0;
+        }
+        size_t n = path_text(p->up, buf, size);
+        int k = p->name
+                    ? snprintf(buf + n, size - n, "%s%s", n ? "." : "", p->name)
+                    : snprintf(buf + n, size - n, "[%zu]", p->index);
+        if (k < 0)
+                return n;
+        return n + (size_t)k < size ? n + (size_t)k : size - 1;
 }
 
-static void error(vctx_t *c, const char *path, const char *fmt, ...)
+static void report(ql_problems_t *list, const path_t *path, const char *fmt,
+                   va_list ap) __attribute__((format(printf, 3, 0)));
+static void report(ql_problems_t *list, const path_t *path, const char *fmt,
+                   va_list ap)
+{
+        if (!list)
+                return;
+        char msg[MSG_SIZE], where[PATH_SIZE + 24];
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        path_text(path, where, sizeof(where));
+        ql_problems_add(list, where, "%s", msg);
+}
+
+static void error(vctx_t *c, const path_t *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void error(vctx_t *c, const char *path, const char *fmt, ...)
+static void error(vctx_t *c, const path_t *path, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
@@ -196,9 +230,9 @@ static void error(vctx_t *c, const char *path, const char *fmt, ...)
         c->nerrors++;
 }
 
-static void warning(vctx_t *c, const char *path, const char *fmt, ...)
+static void warning(vctx_t *c, const path_t *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void warning(vctx_t *c, const char *path, const char *fmt, ...)
+static void warning(vctx_t *c, const path_t *path, const char *fmt, ...)
 {
         va_list ap;
         va_start(ap, fmt);
@@ -237,9 +271,9 @@ static int blank(const char *s)
  * Checks on single string values (run only on a present string)
  */
 
-typedef void (*string_check_fn)(vctx_t *c, const char *path, const char *s);
+typedef void (*string_check_fn)(vctx_t *c, const path_t *path, const char *s);
 
-static void check_date(vctx_t *c, const char *path, const char *s)
+static void check_date(vctx_t *c, const path_t *path, const char *s)
 {
         int32_t days;
         char q[QUOTE_MAX + 4];
@@ -250,7 +284,7 @@ static void check_date(vctx_t *c, const char *path, const char *s)
                       quote(s, strlen(s), q));
 }
 
-static void check_timestamp(vctx_t *c, const char *path, const char *s)
+static void check_timestamp(vctx_t *c, const path_t *path, const char *s)
 {
         int64_t ms;
         char q[QUOTE_MAX + 4];
@@ -261,7 +295,7 @@ static void check_timestamp(vctx_t *c, const char *path, const char *s)
                       quote(s, strlen(s), q));
 }
 
-static void check_region(vctx_t *c, const char *path, const char *s)
+static void check_region(vctx_t *c, const path_t *path, const char *s)
 {
         char q[QUOTE_MAX + 4];
         if (strlen(s) != 6 || strspn(s, "0123456789") != 6)
@@ -271,7 +305,7 @@ static void check_region(vctx_t *c, const char *path, const char *s)
                       quote(s, strlen(s), q));
 }
 
-static void check_uscc(vctx_t *c, const char *path, const char *s)
+static void check_uscc(vctx_t *c, const path_t *path, const char *s)
 {
         char why[256];
         switch (ql_uscc_check(s, why, sizeof(why))) {
@@ -292,7 +326,7 @@ static void check_uscc(vctx_t *c, const char *path, const char *s)
 }
 
 /* For nullable strings that, when given, must say something. */
-static void check_not_blank(vctx_t *c, const char *path, const char *s)
+static void check_not_blank(vctx_t *c, const path_t *path, const char *s)
 {
         if (blank(s))
                 error(c, path, "must not be empty (use null for none)");
@@ -316,6 +350,7 @@ typedef struct record_spec record_spec_t;
 
 typedef struct {
         const char *name;
+        size_t len; /* strlen(name) */
         field_type_t type;
         const char *const *symbols; /* T_ENUM: NULL-terminated */
         /* T_RECORD, T_OPT_RECORD, T_RECORD_ARRAY: */
@@ -329,13 +364,13 @@ struct record_spec {
 };
 
 /* clang-format off */
-#define F_STRING(n, chk)       {.name = n, .type = T_STRING, .check = chk}
-#define F_OPT_STRING(n, chk)   {.name = n, .type = T_OPT_STRING, .check = chk}
-#define F_ENUM(n, syms)        {.name = n, .type = T_ENUM, .symbols = syms}
-#define F_BOOL(n)              {.name = n, .type = T_BOOL}
-#define F_RECORD(n, rec)       {.name = n, .type = T_RECORD, .record = rec}
-#define F_OPT_RECORD(n, rec)   {.name = n, .type = T_OPT_RECORD, .record = rec}
-#define F_RECORD_ARRAY(n, rec) {.name = n, .type = T_RECORD_ARRAY, .record = rec}
+#define F_STRING(n, chk)       {.name = n, .len = sizeof(n) - 1, .type = T_STRING, .check = chk}
+#define F_OPT_STRING(n, chk)   {.name = n, .len = sizeof(n) - 1, .type = T_OPT_STRING, .check = chk}
+#define F_ENUM(n, syms)        {.name = n, .len = sizeof(n) - 1, .type = T_ENUM, .symbols = syms}
+#define F_BOOL(n)              {.name = n, .len = sizeof(n) - 1, .type = T_BOOL}
+#define F_RECORD(n, rec)       {.name = n, .len = sizeof(n) - 1, .type = T_RECORD, .record = rec}
+#define F_OPT_RECORD(n, rec)   {.name = n, .len = sizeof(n) - 1, .type = T_OPT_RECORD, .record = rec}
+#define F_RECORD_ARRAY(n, rec) {.name = n, .len = sizeof(n) - 1, .type = T_RECORD_ARRAY, .record = rec}
 #define RECORD(fields)         {fields, sizeof(fields) / sizeof(fields[0])}
 /* clang-format on */
 
@@ -425,11 +460,6 @@ static const record_spec_t result_record = RECORD(result_fields);
  * The generic walk
  */
 
-static void path_member(char *out, const char *base, const char *name)
-{
-        snprintf(out, PATH_SIZE, "%s%s%s", base, *base ? "." : "", name);
-}
-
 static int enum_index(const char *const *symbols, const char *s)
 {
         for (int i = 0; s && symbols[i]; i++)
@@ -468,16 +498,16 @@ static const field_spec_t *find_field(const record_spec_t *rec,
                                       const char *name, size_t len)
 {
         for (size_t i = 0; i < rec->n; i++)
-                if (strlen(rec->fields[i].name) == len &&
+                if (rec->fields[i].len == len &&
                     !memcmp(rec->fields[i].name, name, len))
                         return &rec->fields[i];
         return NULL;
 }
 
-static void unknown_field(vctx_t *c, const char *base, const record_spec_t *rec,
-                          const char *key, size_t len)
+static void unknown_field(vctx_t *c, const path_t *base,
+                          const record_spec_t *rec, const char *key, size_t len)
 {
-        char q[QUOTE_MAX + 4], path[PATH_SIZE];
+        char q[QUOTE_MAX + 4];
         const char *hint = NULL;
         size_t best = 3; /* suggest only names at most 2 edits away */
         for (size_t i = 0; i < rec->n && len == strlen(key); i++) {
@@ -488,23 +518,23 @@ static void unknown_field(vctx_t *c, const char *base, const record_spec_t *rec,
                 }
         }
         quote(key, len, q);
-        path_member(path, base, q);
+        const path_t path = {base, q, 0};
         if (hint)
-                error(c, path, "unknown field \"%s\"; did you mean \"%s\"?", q,
+                error(c, &path, "unknown field \"%s\"; did you mean \"%s\"?", q,
                       hint);
         else
-                error(c, path,
+                error(c, &path,
                       "unknown field \"%s\" is not part of the "
                       "result record",
                       q);
 }
 
 /* A present JSON string: no NUL inside, valid UTF-8.  1 if fine. */
-static int check_text(vctx_t *c, const char *path, const json_t *v)
+static int check_text(vctx_t *c, const path_t *path, const json_t *v)
 {
         const char *s = json_string_value(v);
         size_t len = json_string_length(v);
-        if (strlen(s) != len) {
+        if (memchr(s, '\0', len)) {
                 error(c, path, "must not contain a NUL character");
                 return 0;
         }
@@ -515,10 +545,10 @@ static int check_text(vctx_t *c, const char *path, const json_t *v)
         return 1;
 }
 
-static void validate_record(vctx_t *c, const char *path, const json_t *obj,
+static void validate_record(vctx_t *c, const path_t *path, const json_t *obj,
                             const record_spec_t *rec);
 
-static void validate_field(vctx_t *c, const char *path, const field_spec_t *f,
+static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
                            const json_t *v)
 {
         char q[QUOTE_MAX + 4];
@@ -583,27 +613,26 @@ static void validate_field(vctx_t *c, const char *path, const field_spec_t *f,
                         return;
                 }
                 for (size_t i = 0; i < json_array_size(v); i++) {
-                        char ipath[PATH_SIZE + 24]; /* path + "[i]" */
+                        const path_t ipath = {path, NULL, i};
                         const json_t *e = json_array_get(v, i);
-                        snprintf(ipath, sizeof(ipath), "%s[%zu]", path, i);
                         if (!json_is_object(e))
-                                error(c, ipath, "must be an object, not %s",
+                                error(c, &ipath, "must be an object, not %s",
                                       type_name(e));
                         else
-                                validate_record(c, ipath, e, f->record);
+                                validate_record(c, &ipath, e, f->record);
                 }
                 return;
         }
 }
 
-static void validate_record(vctx_t *c, const char *path, const json_t *obj,
+static void validate_record(vctx_t *c, const path_t *path, const json_t *obj,
                             const record_spec_t *rec)
 {
-        char fpath[PATH_SIZE];
         for (size_t i = 0; i < rec->n; i++) {
                 const field_spec_t *f = &rec->fields[i];
-                path_member(fpath, path, f->name);
-                validate_field(c, fpath, f, json_object_get(obj, f->name));
+                const path_t fpath = {path, f->name, 0};
+                validate_field(c, &fpath, f,
+                               json_object_getn(obj, f->name, f->len));
         }
         /* jansson's iterator is not const-qualified; it does not modify. */
         json_t *o = (json_t *)obj;
@@ -647,7 +676,7 @@ static void rule_result_id(vctx_t *c, const facts_t *f)
             f->result_id[ll] == ':' &&
             !strcmp(f->result_id + ll + 1, f->report_no))
                 return;
-        error(c, "result_id",
+        error(c, AT("result_id"),
               "\"%s\" must be lab.code, a colon and report_no: \"%s:%s\"",
               quote(f->result_id, strlen(f->result_id), q1),
               quote(f->lab_code, ll, q2),
@@ -660,7 +689,7 @@ static void rule_lab(vctx_t *c, const facts_t *f)
         const char *want = c->opts->lab_code;
         if (!want || !f->lab_code || !strcmp(want, f->lab_code))
                 return;
-        error(c, "lab.code",
+        error(c, AT("lab.code"),
               "result is from lab \"%s\" but this source accepts only lab "
               "\"%s\"",
               quote(f->lab_code, strlen(f->lab_code), q1),
@@ -673,17 +702,17 @@ static void rule_refers_to(vctx_t *c, const facts_t *f)
         int given = r && !json_is_null(r); /* a bad one was reported */
         if (f->kind == KIND_SUPERVISION && json_is_string(r) &&
             !blank(json_string_value(r)))
-                error(c, "refers_to",
+                error(c, AT("refers_to"),
                       "a SUPERVISION result must not refer to another "
                       "result (refers_to is for RECHECK and RETEST)");
         if ((f->kind == KIND_RECHECK || f->kind == KIND_RETEST) && !given)
-                error(c, "refers_to",
+                error(c, AT("refers_to"),
                       "a %s result must give the result_id of the original "
                       "result in refers_to",
                       kind_symbols[f->kind]);
         if (f->result_id && json_is_string(r) &&
             !strcmp(json_string_value(r), f->result_id))
-                error(c, "refers_to",
+                error(c, AT("refers_to"),
                       "must name another result, not this result itself");
 }
 
@@ -705,24 +734,24 @@ static void rule_verdict(vctx_t *c, const facts_t *f)
         case VERDICT_NONCONFORMING:
         case VERDICT_CONFORMING:
                 if (n == 0) {
-                        error(c, "items",
+                        error(c, AT("items"),
                               "must list at least one inspection item "
                               "unless verdict is REFUSED");
                         return;
                 }
                 if (f->verdict == VERDICT_NONCONFORMING && f->fails == 0)
-                        error(c, "verdict",
+                        error(c, AT("verdict"),
                               "verdict is NONCONFORMING but no item has "
                               "verdict FAIL");
                 if (f->verdict == VERDICT_CONFORMING && f->fails > 0)
-                        error(c, "verdict",
+                        error(c, AT("verdict"),
                               "verdict is CONFORMING but %zu item(s) have "
                               "verdict FAIL, first items[%zu] \"%s\"",
                               f->fails, f->first_fail, q);
                 return;
         case VERDICT_REFUSED:
                 if (f->fails > 0)
-                        error(c, "verdict",
+                        error(c, AT("verdict"),
                               "verdict is REFUSED (no inspection) but "
                               "items[%zu] \"%s\" has verdict FAIL",
                               f->first_fail, q);
@@ -745,7 +774,7 @@ static void rule_dates(vctx_t *c, const facts_t *f)
         memcpy(day, reported, 10); /* its own local date */
         day[10] = '\0';
         if (ql_time_parse_date(day, &rd) == 0 && rd < sd)
-                warning(c, "reported_at",
+                warning(c, AT("reported_at"),
                         "report issued on %s, before the sample was taken "
                         "on %s",
                         day, sampled);
@@ -789,13 +818,13 @@ size_t ql_result_validate(const json_t *doc, const ql_result_opts_t *opts,
         static const ql_result_opts_t defaults = {QL_USCC_STRICT, NULL};
         vctx_t c = {opts ? opts : &defaults, errors, warnings, 0};
         if (!json_is_object(doc)) {
-                error(&c, "",
+                error(&c, NULL,
                       "the result document must be a JSON object, "
                       "not %s",
                       type_name(doc));
                 return c.nerrors;
         }
-        validate_record(&c, "", doc, &result_record);
+        validate_record(&c, NULL, doc, &result_record);
         facts_t f;
         gather_facts(doc, &f);
         for (size_t i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
