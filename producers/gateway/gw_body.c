@@ -15,6 +15,26 @@
 
 #include "ql_result.h"
 
+/* Replace with '?' every byte of s that does not start a valid UTF-8
+ * character: jansson quotes the offending token of a syntax error byte by
+ * byte, and a "%.64s" or a full buffer may cut a character in two, so text
+ * may hold invalid UTF-8 or end inside a character, and a JSON reply
+ * cannot carry either (jansson refuses such a string). */
+static void utf8_scrub(char *s)
+{
+        size_t len = strlen(s);
+        for (size_t i = 0; i < len;) {
+                size_t n = 1;
+                while (n <= 4 && i + n <= len &&
+                       !ql_result_utf8_valid(s + i, n))
+                        n++;
+                if (n > 4 || i + n > len)
+                        s[i++] = '?';
+                else
+                        i += n;
+        }
+}
+
 json_t *gw_body_message(const char *fmt, ...)
 {
         char msg[1024];
@@ -22,6 +42,7 @@ json_t *gw_body_message(const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, sizeof(msg), fmt, ap);
         va_end(ap);
+        utf8_scrub(msg);
         return json_pack("{s:s}", "message", msg);
 }
 
@@ -70,25 +91,6 @@ static void fail_body(gw_body_result_t *out, const char *message,
         json_object_set_new(reply, "errors", errors);
         out->nerrors = 1;
         fail(out, 400, reply);
-}
-
-/* Replace with '?' every byte of s that does not start a valid UTF-8
- * character: jansson quotes the offending token of a syntax error byte by
- * byte, so its text may hold invalid UTF-8 or end inside a character, and
- * a JSON reply cannot carry either. */
-static void utf8_scrub(char *s)
-{
-        size_t len = strlen(s);
-        for (size_t i = 0; i < len;) {
-                size_t n = 1;
-                while (n <= 4 && i + n <= len &&
-                       !ql_result_utf8_valid(s + i, n))
-                        n++;
-                if (n > 4 || i + n > len)
-                        s[i++] = '?';
-                else
-                        i += n;
-        }
 }
 
 static void parse_error(gw_body_result_t *out, const json_error_t *e)
@@ -208,6 +210,7 @@ static int check_labs(json_t *records, const gw_body_opts_t *opts,
                          "the record is for lab \"%.64s\" but the token is "
                          "lab \"%s\"'s",
                          lab ? lab : "", opts->lab_code);
+                utf8_scrub(msg);
                 if (foreign++ < GW_BODY_MAX_ERRORS)
                         add_problem(errors, (long)i, "lab.code", "error", msg);
         }

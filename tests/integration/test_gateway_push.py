@@ -122,6 +122,12 @@ def check_auth(gw):
     expect_status(r, 403, "lab B posts lab A's record")
     expect(problems(r) == {(1, "lab.code")}, "403 names the record: %r" % r)
 
+    # a long lab code of Chinese characters, quoted (and cut) in the answer
+    lab = "实验室" * 30
+    r = gw.push(gs.make_doc(lab, "FOREIGN-3"), T1)
+    expect_status(r, 403, "long multibyte lab code of another lab")
+    expect(problems(r) == {(0, "lab.code")}, "403 names the record: %r" % r)
+
 
 def check_limits(gw):
     docs = [gs.make_doc("LAB1", "MANY-%d" % i) for i in range(6)]
