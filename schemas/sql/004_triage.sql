@@ -71,8 +71,8 @@ BEGIN
         IF pg_relation_size('pg_temp.qlt_act') + pg_relation_size('pg_temp.qlt_scope')
            + pg_relation_size('pg_temp.qlt_ev') > 4 * 1024 * 1024 THEN
             TRUNCATE pg_temp.qlt_fu, pg_temp.qlt_new, pg_temp.qlt_aff, pg_temp.qlt_ev,
-                     pg_temp.qlt_fold, pg_temp.qlt_scope, pg_temp.qlt_case, pg_temp.qlt_x,
-                     pg_temp.qlt_act;
+                     pg_temp.qlt_fold, pg_temp.qlt_scope, pg_temp.qlt_case, pg_temp.qlt_cd,
+                     pg_temp.qlt_x, pg_temp.qlt_act;
         ELSE
             DELETE FROM pg_temp.qlt_fu;
             DELETE FROM pg_temp.qlt_new;
@@ -81,6 +81,7 @@ BEGIN
             DELETE FROM pg_temp.qlt_fold;
             DELETE FROM pg_temp.qlt_scope;
             DELETE FROM pg_temp.qlt_case;
+            DELETE FROM pg_temp.qlt_cd;
             DELETE FROM pg_temp.qlt_x;
             DELETE FROM pg_temp.qlt_act;
         END IF;
@@ -90,10 +91,11 @@ BEGIN
     CREATE TEMP TABLE qlt_fu (
         result_id text PRIMARY KEY, credit_code text NOT NULL, kind text NOT NULL,
         verdict text NOT NULL, refers_to text, reported_at timestamptz NOT NULL);
-    -- Originals seen for the first time.
+    -- Originals seen for the first time, with their failed items.
     CREATE TEMP TABLE qlt_new (
         result_id text PRIMARY KEY, credit_code text NOT NULL, verdict text NOT NULL,
-        reported_at timestamptz NOT NULL);
+        reported_at timestamptz NOT NULL, region_code text NOT NULL, fails jsonb NOT NULL,
+        has_serious boolean NOT NULL);
     -- Originals whose fold is derived again.
     CREATE TEMP TABLE qlt_aff (
         result_id text PRIMARY KEY, credit_code text NOT NULL, pos text COLLATE "C" NOT NULL);
@@ -119,14 +121,20 @@ BEGIN
     CREATE TEMP TABLE qlt_case (
         credit_code text NOT NULL, run_no integer NOT NULL, opening_result_id text,
         opened_at timestamptz, case_no text, PRIMARY KEY (credit_code, run_no));
+    -- The cases derived again, and their status before.
+    CREATE TEMP TABLE qlt_cd (
+        case_no text PRIMARY KEY, credit_code text NOT NULL, opening_result_id text NOT NULL,
+        opened_at timestamptz NOT NULL, status text NOT NULL, priority text NOT NULL,
+        escalated_at timestamptz, cleared_at timestamptz, cleared_by text,
+        repeat_offender boolean NOT NULL, open_findings integer NOT NULL,
+        serious_findings integer NOT NULL, officer text, old_status text);
     -- Originals whose plan is derived again; may_shrink: one of its actions
     -- may have to go.
     CREATE TEMP TABLE qlt_x (result_id text PRIMARY KEY, may_shrink boolean NOT NULL);
+    -- The dated actions (static part) of the plans derived again.
     CREATE TEMP TABLE qlt_act (
         about_result_id text NOT NULL, action text NOT NULL, original_result_id text NOT NULL,
-        credit_code text NOT NULL, case_no text NOT NULL, due_date date NOT NULL,
-        not_before date, status text NOT NULL, measure text NOT NULL, basis text NOT NULL,
-        done_by_result text, done_at timestamptz, done_by text, note text,
+        due_date date NOT NULL, not_before date, measure text NOT NULL, basis text NOT NULL,
         PRIMARY KEY (about_result_id, action));
 END $$;
 
@@ -204,69 +212,48 @@ BEGIN
      WHERE (l.original_result_id, l.reason) IS DISTINCT FROM
            (excluded.original_result_id, excluded.reason);
 
-    -- 2. Originals seen for the first time: their findings and their row.
-    INSERT INTO pg_temp.qlt_new (result_id, credit_code, verdict, reported_at)
-    SELECT p.result_id, p.credit_code, p.verdict, p.reported_at
-      FROM ql.triage_pending p
-     WHERE NOT full_recompute AND p.credit_code = ANY (codes)
-       AND p.kind = 'SUPERVISION' AND p.verdict <> 'CONFORMING'
-       AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.result_id = p.result_id)
-    UNION ALL
-    SELECT r.result_id, r.credit_code, r.verdict, r.reported_at
-      FROM ql.inspection_result r
-     WHERE full_recompute AND r.credit_code = ANY (codes)
-       AND r.kind = 'SUPERVISION' AND r.verdict <> 'CONFORMING'
-       AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.result_id = r.result_id);
-    ANALYZE pg_temp.qlt_new;
-
+    -- 2. Originals seen for the first time: their row (their findings
+    -- follow once their case is known).
     WITH fresh AS (
-        SELECT n.result_id, n.credit_code, n.verdict, n.reported_at, r.record
-          FROM pg_temp.qlt_new n
-         CROSS JOIN LATERAL (SELECT r.record FROM ql.inspection_result r
-                              WHERE r.result_id = n.result_id OFFSET 0) r
-    ), failed_items AS (
-        SELECT fr.result_id, it.ord::integer AS item_no, it.item,
-               coalesce(lower(it.item ->> 'safety'), '') IN ('true', 't', '1', 'yes', '是') AS safety
-          FROM fresh fr
-         CROSS JOIN LATERAL jsonb_array_elements(
-                 CASE WHEN jsonb_typeof(fr.record -> 'items') = 'array'
-                      THEN fr.record -> 'items' ELSE '[]'::jsonb END) WITH ORDINALITY AS it(item, ord)
-         WHERE fr.verdict = 'NONCONFORMING' AND it.item ->> 'verdict' = 'FAIL'
+        SELECT p.result_id, p.credit_code, p.verdict, p.reported_at
+          FROM ql.triage_pending p
+         WHERE NOT full_recompute AND p.credit_code = ANY (codes)
+           AND p.kind = 'SUPERVISION' AND p.verdict <> 'CONFORMING'
+           AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.result_id = p.result_id)
+        UNION ALL
+        SELECT r.result_id, r.credit_code, r.verdict, r.reported_at
+          FROM ql.inspection_result r
+         WHERE full_recompute AND r.credit_code = ANY (codes)
+           AND r.kind = 'SUPERVISION' AND r.verdict <> 'CONFORMING'
+           AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.result_id = r.result_id)
     )
-    INSERT INTO ql.finding (result_id, item_no, credit_code, region_code, item_name, clause,
-                            requirement, measured, unit, importance, safety, severity,
-                            category, status, reported_at)
-    SELECT fr.result_id, fi.item_no, fr.credit_code,
-           coalesce(fr.record -> 'enterprise' ->> 'region_code', ''),
-           coalesce(fi.item ->> 'name', '(unnamed item)'),
-           fi.item ->> 'clause', fi.item ->> 'requirement', fi.item ->> 'measured',
-           fi.item ->> 'unit', fi.item ->> 'importance', fi.safety,
-           CASE WHEN fi.item ->> 'importance' = 'A' OR fi.safety THEN 'SERIOUS' ELSE 'GENERAL' END,
-           ql.classify_item(fi.item ->> 'name'), 'OPEN', fr.reported_at
-      FROM fresh fr JOIN failed_items fi USING (result_id)
-    UNION ALL
-    -- A refusal (拒检) is one SERIOUS finding; a NONCONFORMING result that
-    -- names no FAIL item (producers validate against this) still gets one.
-    SELECT fr.result_id, 0, fr.credit_code,
-           coalesce(fr.record -> 'enterprise' ->> 'region_code', ''),
-           CASE WHEN fr.verdict = 'REFUSED' THEN '拒绝接受监督抽查（拒检）'
-                ELSE '不合格（报告未列明不合格项目）' END,
-           NULL, NULL, NULL, NULL, NULL, NULL,
-           CASE WHEN fr.verdict = 'REFUSED' THEN 'SERIOUS' ELSE 'GENERAL' END,
-           CASE WHEN fr.verdict = 'REFUSED' THEN 'REFUSAL' ELSE 'OTHER' END,
-           'OPEN', fr.reported_at
-      FROM fresh fr
-     WHERE NOT EXISTS (SELECT 1 FROM failed_items fi WHERE fi.result_id = fr.result_id);
+    INSERT INTO pg_temp.qlt_new (result_id, credit_code, verdict, reported_at, region_code, fails,
+                                 has_serious)
+    SELECT f.result_id, f.credit_code, f.verdict, f.reported_at,
+           coalesce(r.record -> 'enterprise' ->> 'region_code', ''), i.fails,
+           f.verdict = 'REFUSED' OR coalesce(i.serious, false)
+      FROM fresh f
+     CROSS JOIN LATERAL (SELECT r.record FROM ql.inspection_result r
+                          WHERE r.result_id = f.result_id OFFSET 0) r
+     CROSS JOIN LATERAL (
+           SELECT coalesce(jsonb_agg(it.item || jsonb_build_object('item_no', it.ord,
+                                                                  'is_safety', x.safety)
+                                     ORDER BY it.ord), '[]') AS fails,
+                  bool_or(it.item ->> 'importance' = 'A' OR x.safety) AS serious
+             FROM jsonb_array_elements(CASE WHEN jsonb_typeof(r.record -> 'items') = 'array'
+                                            THEN r.record -> 'items' ELSE '[]'::jsonb END)
+                  WITH ORDINALITY AS it(item, ord)
+            CROSS JOIN LATERAL (SELECT coalesce(lower(it.item ->> 'safety'), '')
+                                       IN ('true', 't', '1', 'yes', '是') AS safety) x
+            WHERE f.verdict = 'NONCONFORMING' AND it.item ->> 'verdict' = 'FAIL') i;
+    ANALYZE pg_temp.qlt_new;
 
     INSERT INTO ql.nonconformity (result_id, credit_code, region_code, verdict, reported_at,
                                   order_date, pos, status, eff_pos, has_serious)
-    SELECT n.result_id, n.credit_code, f.region_code, n.verdict, n.reported_at,
+    SELECT n.result_id, n.credit_code, n.region_code, n.verdict, n.reported_at,
            ql.cst_date(n.reported_at), ql.result_pos(n.reported_at, n.result_id), 'OPEN', '~',
-           f.has_serious
-      FROM pg_temp.qlt_new n
-     CROSS JOIN LATERAL (SELECT min(f.region_code) AS region_code,
-                                bool_or(f.severity = 'SERIOUS') AS has_serious
-                           FROM ql.finding f WHERE f.result_id = n.result_id) f;
+           n.has_serious
+      FROM pg_temp.qlt_new n;
 
     -- 3. The originals to fold again: the new ones and those with a newly
     -- linked recheck or retest (all of the enterprise's when full).
@@ -508,12 +495,6 @@ BEGIN
                               ELSE numbered.no::text END
           FROM numbered
          WHERE c.credit_code = numbered.credit_code AND c.run_no = numbered.run_no;
-        -- A placeholder row per new case; its columns are set below.
-        INSERT INTO ql.enforcement_case (case_no, credit_code, opening_result_id, status,
-                                         priority, opened_at)
-        SELECT c.case_no, c.credit_code, c.opening_result_id, 'CLOSED', 'P3', c.opened_at
-          FROM pg_temp.qlt_case c
-         WHERE NOT EXISTS (SELECT 1 FROM ql.enforcement_case e WHERE e.case_no = c.case_no);
     END IF;
 
     -- Originals whose case or repeat offence changed: stored, and their plan
@@ -539,6 +520,40 @@ BEGIN
      WHERE m.shrinks OR m.case_no IS DISTINCT FROM m.old_case_no
         OR NOT EXISTS (SELECT 1 FROM pg_temp.qlt_x x WHERE x.result_id = m.result_id)
     ON CONFLICT (result_id) DO UPDATE SET may_shrink = qlt_x.may_shrink OR excluded.may_shrink;
+
+    -- The findings of the new originals, with their case and status.
+    INSERT INTO ql.finding (result_id, item_no, credit_code, region_code, case_no, item_name,
+                            clause, requirement, measured, unit, importance, safety, severity,
+                            category, status, reported_at, confirmed_by, resolved_by, resolved_at)
+    SELECT q.result_id, i.item_no, q.credit_code, q.region_code, n.case_no, i.item_name,
+           i.clause, i.requirement, i.measured, i.unit, i.importance, i.safety, i.severity,
+           i.category, n.status, q.reported_at, n.confirmed_by,
+           CASE WHEN n.status <> 'OPEN' THEN n.settled_by END,
+           CASE WHEN n.status <> 'OPEN' THEN n.settled_at END
+      FROM pg_temp.qlt_new q
+     CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
+                          WHERE n.result_id = q.result_id OFFSET 0) n
+     CROSS JOIN LATERAL (
+           SELECT (it ->> 'item_no')::integer AS item_no,
+                  coalesce(it ->> 'name', '(unnamed item)') AS item_name,
+                  it ->> 'clause' AS clause, it ->> 'requirement' AS requirement,
+                  it ->> 'measured' AS measured, it ->> 'unit' AS unit,
+                  it ->> 'importance' AS importance, (it ->> 'is_safety')::boolean AS safety,
+                  CASE WHEN it ->> 'importance' = 'A' OR (it ->> 'is_safety')::boolean
+                       THEN 'SERIOUS' ELSE 'GENERAL' END AS severity,
+                  ql.classify_item(it ->> 'name') AS category
+             FROM jsonb_array_elements(q.fails) AS it
+           UNION ALL
+           -- A refusal (拒检) is one SERIOUS finding; a NONCONFORMING result
+           -- that names no FAIL item (producers validate against this)
+           -- still gets one.
+           SELECT 0,
+                  CASE WHEN q.verdict = 'REFUSED' THEN '拒绝接受监督抽查（拒检）'
+                       ELSE '不合格（报告未列明不合格项目）' END,
+                  NULL, NULL, NULL, NULL, NULL, NULL,
+                  CASE WHEN q.verdict = 'REFUSED' THEN 'SERIOUS' ELSE 'GENERAL' END,
+                  CASE WHEN q.verdict = 'REFUSED' THEN 'REFUSAL' ELSE 'OTHER' END
+            WHERE jsonb_array_length(q.fails) = 0) i;
 
     -- The cases touched, derived again from all their originals.
     WITH touched AS (
@@ -578,51 +593,59 @@ BEGIN
                       count(*) AS all_count,
                       count(*) FILTER (WHERE f.severity = 'SERIOUS') AS all_serious
                  FROM ql.finding f WHERE f.case_no = t.case_no) k
-    ), derived AS (
-        SELECT a.case_no, a.credit_code, a.opening_result_id, a.opened_at,
-               CASE WHEN a.settled THEN 'CLEARED'
-                    WHEN a.case_no IN (SELECT case_no FROM revoked) THEN 'CLOSED'
-                    WHEN a.escalated THEN 'ESCALATED' ELSE 'OPEN' END AS status,
-               CASE WHEN NOT a.settled AND a.case_no NOT IN (SELECT case_no FROM revoked) THEN
-                        CASE WHEN k.open_serious > 0 OR a.escalated OR a.repeat_offender THEN 'P1'
-                             WHEN k.open_all - k.open_serious >= 2 THEN 'P2' ELSE 'P3' END
-                    ELSE
-                        CASE WHEN k.all_serious > 0 OR a.ever_failed OR a.repeat_offender THEN 'P1'
-                             WHEN k.all_count - k.all_serious >= 2 THEN 'P2' ELSE 'P3' END
-               END AS priority,
-               a.escalated_at,
-               CASE WHEN a.settled THEN a.cleared_at END AS cleared_at,
-               CASE WHEN a.settled THEN a.cleared_by END AS cleared_by,
-               a.repeat_offender, k.open_all::integer AS open_findings,
-               k.open_serious::integer AS serious_findings,
-               (SELECT ca.officer FROM ql.case_assignment ca WHERE ca.case_no = a.case_no) AS officer
-          FROM agg a JOIN counts k USING (case_no)
-    ), upd AS (
-        UPDATE ql.enforcement_case e
-           SET credit_code = d.credit_code, opening_result_id = d.opening_result_id,
-               opened_at = d.opened_at, status = d.status, priority = d.priority,
-               escalated_at = d.escalated_at, cleared_at = d.cleared_at, cleared_by = d.cleared_by,
-               repeat_offender = d.repeat_offender, open_findings = d.open_findings,
-               serious_findings = d.serious_findings, officer = d.officer, updated_at = now()
-          FROM derived d JOIN ql.enforcement_case old ON old.case_no = d.case_no
-         WHERE e.case_no = d.case_no
-           AND (e.credit_code, e.opening_result_id, e.opened_at, e.status, e.priority,
-                e.escalated_at, e.cleared_at, e.cleared_by, e.repeat_offender, e.open_findings,
-                e.serious_findings, e.officer)
-               IS DISTINCT FROM
-               (d.credit_code, d.opening_result_id, d.opened_at, d.status, d.priority,
-                d.escalated_at, d.cleared_at, d.cleared_by, d.repeat_offender, d.open_findings,
-                d.serious_findings, d.officer)
-        RETURNING e.case_no, old.status AS old_status, e.status AS new_status
     )
+    INSERT INTO pg_temp.qlt_cd (case_no, credit_code, opening_result_id, opened_at, status,
+                                priority, escalated_at, cleared_at, cleared_by, repeat_offender,
+                                open_findings, serious_findings, officer, old_status)
+    SELECT a.case_no, a.credit_code, a.opening_result_id, a.opened_at,
+           CASE WHEN a.settled THEN 'CLEARED'
+                WHEN a.case_no IN (SELECT case_no FROM revoked) THEN 'CLOSED'
+                WHEN a.escalated THEN 'ESCALATED' ELSE 'OPEN' END,
+           CASE WHEN NOT a.settled AND a.case_no NOT IN (SELECT case_no FROM revoked) THEN
+                    CASE WHEN k.open_serious > 0 OR a.escalated OR a.repeat_offender THEN 'P1'
+                         WHEN k.open_all - k.open_serious >= 2 THEN 'P2' ELSE 'P3' END
+                ELSE
+                    CASE WHEN k.all_serious > 0 OR a.ever_failed OR a.repeat_offender THEN 'P1'
+                         WHEN k.all_count - k.all_serious >= 2 THEN 'P2' ELSE 'P3' END
+           END,
+           a.escalated_at,
+           CASE WHEN a.settled THEN a.cleared_at END,
+           CASE WHEN a.settled THEN a.cleared_by END,
+           a.repeat_offender, k.open_all::integer, k.open_serious::integer,
+           (SELECT ca.officer FROM ql.case_assignment ca WHERE ca.case_no = a.case_no),
+           (SELECT e.status FROM ql.enforcement_case e WHERE e.case_no = a.case_no)
+      FROM agg a JOIN counts k USING (case_no);
+
+    MERGE INTO ql.enforcement_case e
+    USING pg_temp.qlt_cd d ON e.case_no = d.case_no
+     WHEN MATCHED AND (e.credit_code, e.opening_result_id, e.opened_at, e.status, e.priority,
+                       e.escalated_at, e.cleared_at, e.cleared_by, e.repeat_offender,
+                       e.open_findings, e.serious_findings, e.officer)
+                      IS DISTINCT FROM
+                      (d.credit_code, d.opening_result_id, d.opened_at, d.status, d.priority,
+                       d.escalated_at, d.cleared_at, d.cleared_by, d.repeat_offender,
+                       d.open_findings, d.serious_findings, d.officer) THEN
+          UPDATE SET credit_code = d.credit_code, opening_result_id = d.opening_result_id,
+                     opened_at = d.opened_at, status = d.status, priority = d.priority,
+                     escalated_at = d.escalated_at, cleared_at = d.cleared_at,
+                     cleared_by = d.cleared_by, repeat_offender = d.repeat_offender,
+                     open_findings = d.open_findings, serious_findings = d.serious_findings,
+                     officer = d.officer, updated_at = now()
+     WHEN NOT MATCHED THEN
+          INSERT (case_no, credit_code, opening_result_id, status, priority, opened_at,
+                  escalated_at, cleared_at, cleared_by, repeat_offender, open_findings,
+                  serious_findings, officer)
+          VALUES (d.case_no, d.credit_code, d.opening_result_id, d.status, d.priority,
+                  d.opened_at, d.escalated_at, d.cleared_at, d.cleared_by, d.repeat_offender,
+                  d.open_findings, d.serious_findings, d.officer);
+
     -- A case that became or stopped being CLOSED: all its plans change.
-    -- (New cases start as a CLOSED placeholder, so they count here too.)
     INSERT INTO pg_temp.qlt_x (result_id, may_shrink)
     SELECT n.result_id, false
-      FROM upd u
+      FROM pg_temp.qlt_cd d
      CROSS JOIN LATERAL (SELECT n.result_id FROM ql.nonconformity n
-                          WHERE n.case_no = u.case_no OFFSET 0) n
-     WHERE (u.old_status = 'CLOSED') <> (u.new_status = 'CLOSED')
+                          WHERE n.case_no = d.case_no OFFSET 0) n
+     WHERE (d.old_status = 'CLOSED') <> (d.status = 'CLOSED')
     ON CONFLICT (result_id) DO NOTHING;
 
     -- Stored cases left without an original (merged into another).
@@ -632,94 +655,134 @@ BEGIN
        AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.case_no = e.case_no);
     ANALYZE pg_temp.qlt_x;
 
-    -- 6. The plans of the originals in qlt_x.
+    -- 6. The plans of the originals in qlt_x.  The dated part of an action
+    -- (due date, measure, basis) is written once; its state (status, done by
+    -- whom or which result, case) follows the original's.  qlt_act holds
+    -- the dated part of: every action of the new originals (all, when full,
+    -- or when one may have to go), and the escalation and KEY_SUPERVISION
+    -- actions of every original in qlt_x.
     WITH orig AS (
-        SELECT n.*, c.status AS case_status,
-               (SELECT string_agg(k.title || '（' || k.category || '）', '、' ORDER BY k.sort_order)
-                  FROM ql.cause_category k
-                 WHERE k.category IN (SELECT f.category FROM ql.finding f
-                                       WHERE f.result_id = n.result_id)) AS categories
+        SELECT n.result_id, n.verdict, n.order_date, n.has_serious, n.repeat_offender,
+               (full_recompute OR x.may_shrink
+                OR EXISTS (SELECT 1 FROM pg_temp.qlt_new q WHERE q.result_id = x.result_id)) AS all_actions
           FROM pg_temp.qlt_x x
          CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
                               WHERE n.result_id = x.result_id OFFSET 0) n
-         CROSS JOIN LATERAL (SELECT c.status FROM ql.enforcement_case c
-                              WHERE c.case_no = n.case_no OFFSET 0) c
     ), base AS (
         SELECT o.result_id AS about, o.result_id AS original, o.order_date AS anchor, a.action,
-               CASE a.action WHEN 'RECHECK' THEN o.first_recheck_id
-                             WHEN 'OBJECTION_WINDOW' THEN o.first_retest_id END AS fulfilled_by
+               CASE WHEN a.action IN ('STOP_SALE', 'DIAGNOSIS', 'RECTIFY') THEN
+                    ' 不合格类别：' || coalesce(
+                        (SELECT string_agg(k.title || '（' || k.category || '）', '、'
+                                           ORDER BY k.sort_order)
+                           FROM ql.cause_category k
+                          WHERE k.category IN (SELECT f.category FROM ql.finding f
+                                                WHERE f.result_id = o.result_id)), '')
+               ELSE '' END AS detail
           FROM orig o
          CROSS JOIN (VALUES ('STOP_SALE'), ('OBJECTION_WINDOW'), ('DIAGNOSIS'), ('RECTIFY'),
                             ('RECHECK'), ('ENFORCEMENT_REFERRAL'), ('KEY_SUPERVISION')) AS a(action)
-         WHERE (a.action <> 'OBJECTION_WINDOW' OR o.verdict <> 'REFUSED')
+         WHERE (o.all_actions OR a.action = 'KEY_SUPERVISION')
+           AND (a.action <> 'OBJECTION_WINDOW' OR o.verdict <> 'REFUSED')
            AND (a.action <> 'ENFORCEMENT_REFERRAL' OR o.has_serious)
            AND (a.action <> 'KEY_SUPERVISION' OR o.repeat_offender)
         UNION ALL
-        SELECT l.result_id, o.result_id, ql.cst_date(l.reported_at), a.action,
-               CASE a.action WHEN 'SECOND_RECHECK' THEN l.next_recheck_id END
+        SELECT l.result_id, o.result_id, ql.cst_date(l.reported_at), a.action, ''
           FROM orig o
-         CROSS JOIN LATERAL (SELECT l.* FROM ql.followup_link l
+         CROSS JOIN LATERAL (SELECT l.result_id, l.reported_at, l.failure_no
+                               FROM ql.followup_link l
                               WHERE l.original_result_id = o.result_id
                                 AND l.failure_no IS NOT NULL OFFSET 0) l
           JOIN (VALUES (1, 'PUBLIC_ANNOUNCEMENT'), (1, 'SECOND_RECHECK'),
                        (2, 'SUSPEND_REORGANIZE'), (3, 'LICENSE_REVOCATION')) AS a(n, action)
             ON a.n = l.failure_no
     )
-    INSERT INTO pg_temp.qlt_act (about_result_id, action, original_result_id, credit_code, case_no,
-                                 due_date, not_before, status, measure, basis, done_by_result,
-                                 done_at, done_by, note)
-    SELECT b.about, b.action, b.original, o.credit_code, o.case_no,
-           b.anchor + k.offset_days,
-           b.anchor + k.not_before_days,
-           CASE WHEN ac.about_result_id IS NOT NULL OR fr.result_id IS NOT NULL THEN 'DONE'
-                WHEN o.status <> 'OPEN' OR o.case_status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
-                ELSE 'PENDING' END,
-           k.measure || CASE WHEN b.action IN ('STOP_SALE', 'DIAGNOSIS', 'RECTIFY')
-                             THEN ' 不合格类别：' || coalesce(o.categories, '') ELSE '' END,
-           k.basis,
-           fr.result_id,
-           coalesce(ac.completed_at, fr.reported_at),
-           ac.completed_by,
-           ac.note
-      FROM base b
-      JOIN orig o ON o.result_id = b.original
-      JOIN ql.action_kind k ON k.action = b.action
-      LEFT JOIN ql.action_completion ac ON ac.about_result_id = b.about AND ac.action = b.action
-      LEFT JOIN LATERAL (SELECT r.result_id, r.reported_at FROM ql.inspection_result r
-                          WHERE r.result_id = b.fulfilled_by OFFSET 0) fr ON true;
+    INSERT INTO pg_temp.qlt_act (about_result_id, action, original_result_id, due_date,
+                                 not_before, measure, basis)
+    SELECT b.about, b.action, b.original, b.anchor + k.offset_days, b.anchor + k.not_before_days,
+           k.measure || b.detail, k.basis
+      FROM base b JOIN ql.action_kind k ON k.action = b.action;
     ANALYZE pg_temp.qlt_act;
 
-    UPDATE ql.plan_action p
-       SET case_no = a.case_no, credit_code = a.credit_code,
-           original_result_id = a.original_result_id, due_date = a.due_date,
-           not_before = a.not_before, status = a.status, measure = a.measure, basis = a.basis,
-           done_by_result = a.done_by_result, done_at = a.done_at, done_by = a.done_by,
-           note = a.note
-      FROM pg_temp.qlt_act a
-     WHERE p.about_result_id = a.about_result_id AND p.action = a.action
-       AND (p.case_no, p.credit_code, p.original_result_id, p.due_date, p.not_before, p.status,
-            p.measure, p.basis, p.done_by_result, p.done_at, p.done_by, p.note)
-           IS DISTINCT FROM
-           (a.case_no, a.credit_code, a.original_result_id, a.due_date, a.not_before, a.status,
-            a.measure, a.basis, a.done_by_result, a.done_at, a.done_by, a.note);
-
     INSERT INTO ql.plan_action (case_no, credit_code, action, about_result_id, original_result_id,
-                                due_date, not_before, status, measure, basis, done_by_result,
-                                done_at, done_by, note)
-    SELECT a.case_no, a.credit_code, a.action, a.about_result_id, a.original_result_id,
-           a.due_date, a.not_before, a.status, a.measure, a.basis, a.done_by_result,
-           a.done_at, a.done_by, a.note
+                                due_date, not_before, status, measure, basis)
+    SELECT n.case_no, n.credit_code, a.action, a.about_result_id, a.original_result_id,
+           a.due_date, a.not_before, 'PENDING', a.measure, a.basis
       FROM pg_temp.qlt_act a
+     CROSS JOIN LATERAL (SELECT n.case_no, n.credit_code FROM ql.nonconformity n
+                          WHERE n.result_id = a.original_result_id OFFSET 0) n
      WHERE NOT EXISTS (SELECT 1 FROM ql.plan_action p
                         WHERE p.about_result_id = a.about_result_id AND p.action = a.action)
-     ORDER BY a.case_no, a.due_date, a.action;
+     ORDER BY n.case_no, a.due_date, a.action;
 
     IF EXISTS (SELECT 1 FROM pg_temp.qlt_x WHERE may_shrink) THEN
         DELETE FROM ql.plan_action p
-         WHERE p.original_result_id IN (SELECT result_id FROM pg_temp.qlt_x WHERE may_shrink)
-           AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_act a
-                            WHERE a.about_result_id = p.about_result_id AND a.action = p.action);
+         WHERE p.action_id IN (
+               SELECT pa.action_id
+                 FROM pg_temp.qlt_x x
+                CROSS JOIN LATERAL (SELECT pa.action_id, pa.about_result_id, pa.action
+                                      FROM ql.plan_action pa
+                                     WHERE pa.original_result_id = x.result_id OFFSET 0) pa
+                WHERE x.may_shrink
+                  AND NOT EXISTS (SELECT 1 FROM pg_temp.qlt_act a
+                                   WHERE a.about_result_id = pa.about_result_id
+                                     AND a.action = pa.action));
     END IF;
+    IF full_recompute THEN
+        -- Action kinds or categories may have been edited.
+        UPDATE ql.plan_action p
+           SET original_result_id = a.original_result_id, due_date = a.due_date,
+               not_before = a.not_before, measure = a.measure, basis = a.basis
+          FROM pg_temp.qlt_act a
+         WHERE p.about_result_id = a.about_result_id AND p.action = a.action
+           AND (p.original_result_id, p.due_date, p.not_before, p.measure, p.basis)
+               IS DISTINCT FROM (a.original_result_id, a.due_date, a.not_before, a.measure, a.basis);
+    END IF;
+
+    -- The state of the actions, except those just written for a new
+    -- original that nothing has happened to yet (PENDING, as written; an
+    -- officer's completion recorded beforehand still counts).
+    UPDATE ql.plan_action p
+       SET case_no = d.case_no, credit_code = d.credit_code, status = d.status,
+           done_by_result = d.done_by_result, done_at = d.done_at, done_by = d.done_by,
+           note = d.note
+      FROM (SELECT pa.action_id, n.case_no, n.credit_code,
+                   CASE WHEN ac.completed_by IS NOT NULL OR fr.result_id IS NOT NULL THEN 'DONE'
+                        WHEN n.status <> 'OPEN' OR c.status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
+                        ELSE 'PENDING' END AS status,
+                   fr.result_id AS done_by_result,
+                   coalesce(ac.completed_at, fr.reported_at) AS done_at,
+                   ac.completed_by AS done_by, ac.note
+              FROM pg_temp.qlt_x x
+             CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
+                                  WHERE n.result_id = x.result_id OFFSET 0) n
+             CROSS JOIN LATERAL (SELECT c.status FROM ql.enforcement_case c
+                                  WHERE c.case_no = n.case_no OFFSET 0) c
+             CROSS JOIN LATERAL (SELECT pa.action_id, pa.action, pa.about_result_id
+                                   FROM ql.plan_action pa
+                                  WHERE pa.original_result_id = n.result_id OFFSET 0) pa
+              LEFT JOIN LATERAL (SELECT ac.completed_by, ac.completed_at, ac.note
+                                   FROM ql.action_completion ac
+                                  WHERE ac.about_result_id = pa.about_result_id
+                                    AND ac.action = pa.action OFFSET 0) ac ON true
+              LEFT JOIN LATERAL (
+                    SELECT l.result_id, l.reported_at FROM ql.followup_link l
+                     WHERE l.result_id = CASE pa.action
+                               WHEN 'RECHECK' THEN n.first_recheck_id
+                               WHEN 'OBJECTION_WINDOW' THEN n.first_retest_id
+                               WHEN 'SECOND_RECHECK' THEN
+                                    (SELECT f.next_recheck_id FROM ql.followup_link f
+                                      WHERE f.result_id = pa.about_result_id) END
+                    OFFSET 0) fr ON true
+             WHERE full_recompute
+                OR NOT (n.status = 'OPEN' AND n.failed_rechecks = 0 AND n.first_recheck_id IS NULL
+                        AND n.first_retest_id IS NULL AND c.status IN ('OPEN', 'ESCALATED')
+                        AND EXISTS (SELECT 1 FROM pg_temp.qlt_new q WHERE q.result_id = n.result_id)
+                        AND NOT EXISTS (SELECT 1 FROM ql.action_completion ac0
+                                         WHERE ac0.about_result_id = n.result_id))) d
+     WHERE p.action_id = d.action_id
+       AND (p.case_no, p.credit_code, p.status, p.done_by_result, p.done_at, p.done_by, p.note)
+           IS DISTINCT FROM
+           (d.case_no, d.credit_code, d.status, d.done_by_result, d.done_at, d.done_by, d.note);
 
     -- 7. The enterprises' name and region: from their latest result that is
     -- not a CONFORMING SUPERVISION result.
