@@ -2,13 +2,16 @@
  * spool_file: reading one spool file.  The bytes go through three stages in
  * fixed-size chunks: the charset sniffer (first pass over the head of the
  * file), the converter to UTF-8, and the format's reader (ql_csvread, which
- * makes a scan pass of its own first, or ql_jsonlread).  Each record the
- * reader hands back is either written to the errors list or encoded and
- * produced at once; nothing of the file is held beyond the current report.
+ * makes a scan pass of its own first, or ql_jsonlread).  That reading runs
+ * on a thread of its own, which hands each record, validated, through a
+ * short queue to the calling thread; there each record is either written to
+ * the errors list or encoded and produced, in file order.  Nothing of the
+ * file is held beyond the current report and the queue's QUEUE_LEN records.
  */
 #include "spool_file.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +32,56 @@
 #define WARNINGS_LOGGED 10  /* per file; the rest are counted */
 #define STOP_GRACE_MS   5000
 #define ACK_SLACK_MS    2000
+#define QUEUE_LEN       32  /* records read ahead of the publisher */
+#define QUEUE_BATCH     8   /* records the publisher takes at a time */
+#define IDLE_POLL_MS    100 /* publisher waiting for records: Kafka polls */
+
+/* One record as the reader hands it over: everything owned. */
+typedef struct {
+        size_t line;
+        char *report_no;                /* NULL if none */
+        json_t *doc;                    /* the valid document, or NULL */
+        ql_problems_t errors, warnings; /* errors: why doc is NULL */
+} rec_t;
+
+/* The records between the two threads, in file order: a ring of
+ * QUEUE_LEN under one lock.  A waiting publisher is woken once QUEUE_BATCH
+ * records are there (or the reader is done), and takes them all at once,
+ * so the threads meet once per batch, not once per record.  `done` says
+ * the reader wrote its last one; `cancel` that the publisher wants no
+ * more. */
+typedef struct {
+        pthread_mutex_t lock;
+        pthread_cond_t put, take; /* room freed / records or done came */
+        rec_t ring[QUEUE_LEN];
+        size_t head, n;
+        /* Records the publisher is through with go back to the reader to
+         * be freed there: memory is then allocated and freed by one thread,
+         * which keeps malloc's per-thread caches working. */
+        rec_t back[QUEUE_LEN];
+        size_t nback;
+        rec_t scratch[QUEUE_LEN]; /* the reader's, to free outside the lock */
+        int put_waits, take_waits;
+        int done, cancel;
+} queue_t;
+
+typedef enum { READ_OK, READ_UNREADABLE, READ_FAULT, READ_STOPPED } read_rc_t;
+
+/* The reading side: it runs on its own thread, owns the file descriptor
+ * and the format's reader, and hands over records through the queue;
+ * everything else here is written by it alone until it is joined. */
+typedef struct {
+        const spool_ctx_t *ctx;
+        int fd;
+        spool_name_t kind;
+        queue_t *q;
+        read_rc_t rc;
+        int fault, stop;
+        char why[512];               /* READ_FAULT: the reason */
+        ql_problems_t file_problems; /* READ_UNREADABLE: the file's own */
+        size_t file_line;
+        int tracking_full;
+} reader_t;
 
 typedef struct {
         const spool_ctx_t *ctx;
@@ -43,8 +96,6 @@ typedef struct {
         size_t problems; /* --check: records and file problems */
 } job_t;
 
-typedef enum { READ_OK, READ_UNREADABLE, READ_FAULT, READ_STOPPED } read_rc_t;
-
 static double now_s(void)
 {
         struct timespec ts;
@@ -52,8 +103,159 @@ static double now_s(void)
         return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static void problems_copy(ql_problems_t *dst, const ql_problems_t *src)
+{
+        for (size_t i = 0; src && i < src->n; i++)
+                ql_problems_add(dst, src->v[i].field, "%s", src->v[i].message);
+}
+
+static void rec_clear(rec_t *r)
+{
+        free(r->report_no);
+        json_decref(r->doc);
+        ql_problems_clear(&r->errors);
+        ql_problems_clear(&r->warnings);
+        memset(r, 0, sizeof(*r));
+}
+
 /* ------------------------------------------------------------------------
- * Records
+ * The queue
+ */
+
+static queue_t *queue_new(void)
+{
+        queue_t *q = calloc(1, sizeof(*q));
+        if (!q)
+                return NULL;
+        if (pthread_mutex_init(&q->lock, NULL)) {
+                free(q);
+                return NULL;
+        }
+        if (pthread_cond_init(&q->put, NULL)) {
+                pthread_mutex_destroy(&q->lock);
+                free(q);
+                return NULL;
+        }
+        if (pthread_cond_init(&q->take, NULL)) {
+                pthread_cond_destroy(&q->put);
+                pthread_mutex_destroy(&q->lock);
+                free(q);
+                return NULL;
+        }
+        return q;
+}
+
+static void queue_destroy(queue_t *q)
+{
+        if (!q)
+                return;
+        for (size_t i = 0; i < q->n; i++)
+                rec_clear(&q->ring[(q->head + i) % QUEUE_LEN]);
+        for (size_t i = 0; i < q->nback; i++)
+                rec_clear(&q->back[i]);
+        pthread_cond_destroy(&q->take);
+        pthread_cond_destroy(&q->put);
+        pthread_mutex_destroy(&q->lock);
+        free(q);
+}
+
+/* Reader: append *r (moved; *r is emptied).  Waits for room.  -1 if the
+ * publisher cancelled (then *r is cleared). */
+static int queue_put(queue_t *q, rec_t *r)
+{
+        pthread_mutex_lock(&q->lock);
+        while (q->n == QUEUE_LEN && !q->cancel) {
+                q->put_waits = 1;
+                pthread_cond_wait(&q->put, &q->lock);
+        }
+        int cancelled = q->cancel;
+        if (!cancelled) {
+                q->ring[(q->head + q->n) % QUEUE_LEN] = *r;
+                memset(r, 0, sizeof(*r));
+                if (++q->n >= QUEUE_BATCH && q->take_waits) {
+                        q->take_waits = 0;
+                        pthread_cond_signal(&q->take);
+                }
+        }
+        size_t nback = q->nback;
+        memcpy(q->scratch, q->back, nback * sizeof(*q->back));
+        q->nback = 0;
+        pthread_mutex_unlock(&q->lock);
+        for (size_t i = 0; i < nback; i++)
+                rec_clear(&q->scratch[i]);
+        if (cancelled)
+                rec_clear(r);
+        return cancelled ? -1 : 0;
+}
+
+static void queue_finish(queue_t *q)
+{
+        pthread_mutex_lock(&q->lock);
+        q->done = 1;
+        pthread_cond_signal(&q->take);
+        pthread_mutex_unlock(&q->lock);
+}
+
+/* Publisher: move every record there is into out (QUEUE_LEN of them at
+ * most; yours to clear) and return their number; 0 once the reader is done
+ * and everything was taken, or -1 after waiting wait_ms for a batch that
+ * did not come. */
+static int queue_take(queue_t *q, rec_t *out, int wait_ms)
+{
+        pthread_mutex_lock(&q->lock);
+        if (q->n < QUEUE_BATCH && !q->done) {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                ts.tv_nsec += (long)wait_ms * 1000000L;
+                ts.tv_sec += ts.tv_nsec / 1000000000L;
+                ts.tv_nsec %= 1000000000L;
+                while (q->n < QUEUE_BATCH && !q->done) {
+                        q->take_waits = 1;
+                        if (pthread_cond_timedwait(&q->take, &q->lock, &ts))
+                                break;
+                }
+                q->take_waits = 0;
+        }
+        size_t n = q->n;
+        for (size_t i = 0; i < n; i++)
+                out[i] = q->ring[(q->head + i) % QUEUE_LEN];
+        q->head = (q->head + n) % QUEUE_LEN;
+        q->n = 0;
+        if (n && q->put_waits) {
+                q->put_waits = 0;
+                pthread_cond_signal(&q->put);
+        }
+        int got = n ? (int)n : q->done ? 0 : -1;
+        pthread_mutex_unlock(&q->lock);
+        return got;
+}
+
+/* Publisher: hand the n records of batch, done with, back to the reader
+ * to be freed (those that do not fit are freed here). */
+static void queue_give_back(queue_t *q, rec_t *batch, size_t n)
+{
+        pthread_mutex_lock(&q->lock);
+        size_t k = QUEUE_LEN - q->nback;
+        if (k > n)
+                k = n;
+        memcpy(q->back + q->nback, batch, k * sizeof(*batch));
+        q->nback += k;
+        pthread_mutex_unlock(&q->lock);
+        for (size_t i = k; i < n; i++)
+                rec_clear(&batch[i]);
+}
+
+/* Publisher: take no more; the reader stops at its next record. */
+static void queue_cancel(queue_t *q)
+{
+        pthread_mutex_lock(&q->lock);
+        q->cancel = 1;
+        pthread_cond_signal(&q->put);
+        pthread_mutex_unlock(&q->lock);
+}
+
+/* ------------------------------------------------------------------------
+ * Records, on the publishing side
  */
 
 static void print_problems(FILE *out, size_t line, const char *report_no,
@@ -173,10 +375,8 @@ static int publish(job_t *j, size_t line, const char *report_no,
         return 0;
 }
 
-/* Every record of either format ends here.  Non-zero stops the reader. */
-static int on_record(job_t *j, size_t line, const char *report_no,
-                     const json_t *doc, const ql_problems_t *errors,
-                     const ql_problems_t *warnings)
+/* Every record of either format ends here.  Non-zero: take no more. */
+static int on_record(job_t *j, const rec_t *r)
 {
         if (!*j->ctx->run) {
                 j->stop = 1;
@@ -184,89 +384,123 @@ static int on_record(job_t *j, size_t line, const char *report_no,
         }
         int rc;
         j->res->records++;
-        if (!doc) {
-                rc = reject(j, line, report_no, errors);
+        if (!r->doc) {
+                rc = reject(j, r->line, r->report_no, &r->errors);
         } else {
-                if (warnings->n)
-                        warn(j, line, report_no, warnings);
-                rc = publish(j, line, report_no, doc);
+                if (r->warnings.n)
+                        warn(j, r->line, r->report_no, &r->warnings);
+                rc = publish(j, r->line, r->report_no, r->doc);
         }
         return rc != 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Reading, on the reader thread
+ */
+
+/* A record from the format's reader, copied into the queue.  Non-zero
+ * stops the reader. */
+static int hand_over(reader_t *rd, size_t line, const char *report_no,
+                     json_t *doc, const ql_problems_t *errors,
+                     const ql_problems_t *warnings)
+{
+        if (!*rd->ctx->run) {
+                rd->stop = 1;
+                return 1;
+        }
+        rec_t r = {.line = line};
+        if (report_no && !(r.report_no = strdup(report_no)))
+                goto nomem;
+        if (doc) {
+                r.doc = json_incref(doc); /* outlives the reader's */
+        } else {
+                problems_copy(&r.errors, errors);
+                if (!r.errors.n) /* a rejection must say why */
+                        goto nomem;
+        }
+        problems_copy(&r.warnings, warnings);
+        if (warnings->n && !r.warnings.n)
+                goto nomem;
+        if (queue_put(rd->q, &r)) {
+                rd->stop = 1;
+                return 1;
+        }
+        return 0;
+nomem:
+        rec_clear(&r);
+        snprintf(rd->why, sizeof(rd->why), "out of memory");
+        rd->fault = 1;
+        return 1;
+}
+
 static int on_csv(void *arg, const ql_csvread_rec_t *r)
 {
-        return on_record(arg, r->line, r->report_no, r->doc, r->errors,
+        return hand_over(arg, r->line, r->report_no, r->doc, r->errors,
                          r->warnings);
 }
 
 static int on_jsonl(void *arg, const ql_jsonlread_rec_t *r)
 {
-        return on_record(arg, r->line, r->report_no, r->doc, r->errors,
+        return hand_over(arg, r->line, r->report_no, r->doc, r->errors,
                          r->warnings);
 }
 
-/* ------------------------------------------------------------------------
- * Reading
- */
-
-/* Read up to size bytes; -1 with res->why on an error. */
-static ssize_t read_chunk(job_t *j, int fd, char *buf, size_t size)
+/* Read up to size bytes; -1 with rd->why on an error. */
+static ssize_t read_chunk(reader_t *rd, char *buf, size_t size)
 {
         for (;;) {
-                ssize_t n = read(fd, buf, size);
+                ssize_t n = read(rd->fd, buf, size);
                 if (n >= 0)
                         return n;
                 if (errno == EINTR)
                         continue;
-                snprintf(j->res->why, sizeof(j->res->why), "read: %s",
-                         strerror(errno));
+                snprintf(rd->why, sizeof(rd->why), "read: %s", strerror(errno));
                 return -1;
         }
 }
 
-static int rewind_fd(job_t *j, int fd)
+static int rewind_fd(reader_t *rd)
 {
-        if (lseek(fd, 0, SEEK_SET) == 0)
+        if (lseek(rd->fd, 0, SEEK_SET) == 0)
                 return 0;
-        snprintf(j->res->why, sizeof(j->res->why), "seek: %s", strerror(errno));
+        snprintf(rd->why, sizeof(rd->why), "seek: %s", strerror(errno));
         return -1;
 }
 
-static int sniff(job_t *j, int fd, char *buf, ql_charset_t *cs)
+static int sniff(reader_t *rd, char *buf, ql_charset_t *cs)
 {
         ql_charset_sniff_t s;
         ql_charset_sniff_init(&s);
         ssize_t n;
-        while ((n = read_chunk(j, fd, buf, CHUNK)) > 0)
+        while ((n = read_chunk(rd, buf, CHUNK)) > 0)
                 if (ql_charset_sniff_feed(&s, buf, (size_t)n))
                         break;
         if (n < 0)
                 return -1;
         *cs = ql_charset_sniff_result(&s);
-        return rewind_fd(j, fd);
+        return rewind_fd(rd);
 }
 
 /* One pass over the file: bytes -> UTF-8 -> step(). */
-typedef int (*step_fn)(job_t *j, void *reader, const char *utf8, size_t len,
+typedef int (*step_fn)(reader_t *rd, void *reader, const char *utf8, size_t len,
                        int end);
 
-static read_rc_t pass(job_t *j, int fd, char *buf, ql_charset_t cs,
-                      void *reader, step_fn step)
+static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
+                      step_fn step)
 {
         char why[256];
         ql_charset_conv_t *conv = ql_charset_conv_new(cs, why, sizeof(why));
         if (!conv) {
-                snprintf(j->res->why, sizeof(j->res->why), "%s", why);
+                snprintf(rd->why, sizeof(rd->why), "%s", why);
                 return READ_FAULT;
         }
         read_rc_t rc = READ_OK;
         for (;;) {
-                if (!*j->ctx->run) {
+                if (!*rd->ctx->run) {
                         rc = READ_STOPPED;
                         break;
                 }
-                ssize_t n = read_chunk(j, fd, buf, CHUNK);
+                ssize_t n = read_chunk(rd, buf, CHUNK);
                 if (n < 0) {
                         rc = READ_FAULT;
                         break;
@@ -275,20 +509,20 @@ static read_rc_t pass(job_t *j, int fd, char *buf, ql_charset_t cs,
                 size_t out_len;
                 if (ql_charset_conv(conv, buf, (size_t)n, n == 0, &out,
                                     &out_len, why, sizeof(why))) {
-                        snprintf(j->res->why, sizeof(j->res->why), "%s", why);
+                        snprintf(rd->why, sizeof(rd->why), "%s", why);
                         rc = READ_FAULT;
                         break;
                 }
-                int s = step(j, reader, out, out_len, n == 0);
+                int s = step(rd, reader, out, out_len, n == 0);
                 if (s < 0) {
                         rc = READ_UNREADABLE;
                         break;
                 }
-                if (j->fault) {
+                if (rd->fault) {
                         rc = READ_FAULT;
                         break;
                 }
-                if (j->stop || s > 0) {
+                if (rd->stop || s > 0) {
                         rc = READ_STOPPED;
                         break;
                 }
@@ -299,7 +533,7 @@ static read_rc_t pass(job_t *j, int fd, char *buf, ql_charset_t cs,
         return rc;
 }
 
-static read_rc_t csv_rc(job_t *j, ql_csvread_rc_t rc)
+static read_rc_t csv_rc(reader_t *rd, ql_csvread_rc_t rc)
 {
         switch (rc) {
         case QL_CSVREAD_OK:
@@ -311,8 +545,8 @@ static read_rc_t csv_rc(job_t *j, ql_csvread_rc_t rc)
         case QL_CSVREAD_NOMEM:
                 break;
         }
-        snprintf(j->res->why, sizeof(j->res->why), "out of memory");
-        j->fault = 1;
+        snprintf(rd->why, sizeof(rd->why), "out of memory");
+        rd->fault = 1;
         return READ_FAULT;
 }
 
@@ -322,39 +556,109 @@ static int step_of(read_rc_t rc)
         return rc == READ_UNREADABLE ? -1 : rc == READ_OK ? 0 : 1;
 }
 
-static int csv_scan_step(job_t *j, void *reader, const char *s, size_t len,
+static int csv_scan_step(reader_t *rd, void *reader, const char *s, size_t len,
                          int end)
 {
         ql_csvread_t *r = reader;
         ql_csvread_rc_t rc = ql_csvread_scan(r, s, len);
         if (rc == QL_CSVREAD_OK && end)
                 rc = ql_csvread_scan_end(r);
-        return step_of(csv_rc(j, rc));
+        return step_of(csv_rc(rd, rc));
 }
 
-static int csv_build_step(job_t *j, void *reader, const char *s, size_t len,
+static int csv_build_step(reader_t *rd, void *reader, const char *s, size_t len,
                           int end)
 {
         ql_csvread_t *r = reader;
-        ql_csvread_rc_t rc = ql_csvread_feed(r, s, len, on_csv, j);
+        ql_csvread_rc_t rc = ql_csvread_feed(r, s, len, on_csv, rd);
         if (rc == QL_CSVREAD_OK && end)
-                rc = ql_csvread_end(r, on_csv, j);
-        return step_of(csv_rc(j, rc));
+                rc = ql_csvread_end(r, on_csv, rd);
+        return step_of(csv_rc(rd, rc));
 }
 
-static int jsonl_step(job_t *j, void *reader, const char *s, size_t len,
+static int jsonl_step(reader_t *rd, void *reader, const char *s, size_t len,
                       int end)
 {
         ql_jsonlread_t *r = reader;
-        ql_jsonlread_rc_t rc = ql_jsonlread_feed(r, s, len, on_jsonl, j);
+        ql_jsonlread_rc_t rc = ql_jsonlread_feed(r, s, len, on_jsonl, rd);
         if (rc == QL_JSONLREAD_OK && end)
-                rc = ql_jsonlread_end(r, on_jsonl, j);
+                rc = ql_jsonlread_end(r, on_jsonl, rd);
         if (rc == QL_JSONLREAD_NOMEM) {
-                snprintf(j->res->why, sizeof(j->res->why), "out of memory");
-                j->fault = 1;
+                snprintf(rd->why, sizeof(rd->why), "out of memory");
+                rd->fault = 1;
         }
         return rc == QL_JSONLREAD_OK ? 0 : 1;
 }
+
+static read_rc_t read_file(reader_t *rd)
+{
+        char *buf = malloc(CHUNK);
+        if (!buf) {
+                snprintf(rd->why, sizeof(rd->why), "out of memory");
+                return READ_FAULT;
+        }
+        ql_charset_t cs;
+        read_rc_t rc = READ_FAULT;
+        if (sniff(rd, buf, &cs)) {
+                free(buf);
+                return READ_FAULT;
+        }
+        ql_result_opts_t vopts = {rd->ctx->uscc_mode, rd->ctx->lab};
+        if (rd->kind == SPOOL_NAME_CSV) {
+                ql_csvread_opts_t o = {.validate = vopts,
+                                       .charset = ql_charset_name(cs)};
+                ql_csvread_t *r = ql_csvread_new(&o);
+                if (!r) {
+                        snprintf(rd->why, sizeof(rd->why), "out of memory");
+                } else {
+                        rc = pass(rd, buf, cs, r, csv_scan_step);
+                        if (rc == READ_OK)
+                                rd->tracking_full = ql_csvread_tracking_full(r);
+                        if (rc == READ_OK && !rewind_fd(rd))
+                                rc = pass(rd, buf, cs, r, csv_build_step);
+                        else if (rc == READ_OK)
+                                rc = READ_FAULT;
+                        if (rc == READ_UNREADABLE) {
+                                problems_copy(
+                                    &rd->file_problems,
+                                    ql_csvread_problems(r, &rd->file_line));
+                                if (!rd->file_problems.n) {
+                                        snprintf(rd->why, sizeof(rd->why),
+                                                 "out of memory");
+                                        rc = READ_FAULT;
+                                }
+                        }
+                }
+                ql_csvread_destroy(r);
+        } else {
+                ql_jsonlread_opts_t o = {.validate = vopts,
+                                         .charset = ql_charset_name(cs)};
+                ql_jsonlread_t *r = ql_jsonlread_new(&o);
+                if (!r)
+                        snprintf(rd->why, sizeof(rd->why), "out of memory");
+                else
+                        rc = pass(rd, buf, cs, r, jsonl_step);
+                ql_jsonlread_destroy(r);
+        }
+        free(buf);
+        if (rd->fault && rc != READ_UNREADABLE)
+                rc = READ_FAULT;
+        return rc;
+}
+
+static void *reader_main(void *arg)
+{
+        reader_t *rd = arg;
+        rd->rc = read_file(rd);
+        queue_finish(rd->q);
+        return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading and publishing together: the reader thread parses, builds and
+ * validates records while this thread encodes and publishes them (or
+ * prints them, for --check), in file order.
+ */
 
 /* The file's own problems (unreadable) go to the errors list as one entry. */
 static int file_problems(job_t *j, size_t line, const ql_problems_t *p)
@@ -377,62 +681,56 @@ static int file_problems(job_t *j, size_t line, const ql_problems_t *p)
         return 0;
 }
 
-static read_rc_t read_file(job_t *j, int fd, spool_name_t kind)
+static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
 {
-        char *buf = malloc(CHUNK);
-        if (!buf) {
+        reader_t rd = {.ctx = j->ctx, .fd = fd, .kind = kind};
+        pthread_t tid;
+        rd.q = queue_new();
+        if (!rd.q || pthread_create(&tid, NULL, reader_main, &rd)) {
+                queue_destroy(rd.q);
+                snprintf(j->res->why, sizeof(j->res->why),
+                         "cannot start the reader: out of resources");
+                return READ_FAULT;
+        }
+        rec_t *batch = malloc(QUEUE_LEN * sizeof(*batch));
+        int taking = batch != NULL;
+        if (!taking) {
                 snprintf(j->res->why, sizeof(j->res->why), "out of memory");
-                return READ_FAULT;
+                j->fault = 1;
+                queue_cancel(rd.q);
         }
-        ql_charset_t cs;
-        read_rc_t rc = READ_FAULT;
-        if (sniff(j, fd, buf, &cs)) {
-                free(buf);
-                return READ_FAULT;
-        }
-        ql_result_opts_t vopts = {j->ctx->uscc_mode, j->ctx->lab};
-        if (kind == SPOOL_NAME_CSV) {
-                ql_csvread_opts_t o = {.validate = vopts,
-                                       .charset = ql_charset_name(cs)};
-                ql_csvread_t *r = ql_csvread_new(&o);
-                if (!r) {
-                        snprintf(j->res->why, sizeof(j->res->why),
-                                 "out of memory");
-                } else {
-                        rc = pass(j, fd, buf, cs, r, csv_scan_step);
-                        if (rc == READ_OK && ql_csvread_tracking_full(r))
-                                ql_warn(j->ctx->lg,
-                                        "%s: too many reports to check all "
-                                        "for split rows; duplicates are "
-                                        "removed downstream by result_id",
-                                        j->name);
-                        if (rc == READ_OK && !rewind_fd(j, fd))
-                                rc = pass(j, fd, buf, cs, r, csv_build_step);
-                        else if (rc == READ_OK)
-                                rc = READ_FAULT;
-                        if (rc == READ_UNREADABLE) {
-                                size_t line;
-                                const ql_problems_t *p =
-                                    ql_csvread_problems(r, &line);
-                                if (file_problems(j, line, p))
-                                        rc = READ_FAULT;
+        for (int got;
+             taking && (got = queue_take(rd.q, batch, IDLE_POLL_MS));) {
+                if (got < 0 && j->d)
+                        rd_kafka_poll(j->ctx->rk, 0);
+                for (int i = 0; i < got; i++) {
+                        if (taking && on_record(j, &batch[i])) {
+                                taking = 0;
+                                queue_cancel(rd.q);
                         }
                 }
-                ql_csvread_destroy(r);
-        } else {
-                ql_jsonlread_opts_t o = {.validate = vopts,
-                                         .charset = ql_charset_name(cs)};
-                ql_jsonlread_t *r = ql_jsonlread_new(&o);
-                if (!r)
-                        snprintf(j->res->why, sizeof(j->res->why),
-                                 "out of memory");
-                else
-                        rc = pass(j, fd, buf, cs, r, jsonl_step);
-                ql_jsonlread_destroy(r);
+                if (got > 0)
+                        queue_give_back(rd.q, batch, (size_t)got);
         }
-        free(buf);
+        pthread_join(tid, NULL);
+        queue_destroy(rd.q); /* clears what was not taken */
+        free(batch);
+        read_rc_t rc = rd.rc;
+        if (rd.tracking_full)
+                ql_warn(j->ctx->lg,
+                        "%s: too many reports to check all for split rows; "
+                        "duplicates are removed downstream by result_id",
+                        j->name);
+        if (rc == READ_FAULT && !j->fault)
+                snprintf(j->res->why, sizeof(j->res->why), "%s", rd.why);
+        if (rc == READ_UNREADABLE &&
+            file_problems(j, rd.file_line, &rd.file_problems))
+                rc = READ_FAULT;
+        ql_problems_clear(&rd.file_problems);
         if (j->fault && rc != READ_UNREADABLE)
                 rc = READ_FAULT;
+        else if (j->stop && rc == READ_OK)
+                rc = READ_STOPPED;
         return rc;
 }
 
@@ -502,7 +800,7 @@ static spool_outcome_t process(job_t *j)
                 snprintf(j->res->why, sizeof(j->res->why), "out of memory");
                 return SPOOL_FILE_RETRY;
         }
-        read_rc_t rc = read_file(j, fd, spool_dir_classify(j->name));
+        read_rc_t rc = read_and_publish(j, fd, spool_dir_classify(j->name));
         close(fd);
         size_t left = wait_acks(j);
         j->res->published = ql_delivery_acked(j->d);
@@ -573,7 +871,7 @@ int spool_file_check(const spool_ctx_t *ctx, const char *path, FILE *out,
                          strerror(errno));
                 return 1;
         }
-        read_rc_t rc = read_file(&j, fd, kind);
+        read_rc_t rc = read_and_publish(&j, fd, kind);
         close(fd);
         res->seconds = now_s() - start;
         if (rc == READ_FAULT || rc == READ_STOPPED) {
