@@ -11,6 +11,8 @@
 --   plan_action      (about_result_id, action); action_id kept
 -- Officer inputs live in their own tables (officer, case_assignment,
 -- action_completion, officer_log) and are re-applied by every re-triage.
+-- Their fill factors leave room on each page for the updates a row gets
+-- as its rechecks arrive (HOT updates, no index churn).
 -- The derived tables carry no foreign keys: ql.recompute writes them as a
 -- whole, in the batch transaction, and per-row reference checks would cost
 -- more than the derivation; the tests check their consistency instead.
@@ -95,7 +97,7 @@ CREATE TABLE ql.enforcement_case (
     CONSTRAINT enforcement_case_one_open EXCLUDE USING btree (credit_code WITH =)
         WHERE (status IN ('OPEN', 'ESCALATED')) DEFERRABLE INITIALLY DEFERRED,
     CHECK ((status = 'CLEARED') = (cleared_at IS NOT NULL))
-) WITH (fillfactor = 80);
+) WITH (fillfactor = 60);
 CREATE INDEX enforcement_case_enterprise_idx ON ql.enforcement_case (credit_code, opened_at);
 CREATE INDEX enforcement_case_open_idx ON ql.enforcement_case (priority, case_no)
     WHERE status IN ('OPEN', 'ESCALATED');
@@ -130,7 +132,7 @@ CREATE TABLE ql.finding (
     resolved_at   timestamptz,
     UNIQUE (result_id, item_no),
     CHECK ((status = 'OPEN') = (resolved_at IS NULL))
-) WITH (fillfactor = 80);
+) WITH (fillfactor = 60);
 CREATE INDEX finding_case_idx ON ql.finding (case_no);
 CREATE INDEX finding_progress_idx ON ql.finding (region_code, category, result_id);
 
@@ -156,7 +158,7 @@ CREATE TABLE ql.plan_action (
     done_by             text,
     note                text,
     UNIQUE (about_result_id, action)
-) WITH (fillfactor = 80);
+) WITH (fillfactor = 50);
 CREATE INDEX plan_action_case_idx ON ql.plan_action (case_no, due_date);
 CREATE INDEX plan_action_original_idx ON ql.plan_action (original_result_id);
 
@@ -190,7 +192,7 @@ CREATE TABLE ql.nonconformity (
     first_retest_id   text,
     repeat_offender   boolean NOT NULL DEFAULT false,
     has_serious       boolean NOT NULL
-) WITH (fillfactor = 80);
+) WITH (fillfactor = 60);
 CREATE INDEX nonconformity_enterprise_idx ON ql.nonconformity (credit_code, pos);
 CREATE INDEX nonconformity_case_idx ON ql.nonconformity (case_no);
 
@@ -216,7 +218,7 @@ CREATE TABLE ql.followup_link (
     reason              text,
     failure_no          integer,
     next_recheck_id     text
-) WITH (fillfactor = 80);
+) WITH (fillfactor = 60);
 CREATE INDEX followup_link_original_idx ON ql.followup_link (original_result_id);
 CREATE INDEX followup_link_enterprise_idx ON ql.followup_link (credit_code);
 CREATE INDEX followup_link_waiting_idx ON ql.followup_link (credit_code) WHERE original_result_id IS NULL;
