@@ -29,7 +29,7 @@ CREATE TABLE ql.enterprise (
     name_pos     text COLLATE "C",
     triaged_at   timestamptz
 ) WITH (fillfactor = 90);
-CREATE INDEX enterprise_region_idx ON ql.enterprise (region_code text_pattern_ops);
+CREATE INDEX enterprise_region_idx ON ql.enterprise ((region_code COLLATE "C"));
 
 -- Results the triage acts on, outside the plain CONFORMING SUPERVISION ones.
 CREATE INDEX inspection_result_triage_idx
@@ -134,7 +134,7 @@ CREATE TABLE ql.finding (
     CHECK ((status = 'OPEN') = (resolved_at IS NULL))
 ) WITH (fillfactor = 60);
 CREATE INDEX finding_case_idx ON ql.finding (case_no);
-CREATE INDEX finding_progress_idx ON ql.finding (region_code, category, result_id);
+CREATE INDEX finding_progress_idx ON ql.finding ((region_code COLLATE "C"), category, result_id);
 
 CREATE TABLE ql.plan_action (
     action_id           bigserial PRIMARY KEY,
@@ -195,6 +195,7 @@ CREATE TABLE ql.nonconformity (
 ) WITH (fillfactor = 60);
 CREATE INDEX nonconformity_enterprise_idx ON ql.nonconformity (credit_code, pos);
 CREATE INDEX nonconformity_case_idx ON ql.nonconformity (case_no);
+CREATE INDEX nonconformity_region_idx ON ql.nonconformity ((region_code COLLATE "C"));
 
 -- Every RECHECK and RETEST, with the original SUPERVISION result its
 -- refers_to chain leads to (a recheck may refer to the original or to an

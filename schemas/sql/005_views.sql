@@ -5,31 +5,45 @@
 -- with their owner's rights, so ql_officer needs no access to any table.
 -- "Today" is the current date in China Standard Time (UTC+8).
 
+-- The current login's regions as ranges of region codes: a prefix P covers
+-- the codes from P up to P || ':' (':' sorts right after '9' in collation
+-- "C"), and a prefix inside another of the login's prefixes is dropped, so
+-- the ranges never overlap and an index on (region_code COLLATE "C") finds
+-- them.  Not
+-- granted to anyone: the views below use it with their owner's rights.
+CREATE VIEW ql.officer_scope WITH (security_barrier) AS
+SELECT o.region_prefix COLLATE "C" AS lo, (o.region_prefix || ':') COLLATE "C" AS hi
+  FROM ql.officer o
+ WHERE o.login = current_user
+   AND NOT EXISTS (SELECT 1 FROM ql.officer o2
+                    WHERE o2.login = o.login AND o2.region_prefix <> o.region_prefix
+                      AND starts_with(o.region_prefix, o2.region_prefix));
+
 CREATE VIEW ql.case_board WITH (security_barrier) AS
 SELECT c.case_no, c.credit_code, e.name AS enterprise_name, e.region_code, c.status,
        c.priority, c.open_findings, c.serious_findings,
        n.action AS next_action, n.due_date AS next_due,
        coalesce(n.due_date < ((now() AT TIME ZONE 'UTC') + interval '8 hours')::date, false) AS overdue,
        c.officer, c.opened_at
-  FROM ql.enforcement_case c
-  JOIN ql.enterprise e ON e.credit_code = c.credit_code
+  FROM ql.officer_scope s
+  JOIN ql.enterprise e ON e.region_code COLLATE "C" >= s.lo AND e.region_code COLLATE "C" < s.hi
+  JOIN ql.enforcement_case c
+    ON c.credit_code = e.credit_code AND c.status IN ('OPEN', 'ESCALATED')
   LEFT JOIN LATERAL (
         SELECT p.action, p.due_date
           FROM ql.plan_action p JOIN ql.action_kind k ON k.action = p.action
          WHERE p.case_no = c.case_no AND p.status = 'PENDING'
          ORDER BY p.due_date, k.sort_order, p.action_id
-         LIMIT 1) n ON true
- WHERE c.status IN ('OPEN', 'ESCALATED')
-   AND EXISTS (SELECT 1 FROM ql.officer o
-                WHERE o.login = current_user AND starts_with(e.region_code, o.region_prefix));
+         LIMIT 1) n ON true;
 
 -- The diagnosis of each case (把脉问诊): one row per cause category found.
 CREATE VIEW ql.case_diagnosis WITH (security_barrier) AS
 SELECT c.case_no, c.credit_code, e.name AS enterprise_name, e.region_code,
-       d.category, k.title AS category_title, d.failed_items, d.findings, d.open_findings,
-       d.serious_findings, k.diagnosis, k.measures
+       d.category, coalesce(k.title, d.category) AS category_title, d.failed_items, d.findings,
+       d.open_findings, d.serious_findings, k.diagnosis, k.measures
   FROM ql.enforcement_case c
   JOIN ql.enterprise e ON e.credit_code = c.credit_code
+  JOIN ql.officer_scope s ON e.region_code COLLATE "C" >= s.lo AND e.region_code COLLATE "C" < s.hi
   JOIN LATERAL (
         SELECT f.category,
                string_agg(DISTINCT f.item_name, '、') AS failed_items,
@@ -39,12 +53,11 @@ SELECT c.case_no, c.credit_code, e.name AS enterprise_name, e.region_code,
           FROM ql.finding f
          WHERE f.case_no = c.case_no
          GROUP BY f.category) d ON true
-  JOIN ql.cause_category k ON k.category = d.category
- WHERE EXISTS (SELECT 1 FROM ql.officer o
-                WHERE o.login = current_user AND starts_with(e.region_code, o.region_prefix));
+  LEFT JOIN ql.cause_category k ON k.category = d.category;
 
 -- Each case's whole 一企一策 plan: one row per dated action, with the case's
--- diagnosis (categories and their failed items) and recommended measures.
+-- diagnosis (categories, their failed items, likely causes) and the
+-- recommended measures.
 CREATE VIEW ql.case_plan WITH (security_barrier) AS
 SELECT c.case_no, c.credit_code, e.name AS enterprise_name, e.region_code,
        c.status AS case_status, c.priority, d.diagnosis, d.measures,
@@ -55,6 +68,7 @@ SELECT c.case_no, c.credit_code, e.name AS enterprise_name, e.region_code,
         AND p.due_date < ((now() AT TIME ZONE 'UTC') + interval '8 hours')::date) AS overdue
   FROM ql.enforcement_case c
   JOIN ql.enterprise e ON e.credit_code = c.credit_code
+  JOIN ql.officer_scope s ON e.region_code COLLATE "C" >= s.lo AND e.region_code COLLATE "C" < s.hi
   JOIN ql.plan_action p ON p.case_no = c.case_no
   JOIN ql.action_kind k ON k.action = p.action
   LEFT JOIN LATERAL (
@@ -66,51 +80,49 @@ SELECT c.case_no, c.credit_code, e.name AS enterprise_name, e.region_code,
                   FROM ql.finding f JOIN ql.cause_category kc ON kc.category = f.category
                  WHERE f.case_no = c.case_no
                  GROUP BY kc.category, kc.title, kc.sort_order, kc.diagnosis, kc.measures) x
-       ) d ON true
- WHERE EXISTS (SELECT 1 FROM ql.officer o
-                WHERE o.login = current_user AND starts_with(e.region_code, o.region_prefix));
+       ) d ON true;
 
+-- PENDING actions past their due date.  Only open cases have PENDING
+-- actions (those of a CLEARED or CLOSED case are DONE or CANCELLED).
 CREATE VIEW ql.overdue_actions WITH (security_barrier) AS
 SELECT p.action_id, p.case_no, e.name AS enterprise_name, p.action, p.due_date,
        ((now() AT TIME ZONE 'UTC') + interval '8 hours')::date - p.due_date AS days_overdue,
        c.credit_code, e.region_code, c.priority, c.officer, k.title AS action_title
-  FROM ql.plan_action p
-  JOIN ql.enforcement_case c ON c.case_no = p.case_no
-  JOIN ql.enterprise e ON e.credit_code = c.credit_code
-  JOIN ql.action_kind k ON k.action = p.action
- WHERE p.status = 'PENDING'
+  FROM ql.officer_scope s
+  JOIN ql.enterprise e ON e.region_code COLLATE "C" >= s.lo AND e.region_code COLLATE "C" < s.hi
+  JOIN ql.enforcement_case c
+    ON c.credit_code = e.credit_code AND c.status IN ('OPEN', 'ESCALATED')
+  JOIN ql.plan_action p
+    ON p.case_no = c.case_no
    AND p.due_date < ((now() AT TIME ZONE 'UTC') + interval '8 hours')::date
-   AND EXISTS (SELECT 1 FROM ql.officer o
-                WHERE o.login = current_user AND starts_with(e.region_code, o.region_prefix));
+  JOIN ql.action_kind k ON k.action = p.action
+ WHERE p.status = 'PENDING';
 
 -- 清零 progress per region and cause category.  A nonconforming result
 -- counts once in each category it has findings in; it is cleared when its
 -- findings are cleared (passing recheck) or voided (passing retest).  The
 -- region is the one the result reported for the enterprise.
 CREATE VIEW ql.zero_out_progress WITH (security_barrier) AS
-SELECT a.region_code, a.category, k.title AS category_title, a.nonconforming, a.cleared,
-       a.nonconforming - a.cleared AS open,
+SELECT a.region_code, a.category, coalesce(k.title, a.category) AS category_title,
+       a.nonconforming, a.cleared, a.nonconforming - a.cleared AS open,
        round(a.cleared::numeric / a.nonconforming, 4) AS clear_rate
   FROM (SELECT f.region_code, f.category,
                count(DISTINCT f.result_id) AS nonconforming,
                count(DISTINCT f.result_id) FILTER (WHERE f.status <> 'OPEN') AS cleared
-          FROM ql.finding f
+          FROM ql.officer_scope s
+          JOIN ql.finding f ON f.region_code COLLATE "C" >= s.lo AND f.region_code COLLATE "C" < s.hi
          GROUP BY f.region_code, f.category) a
-  JOIN ql.cause_category k ON k.category = a.category
- WHERE EXISTS (SELECT 1 FROM ql.officer o
-                WHERE o.login = current_user AND starts_with(a.region_code, o.region_prefix));
+  LEFT JOIN ql.cause_category k ON k.category = a.category;
 
 -- The same per region, each nonconforming result counted once.
 CREATE VIEW ql.zero_out_summary WITH (security_barrier) AS
-SELECT a.region_code, a.nonconforming, a.cleared, a.nonconforming - a.cleared AS open,
-       round(a.cleared::numeric / a.nonconforming, 4) AS clear_rate
-  FROM (SELECT f.region_code,
-               count(DISTINCT f.result_id) AS nonconforming,
-               count(DISTINCT f.result_id) FILTER (WHERE f.status <> 'OPEN') AS cleared
-          FROM ql.finding f
-         GROUP BY f.region_code) a
- WHERE EXISTS (SELECT 1 FROM ql.officer o
-                WHERE o.login = current_user AND starts_with(a.region_code, o.region_prefix));
+SELECT n.region_code, count(*) AS nonconforming,
+       count(*) FILTER (WHERE n.status <> 'OPEN') AS cleared,
+       count(*) FILTER (WHERE n.status = 'OPEN') AS open,
+       round(count(*) FILTER (WHERE n.status <> 'OPEN')::numeric / count(*), 4) AS clear_rate
+  FROM ql.officer_scope s
+  JOIN ql.nonconformity n ON n.region_code COLLATE "C" >= s.lo AND n.region_code COLLATE "C" < s.hi
+ GROUP BY n.region_code;
 
 CREATE VIEW ql.enterprise_dossier WITH (security_barrier) AS
 SELECT e.credit_code, e.name AS enterprise_name, e.region_code,
@@ -120,7 +132,8 @@ SELECT e.credit_code, e.name AS enterprise_name, e.region_code,
        oc.case_no AS open_case, oc.status AS open_case_status, oc.priority AS open_case_priority,
        coalesce(oc.open_findings, 0) AS open_findings,
        cs.cases, cs.cleared_cases
-  FROM ql.enterprise e
+  FROM ql.officer_scope s
+  JOIN ql.enterprise e ON e.region_code COLLATE "C" >= s.lo AND e.region_code COLLATE "C" < s.hi
  CROSS JOIN LATERAL (SELECT count(*) AS results FROM ql.inspection_result r
                       WHERE r.credit_code = e.credit_code) n
  CROSS JOIN LATERAL (SELECT count(*) AS nonconforming FROM ql.nonconformity n
@@ -133,9 +146,7 @@ SELECT e.credit_code, e.name AS enterprise_name, e.region_code,
          ON oc.credit_code = e.credit_code AND oc.status IN ('OPEN', 'ESCALATED')
  CROSS JOIN LATERAL (SELECT count(*) AS cases,
                             count(*) FILTER (WHERE c.status = 'CLEARED') AS cleared_cases
-                       FROM ql.enforcement_case c WHERE c.credit_code = e.credit_code) cs
- WHERE EXISTS (SELECT 1 FROM ql.officer o
-                WHERE o.login = current_user AND starts_with(e.region_code, o.region_prefix));
+                       FROM ql.enforcement_case c WHERE c.credit_code = e.credit_code) cs;
 
 -- Rechecks and retests waiting for their original: the result their
 -- refers_to chain leads to is not stored (yet), is not a SUPERVISION result,
@@ -147,6 +158,5 @@ SELECT l.result_id, r.kind, r.verdict, r.refers_to, l.credit_code, e.name AS ent
   FROM ql.followup_link l
   JOIN ql.inspection_result r ON r.result_id = l.result_id
   JOIN ql.enterprise e ON e.credit_code = l.credit_code
- WHERE l.original_result_id IS NULL
-   AND EXISTS (SELECT 1 FROM ql.officer o
-                WHERE o.login = current_user AND starts_with(e.region_code, o.region_prefix));
+  JOIN ql.officer_scope s ON e.region_code COLLATE "C" >= s.lo AND e.region_code COLLATE "C" < s.hi
+ WHERE l.original_result_id IS NULL;
