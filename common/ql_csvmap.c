@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ql_result.h"
 #include "ql_time.h"
 
 #define WORDS(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -451,7 +452,9 @@ int ql_csvmap_value(const ql_csv_column_t *col, ql_csv_lang_t lang,
         switch (col->type) {
         case QL_CSV_STRING:
         case QL_CSV_NSTRING:
-                *value = json_stringn(cell, len);
+                *value = ql_result_utf8_valid(cell, len)
+                             ? json_stringn_nocheck(cell, len)
+                             : NULL;
                 if (!*value)
                         return bad_value(col, "", 0,
                                          "(cell is not valid UTF-8)", errstr,
@@ -470,7 +473,7 @@ int ql_csvmap_value(const ql_csv_column_t *col, ql_csv_lang_t lang,
                         return bad_value(col, cell, len, what, errstr,
                                          errstr_size);
                 }
-                *value = json_string(sym);
+                *value = json_string_nocheck(sym); /* ASCII, from the table */
                 return 0;
         }
         case QL_CSV_BOOL:
@@ -543,7 +546,7 @@ int ql_csvmap_set(json_t *doc, json_t *item, const ql_csv_column_t *col,
                 json_decref(value);
                 return -1;
         }
-        return json_object_set_new(obj, col->key, value);
+        return json_object_set_new_nocheck(obj, col->key, value);
 }
 
 json_t *ql_csvmap_get(const json_t *doc, const json_t *item,

@@ -172,6 +172,28 @@ struct ql_csvread_s {
         ql_csvread_fn fn;
         void *arg;
         int stop, nomem;
+
+        ql_csvread_rows_t *rows_out; /* pass 2 into rows: rows go here */
+        int building;                /* builds from rows (take_rows) */
+};
+
+/* Rows of pass 2 between a reader that parses and one that builds: each
+ * row's cells (NUL-terminated text, offsets from the row's text) one after
+ * the other. */
+typedef struct {
+        size_t line;
+        size_t cell, ncells; /* its cells: cells[cell .. cell + ncells) */
+        size_t text, text_n; /* its text: text[text .. text + text_n) */
+} row_t;
+
+struct ql_csvread_rows_s {
+        char *text;
+        size_t text_n, text_cap;
+        cell_t *cells;
+        size_t ncells, cells_cap;
+        row_t *rows;
+        size_t n, cap;
+        size_t line; /* the reader's line after these rows */
 };
 
 ql_csvread_t *ql_csvread_new(const ql_csvread_opts_t *opts)
@@ -759,12 +781,53 @@ static int take_row(ql_csvread_t *r)
         return 0;
 }
 
+/* Grow *p (of *cap elements of size each) to hold need; 0 or -1. */
+static int grow(void *p, size_t *cap, size_t need, size_t size)
+{
+        if (need <= *cap)
+                return 0;
+        size_t c = *cap ? *cap : 64;
+        while (c < need)
+                c *= 2;
+        void *v = realloc(*(void **)p, c * size);
+        if (!v)
+                return -1;
+        *(void **)p = v;
+        *cap = c;
+        return 0;
+}
+
+/* The current row, appended to the rows being handed over. */
+static void put_row(ql_csvread_t *r, ql_csvread_rows_t *out)
+{
+        if (grow(&out->rows, &out->cap, out->n + 1, sizeof(*out->rows)) ||
+            grow(&out->cells, &out->cells_cap, out->ncells + r->ncells,
+                 sizeof(*out->cells)) ||
+            grow(&out->text, &out->text_cap, out->text_n + r->buf_n, 1)) {
+                r->nomem = 1;
+                return;
+        }
+        out->rows[out->n++] =
+            (row_t){r->row_line, out->ncells, r->ncells, out->text_n, r->buf_n};
+        if (r->ncells)
+                memcpy(out->cells + out->ncells, r->cells,
+                       r->ncells * sizeof(*r->cells));
+        out->ncells += r->ncells;
+        if (r->buf_n)
+                memcpy(out->text + out->text_n, r->buf, r->buf_n);
+        out->text_n += r->buf_n;
+}
+
 static void on_row(int term, void *data)
 {
         ql_csvread_t *r = data;
         if (!r->nomem && !r->stop && !r->file_problems.n &&
-            (r->row_nonblank || !row_blank(r)))
-                take_row(r);
+            (r->row_nonblank || !row_blank(r))) {
+                if (r->rows_out)
+                        put_row(r, r->rows_out);
+                else
+                        take_row(r);
+        }
         r->nfields = 0;
         r->row_nonblank = 0;
         r->ncells = 0;
@@ -889,6 +952,8 @@ static ql_csvread_rc_t finish(ql_csvread_t *r)
         ql_csvread_rc_t rc = status(r);
         if (rc != QL_CSVREAD_OK)
                 return rc;
+        if (r->rows_out) /* the header is the builder's */
+                return status(r);
         if (!r->have_header) {
                 file_problem(r, r->line, "header",
                              "the file has no header row");
@@ -948,4 +1013,131 @@ ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg)
         r->fn = fn;
         r->arg = arg;
         return finish(r);
+}
+
+/* ------------------------------------------------------------------------
+ * Pass 2 on two threads
+ */
+
+ql_csvread_rows_t *ql_csvread_rows_new(void)
+{
+        return calloc(1, sizeof(ql_csvread_rows_t));
+}
+
+void ql_csvread_rows_destroy(ql_csvread_rows_t *rows)
+{
+        if (!rows)
+                return;
+        free(rows->text);
+        free(rows->cells);
+        free(rows->rows);
+        free(rows);
+}
+
+void ql_csvread_rows_clear(ql_csvread_rows_t *rows)
+{
+        rows->n = rows->ncells = rows->text_n = 0;
+}
+
+size_t ql_csvread_rows_count(const ql_csvread_rows_t *rows)
+{
+        return rows->n;
+}
+
+size_t ql_csvread_rows_bytes(const ql_csvread_rows_t *rows)
+{
+        return rows->text_n;
+}
+
+static ql_csvread_rc_t into_rows(ql_csvread_t *r, const char *buf, size_t len,
+                                 int end, ql_csvread_rows_t *out)
+{
+        if (!r->csv_ready || r->phase != PHASE_BUILD) {
+                ql_csvread_rc_t rc = start(r, PHASE_BUILD);
+                if (rc)
+                        return rc;
+        }
+        r->fn = NULL;
+        r->arg = NULL;
+        r->rows_out = out;
+        ql_csvread_rc_t rc = end ? finish(r) : feed(r, buf, len);
+        r->rows_out = NULL;
+        out->line = r->line;
+        return rc;
+}
+
+ql_csvread_rc_t ql_csvread_feed_rows(ql_csvread_t *r, const char *buf,
+                                     size_t len, ql_csvread_rows_t *out)
+{
+        return into_rows(r, buf, len, 0, out);
+}
+
+ql_csvread_rc_t ql_csvread_end_rows(ql_csvread_t *r, ql_csvread_rows_t *out)
+{
+        return into_rows(r, NULL, 0, 1, out);
+}
+
+void ql_csvread_adopt_scan(ql_csvread_t *builder, ql_csvread_t *scanned)
+{
+        hset_t t = builder->split;
+        builder->split = scanned->split;
+        scanned->split = t;
+        builder->tracking_full = scanned->tracking_full;
+}
+
+ql_csvread_rc_t ql_csvread_take_rows(ql_csvread_t *r,
+                                     const ql_csvread_rows_t *rows,
+                                     ql_csvread_fn fn, void *arg)
+{
+        if (r->failed)
+                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+        if (!r->building) {
+                r->building = 1;
+                r->phase = PHASE_BUILD;
+        }
+        r->fn = fn;
+        r->arg = arg;
+        for (size_t i = 0; i < rows->n && !r->stop; i++) {
+                const row_t *w = &rows->rows[i];
+                if (grow(&r->cells, &r->cells_cap, w->ncells,
+                         sizeof(*r->cells)) ||
+                    grow(&r->buf, &r->buf_cap, w->text_n, 1)) {
+                        r->nomem = 1;
+                        break;
+                }
+                if (w->ncells)
+                        memcpy(r->cells, rows->cells + w->cell,
+                               w->ncells * sizeof(*r->cells));
+                if (w->text_n)
+                        memcpy(r->buf, rows->text + w->text, w->text_n);
+                r->ncells = w->ncells;
+                r->buf_n = w->text_n;
+                r->row_line = w->line;
+                take_row(r);
+                r->ncells = 0;
+                r->buf_n = 0;
+                if (r->nomem || r->file_problems.n)
+                        break;
+        }
+        r->line = rows->line;
+        return status(r);
+}
+
+ql_csvread_rc_t ql_csvread_take_end(ql_csvread_t *r, ql_csvread_fn fn,
+                                    void *arg)
+{
+        if (r->failed)
+                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+        if (r->stop)
+                return QL_CSVREAD_STOPPED;
+        r->fn = fn;
+        r->arg = arg;
+        if (!r->have_header) {
+                file_problem(r, r->line, "header",
+                             "the file has no header row");
+                return status(r);
+        }
+        if (emit(r))
+                r->stop = 1;
+        return status(r);
 }

@@ -96,6 +96,50 @@ ql_csvread_rc_t ql_csvread_feed(ql_csvread_t *r, const char *buf, size_t len,
                                 ql_csvread_fn fn, void *arg);
 ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg);
 
+/*
+ * Pass 2 on two threads.  The reader that made the scan parses pass 2's
+ * bytes into rows (libcsv's work), and a second reader, which adopted the
+ * first one's scan, builds the reports from those rows (everything else),
+ * calling fn as ql_csvread_feed() would:
+ *
+ *     scanning reader A                    building reader B
+ *     scan()* scan_end()
+ *                                          adopt_scan(B, A)
+ *     feed_rows(A, bytes, rows)* ---rows--> take_rows(B, rows, fn)*
+ *     end_rows(A, rows)          ---rows--> take_rows(B, rows, fn)
+ *                                          take_end(B, fn)
+ *
+ * A and B may be used on different threads (each by one at a time); a
+ * rows batch belongs to one of them at a time.  A's calls report what
+ * libcsv finds (BAD_FILE for a row too long, as in feed()); B's what the
+ * rows hold.  Reports come out exactly as from one reader's feed().
+ */
+typedef struct ql_csvread_rows_s ql_csvread_rows_t;
+
+ql_csvread_rows_t *ql_csvread_rows_new(void);
+void ql_csvread_rows_destroy(ql_csvread_rows_t *rows); /* accepts NULL */
+void ql_csvread_rows_clear(ql_csvread_rows_t *rows); /* empty, for reuse */
+size_t ql_csvread_rows_count(const ql_csvread_rows_t *rows);
+size_t ql_csvread_rows_bytes(const ql_csvread_rows_t *rows); /* cell text */
+
+/* A, after its scan: parse pass 2's next bytes, appending the complete
+ * non-blank rows to out; then the end of the file. */
+ql_csvread_rc_t ql_csvread_feed_rows(ql_csvread_t *r, const char *buf,
+                                     size_t len, ql_csvread_rows_t *out);
+ql_csvread_rc_t ql_csvread_end_rows(ql_csvread_t *r, ql_csvread_rows_t *out);
+
+/* B, new, made with the same options as A: take over what A's scan found
+ * (A keeps parsing, but can no longer build reports itself). */
+void ql_csvread_adopt_scan(ql_csvread_t *builder, ql_csvread_t *scanned);
+
+/* B: the next rows, in the order A gave them; after the last, take_end()
+ * hands over the last report. */
+ql_csvread_rc_t ql_csvread_take_rows(ql_csvread_t *r,
+                                     const ql_csvread_rows_t *rows,
+                                     ql_csvread_fn fn, void *arg);
+ql_csvread_rc_t ql_csvread_take_end(ql_csvread_t *r, ql_csvread_fn fn,
+                                    void *arg);
+
 /* Why the file is unreadable (paths "header", messages naming columns), and
  * *line (OUT, may be NULL) the line concerned.  Empty unless a call returned
  * QL_CSVREAD_BAD_FILE. */

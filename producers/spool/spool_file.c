@@ -2,11 +2,15 @@
  * spool_file: reading one spool file.  The bytes go through three stages in
  * fixed-size chunks: the charset sniffer (first pass over the head of the
  * file), the converter to UTF-8, and the format's reader (ql_csvread, which
- * makes a scan pass of its own first, or ql_jsonlread).  That reading runs
- * on a thread of its own, which hands each record, validated, through a
- * short queue to the calling thread; there each record is either written to
- * the errors list or encoded and produced, in file order.  Nothing of the
- * file is held beyond the current report and the queue's QUEUE_LEN records.
+ * makes a scan pass of its own first, or ql_jsonlread).  The work is shared
+ * by two threads, in file order through a short queue: a reader thread
+ * reads and converts the bytes and, for CSV, makes the scan pass and parses
+ * pass 2 into rows (libcsv's work) which the calling thread builds into
+ * reports (ql_csvread's two-thread pass 2); for JSON Lines the reader thread
+ * parses and validates each record.  On the calling thread each record is
+ * either written to the errors list or encoded and produced.  Nothing of
+ * the file is held beyond the current report and the queue's QUEUE_LEN
+ * items.
  */
 #include "spool_file.h"
 
@@ -32,16 +36,21 @@
 #define WARNINGS_LOGGED 10  /* per file; the rest are counted */
 #define STOP_GRACE_MS   5000
 #define ACK_SLACK_MS    2000
-#define QUEUE_LEN       32  /* records read ahead of the publisher */
-#define QUEUE_BATCH     8   /* records the publisher takes at a time */
+#define QUEUE_LEN       32          /* records read ahead of the publisher */
+#define QUEUE_BATCH     8           /* records the publisher takes at a time */
+#define ROWS_SLICE      (32u << 10) /* CSV bytes parsed into one batch */
 #define IDLE_POLL_MS    100 /* publisher waiting for records: Kafka polls */
 
-/* One record as the reader hands it over: everything owned. */
+/* What the reader hands over, everything owned: one record (JSON Lines),
+ * or for CSV the reader that builds the reports (once, first), then
+ * batches of parsed rows to build them from. */
 typedef struct {
         size_t line;
         char *report_no;                /* NULL if none */
         json_t *doc;                    /* the valid document, or NULL */
         ql_problems_t errors, warnings; /* errors: why doc is NULL */
+        ql_csvread_t *builder;
+        ql_csvread_rows_t *rows;
 } rec_t;
 
 /* The records between the two threads, in file order: a ring of
@@ -81,6 +90,7 @@ typedef struct {
         ql_problems_t file_problems; /* READ_UNREADABLE: the file's own */
         size_t file_line;
         int tracking_full;
+        ql_csvread_rows_t *rows; /* CSV: the batch being filled */
 } reader_t;
 
 typedef struct {
@@ -93,7 +103,9 @@ typedef struct {
         size_t since_poll;
         int fault; /* res->why says what */
         int stop;
-        size_t problems; /* --check: records and file problems */
+        size_t problems;       /* --check: records and file problems */
+        ql_csvread_t *builder; /* CSV: builds reports from the rows */
+        int unreadable;        /* the builder found the file unreadable */
 } job_t;
 
 static double now_s(void)
@@ -115,6 +127,8 @@ static void rec_clear(rec_t *r)
         json_decref(r->doc);
         ql_problems_clear(&r->errors);
         ql_problems_clear(&r->warnings);
+        ql_csvread_destroy(r->builder);
+        ql_csvread_rows_destroy(r->rows);
         memset(r, 0, sizeof(*r));
 }
 
@@ -376,7 +390,9 @@ static int publish(job_t *j, size_t line, const char *report_no,
 }
 
 /* Every record of either format ends here.  Non-zero: take no more. */
-static int on_record(job_t *j, const rec_t *r)
+static int on_record(job_t *j, size_t line, const char *report_no,
+                     const json_t *doc, const ql_problems_t *errors,
+                     const ql_problems_t *warnings)
 {
         if (!*j->ctx->run) {
                 j->stop = 1;
@@ -384,14 +400,61 @@ static int on_record(job_t *j, const rec_t *r)
         }
         int rc;
         j->res->records++;
-        if (!r->doc) {
-                rc = reject(j, r->line, r->report_no, &r->errors);
+        if (!doc) {
+                rc = reject(j, line, report_no, errors);
         } else {
-                if (r->warnings.n)
-                        warn(j, r->line, r->report_no, &r->warnings);
-                rc = publish(j, r->line, r->report_no, r->doc);
+                if (warnings->n)
+                        warn(j, line, report_no, warnings);
+                rc = publish(j, line, report_no, doc);
         }
         return rc != 0;
+}
+
+/* The builder's reports (CSV), on this thread. */
+static int on_csv(void *arg, const ql_csvread_rec_t *r)
+{
+        return on_record(arg, r->line, r->report_no, r->doc, r->errors,
+                         r->warnings);
+}
+
+/* What the builder said: 0 go on, else take no more. */
+static int built(job_t *j, ql_csvread_rc_t rc)
+{
+        switch (rc) {
+        case QL_CSVREAD_OK:
+                return 0;
+        case QL_CSVREAD_STOPPED:
+                return 1;
+        case QL_CSVREAD_BAD_FILE:
+                j->unreadable = 1;
+                return 1;
+        case QL_CSVREAD_NOMEM:
+                break;
+        }
+        snprintf(j->res->why, sizeof(j->res->why), "out of memory");
+        j->fault = 1;
+        return 1;
+}
+
+/* One item from the reader.  Non-zero: take no more. */
+static int on_item(job_t *j, rec_t *r)
+{
+        if (r->builder) {
+                ql_csvread_destroy(j->builder);
+                j->builder = r->builder; /* ours now */
+                r->builder = NULL;
+                return 0;
+        }
+        if (r->rows) {
+                if (!*j->ctx->run) {
+                        j->stop = 1;
+                        return 1;
+                }
+                return built(
+                    j, ql_csvread_take_rows(j->builder, r->rows, on_csv, j));
+        }
+        return on_record(j, r->line, r->report_no, r->doc, &r->errors,
+                         &r->warnings);
 }
 
 /* ------------------------------------------------------------------------
@@ -431,12 +494,6 @@ nomem:
         snprintf(rd->why, sizeof(rd->why), "out of memory");
         rd->fault = 1;
         return 1;
-}
-
-static int on_csv(void *arg, const ql_csvread_rec_t *r)
-{
-        return hand_over(arg, r->line, r->report_no, r->doc, r->errors,
-                         r->warnings);
 }
 
 static int on_jsonl(void *arg, const ql_jsonlread_rec_t *r)
@@ -566,13 +623,44 @@ static int csv_scan_step(reader_t *rd, void *reader, const char *s, size_t len,
         return step_of(csv_rc(rd, rc));
 }
 
-static int csv_build_step(reader_t *rd, void *reader, const char *s, size_t len,
-                          int end)
+/* Hand the batch of rows over; 0, or -1 to stop. */
+static int hand_rows(reader_t *rd)
+{
+        if (!rd->rows || !ql_csvread_rows_count(rd->rows))
+                return 0;
+        rec_t r = {.rows = rd->rows};
+        rd->rows = NULL;
+        if (queue_put(rd->q, &r)) {
+                rd->stop = 1;
+                return -1;
+        }
+        return 0;
+}
+
+/* Pass 2 of a CSV file: its bytes parsed into rows, ROWS_SLICE at a time,
+ * for the publishing thread to build the reports from. */
+static int csv_rows_step(reader_t *rd, void *reader, const char *s, size_t len,
+                         int end)
 {
         ql_csvread_t *r = reader;
-        ql_csvread_rc_t rc = ql_csvread_feed(r, s, len, on_csv, rd);
-        if (rc == QL_CSVREAD_OK && end)
-                rc = ql_csvread_end(r, on_csv, rd);
+        ql_csvread_rc_t rc = QL_CSVREAD_OK;
+        do {
+                size_t n = len < ROWS_SLICE ? len : ROWS_SLICE;
+                if (!rd->rows && !(rd->rows = ql_csvread_rows_new()))
+                        rc = QL_CSVREAD_NOMEM;
+                if (rc == QL_CSVREAD_OK)
+                        rc = ql_csvread_feed_rows(r, s, n, rd->rows);
+                if (rc == QL_CSVREAD_OK && end && n == len)
+                        rc = ql_csvread_end_rows(r, rd->rows);
+                if (rc == QL_CSVREAD_OK && !*rd->ctx->run) {
+                        rd->stop = 1;
+                        return 1;
+                }
+                if (rc == QL_CSVREAD_OK && hand_rows(rd))
+                        return 1;
+                s += n;
+                len -= n;
+        } while (rc == QL_CSVREAD_OK && len > 0);
         return step_of(csv_rc(rd, rc));
 }
 
@@ -588,6 +676,25 @@ static int jsonl_step(reader_t *rd, void *reader, const char *s, size_t len,
                 rd->fault = 1;
         }
         return rc == QL_JSONLREAD_OK ? 0 : 1;
+}
+
+/* After the scan: the reader that builds the reports, for the publishing
+ * thread. */
+static read_rc_t hand_builder(reader_t *rd, ql_csvread_t *scanned,
+                              const ql_csvread_opts_t *o)
+{
+        rec_t r = {.builder = ql_csvread_new(o)};
+        if (!r.builder) {
+                snprintf(rd->why, sizeof(rd->why), "out of memory");
+                rd->fault = 1;
+                return READ_FAULT;
+        }
+        ql_csvread_adopt_scan(r.builder, scanned);
+        if (queue_put(rd->q, &r)) {
+                rd->stop = 1;
+                return READ_STOPPED;
+        }
+        return READ_OK;
 }
 
 static read_rc_t read_file(reader_t *rd)
@@ -614,10 +721,14 @@ static read_rc_t read_file(reader_t *rd)
                         rc = pass(rd, buf, cs, r, csv_scan_step);
                         if (rc == READ_OK)
                                 rd->tracking_full = ql_csvread_tracking_full(r);
+                        if (rc == READ_OK)
+                                rc = hand_builder(rd, r, &o);
                         if (rc == READ_OK && !rewind_fd(rd))
-                                rc = pass(rd, buf, cs, r, csv_build_step);
+                                rc = pass(rd, buf, cs, r, csv_rows_step);
                         else if (rc == READ_OK)
                                 rc = READ_FAULT;
+                        ql_csvread_rows_destroy(rd->rows);
+                        rd->rows = NULL;
                         if (rc == READ_UNREADABLE) {
                                 problems_copy(
                                     &rd->file_problems,
@@ -704,7 +815,7 @@ static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
                 if (got < 0 && j->d)
                         rd_kafka_poll(j->ctx->rk, 0);
                 for (int i = 0; i < got; i++) {
-                        if (taking && on_record(j, &batch[i])) {
+                        if (taking && on_item(j, &batch[i])) {
                                 taking = 0;
                                 queue_cancel(rd.q);
                         }
@@ -716,6 +827,17 @@ static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
         queue_destroy(rd.q); /* clears what was not taken */
         free(batch);
         read_rc_t rc = rd.rc;
+        if (rc == READ_OK && taking && j->builder)
+                built(j, ql_csvread_take_end(j->builder, on_csv, j));
+        if (j->unreadable && rc != READ_FAULT) {
+                size_t line;
+                const ql_problems_t *p = ql_csvread_problems(j->builder, &line);
+                problems_copy(&rd.file_problems, p);
+                rd.file_line = line;
+                rc = READ_UNREADABLE;
+        }
+        ql_csvread_destroy(j->builder);
+        j->builder = NULL;
         if (rd.tracking_full)
                 ql_warn(j->ctx->lg,
                         "%s: too many reports to check all for split rows; "

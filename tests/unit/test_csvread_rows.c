@@ -1,0 +1,190 @@
+/*
+ * Unit tests for ql_csvread's pass 2 on two threads' worth of readers: one
+ * reader scans and parses pass 2 into rows, a second adopts the scan and
+ * builds the reports from the rows.  For files with good reports, split
+ * reports, disagreeing rows, stray cells, bad words, quoted line breaks,
+ * CRLF and blank lines, the reports (line, report number, document, errors
+ * and warnings) must be exactly those of one reader's feed(), however the
+ * bytes are sliced; the builder's stop must stop it.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ql_csvread.h"
+
+static const char header[] =
+    "report_no,lab_code,lab_name,plan_id,level,kind,refers_to,stage,"
+    "sampled_on,reported_at,enterprise_credit_code,enterprise_name,"
+    "enterprise_region_code,enterprise_role,product_category,product_name,"
+    "item_name,item_importance,item_safety,item_verdict,verdict\n";
+
+#define ROW(report, cc, item, iv, verdict)                                              \
+        report ",XMQI,厦门市产品质量监督检验院,P-1,DISTRICT,SUPERVISION,/," \
+               "CIRCULATION,2026-02-10,2026-03-02T10:15:00+08:00," cc                   \
+               ",厦门某某有限公司,350206,SELLER,儿童用品,积木," item                    \
+               ",A,true," iv "," verdict "\n"
+
+#define CC1 "91350200MA2YJ1XR9G"
+#define CC2 "914403001922038216"
+
+static const char body[] =
+    "\n" ROW("R1", CC1, "小零件", "PASS", "CONFORMING")       /* */
+    ROW("R1", CC1, "标识", "PASS", "CONFORMING")              /* */
+    ROW("R2", CC2, "\"锐利\n边缘\"", "FAIL", "NONCONFORMING") /* */
+    "\r\n" ROW("R3", CC1, "甲醛", "PASS", "CONFORMING")       /* */
+    ROW("R2", CC2, "阻燃", "FAIL", "NONCONFORMING")           /* split */
+    ROW("R4", CC1, "铅", "PASS", "CONFORMING")                /* */
+    ROW("R4", CC2, "镉", "PASS", "CONFORMING")                /* disagree */
+    ROW("R5", CC1, "温升", "良好", "CONFORMING")              /* bad word */
+    "R6,XMQI,x,P-1,DISTRICT,SUPERVISION,/,CIRCULATION,2026-02-10,"
+    "2026-03-02T10:15:00+08:00," CC1 ",y,350206,SELLER,c,n,i,A,true,PASS,"
+    "CONFORMING,stray\n"                                             /* */
+    ROW("R7", "914403001922038217", "接地", "FAIL", "NONCONFORMING") /* */
+    "  \n" ROW("R8", CC2, "泄漏电流", "PASS", "CONFORMING");
+
+/* Every report as one line of text. */
+typedef struct {
+        char *text;
+        size_t n;
+        size_t stop_after; /* 0: never */
+} log_t;
+
+static char *joined(const ql_problems_t *p)
+{
+        char *s = strdup("");
+        for (size_t i = 0; p && i < p->n; i++) {
+                char *t;
+                if (asprintf(&t, "%s[%s: %s]", s, p->v[i].field,
+                             p->v[i].message) < 0)
+                        fail();
+                free(s);
+                s = t;
+        }
+        return s;
+}
+
+static int record(void *arg, const ql_csvread_rec_t *rec)
+{
+        log_t *lg = arg;
+        char *doc = rec->doc ? json_dumps(rec->doc, JSON_SORT_KEYS) : NULL;
+        char *e = joined(rec->errors), *w = joined(rec->warnings), *t;
+        if (asprintf(&t, "%s%zu|%s|%s|%s|%s\n", lg->text ? lg->text : "",
+                     rec->line, rec->report_no ? rec->report_no : "-",
+                     doc ? doc : "-", e, w) < 0)
+                fail();
+        free(lg->text);
+        lg->text = t;
+        free(doc);
+        free(e);
+        free(w);
+        return lg->stop_after && ++lg->n >= lg->stop_after;
+}
+
+static const ql_csvread_opts_t opts = {.validate = {QL_USCC_STRICT, "XMQI"}};
+
+static char *one_reader(const char *csv, size_t stop_after)
+{
+        log_t lg = {.stop_after = stop_after};
+        ql_csvread_t *r = ql_csvread_new(&opts);
+        size_t len = strlen(csv);
+        assert_int_equal(ql_csvread_scan(r, csv, len), QL_CSVREAD_OK);
+        assert_int_equal(ql_csvread_scan_end(r), QL_CSVREAD_OK);
+        if (ql_csvread_feed(r, csv, len, record, &lg) == QL_CSVREAD_OK)
+                ql_csvread_end(r, record, &lg);
+        ql_csvread_destroy(r);
+        return lg.text;
+}
+
+/* Pass 2 parsed slice bytes at a time, each slice's rows a batch. */
+static char *two_readers(const char *csv, size_t slice, size_t stop_after,
+                         ql_csvread_rc_t *last)
+{
+        log_t lg = {.stop_after = stop_after};
+        ql_csvread_t *a = ql_csvread_new(&opts), *b = ql_csvread_new(&opts);
+        size_t len = strlen(csv);
+        assert_int_equal(ql_csvread_scan(a, csv, len), QL_CSVREAD_OK);
+        assert_int_equal(ql_csvread_scan_end(a), QL_CSVREAD_OK);
+        ql_csvread_adopt_scan(b, a);
+        ql_csvread_rows_t *rows = ql_csvread_rows_new();
+        ql_csvread_rc_t rc = QL_CSVREAD_OK;
+        for (size_t off = 0; off < len && rc == QL_CSVREAD_OK; off += slice) {
+                size_t n = len - off < slice ? len - off : slice;
+                ql_csvread_rows_clear(rows);
+                assert_int_equal(ql_csvread_feed_rows(a, csv + off, n, rows),
+                                 QL_CSVREAD_OK);
+                rc = ql_csvread_take_rows(b, rows, record, &lg);
+        }
+        if (rc == QL_CSVREAD_OK) {
+                ql_csvread_rows_clear(rows);
+                assert_int_equal(ql_csvread_end_rows(a, rows), QL_CSVREAD_OK);
+                rc = ql_csvread_take_rows(b, rows, record, &lg);
+        }
+        if (rc == QL_CSVREAD_OK)
+                rc = ql_csvread_take_end(b, record, &lg);
+        *last = rc;
+        ql_csvread_rows_destroy(rows);
+        ql_csvread_destroy(a);
+        ql_csvread_destroy(b);
+        return lg.text;
+}
+
+static char *file_text(void)
+{
+        char *s;
+        if (asprintf(&s, "%s%s", header, body) < 0)
+                fail();
+        return s;
+}
+
+static void test_same_reports_any_slicing(void **state)
+{
+        char *csv = file_text();
+        char *want = one_reader(csv, 0);
+        assert_non_null(want);
+        /* The file's problems are all there: a split report, rows that
+         * disagree, a bad word, a stray cell, a failed check character. */
+        assert_non_null(strstr(want, "are not together"));
+        assert_non_null(strstr(want, "disagree"));
+        assert_non_null(strstr(want, "良好"));
+        assert_non_null(strstr(want, "no column header"));
+        assert_non_null(strstr(want, "R8|{"));
+        const size_t slices[] = {1, 2, 7, 64, 333, 100000};
+        for (size_t i = 0; i < sizeof(slices) / sizeof(slices[0]); i++) {
+                ql_csvread_rc_t rc;
+                char *got = two_readers(csv, slices[i], 0, &rc);
+                assert_int_equal(rc, QL_CSVREAD_OK);
+                assert_string_equal(got, want);
+                free(got);
+        }
+        free(want);
+        free(csv);
+}
+
+static void test_builder_stops(void **state)
+{
+        char *csv = file_text();
+        char *want = one_reader(csv, 3);
+        ql_csvread_rc_t rc;
+        char *got = two_readers(csv, 50, 3, &rc);
+        assert_int_equal(rc, QL_CSVREAD_STOPPED);
+        assert_string_equal(got, want);
+        free(got);
+        free(want);
+        free(csv);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+            cmocka_unit_test(test_same_reports_any_slicing),
+            cmocka_unit_test(test_builder_stops),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
