@@ -93,7 +93,7 @@ static int take_line(ql_jsonlread_t *r, const char *s, size_t len,
                 } else if (!json_is_object(doc)) {
                         ql_problems_add(&r->errors, "",
                                         "a result must be a JSON object");
-                } else {
+                } else if (!r->o.unvalidated) {
                         ql_result_validate(doc, &r->o.validate, &r->errors,
                                            &r->warnings);
                 }

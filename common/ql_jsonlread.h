@@ -25,6 +25,11 @@ typedef struct {
         ql_result_opts_t validate;
         const char *charset;   /* the file's encoding, for messages */
         size_t max_line_bytes; /* 0: 4 MiB */
+        /* Hand over each line's JSON object without validating it: rec.doc
+         * is then the parsed object (NULL only for a line that is not one)
+         * and the caller runs ql_result_validate(doc, &validate, ...)
+         * itself, e.g. on another thread. */
+        int unvalidated;
 } ql_jsonlread_opts_t;
 
 /* One line's record.  Everything is borrowed for the callback's duration. */

@@ -103,9 +103,10 @@ typedef struct {
         size_t since_poll;
         int fault; /* res->why says what */
         int stop;
-        size_t problems;       /* --check: records and file problems */
-        ql_csvread_t *builder; /* CSV: builds reports from the rows */
-        int unreadable;        /* the builder found the file unreadable */
+        size_t problems;        /* --check: records and file problems */
+        ql_result_opts_t vopts; /* JSON Lines: validation, done here */
+        ql_csvread_t *builder;  /* CSV: builds reports from the rows */
+        int unreadable;         /* the builder found the file unreadable */
 } job_t;
 
 static double now_s(void)
@@ -453,7 +454,10 @@ static int on_item(job_t *j, rec_t *r)
                 return built(
                     j, ql_csvread_take_rows(j->builder, r->rows, on_csv, j));
         }
-        return on_record(j, r->line, r->report_no, r->doc, &r->errors,
+        const json_t *doc = r->doc; /* JSON Lines: not yet validated */
+        if (doc && ql_result_validate(doc, &j->vopts, &r->errors, &r->warnings))
+                doc = NULL;
+        return on_record(j, r->line, r->report_no, doc, &r->errors,
                          &r->warnings);
 }
 
@@ -743,7 +747,8 @@ static read_rc_t read_file(reader_t *rd)
                 ql_csvread_destroy(r);
         } else {
                 ql_jsonlread_opts_t o = {.validate = vopts,
-                                         .charset = ql_charset_name(cs)};
+                                         .charset = ql_charset_name(cs),
+                                         .unvalidated = 1};
                 ql_jsonlread_t *r = ql_jsonlread_new(&o);
                 if (!r)
                         snprintf(rd->why, sizeof(rd->why), "out of memory");
@@ -795,6 +800,7 @@ static int file_problems(job_t *j, size_t line, const ql_problems_t *p)
 static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
 {
         reader_t rd = {.ctx = j->ctx, .fd = fd, .kind = kind};
+        j->vopts = (ql_result_opts_t){j->ctx->uscc_mode, j->ctx->lab};
         pthread_t tid;
         rd.q = queue_new();
         if (!rd.q || pthread_create(&tid, NULL, reader_main, &rd)) {
