@@ -148,7 +148,13 @@ int ql_time_parse_timestamp(const char *s, int64_t *ms)
         int64_t days = ql_time_days_from_civil(y, m, d);
         int64_t secs =
             days * 86400 + hh * 3600 + mi * 60 + ss - (int64_t)off_min * 60;
-        *ms = secs * 1000 + frac;
+        int64_t t = secs * 1000 + frac;
+        /* The offset may move the instant out of the years dates have
+         * (1900-01-01T00:00+08:00 is 1899 in UTC); such an instant could not
+         * be written back in UTC and parsed again. */
+        if (t < QL_TIME_MIN_MS || t > QL_TIME_MAX_MS)
+                return -1;
+        *ms = t;
         return 0;
 }
 

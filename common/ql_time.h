@@ -19,8 +19,15 @@ int ql_time_parse_date(const char *s, int32_t *days /* OUT */);
 /* Format days since the epoch as "YYYY-MM-DD" into buf (>= 11 bytes). */
 void ql_time_format_date(int32_t days, char *buf, size_t buf_size);
 
+/* The instants a timestamp may name: years 1900..9999 in UTC, the years of
+ * ql_time_parse_date(), so that every parsed timestamp can be written in UTC
+ * and parsed again. */
+#define QL_TIME_MIN_MS (-2208988800000LL) /* 1900-01-01T00:00:00.000Z */
+#define QL_TIME_MAX_MS 253402300799999LL  /* 9999-12-31T23:59:59.999Z */
+
 /* Parse an ISO 8601 timestamp that carries an offset (Z or +hh:mm / +hhmm),
- * seconds and fraction optional.  0 on success, -1 otherwise. */
+ * seconds and fraction optional, naming an instant within QL_TIME_MIN_MS ..
+ * QL_TIME_MAX_MS.  0 on success, -1 otherwise. */
 int ql_time_parse_timestamp(const char *s, int64_t *ms /* OUT */);
 
 /* Format ms since the epoch as ISO 8601 with the given offset in minutes
