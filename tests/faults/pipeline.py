@@ -29,7 +29,6 @@ import http.client
 import io
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -428,7 +427,6 @@ class Pipeline:
         self.broker = DevBroker(os.path.join(tmp, "devbroker.log"),
                                 "--partitions", str(PARTITIONS), "--brokers", "3")
         self.brokers = self.broker.brokers
-        self.cmd_log = []
         self.mounted = False
         try:
             self.setup(tmp)
@@ -597,7 +595,6 @@ class Pipeline:
         raise TimeoutError("waited %d s for %s" % (timeout, what))
 
     def command(self, line):
-        self.cmd_log.append(line)
         self.broker.command(line)
 
     def log_marks(self):

@@ -53,8 +53,8 @@ PER_FILE = 30
 # ---------------------------------------------------------------------------
 # The faults.  Each runs in the main thread while the phase's traffic flows;
 # at(t) sleeps until t seconds into the phase.  `cleanup` undoes what the
-# fault may have left (also after an exception).  `bit` runs after the
-# traffic and returns (count, what): evidence from the daemons' own logs or
+# fault may have left (also after an exception).  `bit` runs once the phase
+# drained and returns (count, what): evidence from the daemons' own logs or
 # answers that the fault really reached them; a count of 0 fails the phase,
 # since a fault that never happened proves nothing.
 
@@ -585,14 +585,14 @@ def run_phase(P, F):
     P.finish_stream(L, threads)
     if F.after:
         F.after(P, L)
+    P.check_daemons(L)
+    P.drain(L)
+    hw_after = P.watermarks()
     if F.bit:
         n, what = F.bit(P, L)
         L.note(what)
         if not n:
             L.fail("the fault did not reach the pipeline: " + what)
-    P.check_daemons(L)
-    P.drain(L)
-    hw_after = P.watermarks()
     # Under -DSANITIZE=address,undefined the daemons' reports land in their
     # logs; any is a defect, whether or not the daemon survived it.
     for line in sorted(set(re.findall(SANITIZER, P.logs_since(L.marks),
@@ -717,7 +717,7 @@ def main():
                                                             "spool.csv"))
         P = pl.Pipeline(tmp.path, pl.read_jsonl(ref), pl.read_jsonl(gref),
                         header, csv_rows)
-        print("faults: dev broker %s, %s; %d faults, %d+%d records each; "
+        print("faults: dev broker %s, %s; %d fault(s), %d+%d records each; "
               "work dir %s" % (P.brokers, P.mount_note, n, SPOOL_N, GW_N,
                                tmp.path), flush=True)
         P.start()
