@@ -197,7 +197,8 @@ int spool_dir_list(const spool_dir_t *d, char ***names, size_t *n, char *errstr,
                 spool_dir_names_free(v, count);
                 return -1;
         }
-        qsort(v, count, sizeof(*v), cmp_names);
+        if (count > 1)
+                qsort(v, count, sizeof(*v), cmp_names);
         *names = v;
         *n = count;
         return 0;
