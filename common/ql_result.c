@@ -60,21 +60,37 @@ int ql_result_utf8_valid(const char *s, size_t len)
         const unsigned char *p = (const unsigned char *)s;
         if (!s)
                 return len == 0;
-        while (len > 0) {
-                /* Runs of ASCII, eight bytes at a time. */
-                uint64_t w;
-                while (len >= 8 &&
-                       (memcpy(&w, p, 8), !(w & 0x8080808080808080ULL))) {
-                        p += 8;
-                        len -= 8;
+        /* The same sequences utf8_seq() accepts, decided from the lead
+         * byte and the first continuation byte; runs of ASCII are skipped
+         * eight bytes at a time. */
+        const unsigned char *end = p + len;
+        while (p < end) {
+                unsigned c = *p;
+                if (c < 0x80) {
+                        uint64_t w;
+                        p++;
+                        while (end - p >= 8 &&
+                               (memcpy(&w, p, 8), !(w & 0x8080808080808080ULL)))
+                                p += 8;
+                        continue;
                 }
-                if (!len)
-                        break;
-                size_t n = utf8_seq(p, len);
-                if (n == 0)
+                size_t n = c < 0xC2   ? 0
+                           : c < 0xE0 ? 2
+                           : c < 0xF0 ? 3
+                           : c < 0xF5 ? 4
+                                      : 0;
+                if (n == 0 || (size_t)(end - p) < n)
+                        return 0;
+                unsigned c1 = p[1];
+                if ((c1 & 0xC0) != 0x80 || (n >= 3 && (p[2] & 0xC0) != 0x80) ||
+                    (n == 4 && (p[3] & 0xC0) != 0x80))
+                        return 0;
+                if ((c == 0xE0 && c1 < 0xA0) ||  /* overlong */
+                    (c == 0xED && c1 >= 0xA0) || /* surrogate */
+                    (c == 0xF0 && c1 < 0x90) ||  /* overlong */
+                    (c == 0xF4 && c1 >= 0x90))   /* above U+10FFFF */
                         return 0;
                 p += n;
-                len -= n;
         }
         return 1;
 }
