@@ -202,9 +202,9 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
         return 0;
 }
 
-/* The partition's entry, added with `stored` as its start if new. */
+/* The partition's entry, added with `start` if new. */
 static triage_batch_part_t *part_for(triage_batch_t *b, int32_t partition,
-                                     int64_t stored)
+                                     int64_t start)
 {
         for (size_t i = 0; i < b->nparts; i++)
                 if (b->parts[i].partition == partition)
@@ -213,7 +213,7 @@ static triage_batch_part_t *part_for(triage_batch_t *b, int32_t partition,
                  sizeof(*b->parts)))
                 return NULL;
         triage_batch_part_t *p = &b->parts[b->nparts++];
-        *p = (triage_batch_part_t){partition, stored, stored, 0};
+        *p = (triage_batch_part_t){partition, start, start, 0};
         return p;
 }
 
@@ -231,7 +231,7 @@ static int append_str(triage_buf_t *t, const char *s, size_t *off)
 }
 
 int triage_batch_add_row(triage_batch_t *b, int32_t partition, int64_t offset,
-                         int64_t stored, const void *key, size_t key_len,
+                         int64_t start, const void *key, size_t key_len,
                          const void *payload, size_t len,
                          const triage_row_t *row)
 {
@@ -270,7 +270,7 @@ int triage_batch_add_row(triage_batch_t *b, int32_t partition, int64_t offset,
         r->payload_len = payload ? len : 0;
         if (payload)
                 fail |= triage_buf_append(&b->bytes, payload, len);
-        triage_batch_part_t *p = fail ? NULL : part_for(b, partition, stored);
+        triage_batch_part_t *p = fail ? NULL : part_for(b, partition, start);
         if (!p) {
                 b->lines.len = lines_len;
                 b->strs.len = strs_len;
@@ -328,13 +328,13 @@ static triage_reject_t *reject_push(triage_batch_t *b, int32_t partition,
 }
 
 int triage_batch_add_reject(triage_batch_t *b, int32_t partition,
-                            int64_t offset, int64_t stored, const void *key,
+                            int64_t offset, int64_t start, const void *key,
                             size_t key_len, const void *payload, size_t len,
                             triage_reject_kind_t kind, const char *result_id,
                             const char *error)
 {
         size_t nparts = b->nparts;
-        triage_batch_part_t *p = part_for(b, partition, stored);
+        triage_batch_part_t *p = part_for(b, partition, start);
         if (!p)
                 return -1;
         if (!reject_push(b, partition, offset, key, key_len, payload, len, kind,

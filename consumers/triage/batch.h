@@ -1,10 +1,11 @@
 /*
  * batch: the records of one database transaction of ql-triage, and the
  * bookkeeping that makes the transaction exactly-once.  For each partition
- * the batch touches it remembers where the batch began (the offset stored
- * in ql.consumer_offset when its first record was added, or "none stored")
- * and where it ends (one past its last record); the store moves each stored
- * offset from the first to the second, compare-and-set.
+ * the batch touches it remembers where the batch begins (the offset
+ * ql.consumer_offset holds for it once the batches before this one are
+ * committed, or "none stored") and where it ends (one past its last
+ * record); the store moves each stored offset from the first to the second,
+ * compare-and-set.
  *
  * Good records are kept as ready-made lines of PostgreSQL COPY text for
  * ql.inspection_result; bad ones as copies of their Kafka key and payload
@@ -79,19 +80,20 @@ void triage_batch_destroy(triage_batch_t *b); /* accepts NULL */
 /* Empty it for the next transaction, keeping the allocated buffers. */
 void triage_batch_reset(triage_batch_t *b);
 
-/* Add a good record at partition/offset.  `stored` is the partition's
- * stored next offset (-1: none stored); it is read only when this is the
- * partition's first record of the batch.  The Kafka key and payload are
- * copied too, in case the row turns into a reject later.  0, or -1 if memory
- * ran out (the batch is unchanged then). */
+/* Add a good record at partition/offset.  `start` is where the batch
+ * starts on the partition: the offset the partition's stored offset will
+ * hold when the batches before this one committed (-1: none stored); it is
+ * read only when this is the partition's first record of the batch.  The Kafka
+ * key and payload are copied too, in case the row turns into a reject later. 0,
+ * or -1 if memory ran out (the batch is unchanged then). */
 int triage_batch_add_row(triage_batch_t *b, int32_t partition, int64_t offset,
-                         int64_t stored, const void *key, size_t key_len,
+                         int64_t start, const void *key, size_t key_len,
                          const void *payload, size_t len,
                          const triage_row_t *row);
 
 /* Add a bad record (key and payload are copied; either may be NULL). */
 int triage_batch_add_reject(triage_batch_t *b, int32_t partition,
-                            int64_t offset, int64_t stored, const void *key,
+                            int64_t offset, int64_t start, const void *key,
                             size_t key_len, const void *payload, size_t len,
                             triage_reject_kind_t kind, const char *result_id,
                             const char *error);

@@ -7,6 +7,10 @@
  * fetched before).  So every offset from stored onwards reaches a batch
  * exactly once per attempt, and the store's compare-and-set makes exactly
  * one attempt count.
+ *
+ * Two batches take turns: one fills on this thread while the writer thread
+ * stores the other.  The filling batch starts where the one being written
+ * ends (partitions.h: base); if that one fails, both are discarded.
  */
 #include "consumer.h"
 
@@ -25,6 +29,7 @@
 #include "ql_kafka.h"
 #include "record.h"
 #include "store.h"
+#include "writer.h"
 
 #define POLL_MS         100
 #define BACKOFF_MIN_MS  200
@@ -45,7 +50,9 @@ struct triage_consumer_s {
         triage_store_t *store;
         triage_dlq_t *dlq;
         triage_partitions_t *parts;
-        triage_batch_t *batch;
+        triage_writer_t *writer;
+        triage_batch_t *batch; /* filling */
+        triage_batch_t *spare; /* NULL while the writer holds it */
 
         int64_t batch_started; /* ms; valid while the batch is not empty */
         int assigned;          /* a group assignment happened */
@@ -128,8 +135,9 @@ static rd_kafka_topic_partition_list_t *held_list(triage_consumer_t *c)
         return l;
 }
 
-/* Discard the batch and ask for a resync after a back-off: the partitions
- * pause until their offsets are reloaded and the fetcher sought there. */
+/* Discard the filling batch and ask for a resync after a back-off: the
+ * partitions pause until their offsets are reloaded and the fetcher sought
+ * there.  Nothing may be in flight (a failed write was just collected). */
 static void start_resync(triage_consumer_t *c)
 {
         triage_batch_reset(c->batch);
@@ -180,11 +188,19 @@ static int resync(triage_consumer_t *c)
                         return -1;
                 }
                 rd_kafka_resume_partitions(c->rk, l);
-                for (int i = 0; i < l->cnt; i++)
-                        ql_info(c->lg, "resuming %s/%" PRId32 " at offset %s",
-                                c->topic, l->elems[i].partition,
-                                l->elems[i].offset >= 0 ? "stored"
-                                                        : "beginning");
+                for (int i = 0; i < l->cnt; i++) {
+                        if (l->elems[i].offset >= 0)
+                                ql_info(c->lg,
+                                        "resuming %s/%" PRId32
+                                        " at stored offset %" PRId64,
+                                        c->topic, l->elems[i].partition,
+                                        l->elems[i].offset);
+                        else
+                                ql_info(c->lg,
+                                        "resuming %s/%" PRId32
+                                        " from the beginning",
+                                        c->topic, l->elems[i].partition);
+                }
                 rd_kafka_topic_partition_list_destroy(l);
         }
         c->resync = 0;
@@ -192,15 +208,15 @@ static int resync(triage_consumer_t *c)
 }
 
 /* Copy the committed offsets to Kafka's group offsets, for tools. */
-static void commit_to_kafka(triage_consumer_t *c)
+static void commit_to_kafka(triage_consumer_t *c, const triage_batch_t *b)
 {
-        size_t n = triage_batch_part_count(c->batch);
+        size_t n = triage_batch_part_count(b);
         if (!n)
                 return;
         rd_kafka_topic_partition_list_t *l =
             rd_kafka_topic_partition_list_new((int)n);
         for (size_t i = 0; i < n; i++) {
-                const triage_batch_part_t *p = triage_batch_part(c->batch, i);
+                const triage_batch_part_t *p = triage_batch_part(b, i);
                 rd_kafka_topic_partition_list_add(l, c->topic, p->partition)
                     ->offset = p->end;
         }
@@ -208,9 +224,9 @@ static void commit_to_kafka(triage_consumer_t *c)
         rd_kafka_topic_partition_list_destroy(l);
 }
 
-static void count_batch(triage_consumer_t *c, double seconds)
+static void count_batch(triage_consumer_t *c, const triage_batch_t *b,
+                        double seconds)
 {
-        triage_batch_t *b = c->batch;
         uint64_t records = triage_batch_records(b),
                  stored = triage_batch_count(b, TRIAGE_ROW_NEW),
                  dups = triage_batch_count(b, TRIAGE_ROW_DUPLICATE),
@@ -247,52 +263,80 @@ static void count_batch(triage_consumer_t *c, double seconds)
                  records, stored, dups, rejected, seconds);
 }
 
-/* Write the batch.  `revoking`: the partitions are going, so a failure
- * only discards the batch (the next owner re-reads from the stored
- * offsets).  0 when the batch was committed. */
-static int flush(triage_consumer_t *c, int revoking)
+/* Act on a written batch: count it and move the stored offsets, or, if it
+ * failed, discard it and the batch filling behind it and go back to the
+ * stored offsets (`revoking`: the partitions are going anyway, so no
+ * resync).  The batch returns to the pool.  0 when it committed. */
+static int handle(triage_consumer_t *c, triage_writer_result_t *res,
+                  int revoking)
 {
-        if (!triage_batch_records(c->batch))
-                return 0;
-        struct timespec a, z;
-        clock_gettime(CLOCK_MONOTONIC, &a);
-        char err[1024];
-        triage_store_rc_t rc = triage_store_write(
-            c->store, c->batch, triage_dlq_hook, c->dlq, err, sizeof(err));
-        clock_gettime(CLOCK_MONOTONIC, &z);
-        atomic_store(&c->pg_ok, triage_store_connected(c->store));
-        if (rc == TRIAGE_STORE_OK) {
-                count_batch(c, (double)(z.tv_sec - a.tv_sec) +
-                                   (double)(z.tv_nsec - a.tv_nsec) / 1e9);
-                triage_partitions_commit(c->parts, c->batch);
-                commit_to_kafka(c);
-                triage_batch_reset(c->batch);
+        triage_batch_t *b = res->batch;
+        c->spare = b;
+        atomic_store(&c->pg_ok, res->connected);
+        if (res->rc == TRIAGE_STORE_OK) {
+                count_batch(c, b, res->seconds);
+                triage_partitions_commit(c->parts, b);
+                commit_to_kafka(c, b);
+                triage_batch_reset(b);
                 c->backoff_ms = BACKOFF_MIN_MS;
                 return 0;
         }
-        if (rc == TRIAGE_STORE_LOST) {
+        size_t lost = triage_batch_records(b) + triage_batch_records(c->batch);
+        if (res->rc == TRIAGE_STORE_LOST) {
                 ql_counter_add(c->m_lost, 1);
                 ql_warn(c->lg,
-                        "batch of %zu records rolled back: %s (another "
-                        "consumer took the partition)",
-                        triage_batch_records(c->batch), err);
+                        "batch rolled back, %zu records to re-read: %s "
+                        "(another consumer took the partition)",
+                        lost, res->error);
         } else {
-                if (rc == TRIAGE_STORE_FAULT) {
+                if (res->rc == TRIAGE_STORE_FAULT) {
                         c->totals.pg_errors++;
                         ql_counter_add(c->m_pg_errors, 1);
                 }
-                ql_error(c->lg, "batch of %zu records rolled back: %s",
-                         triage_batch_records(c->batch), err);
+                ql_error(c->lg, "batch rolled back, %zu records to re-read: %s",
+                         lost, res->error);
         }
+        triage_batch_reset(b);
+        triage_batch_reset(c->batch);
         if (revoking) {
-                triage_batch_reset(c->batch);
                 triage_partitions_rewind(c->parts);
                 return -1;
         }
         start_resync(c);
-        if (rc == TRIAGE_STORE_LOST)
+        if (res->rc == TRIAGE_STORE_LOST)
                 c->resync_at = now_ms(); /* no need to wait */
         return -1;
+}
+
+/* Wait for the batch in flight, if any, and act on it.  0 unless it
+ * failed. */
+static int drain(triage_consumer_t *c, int revoking)
+{
+        triage_writer_result_t res;
+        if (!triage_writer_collect(c->writer, -1, &res))
+                return 0;
+        return handle(c, &res, revoking);
+}
+
+/* Hand the filling batch to the writer and start filling the spare one.
+ * The writer must be idle. */
+static void submit(triage_consumer_t *c)
+{
+        triage_partitions_submit(c->parts, c->batch);
+        triage_writer_submit(c->writer, c->batch);
+        c->batch = c->spare;
+        c->spare = NULL;
+}
+
+/* Store everything taken so far, now.  0 when all of it committed. */
+static int flush_now(triage_consumer_t *c, int revoking)
+{
+        int rc = drain(c, revoking);
+        if (!rc && triage_batch_records(c->batch) && !c->resync) {
+                submit(c);
+                rc = drain(c, revoking);
+        }
+        return rc;
 }
 
 /* Read the stored offsets of the partitions just assigned, retrying until
@@ -329,6 +373,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                         "%s%" PRId32, i ? "," : "",
                                         list->elems[i].partition);
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                /* The store is needed here: nothing may be in flight. */
+                drain(c, 1);
                 int32_t ids[list->cnt ? list->cnt : 1];
                 size_t n = 0;
                 for (int i = 0; i < list->cnt; i++)
@@ -374,11 +420,14 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 return;
         }
         if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-                if (triage_batch_records(c->batch))
-                        flush(c, 1);
+                /* Finish what was taken while the partitions are ours; what
+                 * fails is re-read by the next owner from the stored
+                 * offsets. */
+                flush_now(c, 1);
                 ql_info(c->lg, "revoked %s/[%s]", c->topic, names);
         } else {
                 ql_error(c->lg, "rebalance error: %s", rd_kafka_err2str(err));
+                drain(c, 1);
                 triage_batch_reset(c->batch);
         }
         c->resync = 0;
@@ -532,12 +581,15 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->topic = strdup(cfg->topic);
         c->parts = triage_partitions_new(cfg->topic);
         c->batch = triage_batch_new(cfg->topic);
+        c->spare = triage_batch_new(cfg->topic);
         c->store = triage_store_new(cfg->pg, cfg->group, cfg->topic, c->lg);
-        if (!c->topic || !c->parts || !c->batch || !c->store) {
+        if (!c->topic || !c->parts || !c->batch || !c->spare || !c->store) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
-        if (!(c->dlq = triage_dlq_new(cfg, c->lg, errstr, errstr_size)))
+        if (!(c->dlq = triage_dlq_new(cfg, c->lg, errstr, errstr_size)) ||
+            !(c->writer =
+                  triage_writer_new(c->store, c->dlq, errstr, errstr_size)))
                 goto fail;
         while (ensure_pg(c)) {
                 int wait = next_backoff(c);
@@ -587,11 +639,17 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
                 return;
         }
         atomic_store(&c->kafka_ok, 1);
-        int64_t stored;
+        int64_t start, expected;
         if (c->resync || strcmp(rd_kafka_topic_name(m->rkt), c->topic) ||
-            !triage_partitions_accept(c->parts, m->partition, m->offset,
-                                      &stored))
+            !triage_partitions_accept(c->parts, m->partition, m->offset, &start,
+                                      &expected))
                 return;
+        if (expected >= 0 && m->offset > expected)
+                ql_error(c->lg,
+                         "%s/%" PRId32 ": offsets %" PRId64 "..%" PRId64
+                         " are gone from the broker (retention?) and were "
+                         "never stored",
+                         c->topic, m->partition, expected, m->offset - 1);
         int64_t now = now_ms();
         c->last_activity = now;
         if (!triage_batch_records(c->batch))
@@ -611,7 +669,7 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
                                 c->topic, m->partition, m->offset,
                                 rec.row.result_id, rec.warnings);
                 added = triage_batch_add_row(c->batch, m->partition, m->offset,
-                                             stored, m->key, m->key_len,
+                                             start, m->key, m->key_len,
                                              m->payload, m->len, &rec.row);
         } else if (rc == -1) {
                 ql_warn(c->lg,
@@ -621,7 +679,7 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
                         rec.row.result_id ? rec.row.result_id : "",
                         triage_reject_kind_name(kind), err);
                 added = triage_batch_add_reject(c->batch, m->partition,
-                                                m->offset, stored, m->key,
+                                                m->offset, start, m->key,
                                                 m->key_len, m->payload, m->len,
                                                 kind, rec.row.result_id, err);
         } else {
@@ -633,13 +691,14 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
                          "%s/%" PRId32 "/%" PRId64
                          ": out of memory; re-reading the batch",
                          c->topic, m->partition, m->offset);
-                start_resync(c);
+                drain(c, 0);
+                if (!c->resync)
+                        start_resync(c);
         }
 }
 
-/* Lag figures from the watermarks librdkafka keeps from its fetches
- * (query: ask the brokers instead, blocking up to a second each). */
-static void update_watermarks(triage_consumer_t *c, int query)
+/* Lag figures from the watermarks librdkafka keeps from its fetches. */
+static void cached_watermarks(triage_consumer_t *c)
 {
         size_t n = triage_partitions_count(c->parts);
         for (size_t i = 0; i < n; i++) {
@@ -647,29 +706,54 @@ static void update_watermarks(triage_consumer_t *c, int query)
                 if (triage_partitions_at(c->parts, i, &p))
                         break;
                 int64_t lo = -1, hi = -1;
-                rd_kafka_resp_err_t err =
-                    query ? rd_kafka_query_watermark_offsets(
-                                c->rk, c->topic, p.partition, &lo, &hi, 1000)
-                          : rd_kafka_get_watermark_offsets(
-                                c->rk, c->topic, p.partition, &lo, &hi);
-                if (err == RD_KAFKA_RESP_ERR_NO_ERROR && hi >= 0) {
-                        /* The cache may not know the low mark: harmless
-                         * once something is stored. */
+                if (rd_kafka_get_watermark_offsets(c->rk, c->topic, p.partition,
+                                                   &lo, &hi) ==
+                        RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    hi >= 0)
                         triage_partitions_set_watermarks(c->parts, p.partition,
                                                          lo, hi);
-                        if (query)
-                                atomic_store(&c->kafka_ok, 1);
-                }
         }
+}
+
+/* Ask the brokers for every held partition's end offset, all partitions in
+ * one round (ListOffsets with the "latest" timestamp), for the last word
+ * before --idle-exit.  0 when every answer came. */
+static int fresh_watermarks(triage_consumer_t *c)
+{
+        rd_kafka_topic_partition_list_t *l = held_list(c);
+        if (!l)
+                return 0;
+        for (int i = 0; i < l->cnt; i++)
+                l->elems[i].offset = RD_KAFKA_OFFSET_END; /* latest */
+        rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(c->rk, l, 5000);
+        int rc = err ? -1 : 0;
+        for (int i = 0; !rc && i < l->cnt; i++) {
+                if (l->elems[i].err || l->elems[i].offset < 0) {
+                        rc = -1;
+                        break;
+                }
+                triage_partition_t p;
+                int64_t lo = -1;
+                for (size_t j = 0; !triage_partitions_at(c->parts, j, &p); j++)
+                        if (p.partition == l->elems[i].partition)
+                                lo = p.low;
+                triage_partitions_set_watermarks(
+                    c->parts, l->elems[i].partition, lo, l->elems[i].offset);
+        }
+        rd_kafka_topic_partition_list_destroy(l);
+        if (!rc)
+                atomic_store(&c->kafka_ok, 1);
+        return rc;
 }
 
 static void periodic(triage_consumer_t *c, int64_t now)
 {
         if (now >= c->next_watermarks) {
-                update_watermarks(c, 0);
+                cached_watermarks(c);
                 c->next_watermarks = now + 1000;
         }
-        if (now >= c->next_ping && !triage_batch_records(c->batch)) {
+        if (now >= c->next_ping && !triage_batch_records(c->batch) &&
+            !triage_writer_busy(c->writer)) {
                 char err[512];
                 if (triage_store_connected(c->store) &&
                     triage_store_ping(c->store, err, sizeof(err))) {
@@ -706,15 +790,19 @@ static void periodic(triage_consumer_t *c, int64_t now)
 static int idle_done(triage_consumer_t *c, int64_t now)
 {
         if (!c->idle_exit || !c->assigned || c->resync ||
-            triage_batch_records(c->batch) ||
+            triage_batch_records(c->batch) || triage_writer_busy(c->writer) ||
             !triage_store_connected(c->store) ||
             triage_partitions_all_loaded(c->parts) ||
             now - c->last_activity < (int64_t)c->idle_exit * 1000 ||
             now < c->next_idle_check)
                 return 0;
         c->next_idle_check = now + 1000;
-        update_watermarks(c, 1);
-        if (!triage_partitions_caught_up(c->parts))
+        /* The fetcher's figures first; the brokers' word only when those
+         * say there is nothing left, so a record produced since the last
+         * fetch cannot slip by. */
+        cached_watermarks(c);
+        if (!triage_partitions_caught_up(c->parts) || fresh_watermarks(c) ||
+            !triage_partitions_caught_up(c->parts))
                 return 0;
         ql_info(c->lg,
                 "caught up: %zu partitions stored up to their high "
@@ -725,6 +813,9 @@ static int idle_done(triage_consumer_t *c, int64_t now)
 
 int triage_consumer_step(triage_consumer_t *c)
 {
+        triage_writer_result_t res;
+        if (triage_writer_collect(c->writer, 0, &res))
+                handle(c, &res, 0);
         int64_t now = now_ms();
         if (c->resync && now >= c->resync_at)
                 resync(c);
@@ -738,13 +829,16 @@ int triage_consumer_step(triage_consumer_t *c)
                 take(c, m);
                 rd_kafka_message_destroy(m);
         }
-        triage_dlq_poll(c->dlq);
         now = now_ms();
         size_t n = triage_batch_records(c->batch);
         if (n && !c->resync &&
             (n >= (size_t)c->batch_size ||
-             now >= c->batch_started + c->batch_ms))
-                flush(c, 0);
+             now >= c->batch_started + c->batch_ms)) {
+                /* One batch in flight at most: wait for the one before. */
+                drain(c, 0);
+                if (!c->resync && triage_batch_records(c->batch))
+                        submit(c);
+        }
         periodic(c, now);
         return idle_done(c, now);
 }
@@ -758,8 +852,7 @@ void triage_consumer_close(triage_consumer_t *c)
 {
         if (!c || !c->rk)
                 return;
-        if (triage_batch_records(c->batch) && !c->resync)
-                flush(c, 1);
+        flush_now(c, 1);
         rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
         if (err)
                 ql_warn(c->lg, "closing the consumer: %s",
@@ -772,9 +865,11 @@ void triage_consumer_destroy(triage_consumer_t *c)
                 return;
         if (c->rk)
                 rd_kafka_destroy(c->rk);
+        triage_writer_destroy(c->writer); /* before what it borrows */
         triage_dlq_destroy(c->dlq);
         triage_store_destroy(c->store);
         triage_batch_destroy(c->batch);
+        triage_batch_destroy(c->spare);
         triage_partitions_destroy(c->parts);
         free(c->topic);
         free(c);

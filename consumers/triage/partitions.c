@@ -61,6 +61,7 @@ int triage_partitions_assign(triage_partitions_t *t, const int32_t *ids,
                 v[i] = (triage_partition_t){
                     .partition = ids[i],
                     .stored = TRIAGE_OFFSET_NONE,
+                    .base = TRIAGE_OFFSET_NONE,
                     .position = TRIAGE_OFFSET_NONE,
                     .low = TRIAGE_OFFSET_NONE,
                     .high = TRIAGE_OFFSET_NONE,
@@ -98,7 +99,7 @@ void triage_partitions_set_stored(triage_partitions_t *t, int32_t partition,
         pthread_mutex_lock(&t->lock);
         triage_partition_t *p = find(t, partition);
         if (p) {
-                p->stored = p->position = stored;
+                p->stored = p->base = p->position = stored;
                 p->loaded = 1;
         }
         pthread_mutex_unlock(&t->lock);
@@ -116,18 +117,31 @@ int triage_partitions_all_loaded(triage_partitions_t *t)
 }
 
 int triage_partitions_accept(triage_partitions_t *t, int32_t partition,
-                             int64_t offset, int64_t *stored)
+                             int64_t offset, int64_t *base, int64_t *expected)
 {
         int take = 0;
         pthread_mutex_lock(&t->lock);
         triage_partition_t *p = find(t, partition);
         if (p && p->loaded && offset >= p->position) {
+                *expected = p->position;
                 p->position = offset + 1;
-                *stored = p->stored;
+                *base = p->base;
                 take = 1;
         }
         pthread_mutex_unlock(&t->lock);
         return take;
+}
+
+void triage_partitions_submit(triage_partitions_t *t, const triage_batch_t *b)
+{
+        pthread_mutex_lock(&t->lock);
+        for (size_t i = 0; i < triage_batch_part_count(b); i++) {
+                const triage_batch_part_t *bp = triage_batch_part(b, i);
+                triage_partition_t *p = find(t, bp->partition);
+                if (p)
+                        p->base = bp->end;
+        }
+        pthread_mutex_unlock(&t->lock);
 }
 
 void triage_partitions_commit(triage_partitions_t *t, const triage_batch_t *b)
@@ -139,6 +153,8 @@ void triage_partitions_commit(triage_partitions_t *t, const triage_batch_t *b)
                 if (!p)
                         continue;
                 p->stored = bp->end;
+                if (p->base < p->stored)
+                        p->base = p->stored;
                 if (p->position < p->stored)
                         p->position = p->stored;
         }
@@ -149,7 +165,7 @@ void triage_partitions_rewind(triage_partitions_t *t)
 {
         pthread_mutex_lock(&t->lock);
         for (size_t i = 0; i < t->n; i++)
-                t->v[i].position = t->v[i].stored;
+                t->v[i].base = t->v[i].position = t->v[i].stored;
         pthread_mutex_unlock(&t->lock);
 }
 

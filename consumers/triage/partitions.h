@@ -1,15 +1,22 @@
 /*
- * partitions: the partitions this consumer holds and, for each, the three
- * offsets the exactly-once bookkeeping turns on:
+ * partitions: the partitions this consumer holds and, for each, the offsets
+ * the exactly-once bookkeeping turns on:
  *
  *     stored     next offset committed in ql.consumer_offset (-1: none)
- *     position   next offset to accept from Kafka: stored plus the records
+ *     base       where the batch being built starts: stored, or the end of
+ *                the batch being written (which will be stored if it
+ *                commits); the batch's compare-and-set expects it
+ *     position   next offset to accept from Kafka: base plus the records
  *                of the batch being built
  *     high       the partition's high watermark, as last seen
  *
+ *     stored <= base <= position
+ *
  * A record below `position` was accepted before (a re-delivery after a
- * seek) and is skipped; a committed batch moves `stored` to its end; a
- * discarded batch moves `position` back to `stored`.  Lag is high - stored.
+ * seek) and is skipped.  Handing a batch to the writer moves `base` to its
+ * end; its commit moves `stored` there; a failure discards every batch not
+ * committed and moves `base` and `position` back to `stored`.  Lag is
+ * high - stored.
  *
  * The consumer thread changes the table; the metrics thread reads it for the
  * lag series.  Every function takes the table's lock.
@@ -28,6 +35,7 @@
 typedef struct {
         int32_t partition;
         int64_t stored;
+        int64_t base;
         int64_t position;
         int64_t low, high;
         int loaded; /* stored was read from PostgreSQL */
@@ -55,15 +63,20 @@ void triage_partitions_set_stored(triage_partitions_t *t, int32_t partition,
 int triage_partitions_all_loaded(triage_partitions_t *t);
 
 /* Decide on a record at partition/offset: 1 to take it (position moves past
- * it and *stored gets the partition's stored offset), 0 to skip it (not
- * held, not loaded, or below position). */
+ * it and *base gets where the batch being built starts on this partition),
+ * 0 to skip it (not held, not loaded, or below position).  *expected gets
+ * the offset that was due (TRIAGE_OFFSET_NONE if any would do): a record
+ * beyond it means the ones between are gone from the broker. */
 int triage_partitions_accept(triage_partitions_t *t, int32_t partition,
-                             int64_t offset, int64_t *stored /* OUT */);
+                             int64_t offset, int64_t *base /* OUT */,
+                             int64_t *expected /* OUT */);
 
+/* A batch goes to the writer: the next batch starts where it ends. */
+void triage_partitions_submit(triage_partitions_t *t, const triage_batch_t *b);
 /* A batch committed: each of its partitions' stored offset moves to the
  * batch's end. */
 void triage_partitions_commit(triage_partitions_t *t, const triage_batch_t *b);
-/* A batch was discarded: position goes back to stored everywhere. */
+/* Batches were discarded: base and position go back to stored. */
 void triage_partitions_rewind(triage_partitions_t *t);
 
 void triage_partitions_set_watermarks(triage_partitions_t *t, int32_t partition,

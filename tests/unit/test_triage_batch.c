@@ -230,24 +230,33 @@ static void test_partitions(void **state)
         triage_partitions_t *t = triage_partitions_new("inspection.results");
         int32_t ids[] = {0, 4};
         assert_int_equal(triage_partitions_assign(t, ids, 2), 0);
-        int64_t stored = 42;
+        int64_t stored = 42, expected = 42;
         /* Not loaded yet: nothing is taken. */
-        assert_int_equal(triage_partitions_accept(t, 0, 0, &stored), 0);
+        assert_int_equal(triage_partitions_accept(t, 0, 0, &stored, &expected),
+                         0);
         assert_int_equal(triage_partitions_all_loaded(t), -1);
         triage_partitions_set_stored(t, 0, 100);
         triage_partitions_set_stored(t, 4, TRIAGE_OFFSET_NONE);
         assert_int_equal(triage_partitions_all_loaded(t), 0);
         /* Below the stored offset: a re-delivery, skipped. */
-        assert_int_equal(triage_partitions_accept(t, 0, 99, &stored), 0);
-        assert_int_equal(triage_partitions_accept(t, 0, 100, &stored), 1);
+        assert_int_equal(triage_partitions_accept(t, 0, 99, &stored, &expected),
+                         0);
+        assert_int_equal(
+            triage_partitions_accept(t, 0, 100, &stored, &expected), 1);
         assert_int_equal(stored, 100);
-        assert_int_equal(triage_partitions_accept(t, 0, 100, &stored), 0);
-        assert_int_equal(triage_partitions_accept(t, 0, 101, &stored), 1);
+        assert_int_equal(
+            triage_partitions_accept(t, 0, 100, &stored, &expected), 0);
+        assert_int_equal(
+            triage_partitions_accept(t, 0, 101, &stored, &expected), 1);
+        assert_int_equal(expected, 101);
         /* Nothing stored: anything is taken. */
-        assert_int_equal(triage_partitions_accept(t, 4, 3, &stored), 1);
+        assert_int_equal(triage_partitions_accept(t, 4, 3, &stored, &expected),
+                         1);
         assert_int_equal(stored, TRIAGE_OFFSET_NONE);
+        assert_int_equal(expected, TRIAGE_OFFSET_NONE);
         /* Not held. */
-        assert_int_equal(triage_partitions_accept(t, 2, 0, &stored), 0);
+        assert_int_equal(triage_partitions_accept(t, 2, 0, &stored, &expected),
+                         0);
 
         /* Not caught up while a watermark is unknown. */
         assert_int_equal(triage_partitions_caught_up(t), 0);
@@ -256,11 +265,33 @@ static void test_partitions(void **state)
         assert_int_equal(triage_partitions_caught_up(t), 0);
         assert_int_equal(triage_partitions_lag(t), 2 + 1);
 
-        /* A rewind forgets what the discarded batch took. */
+        /* A batch handed to the writer: the next one starts at its end,
+         * while the stored offset waits for the commit. */
+        triage_batch_t *w = triage_batch_new("inspection.results");
+        add(w, 0, 100, 100, "W1", "C");
+        add(w, 0, 101, 100, "W2", "C");
+        triage_partitions_submit(t, w);
+        assert_int_equal(
+            triage_partitions_accept(t, 0, 102, &stored, &expected), 1);
+        assert_int_equal(stored, 102);
+        triage_partition_t q;
+        assert_int_equal(triage_partitions_at(t, 0, &q), 0);
+        assert_int_equal(q.stored, 100);
+        assert_int_equal(q.base, 102);
+        assert_int_equal(q.position, 103);
+        triage_batch_destroy(w);
+
+        /* A rewind forgets what the discarded batches took. */
         triage_partitions_rewind(t);
-        assert_int_equal(triage_partitions_accept(t, 0, 100, &stored), 1);
-        assert_int_equal(triage_partitions_accept(t, 0, 101, &stored), 1);
-        assert_int_equal(triage_partitions_accept(t, 4, 3, &stored), 1);
+        assert_int_equal(triage_partitions_at(t, 0, &q), 0);
+        assert_int_equal(q.base, 100);
+        assert_int_equal(
+            triage_partitions_accept(t, 0, 100, &stored, &expected), 1);
+        assert_int_equal(stored, 100);
+        assert_int_equal(
+            triage_partitions_accept(t, 0, 101, &stored, &expected), 1);
+        assert_int_equal(triage_partitions_accept(t, 4, 3, &stored, &expected),
+                         1);
 
         /* Committing the batch moves the stored offsets to its end. */
         triage_batch_t *b = triage_batch_new("inspection.results");

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -98,9 +99,24 @@ def to_datum(doc):
     return d
 
 
+_writers = {}
+
+
 def encode(doc, schema=None):
-    """Single-object Avro of doc, written by the Python avro library."""
-    return qltest.encode_single_object(to_datum(doc), schema)
+    """Single-object Avro of doc, written by the Python avro library (the
+    newest schema unless told; parsed and fingerprinted once)."""
+    import io
+    import avro.io
+    if schema is None:
+        schema = _writers.get("newest") or qltest.newest_schema()
+        _writers["newest"] = schema
+    if id(schema) not in _writers:
+        _writers[id(schema)] = (avro.io.DatumWriter(schema),
+                                b"\xc3\x01" + struct.pack("<Q", qltest.fingerprint(schema)))
+    writer, header = _writers[id(schema)]
+    buf = io.BytesIO()
+    writer.write(to_datum(doc), avro.io.BinaryEncoder(buf))
+    return header + buf.getvalue()
 
 
 # --- Kafka ---------------------------------------------------------------
@@ -148,6 +164,14 @@ def count(table="ql.inspection_result", where="true"):
     return int(sql("SELECT count(*) FROM %s WHERE %s" % (table, where))[0])
 
 
+def rows_so_far():
+    """Rows stored so far; 0 before the schema exists (ql-triage applies
+    the migrations when it starts)."""
+    if sql("SELECT to_regclass('ql.inspection_result') IS NULL") == ["t"]:
+        return 0
+    return count()
+
+
 def stored_offsets(group="ql-triage", topic=TOPIC):
     rows = sql("SELECT kafka_partition, next_offset FROM ql.consumer_offset "
                "WHERE group_id = '%s' AND topic = '%s'" % (group, topic))
@@ -173,7 +197,9 @@ class Triage:
         Triage.n += 1
         self.name = name or "triage%d" % Triage.n
         self.log_path = os.path.join(env.tmp.path, self.name + ".log")
-        self.log = open(self.log_path, "w")
+        # Read back through this same descriptor: the log stays readable
+        # even if the temp dir goes away early.
+        self.log = open(self.log_path, "w+b")
         self.proc = subprocess.Popen([os.path.join(QL_BIN, "ql-triage"), *args],
                                      env=env.environ(), stdout=self.log,
                                      stderr=subprocess.STDOUT)
@@ -199,8 +225,8 @@ class Triage:
 
     def text(self):
         self.log.flush()
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return f.read()
+        size = os.fstat(self.log.fileno()).st_size
+        return os.pread(self.log.fileno(), size, 0).decode("utf-8", "replace")
 
     def totals(self):
         """The numbers of the final 'stopped:' line."""
@@ -256,11 +282,17 @@ class Env:
 
     def __init__(self, db, partitions=6):
         self.tmp = qltest.TempDir()
-        self.broker = qltest.DevBroker("--partitions", str(partitions))
-        self.brokers = self.broker.brokers
-        qltest.new_db(db)
         self.extra = {}
         self.children = []
+        self.broker = None
+        try:
+            self.broker = qltest.DevBroker("--partitions", str(partitions))
+            self.brokers = self.broker.brokers
+            qltest.new_db(db)
+        except BaseException:
+            # A broker left running would hold the test's output open.
+            self.close()
+            raise
 
     def environ(self, **more):
         e = dict(os.environ)
@@ -272,7 +304,22 @@ class Env:
         e.update(more)
         return e
 
+    def fast_group_config(self):
+        """A -c FILE that lets the group notice a killed member in seconds
+        (librdkafka's default session timeout is 45 s)."""
+        path = os.path.join(self.tmp.path, "fast-group.ini")
+        with open(path, "w") as f:
+            f.write("[kafka]\nsession.timeout.ms = 6000\n"
+                    "heartbeat.interval.ms = 500\n")
+        return path
+
     def triage(self, *args, name=None):
+        """Start ql-triage.  Unless the test passes its own -c FILE, the
+        group settles in seconds: the dev broker makes the next member of a
+        group wait out the session timeout of the one before, even after a
+        clean LeaveGroup."""
+        if "-c" not in args:
+            args = ("-c", self.fast_group_config()) + args
         t = Triage(self, *args, name=name)
         self.children.append(t)
         return t
@@ -282,7 +329,8 @@ class Env:
             if t.alive():
                 t.kill()
             t.log.close()
-        self.broker.stop()
+        if self.broker:
+            self.broker.stop()
         self.tmp.cleanup()
 
     def __enter__(self):
@@ -290,3 +338,50 @@ class Env:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def encoded_docs(n, start=0, **kw):
+    """[(key, value)] of n valid documents numbered from start."""
+    docs = [make_doc(i, **kw) for i in range(start, start + n)]
+    return [(d["enterprise"]["credit_code"].encode(), encode(d)) for d in docs]
+
+
+class Streamer:
+    """Produce messages in a background thread, `chunk` at a time with a
+    pause between chunks, so a consumer sees a stream rather than a
+    backlog.  .join() waits and re-raises a failure."""
+
+    def __init__(self, brokers, messages, chunk=500, pause=0.25):
+        import threading
+        self.error = None
+        self.produced = 0
+
+        def run():
+            try:
+                for i in range(0, len(messages), chunk):
+                    produce(brokers, messages[i:i + chunk])
+                    self.produced = i + len(messages[i:i + chunk])
+                    time.sleep(pause)
+            except Exception as e:  # reported by join()
+                self.error = e
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def join(self, timeout=120):
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            qltest.fail("the producer did not finish")
+        if self.error:
+            raise self.error
+
+    def done(self):
+        return not self.thread.is_alive()
+
+
+def caught_up(brokers, n, group="ql-triage"):
+    """All n rows stored and every stored offset at its high watermark."""
+    if rows_so_far() != n:
+        return False
+    hw = high_watermarks(brokers)
+    st = stored_offsets(group)
+    return all(st.get(p, 0) == h for p, h in hw.items())
