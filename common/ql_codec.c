@@ -30,7 +30,8 @@
 #include "ql_time.h"
 
 #define CODEC_HEADER_LEN       10
-#define CODEC_MAX_DEPTH        64         /* nesting in a schema or a value */
+#define CODEC_SMALL_DATUM      8192 /* bytes: datums written without sizing */
+#define CODEC_MAX_DEPTH        64   /* nesting in a schema or a value */
 #define CODEC_MAX_ELEMENTS     (1u << 20) /* array/map entries in one datum */
 #define CODEC_MAX_SCHEMA_BYTES (1 << 20)
 #define CODEC_POOL_MAX         32 /* idle avro-c values kept per schema */
@@ -2026,7 +2027,16 @@ int ql_codec_encode(const ql_codec_t *codec, const json_t *doc,
                 walk_report(&w, errstr, errstr_size);
                 goto out;
         }
-        if (avro_value_sizeof(&val, &size)) {
+        /* Most datums fit the stack buffer: written there, they need no
+         * sizing walk first; bigger ones are sized, then written. */
+        char small[CODEC_SMALL_DATUM];
+        avro_writer_t wr = avro_writer_memory(small, sizeof(small));
+        int fits = wr && avro_value_write(wr, &val) == 0;
+        if (fits)
+                size = (size_t)avro_writer_tell(wr);
+        if (wr)
+                avro_writer_free(wr);
+        if (!fits && avro_value_sizeof(&val, &size)) {
                 set_err(errstr, errstr_size, "avro-c could not size the datum");
                 goto out;
         }
@@ -2039,17 +2049,21 @@ int ql_codec_encode(const ql_codec_t *codec, const json_t *doc,
         buf[1] = 0x01;
         for (int i = 0; i < 8; i++)
                 buf[2 + i] = (unsigned char)(v->fingerprint >> (8 * i));
-        avro_writer_t wr = avro_writer_memory(
-            (const char *)buf + CODEC_HEADER_LEN, (int64_t)size);
-        if (!wr || avro_value_write(wr, &val) ||
-            (size_t)avro_writer_tell(wr) != size) {
-                if (wr)
-                        avro_writer_free(wr);
-                set_err(errstr, errstr_size,
-                        "avro-c could not write the datum");
-                goto out;
+        if (fits) {
+                memcpy(buf + CODEC_HEADER_LEN, small, size);
+        } else {
+                wr = avro_writer_memory((const char *)buf + CODEC_HEADER_LEN,
+                                        (int64_t)size);
+                if (!wr || avro_value_write(wr, &val) ||
+                    (size_t)avro_writer_tell(wr) != size) {
+                        if (wr)
+                                avro_writer_free(wr);
+                        set_err(errstr, errstr_size,
+                                "avro-c could not write the datum");
+                        goto out;
+                }
+                avro_writer_free(wr);
         }
-        avro_writer_free(wr);
         *out = buf;
         *out_len = CODEC_HEADER_LEN + size;
         buf = NULL;
