@@ -189,7 +189,9 @@ CREATE TABLE ql.nonconformity (
     failed_rechecks   integer NOT NULL DEFAULT 0,
     first_failed_at   timestamptz,
     first_recheck_id  text,
+    first_recheck_at  timestamptz,
     first_retest_id   text,
+    first_retest_at   timestamptz,
     repeat_offender   boolean NOT NULL DEFAULT false,
     has_serious       boolean NOT NULL
 ) WITH (fillfactor = 60);
@@ -218,7 +220,8 @@ CREATE TABLE ql.followup_link (
                           ('CLEARED', 'VOIDED', 'CONFIRMED', 'FAILED', 'IGNORED', 'WAITING')),
     reason              text,
     failure_no          integer,
-    next_recheck_id     text
+    next_recheck_id     text,
+    next_recheck_at     timestamptz
 ) WITH (fillfactor = 60);
 CREATE INDEX followup_link_original_idx ON ql.followup_link (original_result_id);
 CREATE INDEX followup_link_enterprise_idx ON ql.followup_link (credit_code);

@@ -104,12 +104,13 @@ BEGIN
         result_id text PRIMARY KEY, original_result_id text NOT NULL, kind text NOT NULL,
         verdict text NOT NULL, reported_at timestamptz NOT NULL, pos text COLLATE "C" NOT NULL,
         considered boolean NOT NULL, term_pos text COLLATE "C", failure_no integer,
-        next_recheck_id text);
+        next_recheck_id text, next_recheck_at timestamptz);
     CREATE INDEX ON qlt_ev (original_result_id);
     CREATE TEMP TABLE qlt_fold (
         result_id text PRIMARY KEY, status text NOT NULL, settled_by text, settled_at timestamptz,
         eff_pos text COLLATE "C" NOT NULL, confirmed_by text, failed_rechecks integer NOT NULL,
-        first_failed_at timestamptz, first_recheck_id text, first_retest_id text);
+        first_failed_at timestamptz, first_recheck_id text, first_recheck_at timestamptz,
+        first_retest_id text, first_retest_at timestamptz);
     -- The originals re-grouped into cases: from the earliest one folded
     -- again on, per enterprise.
     CREATE TEMP TABLE qlt_scope (
@@ -300,7 +301,8 @@ BEGIN
           FROM termed t
     )
     INSERT INTO pg_temp.qlt_ev (result_id, original_result_id, kind, verdict, reported_at, pos,
-                                considered, term_pos, failure_no, next_recheck_id)
+                                considered, term_pos, failure_no, next_recheck_id,
+                                next_recheck_at)
     SELECT r.result_id, r.original_result_id, r.kind, r.verdict, r.reported_at, r.pos,
            r.considered, r.term_pos,
            CASE WHEN r.counted AND r.verdict <> 'CONFORMING' THEN
@@ -309,20 +311,24 @@ BEGIN
                           ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) END,
            CASE WHEN r.counted AND r.verdict <> 'CONFORMING' THEN
                 lead(r.result_id) OVER (PARTITION BY r.original_result_id, r.counted
-                                        ORDER BY r.pos) END
+                                        ORDER BY r.pos) END,
+           CASE WHEN r.counted AND r.verdict <> 'CONFORMING' THEN
+                lead(r.reported_at) OVER (PARTITION BY r.original_result_id, r.counted
+                                          ORDER BY r.pos) END
       FROM rechecks r;
     ANALYZE pg_temp.qlt_ev;
 
     INSERT INTO pg_temp.qlt_fold (result_id, status, settled_by, settled_at, eff_pos,
                                   confirmed_by, failed_rechecks, first_failed_at,
-                                  first_recheck_id, first_retest_id)
+                                  first_recheck_id, first_recheck_at, first_retest_id,
+                                  first_retest_at)
     SELECT a.result_id,
            CASE e.settle_kind WHEN 'RECHECK' THEN 'CLEARED' WHEN 'RETEST' THEN 'VOIDED'
                 ELSE 'OPEN' END,
            e.settled_by, e.settled_at,
            CASE WHEN e.term_pos IS NULL THEN '~' ELSE greatest(e.term_pos, a.pos) END,
-           e.confirmed_by, coalesce(e.failures, 0), e.first_failed_at, e.first_recheck_id,
-           e.first_retest_id
+           e.confirmed_by, coalesce(e.failures, 0), e.first_failed_at,
+           e.first_recheck_id, e.first_recheck_at, e.first_retest_id, e.first_retest_at
       FROM pg_temp.qlt_aff a
       LEFT JOIN (
             SELECT v.original_result_id, min(v.term_pos) AS term_pos,
@@ -334,9 +340,15 @@ BEGIN
                    (array_agg(v.result_id ORDER BY v.pos)
                         FILTER (WHERE v.kind = 'RECHECK'
                                   AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS first_recheck_id,
+                   (array_agg(v.reported_at ORDER BY v.pos)
+                        FILTER (WHERE v.kind = 'RECHECK'
+                                  AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS first_recheck_at,
                    (array_agg(v.result_id)
                         FILTER (WHERE v.kind = 'RETEST' AND v.considered
                                   AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS first_retest_id,
+                   (array_agg(v.reported_at)
+                        FILTER (WHERE v.kind = 'RETEST' AND v.considered
+                                  AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS first_retest_at,
                    (array_agg(v.result_id)
                         FILTER (WHERE v.kind = 'RETEST' AND v.considered AND v.verdict <> 'CONFORMING'
                                   AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS confirmed_by
@@ -346,8 +358,8 @@ BEGIN
 
     UPDATE ql.followup_link l
        SET effect = x.effect, reason = x.reason, failure_no = x.failure_no,
-           next_recheck_id = x.next_recheck_id
-      FROM (SELECT e.result_id, e.failure_no, e.next_recheck_id,
+           next_recheck_id = x.next_recheck_id, next_recheck_at = x.next_recheck_at
+      FROM (SELECT e.result_id, e.failure_no, e.next_recheck_id, e.next_recheck_at,
                    CASE WHEN f.settled_by = e.result_id THEN
                              CASE e.kind WHEN 'RECHECK' THEN 'CLEARED' ELSE 'VOIDED' END
                         WHEN e.failure_no IS NOT NULL THEN 'FAILED'
@@ -360,22 +372,25 @@ BEGIN
                         ELSE 'NO_EFFECT' END AS reason
               FROM pg_temp.qlt_ev e JOIN pg_temp.qlt_fold f ON f.result_id = e.original_result_id) x
      WHERE l.result_id = x.result_id
-       AND (l.effect, l.reason, l.failure_no, l.next_recheck_id)
-           IS DISTINCT FROM (x.effect, x.reason, x.failure_no, x.next_recheck_id);
+       AND (l.effect, l.reason, l.failure_no, l.next_recheck_id, l.next_recheck_at)
+           IS DISTINCT FROM (x.effect, x.reason, x.failure_no, x.next_recheck_id, x.next_recheck_at);
 
     WITH changed AS (
         UPDATE ql.nonconformity n
            SET status = f.status, settled_by = f.settled_by, settled_at = f.settled_at,
                eff_pos = f.eff_pos, confirmed_by = f.confirmed_by,
                failed_rechecks = f.failed_rechecks, first_failed_at = f.first_failed_at,
-               first_recheck_id = f.first_recheck_id, first_retest_id = f.first_retest_id
+               first_recheck_id = f.first_recheck_id, first_recheck_at = f.first_recheck_at,
+               first_retest_id = f.first_retest_id, first_retest_at = f.first_retest_at
           FROM pg_temp.qlt_fold f JOIN ql.nonconformity old ON old.result_id = f.result_id
          WHERE n.result_id = f.result_id
            AND (n.status, n.settled_by, n.settled_at, n.eff_pos, n.confirmed_by, n.failed_rechecks,
-                n.first_failed_at, n.first_recheck_id, n.first_retest_id)
+                n.first_failed_at, n.first_recheck_id, n.first_recheck_at, n.first_retest_id,
+                n.first_retest_at)
                IS DISTINCT FROM
                (f.status, f.settled_by, f.settled_at, f.eff_pos, f.confirmed_by, f.failed_rechecks,
-                f.first_failed_at, f.first_recheck_id, f.first_retest_id)
+                f.first_failed_at, f.first_recheck_id, f.first_recheck_at, f.first_retest_id,
+                f.first_retest_at)
         RETURNING n.result_id, old.failed_rechecks > 0 AS shrinks
     )
     UPDATE pg_temp.qlt_x x SET may_shrink = true
@@ -741,44 +756,50 @@ BEGIN
     -- The state of the actions, except those just written for a new
     -- original that nothing has happened to yet (PENDING, as written; an
     -- officer's completion recorded beforehand still counts).
+    WITH o AS (
+        SELECT n.result_id, n.case_no, n.credit_code, n.status, c.status AS case_status,
+               n.first_recheck_id, n.first_recheck_at, n.first_retest_id, n.first_retest_at
+          FROM pg_temp.qlt_x x
+         CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
+                              WHERE n.result_id = x.result_id OFFSET 0) n
+         CROSS JOIN LATERAL (SELECT c.status FROM ql.enforcement_case c
+                              WHERE c.case_no = n.case_no OFFSET 0) c
+         WHERE full_recompute
+            OR NOT (n.status = 'OPEN' AND n.failed_rechecks = 0 AND n.first_recheck_id IS NULL
+                    AND n.first_retest_id IS NULL AND c.status IN ('OPEN', 'ESCALATED')
+                    AND EXISTS (SELECT 1 FROM pg_temp.qlt_new q WHERE q.result_id = n.result_id)
+                    AND NOT EXISTS (SELECT 1 FROM ql.action_completion ac0
+                                     WHERE ac0.about_result_id = n.result_id))
+    ), d AS (
+        SELECT pa.action_id, o.case_no, o.credit_code,
+               CASE WHEN ac.completed_by IS NOT NULL OR f.done_by_result IS NOT NULL THEN 'DONE'
+                    WHEN o.status <> 'OPEN' OR o.case_status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
+                    ELSE 'PENDING' END AS status,
+               f.done_by_result, coalesce(ac.completed_at, f.done_at) AS done_at,
+               ac.completed_by AS done_by, ac.note
+          FROM o
+         CROSS JOIN LATERAL (SELECT pa.action_id, pa.action, pa.about_result_id
+                               FROM ql.plan_action pa
+                              WHERE pa.original_result_id = o.result_id OFFSET 0) pa
+          LEFT JOIN ql.action_completion ac
+                 ON ac.about_result_id = pa.about_result_id AND ac.action = pa.action
+          LEFT JOIN LATERAL (SELECT l.next_recheck_id, l.next_recheck_at FROM ql.followup_link l
+                              WHERE pa.action = 'SECOND_RECHECK'
+                                AND l.result_id = pa.about_result_id) sr ON true
+         CROSS JOIN LATERAL (SELECT CASE pa.action WHEN 'RECHECK' THEN o.first_recheck_id
+                                                   WHEN 'OBJECTION_WINDOW' THEN o.first_retest_id
+                                                   WHEN 'SECOND_RECHECK' THEN sr.next_recheck_id
+                                    END AS done_by_result,
+                                    CASE pa.action WHEN 'RECHECK' THEN o.first_recheck_at
+                                                   WHEN 'OBJECTION_WINDOW' THEN o.first_retest_at
+                                                   WHEN 'SECOND_RECHECK' THEN sr.next_recheck_at
+                                    END AS done_at) f
+    )
     UPDATE ql.plan_action p
        SET case_no = d.case_no, credit_code = d.credit_code, status = d.status,
            done_by_result = d.done_by_result, done_at = d.done_at, done_by = d.done_by,
            note = d.note
-      FROM (SELECT pa.action_id, n.case_no, n.credit_code,
-                   CASE WHEN ac.completed_by IS NOT NULL OR fr.result_id IS NOT NULL THEN 'DONE'
-                        WHEN n.status <> 'OPEN' OR c.status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
-                        ELSE 'PENDING' END AS status,
-                   fr.result_id AS done_by_result,
-                   coalesce(ac.completed_at, fr.reported_at) AS done_at,
-                   ac.completed_by AS done_by, ac.note
-              FROM pg_temp.qlt_x x
-             CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
-                                  WHERE n.result_id = x.result_id OFFSET 0) n
-             CROSS JOIN LATERAL (SELECT c.status FROM ql.enforcement_case c
-                                  WHERE c.case_no = n.case_no OFFSET 0) c
-             CROSS JOIN LATERAL (SELECT pa.action_id, pa.action, pa.about_result_id
-                                   FROM ql.plan_action pa
-                                  WHERE pa.original_result_id = n.result_id OFFSET 0) pa
-              LEFT JOIN LATERAL (SELECT ac.completed_by, ac.completed_at, ac.note
-                                   FROM ql.action_completion ac
-                                  WHERE ac.about_result_id = pa.about_result_id
-                                    AND ac.action = pa.action OFFSET 0) ac ON true
-              LEFT JOIN LATERAL (
-                    SELECT l.result_id, l.reported_at FROM ql.followup_link l
-                     WHERE l.result_id = CASE pa.action
-                               WHEN 'RECHECK' THEN n.first_recheck_id
-                               WHEN 'OBJECTION_WINDOW' THEN n.first_retest_id
-                               WHEN 'SECOND_RECHECK' THEN
-                                    (SELECT f.next_recheck_id FROM ql.followup_link f
-                                      WHERE f.result_id = pa.about_result_id) END
-                    OFFSET 0) fr ON true
-             WHERE full_recompute
-                OR NOT (n.status = 'OPEN' AND n.failed_rechecks = 0 AND n.first_recheck_id IS NULL
-                        AND n.first_retest_id IS NULL AND c.status IN ('OPEN', 'ESCALATED')
-                        AND EXISTS (SELECT 1 FROM pg_temp.qlt_new q WHERE q.result_id = n.result_id)
-                        AND NOT EXISTS (SELECT 1 FROM ql.action_completion ac0
-                                         WHERE ac0.about_result_id = n.result_id))) d
+      FROM d
      WHERE p.action_id = d.action_id
        AND (p.case_no, p.credit_code, p.status, p.done_by_result, p.done_at, p.done_by, p.note)
            IS DISTINCT FROM
