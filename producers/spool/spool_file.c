@@ -48,6 +48,7 @@ typedef struct {
         size_t line;
         char *report_no;                /* NULL if none */
         json_t *doc;                    /* the valid document, or NULL */
+        int unvalidated;                /* JSON Lines: doc not validated */
         ql_problems_t errors, warnings; /* errors: why doc is NULL */
         ql_csvread_t *builder;
         ql_csvread_rows_t *rows;
@@ -76,22 +77,42 @@ typedef struct {
 
 typedef enum { READ_OK, READ_UNREADABLE, READ_FAULT, READ_STOPPED } read_rc_t;
 
-/* The reading side: it runs on its own thread, owns the file descriptor
- * and the format's reader, and hands over records through the queue;
- * everything else here is written by it alone until it is joined. */
+/* A thread that hands items over: where to, and how it ended.  Written by
+ * that thread alone until it is joined. */
 typedef struct {
         const spool_ctx_t *ctx;
+        queue_t *q;
+        int unvalidated; /* its records' documents are not validated yet */
+        int fault, stop;
+        char why[512]; /* fault: the reason */
+} sender_t;
+
+/* The reading side: it runs on its own thread, owns the file descriptor
+ * and the format's reader, and hands over records (JSON Lines) or the
+ * report builder and batches of rows (CSV). */
+typedef struct {
+        sender_t s;
         int fd;
         spool_name_t kind;
-        queue_t *q;
         read_rc_t rc;
-        int fault, stop;
-        char why[512];               /* READ_FAULT: the reason */
         ql_problems_t file_problems; /* READ_UNREADABLE: the file's own */
         size_t file_line;
         int tracking_full;
         ql_csvread_rows_t *rows; /* CSV: the batch being filled */
 } reader_t;
+
+/* CSV: the building side, on a thread of its own between the reader and
+ * the publisher: it builds and validates the reports from the rows and
+ * hands the records over. */
+typedef struct {
+        sender_t s;
+        queue_t *in;        /* from the reader */
+        const reader_t *rd; /* its rc, read once `in` is done */
+        ql_csvread_t *csv;  /* the builder */
+        int unreadable;     /* what the builder found, then: */
+        ql_problems_t file_problems;
+        size_t file_line;
+} builder_t;
 
 typedef struct {
         const spool_ctx_t *ctx;
@@ -105,8 +126,6 @@ typedef struct {
         int stop;
         size_t problems;        /* --check: records and file problems */
         ql_result_opts_t vopts; /* JSON Lines: validation, done here */
-        ql_csvread_t *builder;  /* CSV: builds reports from the rows */
-        int unreadable;         /* the builder found the file unreadable */
 } job_t;
 
 static double now_s(void)
@@ -411,71 +430,32 @@ static int on_record(job_t *j, size_t line, const char *report_no,
         return rc != 0;
 }
 
-/* The builder's reports (CSV), on this thread. */
-static int on_csv(void *arg, const ql_csvread_rec_t *r)
-{
-        return on_record(arg, r->line, r->report_no, r->doc, r->errors,
-                         r->warnings);
-}
-
-/* What the builder said: 0 go on, else take no more. */
-static int built(job_t *j, ql_csvread_rc_t rc)
-{
-        switch (rc) {
-        case QL_CSVREAD_OK:
-                return 0;
-        case QL_CSVREAD_STOPPED:
-                return 1;
-        case QL_CSVREAD_BAD_FILE:
-                j->unreadable = 1;
-                return 1;
-        case QL_CSVREAD_NOMEM:
-                break;
-        }
-        snprintf(j->res->why, sizeof(j->res->why), "out of memory");
-        j->fault = 1;
-        return 1;
-}
-
-/* One item from the reader.  Non-zero: take no more. */
+/* One record from the reader or the builder.  Non-zero: take no more. */
 static int on_item(job_t *j, rec_t *r)
 {
-        if (r->builder) {
-                ql_csvread_destroy(j->builder);
-                j->builder = r->builder; /* ours now */
-                r->builder = NULL;
-                return 0;
-        }
-        if (r->rows) {
-                if (!*j->ctx->run) {
-                        j->stop = 1;
-                        return 1;
-                }
-                return built(
-                    j, ql_csvread_take_rows(j->builder, r->rows, on_csv, j));
-        }
-        const json_t *doc = r->doc; /* JSON Lines: not yet validated */
-        if (doc && ql_result_validate(doc, &j->vopts, &r->errors, &r->warnings))
+        const json_t *doc = r->doc;
+        if (doc && r->unvalidated &&
+            ql_result_validate(doc, &j->vopts, &r->errors, &r->warnings))
                 doc = NULL;
         return on_record(j, r->line, r->report_no, doc, &r->errors,
                          &r->warnings);
 }
 
 /* ------------------------------------------------------------------------
- * Reading, on the reader thread
+ * Handing records over (reader and builder threads)
  */
 
-/* A record from the format's reader, copied into the queue.  Non-zero
- * stops the reader. */
-static int hand_over(reader_t *rd, size_t line, const char *report_no,
+/* A record of the format's reader, copied into the sender's queue.
+ * Non-zero stops the sender. */
+static int hand_over(sender_t *s, size_t line, const char *report_no,
                      json_t *doc, const ql_problems_t *errors,
                      const ql_problems_t *warnings)
 {
-        if (!*rd->ctx->run) {
-                rd->stop = 1;
+        if (!*s->ctx->run) {
+                s->stop = 1;
                 return 1;
         }
-        rec_t r = {.line = line};
+        rec_t r = {.line = line, .unvalidated = s->unvalidated};
         if (report_no && !(r.report_no = strdup(report_no)))
                 goto nomem;
         if (doc) {
@@ -488,25 +468,109 @@ static int hand_over(reader_t *rd, size_t line, const char *report_no,
         problems_copy(&r.warnings, warnings);
         if (warnings->n && !r.warnings.n)
                 goto nomem;
-        if (queue_put(rd->q, &r)) {
-                rd->stop = 1;
+        if (queue_put(s->q, &r)) {
+                s->stop = 1;
                 return 1;
         }
         return 0;
 nomem:
         rec_clear(&r);
-        snprintf(rd->why, sizeof(rd->why), "out of memory");
-        rd->fault = 1;
+        snprintf(s->why, sizeof(s->why), "out of memory");
+        s->fault = 1;
         return 1;
 }
 
-static int on_jsonl(void *arg, const ql_jsonlread_rec_t *r)
+/* ------------------------------------------------------------------------
+ * Building CSV reports, on the builder thread
+ */
+
+static int on_built(void *arg, const ql_csvread_rec_t *r)
 {
-        return hand_over(arg, r->line, r->report_no, r->doc, r->errors,
+        builder_t *b = arg;
+        return hand_over(&b->s, r->line, r->report_no, r->doc, r->errors,
                          r->warnings);
 }
 
-/* Read up to size bytes; -1 with rd->why on an error. */
+/* What the builder said: 0 go on, else stop. */
+static int built(builder_t *b, ql_csvread_rc_t rc)
+{
+        switch (rc) {
+        case QL_CSVREAD_OK:
+                return 0;
+        case QL_CSVREAD_STOPPED:
+                return 1;
+        case QL_CSVREAD_BAD_FILE:
+                b->unreadable = 1;
+                return 1;
+        case QL_CSVREAD_NOMEM:
+                break;
+        }
+        snprintf(b->s.why, sizeof(b->s.why), "out of memory");
+        b->s.fault = 1;
+        return 1;
+}
+
+/* One item from the reader.  Non-zero: stop. */
+static int build_item(builder_t *b, rec_t *r)
+{
+        if (r->builder) {
+                ql_csvread_destroy(b->csv);
+                b->csv = r->builder; /* ours now */
+                r->builder = NULL;
+                return 0;
+        }
+        if (!r->rows || !b->csv)
+                return 0;
+        if (!*b->s.ctx->run) {
+                b->s.stop = 1;
+                return 1;
+        }
+        return built(b, ql_csvread_take_rows(b->csv, r->rows, on_built, b));
+}
+
+static void *builder_main(void *arg)
+{
+        builder_t *b = arg;
+        rec_t *batch = malloc(QUEUE_LEN * sizeof(*batch));
+        int taking = batch != NULL;
+        if (!taking) {
+                snprintf(b->s.why, sizeof(b->s.why), "out of memory");
+                b->s.fault = 1;
+        }
+        for (int got;
+             taking && (got = queue_take(b->in, batch, IDLE_POLL_MS));) {
+                for (int i = 0; i < got; i++)
+                        if (taking && build_item(b, &batch[i]))
+                                taking = 0;
+                if (got > 0)
+                        queue_give_back(b->in, batch, (size_t)got);
+        }
+        if (!taking)
+                queue_cancel(b->in);
+        /* The reader is done (its rc was set before `in` said so): the
+         * last report follows its last row. */
+        else if (b->rd->rc == READ_OK && b->csv)
+                built(b, ql_csvread_take_end(b->csv, on_built, b));
+        if (b->unreadable)
+                problems_copy(&b->file_problems,
+                              ql_csvread_problems(b->csv, &b->file_line));
+        free(batch);
+        queue_finish(b->s.q);
+        return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading, on the reader thread
+ */
+
+static int on_jsonl(void *arg, const ql_jsonlread_rec_t *r)
+{
+        reader_t *rd = arg;
+        return hand_over(&rd->s, r->line, r->report_no, r->doc, r->errors,
+                         r->warnings);
+}
+
+/* Read up to size bytes; -1 with rd->s.why on an error. */
 static ssize_t read_chunk(reader_t *rd, char *buf, size_t size)
 {
         for (;;) {
@@ -515,7 +579,8 @@ static ssize_t read_chunk(reader_t *rd, char *buf, size_t size)
                         return n;
                 if (errno == EINTR)
                         continue;
-                snprintf(rd->why, sizeof(rd->why), "read: %s", strerror(errno));
+                snprintf(rd->s.why, sizeof(rd->s.why), "read: %s",
+                         strerror(errno));
                 return -1;
         }
 }
@@ -524,7 +589,7 @@ static int rewind_fd(reader_t *rd)
 {
         if (lseek(rd->fd, 0, SEEK_SET) == 0)
                 return 0;
-        snprintf(rd->why, sizeof(rd->why), "seek: %s", strerror(errno));
+        snprintf(rd->s.why, sizeof(rd->s.why), "seek: %s", strerror(errno));
         return -1;
 }
 
@@ -552,12 +617,12 @@ static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
         char why[256];
         ql_charset_conv_t *conv = ql_charset_conv_new(cs, why, sizeof(why));
         if (!conv) {
-                snprintf(rd->why, sizeof(rd->why), "%s", why);
+                snprintf(rd->s.why, sizeof(rd->s.why), "%s", why);
                 return READ_FAULT;
         }
         read_rc_t rc = READ_OK;
         for (;;) {
-                if (!*rd->ctx->run) {
+                if (!*rd->s.ctx->run) {
                         rc = READ_STOPPED;
                         break;
                 }
@@ -570,7 +635,7 @@ static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
                 size_t out_len;
                 if (ql_charset_conv(conv, buf, (size_t)n, n == 0, &out,
                                     &out_len, why, sizeof(why))) {
-                        snprintf(rd->why, sizeof(rd->why), "%s", why);
+                        snprintf(rd->s.why, sizeof(rd->s.why), "%s", why);
                         rc = READ_FAULT;
                         break;
                 }
@@ -579,11 +644,11 @@ static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
                         rc = READ_UNREADABLE;
                         break;
                 }
-                if (rd->fault) {
+                if (rd->s.fault) {
                         rc = READ_FAULT;
                         break;
                 }
-                if (rd->stop || s > 0) {
+                if (rd->s.stop || s > 0) {
                         rc = READ_STOPPED;
                         break;
                 }
@@ -606,8 +671,8 @@ static read_rc_t csv_rc(reader_t *rd, ql_csvread_rc_t rc)
         case QL_CSVREAD_NOMEM:
                 break;
         }
-        snprintf(rd->why, sizeof(rd->why), "out of memory");
-        rd->fault = 1;
+        snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
+        rd->s.fault = 1;
         return READ_FAULT;
 }
 
@@ -634,8 +699,8 @@ static int hand_rows(reader_t *rd)
                 return 0;
         rec_t r = {.rows = rd->rows};
         rd->rows = NULL;
-        if (queue_put(rd->q, &r)) {
-                rd->stop = 1;
+        if (queue_put(rd->s.q, &r)) {
+                rd->s.stop = 1;
                 return -1;
         }
         return 0;
@@ -656,8 +721,8 @@ static int csv_rows_step(reader_t *rd, void *reader, const char *s, size_t len,
                         rc = ql_csvread_feed_rows(r, s, n, rd->rows);
                 if (rc == QL_CSVREAD_OK && end && n == len)
                         rc = ql_csvread_end_rows(r, rd->rows);
-                if (rc == QL_CSVREAD_OK && !*rd->ctx->run) {
-                        rd->stop = 1;
+                if (rc == QL_CSVREAD_OK && !*rd->s.ctx->run) {
+                        rd->s.stop = 1;
                         return 1;
                 }
                 if (rc == QL_CSVREAD_OK && hand_rows(rd))
@@ -676,8 +741,8 @@ static int jsonl_step(reader_t *rd, void *reader, const char *s, size_t len,
         if (rc == QL_JSONLREAD_OK && end)
                 rc = ql_jsonlread_end(r, on_jsonl, rd);
         if (rc == QL_JSONLREAD_NOMEM) {
-                snprintf(rd->why, sizeof(rd->why), "out of memory");
-                rd->fault = 1;
+                snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
+                rd->s.fault = 1;
         }
         return rc == QL_JSONLREAD_OK ? 0 : 1;
 }
@@ -689,13 +754,13 @@ static read_rc_t hand_builder(reader_t *rd, ql_csvread_t *scanned,
 {
         rec_t r = {.builder = ql_csvread_new(o)};
         if (!r.builder) {
-                snprintf(rd->why, sizeof(rd->why), "out of memory");
-                rd->fault = 1;
+                snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
+                rd->s.fault = 1;
                 return READ_FAULT;
         }
         ql_csvread_adopt_scan(r.builder, scanned);
-        if (queue_put(rd->q, &r)) {
-                rd->stop = 1;
+        if (queue_put(rd->s.q, &r)) {
+                rd->s.stop = 1;
                 return READ_STOPPED;
         }
         return READ_OK;
@@ -705,7 +770,7 @@ static read_rc_t read_file(reader_t *rd)
 {
         char *buf = malloc(CHUNK);
         if (!buf) {
-                snprintf(rd->why, sizeof(rd->why), "out of memory");
+                snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 return READ_FAULT;
         }
         ql_charset_t cs;
@@ -714,13 +779,13 @@ static read_rc_t read_file(reader_t *rd)
                 free(buf);
                 return READ_FAULT;
         }
-        ql_result_opts_t vopts = {rd->ctx->uscc_mode, rd->ctx->lab};
+        ql_result_opts_t vopts = {rd->s.ctx->uscc_mode, rd->s.ctx->lab};
         if (rd->kind == SPOOL_NAME_CSV) {
                 ql_csvread_opts_t o = {.validate = vopts,
                                        .charset = ql_charset_name(cs)};
                 ql_csvread_t *r = ql_csvread_new(&o);
                 if (!r) {
-                        snprintf(rd->why, sizeof(rd->why), "out of memory");
+                        snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 } else {
                         rc = pass(rd, buf, cs, r, csv_scan_step);
                         if (rc == READ_OK)
@@ -738,7 +803,7 @@ static read_rc_t read_file(reader_t *rd)
                                     &rd->file_problems,
                                     ql_csvread_problems(r, &rd->file_line));
                                 if (!rd->file_problems.n) {
-                                        snprintf(rd->why, sizeof(rd->why),
+                                        snprintf(rd->s.why, sizeof(rd->s.why),
                                                  "out of memory");
                                         rc = READ_FAULT;
                                 }
@@ -750,14 +815,15 @@ static read_rc_t read_file(reader_t *rd)
                                          .charset = ql_charset_name(cs),
                                          .unvalidated = 1};
                 ql_jsonlread_t *r = ql_jsonlread_new(&o);
+                rd->s.unvalidated = 1;
                 if (!r)
-                        snprintf(rd->why, sizeof(rd->why), "out of memory");
+                        snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 else
                         rc = pass(rd, buf, cs, r, jsonl_step);
                 ql_jsonlread_destroy(r);
         }
         free(buf);
-        if (rd->fault && rc != READ_UNREADABLE)
+        if (rd->s.fault && rc != READ_UNREADABLE)
                 rc = READ_FAULT;
         return rc;
 }
@@ -766,7 +832,7 @@ static void *reader_main(void *arg)
 {
         reader_t *rd = arg;
         rd->rc = read_file(rd);
-        queue_finish(rd->q);
+        queue_finish(rd->s.q);
         return NULL;
 }
 
@@ -799,58 +865,76 @@ static int file_problems(job_t *j, size_t line, const ql_problems_t *p)
 
 static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
 {
-        reader_t rd = {.ctx = j->ctx, .fd = fd, .kind = kind};
+        int csv = kind == SPOOL_NAME_CSV;
+        reader_t rd = {.s = {.ctx = j->ctx}, .fd = fd, .kind = kind};
+        builder_t b = {.s = {.ctx = j->ctx}, .rd = &rd};
         j->vopts = (ql_result_opts_t){j->ctx->uscc_mode, j->ctx->lab};
-        pthread_t tid;
-        rd.q = queue_new();
-        if (!rd.q || pthread_create(&tid, NULL, reader_main, &rd)) {
-                queue_destroy(rd.q);
-                snprintf(j->res->why, sizeof(j->res->why),
-                         "cannot start the reader: out of resources");
-                return READ_FAULT;
-        }
+        pthread_t reader, builder;
+        int have_reader = 0, have_builder = 0;
         rec_t *batch = malloc(QUEUE_LEN * sizeof(*batch));
-        int taking = batch != NULL;
-        if (!taking) {
-                snprintf(j->res->why, sizeof(j->res->why), "out of memory");
-                j->fault = 1;
-                queue_cancel(rd.q);
+        rd.s.q = queue_new();
+        b.in = rd.s.q;
+        b.s.q = csv ? queue_new() : rd.s.q;
+        /* Records come from the builder (CSV) or the reader. */
+        queue_t *in = b.s.q;
+        if (batch && rd.s.q && b.s.q)
+                have_reader = !pthread_create(&reader, NULL, reader_main, &rd);
+        if (have_reader && csv) {
+                have_builder =
+                    !pthread_create(&builder, NULL, builder_main, &b);
+                if (!have_builder)
+                        queue_cancel(rd.s.q);
         }
-        for (int got;
-             taking && (got = queue_take(rd.q, batch, IDLE_POLL_MS));) {
+        int taking = have_reader && (!csv || have_builder);
+        if (!taking) {
+                snprintf(j->res->why, sizeof(j->res->why),
+                         "cannot start reading: out of resources");
+                j->fault = 1;
+        }
+        for (int got; taking && (got = queue_take(in, batch, IDLE_POLL_MS));) {
                 if (got < 0 && j->d)
                         rd_kafka_poll(j->ctx->rk, 0);
                 for (int i = 0; i < got; i++) {
                         if (taking && on_item(j, &batch[i])) {
                                 taking = 0;
-                                queue_cancel(rd.q);
+                                queue_cancel(in);
                         }
                 }
                 if (got > 0)
-                        queue_give_back(rd.q, batch, (size_t)got);
+                        queue_give_back(in, batch, (size_t)got);
         }
-        pthread_join(tid, NULL);
-        queue_destroy(rd.q); /* clears what was not taken */
+        if (have_builder)
+                pthread_join(builder, NULL);
+        if (have_reader)
+                pthread_join(reader, NULL);
+        if (csv)
+                queue_destroy(b.s.q); /* clears what was not taken */
+        queue_destroy(rd.s.q);
         free(batch);
-        read_rc_t rc = rd.rc;
-        if (rc == READ_OK && taking && j->builder)
-                built(j, ql_csvread_take_end(j->builder, on_csv, j));
-        if (j->unreadable && rc != READ_FAULT) {
-                size_t line;
-                const ql_problems_t *p = ql_csvread_problems(j->builder, &line);
-                problems_copy(&rd.file_problems, p);
-                rd.file_line = line;
+        ql_csvread_destroy(b.csv);
+
+        read_rc_t rc = have_reader ? rd.rc : READ_FAULT;
+        const char *why = rd.s.why;
+        if (b.s.fault) {
+                rc = READ_FAULT;
+                why = b.s.why;
+        } else if (b.unreadable && rc != READ_FAULT) {
+                ql_problems_clear(&rd.file_problems);
+                rd.file_problems = b.file_problems; /* moved */
+                memset(&b.file_problems, 0, sizeof(b.file_problems));
+                rd.file_line = b.file_line;
                 rc = READ_UNREADABLE;
+        } else if (b.s.stop && rc == READ_OK) {
+                rc = READ_STOPPED;
         }
-        ql_csvread_destroy(j->builder);
-        j->builder = NULL;
+        ql_problems_clear(&b.file_problems);
         if (rd.tracking_full)
                 ql_warn(j->ctx->lg,
                         "%s: too many reports to check all for split rows; "
                         "duplicates are removed downstream by result_id",
                         j->name);
         if (rc == READ_FAULT && !j->fault)
-                snprintf(j->res->why, sizeof(j->res->why), "%s", rd.why);
+                snprintf(j->res->why, sizeof(j->res->why), "%s", why);
         if (rc == READ_UNREADABLE &&
             file_problems(j, rd.file_line, &rd.file_problems))
                 rc = READ_FAULT;
