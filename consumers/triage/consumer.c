@@ -440,7 +440,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
         triage_consumer_t *c = opaque;
         if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
                 atomic_store(&c->kafka_ok, 0);
-        ql_warn(c->lg, "kafka: %s: %s", rd_kafka_err2name(err), reason);
+        /* librdkafka logs connection failures itself (on_log): say them
+         * once. */
+        ql_log(c->lg,
+               err == RD_KAFKA_RESP_ERR__TRANSPORT ? QL_LOG_DEBUG : QL_LOG_WARN,
+               "kafka: %s: %s", rd_kafka_err2name(err), reason);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac,

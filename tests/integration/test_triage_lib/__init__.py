@@ -123,9 +123,13 @@ def encode(doc, schema=None):
 
 def produce(brokers, messages, topic=TOPIC):
     """Produce [(key bytes, value bytes)] idempotently; all acknowledged."""
+    import logging
     from confluent_kafka import Producer
+    quiet = logging.getLogger("qltest.producer")  # retries are expected
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False
     p = Producer({"bootstrap.servers": brokers, "enable.idempotence": True,
-                  "linger.ms": 5})
+                  "linger.ms": 5}, logger=quiet)
     failed = []
 
     def report(err, msg):
