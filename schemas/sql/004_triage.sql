@@ -147,10 +147,14 @@ END $$;
 -- those joins index probes whatever the large tables' statistics say (they
 -- lag behind while results stream in); random_page_cost says that the
 -- pages probed are in memory; JIT is off, its compile time would dwarf
--- these statements.
+-- these statements.  The update of the actions' state joins by action_id
+-- with hash and merge joins off for that statement only (the function's
+-- SET clauses restore them on exit): a hash join would read every plan
+-- action to update a few thousand.
 CREATE FUNCTION ql.recompute(codes text[], full_recompute boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp SET jit = off SET random_page_cost = 1.1 AS $$
+SET search_path = pg_catalog, pg_temp SET jit = off SET random_page_cost = 1.1
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
     PERFORM ql.triage_workspace();
 
@@ -756,6 +760,8 @@ BEGIN
     -- The state of the actions, except those just written for a new
     -- original that nothing has happened to yet (PENDING, as written; an
     -- officer's completion recorded beforehand still counts).
+    SET LOCAL enable_hashjoin = off;
+    SET LOCAL enable_mergejoin = off;
     WITH o AS (
         SELECT n.result_id, n.case_no, n.credit_code, n.status, c.status AS case_status,
                n.first_recheck_id, n.first_recheck_at, n.first_retest_id, n.first_retest_at
@@ -804,6 +810,8 @@ BEGIN
        AND (p.case_no, p.credit_code, p.status, p.done_by_result, p.done_at, p.done_by, p.note)
            IS DISTINCT FROM
            (d.case_no, d.credit_code, d.status, d.done_by_result, d.done_at, d.done_by, d.note);
+    SET LOCAL enable_hashjoin = on;
+    SET LOCAL enable_mergejoin = on;
 
     -- 7. The enterprises' name and region: from their latest result that is
     -- not a CONFORMING SUPERVISION result.

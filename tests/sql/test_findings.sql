@@ -3,7 +3,7 @@
 -- items and refusals, cause categories from the editable rules.
 BEGIN;
 \ir fixtures.sql
-SELECT plan(24);
+SELECT plan(25);
 
 -- The rules place every item ql-simlab produces, and the common catalogue
 -- items, in the right category.
@@ -43,6 +43,9 @@ SELECT is((SELECT count(*) FROM ql.cause_category
 SELECT throws_ok($$INSERT INTO ql.cause_rule (priority, pattern, category) VALUES (1, '(unclosed', 'OTHER')$$,
                  '2201B', NULL, 'a rule with a broken pattern is refused');
 
+SELECT current_setting('enable_hashjoin') || '/' || current_setting('enable_mergejoin') || '/'
+       || current_setting('random_page_cost') || '/' || current_setting('jit') AS settings_before \gset
+
 -- A NONCONFORMING result: one finding per FAIL item only.
 SELECT is(qltest.put('LAB1:F1', '914403001922038216', 'SUPERVISION', 'NONCONFORMING',
                      '2024-04-01 02:00+00', items => jsonb_build_array(
@@ -52,6 +55,9 @@ SELECT is(qltest.put('LAB1:F1', '914403001922038216', 'SUPERVISION', 'NONCONFORM
                          qltest.item('标识和使用说明', 'B', false, 'FAIL'),
                          qltest.item('外观', 'UNCLASSIFIED', false, 'NOT_JUDGED'))),
           1, 'retriage recomputes the enterprise with a nonconformity');
+SELECT is(current_setting('enable_hashjoin') || '/' || current_setting('enable_mergejoin') || '/'
+          || current_setting('random_page_cost') || '/' || current_setting('jit'),
+          :'settings_before', 'ql.retriage leaves the session''s planner settings as they were');
 SELECT results_eq(
     $$SELECT item_no, item_name, severity, category, status FROM ql.finding
        WHERE result_id = 'LAB1:F1' ORDER BY item_no$$,
