@@ -654,12 +654,19 @@ static attempt_t retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                 /* The case rules refused: isolate the enterprise. */
                 return cls == ERR_TRANSIENT ? ATTEMPT_FAULT : ATTEMPT_ROW;
         }
-        /* The codes are simple (credit codes), but go through the array
-         * literal writer anyway, one at a time. */
+        /* Each enterprise once (the first NEW row with its code), each
+         * under its own savepoint. */
         for (size_t i = 0; i < triage_batch_rows(b); i++) {
                 if (triage_batch_row_status(b, i) != TRIAGE_ROW_NEW)
                         continue;
                 const char *code = triage_batch_row_credit_code(b, i);
+                int seen = 0;
+                for (size_t j = 0; j < i && !seen; j++)
+                        seen =
+                            triage_batch_row_status(b, j) == TRIAGE_ROW_NEW &&
+                            !strcmp(code, triage_batch_row_credit_code(b, j));
+                if (seen)
+                        continue;
                 triage_buf_t one = {0};
                 const char *v[] = {code};
                 if (triage_buf_array_literal(&one, v, 1)) {
