@@ -237,3 +237,86 @@ void ql_delivery_first_error(ql_delivery_t *d, char *buf, size_t buf_size)
         snprintf(buf, buf_size, "%s", d->first_error);
         pthread_mutex_unlock(&d->lock);
 }
+
+struct ql_kafka_probe_s {
+        rd_kafka_t *rk;
+        rd_kafka_topic_t *rkt;
+        char *topic;
+        int cache_ms, timeout_ms;
+        pthread_mutex_t lock;   /* guards the verdict */
+        pthread_mutex_t asking; /* held by the one caller asking Kafka */
+        int64_t checked_at;     /* ms, 0 = never */
+        int ok;
+        char why[256];
+};
+
+ql_kafka_probe_t *ql_kafka_probe_new(rd_kafka_t *rk, const char *topic,
+                                     int cache_ms, int timeout_ms)
+{
+        ql_kafka_probe_t *p = calloc(1, sizeof(*p));
+        if (!p)
+                return NULL;
+        p->rk = rk;
+        p->topic = strdup(topic);
+        p->rkt = rd_kafka_topic_new(rk, topic, NULL);
+        if (!p->topic || !p->rkt) {
+                ql_kafka_probe_destroy(p);
+                return NULL;
+        }
+        p->cache_ms = cache_ms;
+        p->timeout_ms = timeout_ms;
+        pthread_mutex_init(&p->lock, NULL);
+        pthread_mutex_init(&p->asking, NULL);
+        snprintf(p->why, sizeof(p->why), "Kafka not checked yet");
+        return p;
+}
+
+void ql_kafka_probe_destroy(ql_kafka_probe_t *p)
+{
+        if (!p)
+                return;
+        if (p->rkt) {
+                rd_kafka_topic_destroy(p->rkt);
+                pthread_mutex_destroy(&p->lock);
+                pthread_mutex_destroy(&p->asking);
+        }
+        free(p->topic);
+        free(p);
+}
+
+int ql_kafka_probe_ready(void *probe, char *why, size_t why_size)
+{
+        ql_kafka_probe_t *p = probe;
+        pthread_mutex_lock(&p->lock);
+        int stale = !p->checked_at || now_ms() - p->checked_at > p->cache_ms;
+        pthread_mutex_unlock(&p->lock);
+        if (stale && pthread_mutex_trylock(&p->asking) == 0) {
+                char reason[sizeof(p->why)] = "";
+                const struct rd_kafka_metadata *md = NULL;
+                rd_kafka_resp_err_t err =
+                    rd_kafka_metadata(p->rk, 0, p->rkt, &md, p->timeout_ms);
+                if (err)
+                        snprintf(reason, sizeof(reason), "Kafka: %s",
+                                 rd_kafka_err2str(err));
+                else if (md->topic_cnt != 1 || md->topics[0].err ||
+                         md->topics[0].partition_cnt == 0)
+                        snprintf(reason, sizeof(reason), "Kafka: topic %s: %s",
+                                 p->topic,
+                                 md->topic_cnt == 1
+                                     ? rd_kafka_err2str(md->topics[0].err)
+                                     : "not found");
+                if (md)
+                        rd_kafka_metadata_destroy(md);
+                pthread_mutex_lock(&p->lock);
+                p->ok = reason[0] == '\0';
+                memcpy(p->why, reason, sizeof(reason));
+                p->checked_at = now_ms();
+                pthread_mutex_unlock(&p->lock);
+                pthread_mutex_unlock(&p->asking);
+        }
+        pthread_mutex_lock(&p->lock);
+        int ok = p->ok;
+        snprintf(why, why_size, "%s", p->why);
+        pthread_mutex_unlock(&p->lock);
+        return ok;
+}

@@ -61,3 +61,20 @@ size_t ql_delivery_failed(ql_delivery_t *d);
 void ql_delivery_first_error(ql_delivery_t *d, char *buf, size_t buf_size);
 
 #endif
+
+/*
+ * Readiness probe: is the cluster reachable and does the topic exist?  Asks
+ * for the topic's metadata at most every cache_ms (so /readyz scraped often
+ * costs Kafka nothing) and answers from the cached verdict meanwhile; only
+ * one caller asks at a time.  Thread-safe.  rk is borrowed and must outlive
+ * the probe.
+ */
+typedef struct ql_kafka_probe_s ql_kafka_probe_t;
+
+ql_kafka_probe_t *ql_kafka_probe_new(rd_kafka_t *rk, const char *topic,
+                                     int cache_ms, int timeout_ms);
+void ql_kafka_probe_destroy(ql_kafka_probe_t *p); /* accepts NULL */
+
+/* 1 if ready; else 0 with the reason in why.  Matches ql_metrics_ready_fn,
+ * so it can be handed to ql_metrics_set_ready() with the probe as arg. */
+int ql_kafka_probe_ready(void *probe, char *why, size_t why_size);

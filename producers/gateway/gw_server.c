@@ -53,7 +53,7 @@
 #define PUSH_PATH        "/v1/results"
 #define REALM            "Bearer realm=\"ql-gateway\""
 #define TOKEN_MAX        4096
-#define READY_CACHE_NS   (2LL * 1000000000LL)
+#define READY_CACHE_MS   2000
 #define READY_TIMEOUT_MS 1000
 #define LOG_IDS          3 /* result_ids named in a request's log line */
 #define DISCARD_MIN      (1024 * 1024) /* bytes a rejected body may run on */
@@ -113,7 +113,7 @@ struct gw_server_s {
         ql_metrics_t *m;
         const ql_codec_t *codec;
         rd_kafka_t *rk;
-        rd_kafka_topic_t *rkt; /* for readiness metadata requests */
+        ql_kafka_probe_t *probe; /* /readyz: Kafka reachable, topic known */
         struct MHD_Daemon *httpd;
         char *tls_cert, *tls_key;
 
@@ -129,11 +129,6 @@ struct gw_server_s {
         int publisher_started;
         _Atomic int publisher_run;
 
-        pthread_mutex_t ready_check_lock; /* held while asking Kafka */
-        pthread_mutex_t ready_lock;       /* guards the three below */
-        int64_t ready_at; /* when ready_ok was found, 0 = never */
-        int ready_ok;
-        char ready_why[200];
 
         ql_counter_t *by_status[NSTATUSES];
         ql_counter_t *accepted, *auth_missing, *auth_invalid;
@@ -870,9 +865,8 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- readiness ---- */
 
-/* /readyz: can the producer reach a broker that knows the topic?  Kafka is
- * asked at most every READY_CACHE_NS, by one thread at a time; callers
- * meanwhile get the last answer. */
+/* /readyz: not while draining; otherwise can the producer reach a broker
+ * that knows the topic (asked at most every READY_CACHE_MS)? */
 static int is_ready(void *arg, char *why, size_t why_size)
 {
         gw_server_t *s = arg;
@@ -880,39 +874,7 @@ static int is_ready(void *arg, char *why, size_t why_size)
                 snprintf(why, why_size, "shutting down");
                 return 0;
         }
-        pthread_mutex_lock(&s->ready_lock);
-        int stale = !s->ready_at || now_ns() - s->ready_at > READY_CACHE_NS;
-        pthread_mutex_unlock(&s->ready_lock);
-        if (stale && pthread_mutex_trylock(&s->ready_check_lock) == 0) {
-                char reason[sizeof(s->ready_why)] = "";
-                const struct rd_kafka_metadata *md = NULL;
-                rd_kafka_resp_err_t err =
-                    rd_kafka_metadata(s->rk, 0, s->rkt, &md, READY_TIMEOUT_MS);
-                if (err)
-                        snprintf(reason, sizeof(reason), "Kafka: %s",
-                                 rd_kafka_err2str(err));
-                else if (md->topic_cnt != 1 || md->topics[0].err ||
-                         md->topics[0].partition_cnt == 0)
-                        snprintf(reason, sizeof(reason), "Kafka: topic %s: %s",
-                                 s->cfg->topic,
-                                 md->topic_cnt == 1
-                                     ? rd_kafka_err2str(md->topics[0].err)
-                                     : "not found");
-                if (md)
-                        rd_kafka_metadata_destroy(md);
-                pthread_mutex_lock(&s->ready_lock);
-                s->ready_ok = reason[0] == '\0';
-                memcpy(s->ready_why, reason, sizeof(reason));
-                s->ready_at = now_ns();
-                pthread_mutex_unlock(&s->ready_lock);
-                pthread_mutex_unlock(&s->ready_check_lock);
-        }
-        pthread_mutex_lock(&s->ready_lock);
-        int ok = s->ready_ok;
-        snprintf(why, why_size, "%s",
-                 s->ready_at ? s->ready_why : "Kafka not checked yet");
-        pthread_mutex_unlock(&s->ready_lock);
-        return ok;
+        return ql_kafka_probe_ready(s->probe, why, why_size);
 }
 
 /* ---- life cycle ---- */
@@ -1054,11 +1016,10 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
         atomic_init(&s->publisher_run, 1);
         pthread_rwlock_init(&s->tokens_lock, NULL);
         pthread_mutex_init(&s->pending_lock, NULL);
-        pthread_mutex_init(&s->ready_lock, NULL);
-        pthread_mutex_init(&s->ready_check_lock, NULL);
         register_metrics(s);
-        s->rkt = rd_kafka_topic_new(s->rk, s->cfg->topic, NULL);
-        if (!s->rkt) {
+        s->probe = ql_kafka_probe_new(s->rk, s->cfg->topic, READY_CACHE_MS,
+                                      READY_TIMEOUT_MS);
+        if (!s->probe) {
                 snprintf(errstr, errstr_size, "topic %s: %s", s->cfg->topic,
                          rd_kafka_err2str(rd_kafka_last_error()));
                 gw_server_destroy(s);
@@ -1148,13 +1109,10 @@ void gw_server_destroy(gw_server_t *s)
                 atomic_store(&s->publisher_run, 0);
                 pthread_join(s->publisher, NULL);
         }
-        if (s->rkt)
-                rd_kafka_topic_destroy(s->rkt);
+        ql_kafka_probe_destroy(s->probe);
         gw_tokens_destroy(s->tokens);
         free(s->tls_cert);
         free(s->tls_key);
-        pthread_mutex_destroy(&s->ready_check_lock);
-        pthread_mutex_destroy(&s->ready_lock);
         pthread_mutex_destroy(&s->pending_lock);
         pthread_rwlock_destroy(&s->tokens_lock);
         free(s);
