@@ -38,7 +38,8 @@ int ql_log_format_parse(const char *s);
  * printf-formatted; a trailing newline is added. */
 void ql_log(ql_log_t *lg, ql_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-void ql_logv(ql_log_t *lg, ql_log_level_t level, const char *fmt, va_list ap);
+void ql_logv(ql_log_t *lg, ql_log_level_t level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #define ql_debug(lg, ...) ql_log((lg), QL_LOG_DEBUG, __VA_ARGS__)
 #define ql_info(lg, ...) ql_log((lg), QL_LOG_INFO, __VA_ARGS__)

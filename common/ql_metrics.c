@@ -77,12 +77,19 @@ ql_metrics_t *ql_metrics_new(const char *prog)
         return m;
 }
 
+void ql_metrics_stop(ql_metrics_t *m)
+{
+        if (m && m->httpd) {
+                MHD_stop_daemon(m->httpd);
+                m->httpd = NULL;
+        }
+}
+
 void ql_metrics_destroy(ql_metrics_t *m)
 {
         if (!m)
                 return;
-        if (m->httpd)
-                MHD_stop_daemon(m->httpd);
+        ql_metrics_stop(m);
         for (series_t *s = m->head, *next; s; s = next) {
                 next = s->next;
                 free(s->name);
@@ -232,6 +239,8 @@ typedef struct {
 } out_t;
 
 static void out_vprintf(out_t *o, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void out_vprintf(out_t *o, const char *fmt, va_list ap)
 {
         if (o->oom)
                 return;
@@ -261,6 +270,8 @@ static void out_vprintf(out_t *o, const char *fmt, va_list ap)
         }
 }
 
+static void out_printf(void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void out_printf(void *ctx, const char *fmt, ...)
 {
         va_list ap;

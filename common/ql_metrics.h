@@ -39,7 +39,8 @@ void ql_histogram_observe(ql_histogram_t *h, double seconds);
 
 /* A callback that appends dynamic series (e.g. per-partition lag) to the
  * exposition; it writes complete lines with `emit`. */
-typedef void (*ql_metrics_emit_fn)(void *emit_ctx, const char *fmt, ...);
+typedef void (*ql_metrics_emit_fn)(void *emit_ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 typedef void (*ql_metrics_collect_fn)(void *arg, ql_metrics_emit_fn emit,
                                       void *emit_ctx);
 void ql_metrics_add_collector(ql_metrics_t *m, ql_metrics_collect_fn fn,
@@ -63,5 +64,9 @@ int ql_metrics_answer(ql_metrics_t *m, const char *path, int *status,
  * Returns 0, or -1 with errstr (bad address, port in use). */
 int ql_metrics_serve(ql_metrics_t *m, const char *addr, char *errstr,
                      size_t errstr_size);
+
+/* Stop serving (waits for requests in progress), e.g. before what the
+ * readiness callback uses is destroyed.  The registry stays usable. */
+void ql_metrics_stop(ql_metrics_t *m);
 
 #endif

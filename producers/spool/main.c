@@ -138,6 +138,7 @@ typedef struct {
         ql_metrics_t *metrics;
         ql_codec_t *codec;
         rd_kafka_t *rk;
+        ql_kafka_probe_t *probe; /* /readyz: Kafka reachable */
         spool_dir_t *dir;
         spool_watch_t *watch;
         spool_queue_t *queue;
@@ -506,6 +507,12 @@ static int start(app_t *a)
                 ql_error(a->lg, "%s", why);
                 return -1;
         }
+        a->probe = ql_kafka_probe_new(a->rk, a->cfg.topic, 2000, 1000);
+        if (!a->probe) {
+                ql_error(a->lg, "out of memory");
+                return -1;
+        }
+        ql_metrics_set_ready(a->metrics, ql_kafka_probe_ready, a->probe);
         a->ctx.rk = a->rk;
         a->ctx.topic = a->cfg.topic;
         a->ctx.kafka_timeout_ms = a->cfg.kafka_timeout_ms;
@@ -521,6 +528,9 @@ static void stop(app_t *a)
                  * whatever is still unacknowledged belongs to a file that
                  * stays in incoming/.  Purging fails those messages, and
                  * serving their reports releases the trackers they hold. */
+                /* The endpoint goes first: /readyz uses the producer. */
+                ql_metrics_stop(a->metrics);
+                ql_kafka_probe_destroy(a->probe);
                 rd_kafka_flush(a->rk, 1000);
                 int left = rd_kafka_outq_len(a->rk);
                 if (left > 0) {

@@ -215,6 +215,8 @@ static void test_many_rows(void **state)
  */
 
 static void emit_to_buf(void *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void emit_to_buf(void *ctx, const char *fmt, ...)
 {
         triage_buf_t *t = ctx;
         char line[256];
