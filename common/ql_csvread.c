@@ -175,6 +175,11 @@ struct ql_csvread_s {
 
         ql_csvread_rows_t *rows_out; /* pass 2 into rows: rows go here */
         int building;                /* builds from rows (take_rows) */
+
+        /* the second half of a split scan: the first row's key */
+        int resumed, have_first;
+        char *first_key;
+        size_t first_len;
 };
 
 /* Rows of pass 2 between a reader that parses and one that builds: each
@@ -243,6 +248,7 @@ void ql_csvread_destroy(ql_csvread_t *r)
         free(r->prev);
         free(r->first_buf);
         free(r->first_cells);
+        free(r->first_key);
         free(r->item_line);
         hset_free(&r->seen);
         hset_free(&r->split);
@@ -759,6 +765,17 @@ static int take_row(ql_csvread_t *r)
                  * are not tracked as a report. */
                 int keyed = len && !(len == 1 && *key == '/');
                 uint64_t h = hash_bytes(key, len);
+                if (r->phase == PHASE_SCAN && r->resumed && !r->have_first) {
+                        r->first_key = malloc(len + 1);
+                        if (!r->first_key) {
+                                r->nomem = 1;
+                                return 0;
+                        }
+                        memcpy(r->first_key, key, len);
+                        r->first_key[len] = '\0';
+                        r->first_len = len;
+                        r->have_first = 1;
+                }
                 if (r->phase == PHASE_SCAN) {
                         if (!keyed) {
                                 /* nothing to track */
@@ -1140,4 +1157,107 @@ ql_csvread_rc_t ql_csvread_take_end(ql_csvread_t *r, ql_csvread_fn fn,
         if (emit(r))
                 r->stop = 1;
         return status(r);
+}
+
+/* ------------------------------------------------------------------------
+ * Pass 1 in two halves
+ */
+
+int ql_csvread_has_header(const ql_csvread_t *r)
+{
+        return r->have_header;
+}
+
+ql_csvread_rc_t ql_csvread_scan_resume(ql_csvread_t *r)
+{
+        if (r->failed)
+                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+        if (!r->csv_ready || r->phase != PHASE_SCAN || !r->have_header ||
+            r->seen.n || r->resumed)
+                return QL_CSVREAD_BAD_FILE; /* not how it is used */
+        csv_free(&r->csv);
+        if (csv_init(&r->csv, CSV_APPEND_NULL)) {
+                r->csv_ready = 0;
+                r->nomem = r->failed = 1;
+                return QL_CSVREAD_NOMEM;
+        }
+        csv_set_blk_size(&r->csv, 1024);
+        r->line = 1;
+        r->in_row = 0;
+        r->ncells = 0;
+        r->nfields = 0;
+        r->row_nonblank = 0;
+        r->buf_n = 0;
+        r->have_prev = 0;
+        r->prev_len = 0;
+        r->resumed = 1;
+        return QL_CSVREAD_OK;
+}
+
+/* Every hash of from that is not in to; stops counting past limit. */
+static size_t hset_count_new(const hset_t *from, const hset_t *to, size_t limit)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < from->cap && n <= limit; i++)
+                if (from->slot[i] && !hset_has(to, from->slot[i]))
+                        n++;
+        return n;
+}
+
+int ql_csvread_scan_join(ql_csvread_t *a, ql_csvread_t *c, ql_csvread_rc_t *rc)
+{
+        /* a must have ended a row exactly where c began, with the header
+         * taken and its scan going on; c must have read to the end. */
+        if (a->failed || a->phase != PHASE_SCAN || !a->csv_ready ||
+            !a->have_header || a->in_row || a->csv.pstate != 0 ||
+            a->file_problems.n || !c->resumed || c->nomem || a->stop)
+                return 0;
+        if (c->file_problems.n) { /* the first problem is c's */
+                ql_problems_clear(&a->file_problems);
+                a->file_problems = c->file_problems; /* moved */
+                memset(&c->file_problems, 0, sizeof(c->file_problems));
+                a->file_line = a->line + c->file_line - 1;
+                a->failed = c->failed = 1;
+                *rc = QL_CSVREAD_BAD_FILE;
+                return 1;
+        }
+        if (c->csv_ready || c->phase != PHASE_BUILD)
+                return 0; /* c has not ended its scan */
+        /* Tracking limits: exact only while nothing was left untracked. */
+        if (a->tracking_full || c->tracking_full ||
+            a->seen.n + hset_count_new(&c->seen, &a->seen,
+                                       a->o.max_tracked_reports) >
+                a->o.max_tracked_reports)
+                return 0;
+        /* A report is split if it has two runs of rows: two in one half,
+         * or one in each, unless those two are one run going on across
+         * the seam (a's last key is c's first). */
+        uint64_t seam = 0;
+        if (a->have_prev && c->have_first && a->prev_len == c->first_len &&
+            !memcmp(a->prev, c->first_key, a->prev_len))
+                seam = hash_bytes(a->prev, a->prev_len);
+        for (size_t i = 0; i < c->split.cap; i++)
+                if (c->split.slot[i] && hset_add(&a->split, c->split.slot[i]))
+                        goto nomem;
+        for (size_t i = 0; i < c->seen.cap; i++) {
+                uint64_t h = c->seen.slot[i];
+                if (!h)
+                        continue;
+                if (hset_has(&a->seen, h)) {
+                        if ((h != seam || hset_has(&a->split, h)) &&
+                            hset_add(&a->split, h))
+                                goto nomem;
+                } else if (hset_add(&a->seen, h)) {
+                        goto nomem;
+                }
+        }
+        csv_free(&a->csv);
+        a->csv_ready = 0;
+        a->phase = PHASE_BUILD; /* as after scan_end */
+        *rc = QL_CSVREAD_OK;
+        return 1;
+nomem:
+        a->nomem = a->failed = 1;
+        *rc = QL_CSVREAD_NOMEM;
+        return 1;
 }

@@ -118,7 +118,7 @@ typedef struct ql_csvread_rows_s ql_csvread_rows_t;
 
 ql_csvread_rows_t *ql_csvread_rows_new(void);
 void ql_csvread_rows_destroy(ql_csvread_rows_t *rows); /* accepts NULL */
-void ql_csvread_rows_clear(ql_csvread_rows_t *rows); /* empty, for reuse */
+void ql_csvread_rows_clear(ql_csvread_rows_t *rows);   /* empty, for reuse */
 size_t ql_csvread_rows_count(const ql_csvread_rows_t *rows);
 size_t ql_csvread_rows_bytes(const ql_csvread_rows_t *rows); /* cell text */
 
@@ -139,6 +139,25 @@ ql_csvread_rc_t ql_csvread_take_rows(ql_csvread_t *r,
                                      ql_csvread_fn fn, void *arg);
 ql_csvread_rc_t ql_csvread_take_end(ql_csvread_t *r, ql_csvread_fn fn,
                                     void *arg);
+
+/*
+ * Pass 1 in two halves, e.g. on two threads.  Reader A scans the file from
+ * its start up to M, the offset just after a line feed (without
+ * scan_end); reader C, made with the same options, reads the header from
+ * the start of the file (fed until ql_csvread_has_header(), a line at a
+ * time so that no row after the header is taken), then
+ * ql_csvread_scan_resume() and scans from M to the end with scan_end.
+ * ql_csvread_scan_join(A, C, &rc) then returns 1 when A now holds the
+ * whole file's scan, exactly as if A had scanned it alone (rc as
+ * scan_end() would have returned), or 0 when the halves cannot be joined
+ * (M is inside a quoted field, a half is unfinished, a tracking limit was
+ * reached): then A goes on scanning from M itself.  C is left for
+ * destroying.
+ */
+int ql_csvread_has_header(const ql_csvread_t *r);
+ql_csvread_rc_t ql_csvread_scan_resume(ql_csvread_t *r);
+int ql_csvread_scan_join(ql_csvread_t *a, ql_csvread_t *c,
+                         ql_csvread_rc_t *rc /* OUT */);
 
 /* Why the file is unreadable (paths "header", messages naming columns), and
  * *line (OUT, may be NULL) the line concerned.  Empty unless a call returned

@@ -3,14 +3,17 @@
  * fixed-size chunks: the charset sniffer (first pass over the head of the
  * file), the converter to UTF-8, and the format's reader (ql_csvread, which
  * makes a scan pass of its own first, or ql_jsonlread).  The work is shared
- * by two threads, in file order through a short queue: a reader thread
- * reads and converts the bytes and, for CSV, makes the scan pass and parses
- * pass 2 into rows (libcsv's work) which the calling thread builds into
- * reports (ql_csvread's two-thread pass 2); for JSON Lines the reader thread
- * parses and validates each record.  On the calling thread each record is
- * either written to the errors list or encoded and produced.  Nothing of
- * the file is held beyond the current report and the queue's QUEUE_LEN
- * items.
+ * by threads that hand over in file order through short queues:
+ *
+ *   CSV:  reader thread   scan pass (a big file's second half on a helper
+ *                         thread), then pass 2 parsed into rows (libcsv)
+ *         builder thread  reports built and validated from the rows
+ *         calling thread  encoding, producing, the errors list
+ *   JSON Lines:  reader thread  lines parsed; calling thread  validation,
+ *         encoding, producing, the errors list
+ *
+ * (--check prints where publishing would produce.)  Nothing of the file is
+ * held beyond the current report and the queues' QUEUE_LEN items.
  */
 #include "spool_file.h"
 
@@ -39,6 +42,7 @@
 #define QUEUE_LEN       32          /* records read ahead of the publisher */
 #define QUEUE_BATCH     8           /* records the publisher takes at a time */
 #define ROWS_SLICE      (32u << 10) /* CSV bytes parsed into one batch */
+#define SPLIT_MIN       (4 << 20)   /* bytes: CSV files scanned in halves */
 #define IDLE_POLL_MS    100 /* publisher waiting for records: Kafka polls */
 
 /* What the reader hands over, everything owned: one record (JSON Lines),
@@ -570,11 +574,12 @@ static int on_jsonl(void *arg, const ql_jsonlread_rec_t *r)
                          r->warnings);
 }
 
-/* Read up to size bytes; -1 with rd->s.why on an error. */
-static ssize_t read_chunk(reader_t *rd, char *buf, size_t size)
+/* Read up to size bytes at offset off; -1 with rd->s.why on an error.
+ * Offsets, not the descriptor's position: two threads read one file. */
+static ssize_t read_chunk(reader_t *rd, char *buf, size_t size, off_t off)
 {
         for (;;) {
-                ssize_t n = read(rd->fd, buf, size);
+                ssize_t n = pread(rd->fd, buf, size, off);
                 if (n >= 0)
                         return n;
                 if (errno == EINTR)
@@ -585,34 +590,31 @@ static ssize_t read_chunk(reader_t *rd, char *buf, size_t size)
         }
 }
 
-static int rewind_fd(reader_t *rd)
-{
-        if (lseek(rd->fd, 0, SEEK_SET) == 0)
-                return 0;
-        snprintf(rd->s.why, sizeof(rd->s.why), "seek: %s", strerror(errno));
-        return -1;
-}
-
 static int sniff(reader_t *rd, char *buf, ql_charset_t *cs)
 {
         ql_charset_sniff_t s;
         ql_charset_sniff_init(&s);
         ssize_t n;
-        while ((n = read_chunk(rd, buf, CHUNK)) > 0)
+        off_t off = 0;
+        while ((n = read_chunk(rd, buf, CHUNK, off)) > 0) {
+                off += n;
                 if (ql_charset_sniff_feed(&s, buf, (size_t)n))
                         break;
+        }
         if (n < 0)
                 return -1;
         *cs = ql_charset_sniff_result(&s);
-        return rewind_fd(rd);
+        return 0;
 }
 
-/* One pass over the file: bytes -> UTF-8 -> step(). */
+/* One pass over the bytes of the file from offset `from` to `to` (-1: its
+ * end): bytes -> UTF-8 -> step(), whose `end` says the file ended.  A
+ * pass that stops short of the end starts and ends at line feeds. */
 typedef int (*step_fn)(reader_t *rd, void *reader, const char *utf8, size_t len,
                        int end);
 
 static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
-                      step_fn step)
+                      step_fn step, off_t from, off_t to)
 {
         char why[256];
         ql_charset_conv_t *conv = ql_charset_conv_new(cs, why, sizeof(why));
@@ -626,11 +628,17 @@ static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
                         rc = READ_STOPPED;
                         break;
                 }
-                ssize_t n = read_chunk(rd, buf, CHUNK);
+                size_t want = CHUNK;
+                if (to >= 0 && (off_t)want > to - from)
+                        want = (size_t)(to - from);
+                if (to >= 0 && !want)
+                        break; /* the range ends here, not the file */
+                ssize_t n = read_chunk(rd, buf, want, from);
                 if (n < 0) {
                         rc = READ_FAULT;
                         break;
                 }
+                from += n;
                 const char *out;
                 size_t out_len;
                 if (ql_charset_conv(conv, buf, (size_t)n, n == 0, &out,
@@ -747,6 +755,101 @@ static int jsonl_step(reader_t *rd, void *reader, const char *s, size_t len,
         return rc == QL_JSONLREAD_OK ? 0 : 1;
 }
 
+/* ------------------------------------------------------------------------
+ * The scan pass of a big CSV file in two halves, on two threads: this one
+ * scans up to a line feed near the middle, a helper thread reads the header
+ * and scans from there to the end, and ql_csvread joins the two (or, when
+ * the seam turns out to be inside a quoted field, this thread goes on alone
+ * from the middle).
+ */
+
+typedef struct {
+        reader_t rd; /* a copy: its own errors; the same descriptor */
+        ql_charset_t cs;
+        ql_csvread_t *csv;
+        off_t from;
+        read_rc_t rc;
+} half_t;
+
+/* The head of the file, a line at a time, until the header was taken
+ * (then 1: stop). */
+static int csv_head_step(reader_t *rd, void *reader, const char *s, size_t len,
+                         int end)
+{
+        ql_csvread_t *r = reader;
+        while (len > 0 && !ql_csvread_has_header(r)) {
+                size_t n = 0;
+                while (n < len && s[n] != '\n' && s[n] != '\r')
+                        n++;
+                if (n < len)
+                        n++;
+                int st = step_of(csv_rc(rd, ql_csvread_scan(r, s, n)));
+                if (st)
+                        return st;
+                s += n;
+                len -= n;
+        }
+        return ql_csvread_has_header(r);
+}
+
+static void *half_main(void *arg)
+{
+        half_t *h = arg;
+        char *buf = malloc(CHUNK);
+        h->rc = READ_FAULT;
+        if (buf) {
+                h->rc =
+                    pass(&h->rd, buf, h->cs, h->csv, csv_head_step, 0, h->from);
+                if (ql_csvread_has_header(h->csv) &&
+                    ql_csvread_scan_resume(h->csv) == QL_CSVREAD_OK)
+                        h->rc = pass(&h->rd, buf, h->cs, h->csv, csv_scan_step,
+                                     h->from, -1);
+        }
+        free(buf);
+        return NULL;
+}
+
+/* Where to split the scan: just after the first line feed past the
+ * middle of a big file; 0 for a file scanned in one piece. */
+static off_t seam(reader_t *rd, char *buf)
+{
+        struct stat st;
+        if (fstat(rd->fd, &st) || st.st_size < SPLIT_MIN)
+                return 0;
+        off_t mid = st.st_size / 2;
+        ssize_t n = read_chunk(rd, buf, CHUNK, mid);
+        const char *nl = n > 0 ? memchr(buf, '\n', (size_t)n) : NULL;
+        return nl && mid + (nl - buf) + 1 < st.st_size ? mid + (nl - buf) + 1
+                                                       : 0;
+}
+
+static read_rc_t scan(reader_t *rd, char *buf, ql_charset_t cs, ql_csvread_t *r,
+                      const ql_csvread_opts_t *o)
+{
+        off_t m = seam(rd, buf);
+        rd->s.why[0] = '\0';
+        if (!m)
+                return pass(rd, buf, cs, r, csv_scan_step, 0, -1);
+        half_t h = {.rd = *rd, .cs = cs, .csv = ql_csvread_new(o), .from = m};
+        pthread_t tid;
+        if (!h.csv || pthread_create(&tid, NULL, half_main, &h)) {
+                ql_csvread_destroy(h.csv);
+                return pass(rd, buf, cs, r, csv_scan_step, 0, -1);
+        }
+        read_rc_t rc = pass(rd, buf, cs, r, csv_scan_step, 0, m);
+        pthread_join(tid, NULL);
+        ql_csvread_rc_t jrc;
+        if (rc == READ_OK && h.rc != READ_FAULT &&
+            ql_csvread_scan_join(r, h.csv, &jrc))
+                rc = step_of(csv_rc(rd, jrc)) < 0 ? READ_UNREADABLE
+                     : jrc == QL_CSVREAD_OK       ? READ_OK
+                                                  : READ_FAULT;
+        else if (rc == READ_OK)
+                rc = pass(rd, buf, cs, r, csv_scan_step, m, -1);
+        ql_csvread_destroy(h.csv);
+        return rc;
+}
+
 /* After the scan: the reader that builds the reports, for the publishing
  * thread. */
 static read_rc_t hand_builder(reader_t *rd, ql_csvread_t *scanned,
@@ -787,15 +890,13 @@ static read_rc_t read_file(reader_t *rd)
                 if (!r) {
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 } else {
-                        rc = pass(rd, buf, cs, r, csv_scan_step);
+                        rc = scan(rd, buf, cs, r, &o);
                         if (rc == READ_OK)
                                 rd->tracking_full = ql_csvread_tracking_full(r);
                         if (rc == READ_OK)
                                 rc = hand_builder(rd, r, &o);
-                        if (rc == READ_OK && !rewind_fd(rd))
-                                rc = pass(rd, buf, cs, r, csv_rows_step);
-                        else if (rc == READ_OK)
-                                rc = READ_FAULT;
+                        if (rc == READ_OK)
+                                rc = pass(rd, buf, cs, r, csv_rows_step, 0, -1);
                         ql_csvread_rows_destroy(rd->rows);
                         rd->rows = NULL;
                         if (rc == READ_UNREADABLE) {
@@ -819,7 +920,7 @@ static read_rc_t read_file(reader_t *rd)
                 if (!r)
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 else
-                        rc = pass(rd, buf, cs, r, jsonl_step);
+                        rc = pass(rd, buf, cs, r, jsonl_step, 0, -1);
                 ql_jsonlread_destroy(r);
         }
         free(buf);

@@ -56,7 +56,7 @@ typedef struct {
         size_t stop_after; /* 0: never */
 } log_t;
 
-static char *joined(const ql_problems_t *p)
+static char *joined_problems(const ql_problems_t *p)
 {
         char *s = strdup("");
         for (size_t i = 0; p && i < p->n; i++) {
@@ -74,7 +74,8 @@ static int record(void *arg, const ql_csvread_rec_t *rec)
 {
         log_t *lg = arg;
         char *doc = rec->doc ? json_dumps(rec->doc, JSON_SORT_KEYS) : NULL;
-        char *e = joined(rec->errors), *w = joined(rec->warnings), *t;
+        char *e = joined_problems(rec->errors),
+             *w = joined_problems(rec->warnings), *t;
         if (asprintf(&t, "%s%zu|%s|%s|%s|%s\n", lg->text ? lg->text : "",
                      rec->line, rec->report_no ? rec->report_no : "-",
                      doc ? doc : "-", e, w) < 0)
@@ -180,11 +181,157 @@ static void test_builder_stops(void **state)
         free(csv);
 }
 
+/* Pass 1 in two halves split at m (just after a line feed), joined, or
+ * continued by the first half when they cannot be; then pass 2 on the
+ * first reader.  *joined (OUT) says which.  Returns the reports, or the
+ * file's problems as "BAD line N: ...". */
+static char *split_scan(const char *csv, size_t m, int *joined,
+                        const ql_csvread_opts_t *o)
+{
+        log_t lg = {0};
+        size_t len = strlen(csv);
+        ql_csvread_t *a = ql_csvread_new(o), *c = ql_csvread_new(o);
+        ql_csvread_rc_t rc = ql_csvread_scan(a, csv, m);
+        /* c: the header, a line at a time, then the second half */
+        for (size_t off = 0; off < len && !ql_csvread_has_header(c);) {
+                const char *nl = memchr(csv + off, '\n', len - off);
+                size_t n = nl ? (size_t)(nl - (csv + off)) + 1 : len - off;
+                assert_int_equal(ql_csvread_scan(c, csv + off, n),
+                                 QL_CSVREAD_OK);
+                off += n;
+        }
+        assert_int_equal(ql_csvread_scan_resume(c), QL_CSVREAD_OK);
+        if (ql_csvread_scan(c, csv + m, len - m) == QL_CSVREAD_OK)
+                ql_csvread_scan_end(c);
+        *joined = 0;
+        if (rc == QL_CSVREAD_OK)
+                *joined = ql_csvread_scan_join(a, c, &rc);
+        if (rc == QL_CSVREAD_OK && !*joined) {
+                rc = ql_csvread_scan(a, csv + m, len - m);
+                if (rc == QL_CSVREAD_OK)
+                        rc = ql_csvread_scan_end(a);
+        }
+        if (rc == QL_CSVREAD_OK) {
+                rc = ql_csvread_feed(a, csv, len, record, &lg);
+                if (rc == QL_CSVREAD_OK)
+                        ql_csvread_end(a, record, &lg);
+        }
+        if (rc == QL_CSVREAD_BAD_FILE) {
+                size_t line;
+                char *e = joined_problems(ql_csvread_problems(a, &line));
+                free(lg.text);
+                if (asprintf(&lg.text, "BAD line %zu: %s", line, e) < 0)
+                        fail();
+                free(e);
+        }
+        ql_csvread_destroy(a);
+        ql_csvread_destroy(c);
+        return lg.text;
+}
+
+/* The same file scanned in one piece. */
+static char *whole_scan(const char *csv, const ql_csvread_opts_t *o)
+{
+        log_t lg = {0};
+        size_t len = strlen(csv);
+        ql_csvread_t *r = ql_csvread_new(o);
+        ql_csvread_rc_t rc = ql_csvread_scan(r, csv, len);
+        if (rc == QL_CSVREAD_OK)
+                rc = ql_csvread_scan_end(r);
+        if (rc == QL_CSVREAD_OK) {
+                rc = ql_csvread_feed(r, csv, len, record, &lg);
+                if (rc == QL_CSVREAD_OK)
+                        ql_csvread_end(r, record, &lg);
+        }
+        if (rc == QL_CSVREAD_BAD_FILE) {
+                size_t line;
+                char *e = joined_problems(ql_csvread_problems(r, &line));
+                free(lg.text);
+                if (asprintf(&lg.text, "BAD line %zu: %s", line, e) < 0)
+                        fail();
+                free(e);
+        }
+        ql_csvread_destroy(r);
+        return lg.text;
+}
+
+/* Split at every line feed: the same reports (or problems) as in one
+ * piece; halves joined wherever the seam is not inside a quoted field. */
+static void check_every_seam(const char *csv, const ql_csvread_opts_t *o,
+                             size_t *joins, size_t *seams)
+{
+        char *want = whole_scan(csv, o);
+        assert_non_null(want);
+        for (const char *p = strchr(csv, '\n'); p; p = strchr(p + 1, '\n')) {
+                size_t m = (size_t)(p - csv) + 1;
+                int joined;
+                char *got = split_scan(csv, m, &joined, o);
+                assert_non_null(got);
+                if (strcmp(got, want))
+                        fail_msg("seam at %zu:\n%s\nwant\n%s", m, got, want);
+                free(got);
+                *joins += joined;
+                ++*seams;
+        }
+        free(want);
+}
+
+static void test_split_scan_any_seam(void **state)
+{
+        size_t joins = 0, seams = 0;
+        char *csv = file_text();
+        check_every_seam(csv, &opts, &joins, &seams);
+        /* only the seams inside the header or the quoted line break (and
+         * none of a file's last line) cannot be joined */
+        assert_true(joins + 3 >= seams);
+        free(csv);
+
+        /* A report in one run across the seam is not split; a report
+         * whose second run is past the seam is. */
+        char *two;
+        if (asprintf(&two,
+                     "%s" ROW("R1", CC1, "a", "PASS", "CONFORMING")
+                         ROW("R1", CC1, "b", "PASS", "CONFORMING")
+                             ROW("R2", CC1, "c", "PASS", "CONFORMING")
+                                 ROW("R1", CC1, "d", "PASS", "CONFORMING"),
+                     header) < 0)
+                fail();
+        check_every_seam(two, &opts, &joins, &seams);
+        free(two);
+
+        /* A row too long, and a quote never closed, past the seam: the
+         * problem and its line as in one piece. */
+        ql_csvread_opts_t small = opts;
+        small.max_row_bytes = 400;
+        char *bad;
+        if (asprintf(&bad,
+                     "%s" ROW("R1", CC1, "a", "PASS", "CONFORMING")
+                         ROW("R2", CC1, "b", "PASS", "CONFORMING")
+                             ROW("R3", CC1, "%0300d", "PASS", "CONFORMING")
+                                 ROW("R4", CC1, "c", "PASS", "CONFORMING"),
+                     header, 0) < 0)
+                fail();
+        char *want = whole_scan(bad, &small);
+        assert_non_null(strstr(want, "BAD line 4: [: a row longer than"));
+        free(want);
+        check_every_seam(bad, &small, &joins, &seams);
+        free(bad);
+        if (asprintf(&bad,
+                     "%s" ROW("R1", CC1, "a", "PASS", "CONFORMING")
+                         ROW("R2", CC1, "b", "PASS",
+                             "CONFORMING") "R3,\"never closed\n",
+                     header) < 0)
+                fail();
+        check_every_seam(bad, &opts, &joins, &seams);
+        free(bad);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
             cmocka_unit_test(test_same_reports_any_slicing),
             cmocka_unit_test(test_builder_stops),
+            cmocka_unit_test(test_split_scan_any_seam),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
