@@ -95,7 +95,7 @@ static const char summary[] =
     "Producer defaults, each overridable in the [kafka] section: linger.ms=10,"
     "\n"
     "batch.num.messages=10000, compression.codec=lz4,\n"
-    "queue.buffering.max.kbytes=16384 (bounds memory).";
+    "queue.buffering.max.kbytes=8192 (bounds memory).";
 
 static volatile sig_atomic_t run = 1;
 static volatile sig_atomic_t reload = 0;
@@ -158,7 +158,7 @@ static int tune_kafka(ql_config_t *cfg)
             {"batch.num.messages", "10000"},
             {"batch.size", "1000000"},
             {"compression.codec", "lz4"},
-            {"queue.buffering.max.kbytes", "16384"},
+            {"queue.buffering.max.kbytes", "8192"},
             {"queue.buffering.max.messages", "100000"},
         };
         size_t nd = sizeof(defaults) / sizeof(defaults[0]);
