@@ -63,6 +63,7 @@ struct triage_consumer_s {
         int64_t resync_at; /* not before (ms) */
         int backoff_ms;
         int64_t next_ping, next_watermarks, next_progress;
+        int recategorize; /* SIGHUP: re-apply the cause rules when idle */
         uint64_t progress_stored;
         int64_t progress_at;
 
@@ -752,6 +753,23 @@ static int fresh_watermarks(triage_consumer_t *c)
 
 static void periodic(triage_consumer_t *c, int64_t now)
 {
+        /* The cause rules are data: a reload re-applies them, between
+         * batches, on the connection the writer is not using then. */
+        if (c->recategorize && !triage_batch_records(c->batch) &&
+            !triage_writer_busy(c->writer) &&
+            triage_store_connected(c->store)) {
+                char err[512];
+                long changed;
+                c->recategorize = 0;
+                if (triage_store_recategorize(c->store, &changed, err,
+                                              sizeof(err)))
+                        ql_warn(c->lg, "reloading the cause rules: %s", err);
+                else
+                        ql_info(c->lg,
+                                "cause rules reloaded: %ld findings "
+                                "recategorized",
+                                changed);
+        }
         if (now >= c->next_watermarks) {
                 cached_watermarks(c);
                 c->next_watermarks = now + 1000;
@@ -850,6 +868,7 @@ int triage_consumer_step(triage_consumer_t *c)
 void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg)
 {
         c->uscc_mode = cfg->uscc_check;
+        c->recategorize = 1;
 }
 
 void triage_consumer_close(triage_consumer_t *c)

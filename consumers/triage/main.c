@@ -3,7 +3,8 @@
  * configuration, applies the database migrations, then runs the consumer
  * loop until SIGTERM/SIGINT (or --idle-exit), and owns the signals:
  * SIGTERM/SIGINT stop the loop (the batch in flight is finished, the group
- * left), SIGHUP reloads the log level and the credit code check.
+ * left), SIGHUP reloads the log level, the credit code check and the cause
+ * rules (re-applied to existing findings).
  * --migrate-only and --redrive are one-shot modes.
  */
 #include <signal.h>

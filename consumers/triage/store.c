@@ -308,6 +308,25 @@ int triage_store_ping(triage_store_t *s, char *errstr, size_t errstr_size)
         return rc;
 }
 
+int triage_store_recategorize(triage_store_t *s, long *changed, char *errstr,
+                              size_t errstr_size)
+{
+        *changed = 0;
+        if (!triage_store_connected(s)) {
+                snprintf(errstr, errstr_size, "PostgreSQL: not connected");
+                return -1;
+        }
+        if (!s->has_retriage)
+                return 0;
+        PGresult *r = PQexec(s->conn, "SELECT ql.recategorize()");
+        int rc = check(s, r, PGRES_TUPLES_OK, "recategorize", NULL, errstr,
+                       errstr_size);
+        if (!rc && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
+                *changed = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        return rc;
+}
+
 int triage_store_load_offsets(triage_store_t *s, triage_partitions_t *t,
                               char *errstr, size_t errstr_size)
 {

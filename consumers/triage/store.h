@@ -67,6 +67,13 @@ int triage_store_connected(const triage_store_t *s);
 void triage_store_disconnect(triage_store_t *s);
 /* A round trip to check the connection; a failure disconnects. */
 int triage_store_ping(triage_store_t *s, char *errstr, size_t errstr_size);
+
+/* Re-apply the cause rules (ql.cause_rule, edited by an administrator) to
+ * every finding and re-derive the plans that changed: ql.recategorize().
+ * *changed gets the number of findings recategorized (0 when the database
+ * has no triage functions).  Only when no batch is being written. */
+int triage_store_recategorize(triage_store_t *s, long *changed, char *errstr,
+                              size_t errstr_size);
 /* "host=... port=... dbname=... user=..." of the connection (never the
  * password), for log lines. */
 const char *triage_store_describe(const triage_store_t *s);
