@@ -125,7 +125,11 @@ GRANT SELECT, INSERT ON ql.inspection_result TO ql_triage;
 GRANT SELECT, INSERT, UPDATE ON ql.consumer_offset TO ql_triage;
 GRANT SELECT, INSERT ON ql.rejected_record TO ql_triage;
 GRANT USAGE ON SEQUENCE ql.rejected_record_rejected_id_seq TO ql_triage;
-GRANT EXECUTE ON FUNCTION ql.retriage(text[], boolean) TO ql_triage;
+-- A dead letter re-driven (ql-triage --redrive) is marked, nothing else.
+GRANT UPDATE (redriven_at) ON ql.rejected_record TO ql_triage;
+-- SIGHUP re-applies edited cause rules (ql-triage calls ql.recategorize).
+GRANT EXECUTE ON FUNCTION ql.retriage(text[], boolean), ql.recategorize()
+   TO ql_triage;
 DO $$
 BEGIN
     IF to_regclass('ql.schema_migrations') IS NOT NULL THEN

@@ -63,7 +63,8 @@ SELECT ok((SELECT bool_and(p.prosecdef AND array_to_string(p.proconfig, ',') LIK
           'the officer functions and retriage are SECURITY DEFINER with a fixed search_path');
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                  WHERE n.nspname = 'ql' AND has_function_privilege('ql_triage', p.oid, 'EXECUTE')$$,
-              ARRAY['retriage'], 'ql_triage executes only ql.retriage');
+              ARRAY['retriage', 'recategorize'],
+              'ql_triage executes only ql.retriage and ql.recategorize');
 SELECT ok(has_table_privilege('ql_triage', 'ql.inspection_result', 'INSERT')
           AND has_table_privilege('ql_triage', 'ql.inspection_result', 'SELECT')
           AND has_table_privilege('ql_triage', 'ql.consumer_offset', 'UPDATE')
@@ -72,7 +73,9 @@ SELECT ok(has_table_privilege('ql_triage', 'ql.inspection_result', 'INSERT')
 SELECT ok(NOT has_table_privilege('ql_triage', 'ql.finding', 'SELECT')
           AND NOT has_table_privilege('ql_triage', 'ql.enforcement_case', 'UPDATE')
           AND NOT has_table_privilege('ql_triage', 'ql.inspection_result', 'DELETE')
-          AND NOT has_table_privilege('ql_triage', 'ql.case_board', 'SELECT'),
+          AND NOT has_table_privilege('ql_triage', 'ql.case_board', 'SELECT')
+          AND NOT has_column_privilege('ql_triage', 'ql.rejected_record', 'error', 'UPDATE')
+          AND has_column_privilege('ql_triage', 'ql.rejected_record', 'redriven_at', 'UPDATE'),
           'ql_triage has nothing else');
 
 -- The 湖里 officer.
