@@ -654,12 +654,18 @@ static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
 static void validate_record(vctx_t *c, const path_t *path, const json_t *obj,
                             const record_spec_t *rec)
 {
+        size_t known = 0; /* members that are fields of rec */
         for (size_t i = 0; i < rec->n; i++) {
                 const field_spec_t *f = &rec->fields[i];
                 const path_t fpath = {path, f->name, 0};
-                validate_field(c, &fpath, f,
-                               json_object_getn(obj, f->name, f->len));
+                const json_t *v = json_object_getn(obj, f->name, f->len);
+                known += v != NULL;
+                validate_field(c, &fpath, f, v);
         }
+        /* Keys are unique: when every member is a known field, there is no
+         * unknown one to look for. */
+        if (json_object_size(obj) == known)
+                return;
         /* jansson's iterator is not const-qualified; it does not modify. */
         json_t *o = (json_t *)obj;
         for (void *it = json_object_iter(o); it;
