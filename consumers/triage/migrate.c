@@ -257,10 +257,16 @@ int triage_migrate(const char *conninfo, const char *dir, ql_log_t *lg,
         if (exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
                     PGRES_TUPLES_OK, why, sizeof(why)) ||
             exec_ok(c,
-                    "CREATE SCHEMA IF NOT EXISTS ql; "
-                    "CREATE TABLE IF NOT EXISTS ql.schema_migrations ("
-                    " version text PRIMARY KEY,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())",
+                    /* Created only when missing, so a daemon that is not
+                     * the schema owner (a member of ql_triage) starts
+                     * against an up-to-date database. */
+                    "DO $$ BEGIN"
+                    " IF to_regclass('ql.schema_migrations') IS NULL THEN"
+                    "  CREATE SCHEMA IF NOT EXISTS ql;"
+                    "  CREATE TABLE ql.schema_migrations ("
+                    "   version text PRIMARY KEY,"
+                    "   applied_at timestamptz NOT NULL DEFAULT now());"
+                    " END IF; END $$",
                     PGRES_COMMAND_OK, why, sizeof(why))) {
                 snprintf(errstr, errstr_size, "migrations: %s", why);
                 *fatal = PQstatus(c) == CONNECTION_OK;

@@ -16,7 +16,7 @@ s = c["services"]
 def need(cond, msg):
     if not cond:
         print("FAIL:", msg); sys.exit(1)
-for name in ["kafka", "kafka-topics", "postgres", "ql-triage", "ql-gateway", "ql-spool", "prometheus"]:
+for name in ["kafka", "kafka-topics", "postgres", "ql-migrate", "ql-triage", "ql-gateway", "ql-spool", "prometheus"]:
     need(name in s, "service %s missing" % name)
 need(s["kafka"]["image"].startswith("apache/kafka:") and s["kafka"]["image"] != "apache/kafka:latest", "kafka image pinned")
 need("broker,controller" == s["kafka"]["environment"]["KAFKA_PROCESS_ROLES"], "KRaft mode")
@@ -30,7 +30,10 @@ for name in ["ql-triage", "ql-gateway", "ql-spool"]:
     need("start_period" in s[name]["healthcheck"], "%s start_period" % name)
     deps = s[name]["depends_on"]
     need(deps["kafka-topics"]["condition"] == "service_completed_successfully", "%s waits for topics" % name)
-need(s["ql-triage"]["depends_on"]["postgres"]["condition"] == "service_healthy", "triage waits for postgres")
+need(s["ql-migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy", "migrations wait for postgres")
+need(s["ql-triage"]["depends_on"]["ql-migrate"]["condition"] == "service_completed_successfully", "triage waits for the migrations")
+need("user=qingling_triage" in s["ql-triage"]["environment"]["QL_PG"], "triage runs as its own role")
+need("--migrate-only" in s["ql-migrate"]["command"], "ql-migrate applies migrations")
 need(s["kafka-topics"]["depends_on"]["kafka"]["condition"] == "service_healthy", "topics wait for kafka")
 need("container_name" not in s["ql-triage"] and "ports" not in s["ql-triage"], "ql-triage scalable")
 need(s["prometheus"].get("profiles") == ["monitoring"], "monitoring profile")
@@ -49,5 +52,6 @@ fi
 git -C "$QL_SRC" ls-files --error-unmatch deploy/.env >/dev/null 2>&1 && ql_fail "deploy/.env is committed"
 
 cd "$QL_SRC"
-shellcheck -S warning deploy/setup deploy/demo tests/run .ci/run tests/lib/common.sh tests/lib/pgcluster.sh
+shellcheck -S warning deploy/setup deploy/demo tests/run .ci/run tests/lib/common.sh tests/lib/pgcluster.sh \
+        deploy/postgres-init/*.sh
 echo "shellcheck ok"
