@@ -30,6 +30,7 @@
 #define DEFAULT_MAX_ROWS    1000
 #define DEFAULT_MAX_TRACKED 1000000
 #define MSG_SIZE            512
+#define SYMBOLS_CACHED      48
 
 /* libcsv's parser state "inside a field" (libcsv.c FIELD_BEGUN); with
  * `quoted` set it means a quoted field whose closing quote has not come. */
@@ -176,6 +177,14 @@ struct ql_csvread_s {
         ql_csvread_rows_t *rows_out; /* pass 2 into rows: rows go here */
         int building;                /* builds from rows (take_rows) */
 
+        /* enum values, one shared string per symbol (documents hold
+         * references; jansson counts them atomically) */
+        struct {
+                const char *symbol;
+                json_t *value;
+        } syms[SYMBOLS_CACHED];
+        size_t nsyms;
+
         /* the second half of a split scan: the first row's key */
         int resumed, have_first;
         char *first_key;
@@ -250,6 +259,8 @@ void ql_csvread_destroy(ql_csvread_t *r)
         free(r->first_cells);
         free(r->first_key);
         free(r->item_line);
+        for (size_t i = 0; i < r->nsyms; i++)
+                json_decref(r->syms[i].value);
         hset_free(&r->seen);
         hset_free(&r->split);
         json_decref(r->doc);
@@ -648,6 +659,25 @@ static int same_as_first(const ql_csvread_t *r, size_t i, const char *s,
                !memcmp(r->first_buf + r->first_cells[i].off, s, len);
 }
 
+/* An enum cell's value when it is one of the column's words: the shared
+ * string of its symbol (a new reference), else NULL. */
+static json_t *symbol_value(ql_csvread_t *r, const ql_csv_column_t *c,
+                            ql_csv_lang_t lang, const char *s, size_t len)
+{
+        const char *sym = ql_csvmap_symbol(c, lang, s, len);
+        if (!sym)
+                return NULL;
+        for (size_t i = 0; i < r->nsyms; i++)
+                if (r->syms[i].symbol == sym)
+                        return json_incref(r->syms[i].value);
+        json_t *v = json_string_nocheck(sym);
+        if (v && r->nsyms < SYMBOLS_CACHED) {
+                r->syms[r->nsyms].symbol = sym;
+                r->syms[r->nsyms++].value = json_incref(v);
+        }
+        return v;
+}
+
 static void add_row(ql_csvread_t *r)
 {
         size_t row = r->doc_rows++;
@@ -698,9 +728,11 @@ static void add_row(ql_csvread_t *r)
                                     r->o.charset);
                         continue;
                 }
-                json_t *v = NULL;
-                if (ql_csvmap_value(c, r->lang[i], s, len, &v, why,
-                                    sizeof(why))) {
+                json_t *v = c->type == QL_CSV_ENUM
+                                ? symbol_value(r, c, r->lang[i], s, len)
+                                : NULL;
+                if (!v && ql_csvmap_value(c, r->lang[i], s, len, &v, why,
+                                          sizeof(why))) {
                         field_path(c, index, path, sizeof(path));
                         add_problem(r, path, line, "%s", strip_column(c, why));
                         continue;
