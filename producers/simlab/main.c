@@ -1,13 +1,16 @@
 /*
  * ql-simlab: simulated inspection labs.  Writes deterministic synthetic
- * spot-check results (seeded) as JSONL or CSV, UTF-8 or GB18030, for the
- * demo, the tests and the benchmarks.  This file parses the options, opens
- * the output and drives the generator (simlab_gen) into the writer
- * (simlab_out); with --validate every document is first checked with
+ * spot-check results (seeded) as JSONL or CSV, UTF-8 or GB18030, or posts
+ * them to a ql-gateway, for the demo, the tests and the benchmarks.  This
+ * file parses the options, opens the output and drives the generator
+ * (simlab_gen) into the writer (simlab_out) or the gateway client
+ * (simlab_post); with --validate every document is first checked with
  * ql_result_validate, the same check every producer applies.
  *
- * Exit status: 0 done, 1 failure (output, memory, an invalid document),
- * 2 bad usage.
+ * Exit status: 0 done (with --post: every document accepted), 1 failure
+ * (output, memory, an invalid document, the gateway unreachable or
+ * answering 503 after the retries), 2 bad usage, 3 the gateway rejected
+ * some requests (each printed).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -16,11 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
 
 #include "ql_result.h"
 #include "ql_time.h"
 #include "simlab_gen.h"
 #include "simlab_out.h"
+#include "simlab_post.h"
 
 #define DEFAULT_COUNT         1000
 #define DEFAULT_NONCONFORMING 0.1
@@ -73,10 +80,32 @@ static void usage(FILE *out)
             "  --validate            check every document with the producers'\n"
             "                        validation; stop at the first invalid "
             "one\n"
-            "  -h, --help            this help\n",
+            "  -h, --help            this help\n"
+            "\n"
+            "Posting to a ql-gateway instead of writing (the same documents):\n"
+            "  --post URL            POST them to URL, e.g.\n"
+            "                        http://127.0.0.1:8080/v1/results\n"
+            "  --token TOKEN         the lab's bearer token (visible in ps)\n"
+            "  --token-file FILE     read the token from FILE's first line\n"
+            "  --batch N             documents per request, 1-%d (default "
+            "%d;\n"
+            "                        1 sends each document alone, not in an "
+            "array)\n"
+            "  --retries N           repeats of a request answered 503 or not "
+            "at all,\n"
+            "                        with growing pauses (default %d)\n"
+            "A rejected request (400, 401, 403, 413, 415, ...) is printed "
+            "with the\n"
+            "gateway's error body and the next one is sent; one summary line "
+            "ends the\n"
+            "run.  Exit 0 when all were accepted, 3 when some were rejected, "
+            "1 when\n"
+            "the gateway could not be reached (or kept answering 503).\n",
             DEFAULT_COUNT, SIMLAB_HULI_COUNT, DEFAULT_NONCONFORMING,
             DEFAULT_RECHECK, DEFAULT_START, SIMLAB_HULI_COUNT,
-            SIMLAB_HULI_NONCONFORMING, SIMLAB_HULI_REFUSED);
+            SIMLAB_HULI_NONCONFORMING, SIMLAB_HULI_REFUSED,
+            SIMLAB_POST_MAX_BATCH, SIMLAB_POST_DEFAULT_BATCH,
+            SIMLAB_POST_DEFAULT_RETRIES);
 }
 
 static int bad_usage(const char *fmt, ...)
@@ -134,6 +163,11 @@ typedef struct {
         int bom;
         int validate;
         const char *out;
+        const char *post;       /* gateway URL, or NULL to write */
+        const char *token;      /* --token */
+        const char *token_file; /* --token-file */
+        long batch;
+        int retries;
 } options_t;
 
 enum {
@@ -151,6 +185,11 @@ enum {
         OPT_BOM,
         OPT_OUT,
         OPT_VALIDATE,
+        OPT_POST,
+        OPT_TOKEN,
+        OPT_TOKEN_FILE,
+        OPT_BATCH,
+        OPT_RETRIES,
 };
 
 /* 0 to run, 1 when --help was printed, 2 on bad usage (message printed). */
@@ -171,10 +210,16 @@ static int parse_options(int argc, char **argv, options_t *o)
             {"bom", no_argument, NULL, OPT_BOM},
             {"out", required_argument, NULL, OPT_OUT},
             {"validate", no_argument, NULL, OPT_VALIDATE},
+            {"post", required_argument, NULL, OPT_POST},
+            {"token", required_argument, NULL, OPT_TOKEN},
+            {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
+            {"batch", required_argument, NULL, OPT_BATCH},
+            {"retries", required_argument, NULL, OPT_RETRIES},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
         int count_given = 0, share_given = 0, headers_given = 0;
+        int output_given = 0, batch_given = 0, retries_given = 0;
         uint64_t u;
 
         memset(o, 0, sizeof(*o));
@@ -187,6 +232,8 @@ static int parse_options(int argc, char **argv, options_t *o)
         o->headers = QL_CSV_EN;
         o->encoding = SIMLAB_UTF8;
         o->out = "-";
+        o->batch = SIMLAB_POST_DEFAULT_BATCH;
+        o->retries = SIMLAB_POST_DEFAULT_RETRIES;
 
         opterr = 0;
         int c;
@@ -255,7 +302,7 @@ static int parse_options(int argc, char **argv, options_t *o)
                         if (!strcmp(optarg, "jsonl"))
                                 o->format = SIMLAB_JSONL;
                         else if (!strcmp(optarg, "csv"))
-                                o->format = SIMLAB_CSV;
+                                o->format = SIMLAB_CSV, output_given = 1;
                         else
                                 return bad_usage("--format '%s': jsonl or "
                                                  "csv",
@@ -280,15 +327,50 @@ static int parse_options(int argc, char **argv, options_t *o)
                                 return bad_usage("--encoding '%s': utf8 or "
                                                  "gb18030",
                                                  optarg);
+                        output_given |= o->encoding != SIMLAB_UTF8;
                         break;
                 case OPT_BOM:
                         o->bom = 1;
                         break;
                 case OPT_OUT:
                         o->out = optarg;
+                        output_given = 1;
                         break;
                 case OPT_VALIDATE:
                         o->validate = 1;
+                        break;
+                case OPT_POST:
+                        if (strncmp(optarg, "http://", 7) &&
+                            strncmp(optarg, "https://", 8))
+                                return bad_usage("--post '%s': an http:// or "
+                                                 "https:// URL",
+                                                 optarg);
+                        o->post = optarg;
+                        break;
+                case OPT_TOKEN:
+                        if (!*optarg)
+                                return bad_usage("--token: empty");
+                        o->token = optarg;
+                        break;
+                case OPT_TOKEN_FILE:
+                        o->token_file = optarg;
+                        break;
+                case OPT_BATCH:
+                        if (parse_u64(optarg, &u) || u < 1 ||
+                            u > SIMLAB_POST_MAX_BATCH)
+                                return bad_usage("--batch '%s': not a number "
+                                                 "from 1 to %d",
+                                                 optarg, SIMLAB_POST_MAX_BATCH);
+                        o->batch = (long)u;
+                        batch_given = 1;
+                        break;
+                case OPT_RETRIES:
+                        if (parse_u64(optarg, &u) || u > 1000)
+                                return bad_usage("--retries '%s': not a number "
+                                                 "from 0 to 1000",
+                                                 optarg);
+                        o->retries = (int)u;
+                        retries_given = 1;
                         break;
                 default:
                         return bad_usage("unknown or incomplete option '%s'",
@@ -301,6 +383,18 @@ static int parse_options(int argc, char **argv, options_t *o)
                 return bad_usage("--headers applies to --format csv");
         if (o->bom && o->encoding != SIMLAB_UTF8)
                 return bad_usage("--bom applies to --encoding utf8");
+        if (o->post) {
+                if (output_given || o->bom || headers_given)
+                        return bad_usage("--post sends JSON documents: no "
+                                         "--out, --format csv, --encoding or "
+                                         "--bom");
+                if (!o->token == !o->token_file)
+                        return bad_usage("--post needs --token or "
+                                         "--token-file (one of them)");
+        } else if (o->token || o->token_file || batch_given || retries_given) {
+                return bad_usage("--token, --token-file, --batch and "
+                                 "--retries apply to --post");
+        }
         if (o->gen.huli && share_given)
                 return bad_usage("--scenario huli fixes the nonconforming and "
                                  "recheck shares");
@@ -321,22 +415,67 @@ static int report_invalid(const json_t *doc, long n,
         return 1;
 }
 
-static int run(const options_t *o, FILE *fp)
+/* The token of --token-file: the first line, without its line end and
+ * trailing blanks.  NULL (message printed) if unreadable or empty; else
+ * yours to wipe and free. */
+static char *read_token(const char *path)
+{
+        char line[4096];
+        FILE *fp = fopen(path, "r");
+        if (!fp) {
+                fprintf(stderr, "ql-simlab: --token-file %s: %s\n", path,
+                        strerror(errno));
+                return NULL;
+        }
+        int got = fgets(line, sizeof(line), fp) != NULL;
+        fclose(fp);
+        size_t n = got ? strlen(line) : 0;
+        while (n && strchr(" \t\r\n", line[n - 1]))
+                n--;
+        line[n] = '\0';
+        char *token = n ? strdup(line) : NULL;
+        memset(line, 0, sizeof(line));
+        if (!token)
+                fprintf(stderr, "ql-simlab: --token-file %s: %s\n", path,
+                        n ? "out of memory" : "no token on its first line");
+        return token;
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (double)(t.tv_sec - t0->tv_sec) +
+               (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Generate the documents into the writer on fp or, with --post, to the
+ * gateway with token.  Returns the exit status. */
+static int run(const options_t *o, FILE *fp, const char *token)
 {
         char err[512];
         int status = 0;
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
         simlab_gen_t *gen = simlab_gen_new(&o->gen, err, sizeof(err));
-        simlab_out_t *out =
-            gen ? simlab_out_new(fp, o->format, o->headers, o->encoding, o->bom,
-                                 err, sizeof(err))
-                : NULL;
+        simlab_out_t *out = NULL;
+        simlab_post_t *post = NULL;
+        const char *sink = o->post ? o->post : o->out;
+        if (gen && o->post) {
+                simlab_post_opts_t popts = {o->post, token, o->batch,
+                                            o->retries, stderr};
+                post = simlab_post_new(&popts, err, sizeof(err));
+        } else if (gen) {
+                out = simlab_out_new(fp, o->format, o->headers, o->encoding,
+                                     o->bom, err, sizeof(err));
+        }
         ql_problems_t errors = {0};
         ql_result_opts_t vopts = {QL_USCC_STRICT, o->gen.lab};
         json_t *doc = NULL;
         long n = 0;
         int rc;
 
-        if (!out) {
+        if (!out && !post) {
                 fprintf(stderr, "ql-simlab: %s\n", err);
                 status = 1;
                 goto done;
@@ -348,8 +487,9 @@ static int run(const options_t *o, FILE *fp)
                         status = report_invalid(doc, n, &errors);
                         break;
                 }
-                if (simlab_out_write(out, doc, err, sizeof(err))) {
-                        fprintf(stderr, "ql-simlab: %s: %s\n", o->out, err);
+                if (post ? simlab_post_add(post, doc, err, sizeof(err))
+                         : simlab_out_write(out, doc, err, sizeof(err))) {
+                        fprintf(stderr, "ql-simlab: %s: %s\n", sink, err);
                         status = 1;
                         break;
                 }
@@ -360,15 +500,47 @@ static int run(const options_t *o, FILE *fp)
                 fprintf(stderr, "ql-simlab: %s\n", err);
                 status = 1;
         }
-        if (!status && simlab_out_finish(out, err, sizeof(err))) {
-                fprintf(stderr, "ql-simlab: %s: %s\n", o->out, err);
+        if (!status && (post ? simlab_post_finish(post, err, sizeof(err))
+                             : simlab_out_finish(out, err, sizeof(err)))) {
+                fprintf(stderr, "ql-simlab: %s: %s\n", sink, err);
                 status = 1;
+        }
+        if (post) {
+                simlab_post_stats_t st;
+                simlab_post_stats(post, &st);
+                fprintf(stderr,
+                        "ql-simlab: %ld requests, %ld accepted, %ld "
+                        "rejected, %ld retries, %.2f s\n",
+                        st.requests, st.accepted, st.rejected, st.retries,
+                        seconds_since(&t0));
+                if (!status && st.rejected)
+                        status = 3;
         }
 done:
         json_decref(doc);
         ql_problems_clear(&errors);
+        simlab_post_destroy(post);
         simlab_out_destroy(out);
         simlab_gen_destroy(gen);
+        return status;
+}
+
+static int post_main(const options_t *o)
+{
+        char *owned = o->token_file ? read_token(o->token_file) : NULL;
+        if (o->token_file && !owned)
+                return 1;
+        if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+                fprintf(stderr, "ql-simlab: libcurl could not start\n");
+                free(owned);
+                return 1;
+        }
+        int status = run(o, NULL, owned ? owned : o->token);
+        curl_global_cleanup();
+        if (owned) {
+                memset(owned, 0, strlen(owned));
+                free(owned);
+        }
         return status;
 }
 
@@ -378,6 +550,8 @@ int main(int argc, char **argv)
         int rc = parse_options(argc, argv, &o);
         if (rc)
                 return rc == 1 ? 0 : rc;
+        if (o.post)
+                return post_main(&o);
 
         int to_stdout = !strcmp(o.out, "-");
         FILE *fp = to_stdout ? stdout : fopen(o.out, "wb");
@@ -386,7 +560,7 @@ int main(int argc, char **argv)
                         strerror(errno));
                 return 1;
         }
-        int status = run(&o, fp);
+        int status = run(&o, fp, NULL);
         if (!to_stdout && fclose(fp) && !status) {
                 fprintf(stderr, "ql-simlab: %s: %s\n", o.out, strerror(errno));
                 status = 1;
