@@ -53,21 +53,26 @@ CREATE TABLE ql.triage_pending (
 );
 CREATE INDEX triage_pending_enterprise_idx ON ql.triage_pending (credit_code);
 
+-- One statement-level trigger per INSERT or COPY: the inserted rows arrive
+-- as a transition table, so a batch costs one INSERT ... SELECT instead of a
+-- function call per row.
 CREATE FUNCTION ql.queue_for_triage() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO ql.triage_pending (result_id, credit_code, kind, verdict, refers_to, reported_at,
                                    name, region_code)
-    VALUES (NEW.result_id, NEW.credit_code, NEW.kind, NEW.verdict, NEW.refers_to, NEW.reported_at,
-            NEW.record -> 'enterprise' ->> 'name', NEW.record -> 'enterprise' ->> 'region_code')
+    SELECT n.result_id, n.credit_code, n.kind, n.verdict, n.refers_to, n.reported_at,
+           n.record -> 'enterprise' ->> 'name', n.record -> 'enterprise' ->> 'region_code'
+      FROM inserted n
+     WHERE n.kind <> 'SUPERVISION' OR n.verdict <> 'CONFORMING'
     ON CONFLICT (result_id) DO NOTHING;
     RETURN NULL;
 END $$;
 
 CREATE TRIGGER inspection_result_queue_for_triage
     AFTER INSERT ON ql.inspection_result
-    FOR EACH ROW
-    WHEN (NEW.kind <> 'SUPERVISION' OR NEW.verdict <> 'CONFORMING')
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT
     EXECUTE FUNCTION ql.queue_for_triage();
 
 -- Case numbers QL-YYYY-NNNNN count per year of the opening result (CST).
