@@ -18,6 +18,21 @@ struct ql_jsonlread_s {
         size_t buf_n, buf_cap;
         size_t over; /* bytes of the current line, once it is too long */
         ql_problems_t errors, warnings;
+        ql_jsonlread_lines_t *lines_out; /* splitting: lines go here */
+};
+
+/* Lines split off by one reader for another to read: each line's number,
+ * its text (NUL-free of meaning: offsets and lengths), and for a line too
+ * long to hold only that it was. */
+typedef struct {
+        size_t line, off, len, over;
+} line_t;
+
+struct ql_jsonlread_lines_s {
+        char *text;
+        size_t text_n, text_cap;
+        line_t *v;
+        size_t n, cap;
 };
 
 ql_jsonlread_t *ql_jsonlread_new(const ql_jsonlread_opts_t *opts)
@@ -67,10 +82,45 @@ static int blank(const char *s, size_t len)
         return 1;
 }
 
-/* One whole line (without its line feed).  Returns fn's verdict. */
+/* Grow *p (of *cap elements of size each) to hold need; 0 or -1. */
+static int grow(void *p, size_t *cap, size_t need, size_t size)
+{
+        if (need <= *cap)
+                return 0;
+        size_t c = *cap ? *cap : 64;
+        while (c < need)
+                c *= 2;
+        void *v = realloc(*(void **)p, c * size);
+        if (!v)
+                return -1;
+        *(void **)p = v;
+        *cap = c;
+        return 0;
+}
+
+/* Splitting: the line appended to lines_out.  -1 if memory ran out. */
+static int put_line(ql_jsonlread_t *r, const char *s, size_t len)
+{
+        ql_jsonlread_lines_t *out = r->lines_out;
+        if (r->over)
+                len = 0; /* not held: only its number and that it was long */
+        if (grow(&out->v, &out->cap, out->n + 1, sizeof(*out->v)) ||
+            grow(&out->text, &out->text_cap, out->text_n + len, 1))
+                return -1;
+        out->v[out->n++] = (line_t){r->line, out->text_n, len, r->over};
+        if (len)
+                memcpy(out->text + out->text_n, s, len);
+        out->text_n += len;
+        return 0;
+}
+
+/* One whole line (without its line feed).  Returns fn's verdict, or -1
+ * when splitting ran out of memory. */
 static int take_line(ql_jsonlread_t *r, const char *s, size_t len,
                      ql_jsonlread_fn fn, void *arg)
 {
+        if (r->lines_out)
+                return put_line(r, s, len);
         size_t line = r->line;
         json_t *doc = NULL;
         if (r->over) {
@@ -93,7 +143,7 @@ static int take_line(ql_jsonlread_t *r, const char *s, size_t len,
                 } else if (!json_is_object(doc)) {
                         ql_problems_add(&r->errors, "",
                                         "a result must be a JSON object");
-                } else if (!r->o.unvalidated) {
+                } else {
                         ql_result_validate(doc, &r->o.validate, &r->errors,
                                            &r->warnings);
                 }
@@ -163,6 +213,8 @@ ql_jsonlread_rc_t ql_jsonlread_feed(ql_jsonlread_t *r, const char *buf,
                 r->line++;
                 buf += n + 1;
                 len -= n + 1;
+                if (stop < 0)
+                        return QL_JSONLREAD_NOMEM;
                 if (stop)
                         return QL_JSONLREAD_STOPPED;
         }
@@ -178,5 +230,64 @@ ql_jsonlread_rc_t ql_jsonlread_end(ql_jsonlread_t *r, ql_jsonlread_fn fn,
         r->buf_n = 0;
         r->over = 0;
         r->line++;
-        return stop ? QL_JSONLREAD_STOPPED : QL_JSONLREAD_OK;
+        return stop < 0 ? QL_JSONLREAD_NOMEM
+               : stop   ? QL_JSONLREAD_STOPPED
+                        : QL_JSONLREAD_OK;
+}
+
+/* ------------------------------------------------------------------------
+ * Lines split off for other readers
+ */
+
+ql_jsonlread_lines_t *ql_jsonlread_lines_new(void)
+{
+        return calloc(1, sizeof(ql_jsonlread_lines_t));
+}
+
+void ql_jsonlread_lines_destroy(ql_jsonlread_lines_t *lines)
+{
+        if (!lines)
+                return;
+        free(lines->text);
+        free(lines->v);
+        free(lines);
+}
+
+size_t ql_jsonlread_lines_count(const ql_jsonlread_lines_t *lines)
+{
+        return lines->n;
+}
+
+size_t ql_jsonlread_lines_bytes(const ql_jsonlread_lines_t *lines)
+{
+        return lines->text_n;
+}
+
+ql_jsonlread_rc_t ql_jsonlread_split(ql_jsonlread_t *r, const char *buf,
+                                     size_t len, int end,
+                                     ql_jsonlread_lines_t *out)
+{
+        r->lines_out = out;
+        ql_jsonlread_rc_t rc = ql_jsonlread_feed(r, buf, len, NULL, NULL);
+        if (rc == QL_JSONLREAD_OK && end)
+                rc = ql_jsonlread_end(r, NULL, NULL);
+        r->lines_out = NULL;
+        return rc;
+}
+
+ql_jsonlread_rc_t ql_jsonlread_take_lines(ql_jsonlread_t *r,
+                                          const ql_jsonlread_lines_t *lines,
+                                          ql_jsonlread_fn fn, void *arg)
+{
+        for (size_t i = 0; i < lines->n; i++) {
+                const line_t *l = &lines->v[i];
+                r->line = l->line;
+                r->over = l->over;
+                const char *text = l->len ? lines->text + l->off : "";
+                int stop = take_line(r, text, l->len, fn, arg);
+                r->over = 0;
+                if (stop)
+                        return QL_JSONLREAD_STOPPED;
+        }
+        return QL_JSONLREAD_OK;
 }

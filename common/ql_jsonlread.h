@@ -25,11 +25,6 @@ typedef struct {
         ql_result_opts_t validate;
         const char *charset;   /* the file's encoding, for messages */
         size_t max_line_bytes; /* 0: 4 MiB */
-        /* Hand over each line's JSON object without validating it: rec.doc
-         * is then the parsed object (NULL only for a line that is not one)
-         * and the caller runs ql_result_validate(doc, &validate, ...)
-         * itself, e.g. on another thread. */
-        int unvalidated;
 } ql_jsonlread_opts_t;
 
 /* One line's record.  Everything is borrowed for the callback's duration. */
@@ -59,5 +54,37 @@ ql_jsonlread_rc_t ql_jsonlread_feed(ql_jsonlread_t *r, const char *buf,
 /* The end of the input: a last line without a line feed is read too. */
 ql_jsonlread_rc_t ql_jsonlread_end(ql_jsonlread_t *r, ql_jsonlread_fn fn,
                                    void *arg);
+
+/*
+ * Reading on several threads.  Lines do not depend on each other, so one
+ * reader can split the input into whole lines (memchr's work) and others
+ * parse and validate them (jansson's), each a batch at a time; a line too
+ * long is not held, only marked, and comes out rejected as from feed().
+ *
+ *     splitting reader S                  reading readers R1, R2, ...
+ *     split(S, bytes, 0, lines)* --lines--> take_lines(Ri, lines, fn)
+ *     split(S, bytes, 1, lines)  --lines--> take_lines(Ri, lines, fn)
+ *
+ * The records of each batch come out as feed() would give them, with the
+ * file's line numbers; putting batches back in order is the caller's.
+ * Each reader is used by one thread at a time.
+ */
+typedef struct ql_jsonlread_lines_s ql_jsonlread_lines_t;
+
+ql_jsonlread_lines_t *ql_jsonlread_lines_new(void);
+void ql_jsonlread_lines_destroy(ql_jsonlread_lines_t *lines); /* NULL ok */
+size_t ql_jsonlread_lines_count(const ql_jsonlread_lines_t *lines);
+size_t ql_jsonlread_lines_bytes(const ql_jsonlread_lines_t *lines);
+
+/* S: append the next bytes' whole lines to out (end: the input ends after
+ * these bytes, so a last line without a line feed is one too). */
+ql_jsonlread_rc_t ql_jsonlread_split(ql_jsonlread_t *r, const char *buf,
+                                     size_t len, int end,
+                                     ql_jsonlread_lines_t *out);
+
+/* Ri: read the lines as feed() would; fn per non-blank line. */
+ql_jsonlread_rc_t ql_jsonlread_take_lines(ql_jsonlread_t *r,
+                                          const ql_jsonlread_lines_t *lines,
+                                          ql_jsonlread_fn fn, void *arg);
 
 #endif

@@ -43,19 +43,24 @@
 #define QUEUE_BATCH     8           /* records the publisher takes at a time */
 #define ROWS_SLICE      (32u << 10) /* CSV bytes parsed into one batch */
 #define SPLIT_MIN       (4 << 20)   /* bytes: CSV files scanned in halves */
+#define LINES_SLICE     (64u << 10) /* JSON Lines bytes split into a batch */
+#define PARSERS         2           /* JSON Lines parsing threads */
 #define IDLE_POLL_MS    100 /* publisher waiting for records: Kafka polls */
 
-/* What the reader hands over, everything owned: one record (JSON Lines),
- * or for CSV the reader that builds the reports (once, first), then
- * batches of parsed rows to build them from. */
+/* What one thread hands the next, everything owned: a record, or a
+ * builder's or parser's reader (once, first), then batches of parsed CSV
+ * rows or of JSON Lines lines; or the mark that ends the records of one
+ * batch of lines. */
 typedef struct {
         size_t line;
         char *report_no;                /* NULL if none */
         json_t *doc;                    /* the valid document, or NULL */
-        int unvalidated;                /* JSON Lines: doc not validated */
         ql_problems_t errors, warnings; /* errors: why doc is NULL */
         ql_csvread_t *builder;
         ql_csvread_rows_t *rows;
+        ql_jsonlread_t *parser;      /* JSON Lines: a parser's reader */
+        ql_jsonlread_lines_t *lines; /* JSON Lines: a batch of lines */
+        int mark;                    /* the end of a batch's records */
 } rec_t;
 
 /* The records between the two threads, in file order: a ring of
@@ -75,6 +80,7 @@ typedef struct {
         rec_t back[QUEUE_LEN];
         size_t nback;
         rec_t scratch[QUEUE_LEN]; /* the reader's, to free outside the lock */
+        size_t marks;             /* batch marks in the ring */
         int put_waits, take_waits;
         int done, cancel;
 } queue_t;
@@ -86,7 +92,6 @@ typedef enum { READ_OK, READ_UNREADABLE, READ_FAULT, READ_STOPPED } read_rc_t;
 typedef struct {
         const spool_ctx_t *ctx;
         queue_t *q;
-        int unvalidated; /* its records' documents are not validated yet */
         int fault, stop;
         char why[512]; /* fault: the reason */
 } sender_t;
@@ -103,7 +108,20 @@ typedef struct {
         size_t file_line;
         int tracking_full;
         ql_csvread_rows_t *rows; /* CSV: the batch being filled */
+        /* JSON Lines: batches of lines to the parsers, in turn */
+        queue_t *pq[PARSERS];
+        size_t next;
+        ql_jsonlread_lines_t *lines; /* the batch being filled */
 } reader_t;
+
+/* JSON Lines: a parsing side, PARSERS of them on threads of their own:
+ * each parses and validates every PARSERS-th batch of lines and hands the
+ * records over, each batch's followed by a mark. */
+typedef struct {
+        sender_t s;         /* records to the publisher */
+        queue_t *in;        /* batches of lines from the reader */
+        ql_jsonlread_t *jr; /* handed over first */
+} parser_t;
 
 /* CSV: the building side, on a thread of its own between the reader and
  * the publisher: it builds and validates the reports from the rows and
@@ -128,8 +146,7 @@ typedef struct {
         size_t since_poll;
         int fault; /* res->why says what */
         int stop;
-        size_t problems;        /* --check: records and file problems */
-        ql_result_opts_t vopts; /* JSON Lines: validation, done here */
+        size_t problems; /* --check: records and file problems */
 } job_t;
 
 static double now_s(void)
@@ -153,6 +170,8 @@ static void rec_clear(rec_t *r)
         ql_problems_clear(&r->warnings);
         ql_csvread_destroy(r->builder);
         ql_csvread_rows_destroy(r->rows);
+        ql_jsonlread_destroy(r->parser);
+        ql_jsonlread_lines_destroy(r->lines);
         memset(r, 0, sizeof(*r));
 }
 
@@ -208,9 +227,11 @@ static int queue_put(queue_t *q, rec_t *r)
         }
         int cancelled = q->cancel;
         if (!cancelled) {
+                int mark = r->mark;
                 q->ring[(q->head + q->n) % QUEUE_LEN] = *r;
                 memset(r, 0, sizeof(*r));
-                if (++q->n >= QUEUE_BATCH && q->take_waits) {
+                q->marks += mark;
+                if ((++q->n >= QUEUE_BATCH || mark) && q->take_waits) {
                         q->take_waits = 0;
                         pthread_cond_signal(&q->take);
                 }
@@ -234,36 +255,41 @@ static void queue_finish(queue_t *q)
         pthread_mutex_unlock(&q->lock);
 }
 
-/* Publisher: move every record there is into out (QUEUE_LEN of them at
- * most; yours to clear) and return their number; 0 once the reader is done
- * and everything was taken, or -1 after waiting wait_ms for a batch that
- * did not come. */
+/* Taker: move the items there are into out (QUEUE_LEN of them at most, up
+ * to and with the first mark; yours to clear) and return their number; 0
+ * once the putter is done and everything was taken, or -1 after waiting
+ * wait_ms for a batch that did not come. */
 static int queue_take(queue_t *q, rec_t *out, int wait_ms)
 {
         pthread_mutex_lock(&q->lock);
-        if (q->n < QUEUE_BATCH && !q->done) {
+        if (q->n < QUEUE_BATCH && !q->marks && !q->done) {
                 struct timespec ts;
                 clock_gettime(CLOCK_REALTIME, &ts);
                 ts.tv_nsec += (long)wait_ms * 1000000L;
                 ts.tv_sec += ts.tv_nsec / 1000000000L;
                 ts.tv_nsec %= 1000000000L;
-                while (q->n < QUEUE_BATCH && !q->done) {
+                while (q->n < QUEUE_BATCH && !q->marks && !q->done) {
                         q->take_waits = 1;
                         if (pthread_cond_timedwait(&q->take, &q->lock, &ts))
                                 break;
                 }
                 q->take_waits = 0;
         }
-        size_t n = q->n;
-        for (size_t i = 0; i < n; i++)
-                out[i] = q->ring[(q->head + i) % QUEUE_LEN];
+        size_t n = 0;
+        while (n < q->n) {
+                out[n] = q->ring[(q->head + n) % QUEUE_LEN];
+                if (out[n++].mark) {
+                        q->marks--;
+                        break;
+                }
+        }
         q->head = (q->head + n) % QUEUE_LEN;
-        q->n = 0;
+        q->n -= n;
         if (n && q->put_waits) {
                 q->put_waits = 0;
                 pthread_cond_signal(&q->put);
         }
-        int got = n ? (int)n : q->done ? 0 : -1;
+        int got = n ? (int)n : q->done && !q->n ? 0 : -1;
         pthread_mutex_unlock(&q->lock);
         return got;
 }
@@ -434,14 +460,12 @@ static int on_record(job_t *j, size_t line, const char *report_no,
         return rc != 0;
 }
 
-/* One record from the reader or the builder.  Non-zero: take no more. */
+/* One record from the builder or a parser.  Non-zero: take no more. */
 static int on_item(job_t *j, rec_t *r)
 {
-        const json_t *doc = r->doc;
-        if (doc && r->unvalidated &&
-            ql_result_validate(doc, &j->vopts, &r->errors, &r->warnings))
-                doc = NULL;
-        return on_record(j, r->line, r->report_no, doc, &r->errors,
+        if (r->mark)
+                return 0;
+        return on_record(j, r->line, r->report_no, r->doc, &r->errors,
                          &r->warnings);
 }
 
@@ -459,7 +483,7 @@ static int hand_over(sender_t *s, size_t line, const char *report_no,
                 s->stop = 1;
                 return 1;
         }
-        rec_t r = {.line = line, .unvalidated = s->unvalidated};
+        rec_t r = {.line = line};
         if (report_no && !(r.report_no = strdup(report_no)))
                 goto nomem;
         if (doc) {
@@ -564,15 +588,68 @@ static void *builder_main(void *arg)
 }
 
 /* ------------------------------------------------------------------------
- * Reading, on the reader thread
+ * Parsing JSON Lines, on the parser threads
  */
 
-static int on_jsonl(void *arg, const ql_jsonlread_rec_t *r)
+static int on_parsed(void *arg, const ql_jsonlread_rec_t *r)
 {
-        reader_t *rd = arg;
-        return hand_over(&rd->s, r->line, r->report_no, r->doc, r->errors,
+        parser_t *p = arg;
+        return hand_over(&p->s, r->line, r->report_no, r->doc, r->errors,
                          r->warnings);
 }
+
+/* One item from the reader.  Non-zero: stop. */
+static int parse_item(parser_t *p, rec_t *r)
+{
+        if (r->parser) {
+                ql_jsonlread_destroy(p->jr);
+                p->jr = r->parser; /* ours now */
+                r->parser = NULL;
+                return 0;
+        }
+        if (!r->lines || !p->jr)
+                return 0;
+        if (!*p->s.ctx->run) {
+                p->s.stop = 1;
+                return 1;
+        }
+        if (ql_jsonlread_take_lines(p->jr, r->lines, on_parsed, p))
+                return 1; /* on_parsed said why */
+        rec_t mark = {.mark = 1};
+        if (queue_put(p->s.q, &mark)) {
+                p->s.stop = 1;
+                return 1;
+        }
+        return 0;
+}
+
+static void *parser_main(void *arg)
+{
+        parser_t *p = arg;
+        rec_t *batch = malloc(QUEUE_LEN * sizeof(*batch));
+        int taking = batch != NULL;
+        if (!taking) {
+                snprintf(p->s.why, sizeof(p->s.why), "out of memory");
+                p->s.fault = 1;
+        }
+        for (int got;
+             taking && (got = queue_take(p->in, batch, IDLE_POLL_MS));) {
+                for (int i = 0; i < got; i++)
+                        if (taking && parse_item(p, &batch[i]))
+                                taking = 0;
+                if (got > 0)
+                        queue_give_back(p->in, batch, (size_t)got);
+        }
+        if (!taking)
+                queue_cancel(p->in);
+        free(batch);
+        queue_finish(p->s.q);
+        return NULL;
+}
+
+/* ------------------------------------------------------------------------
+ * Reading, on the reader thread
+ */
 
 /* Read up to size bytes at offset off; -1 with rd->s.why on an error.
  * Offsets, not the descriptor's position: two threads read one file. */
@@ -741,18 +818,50 @@ static int csv_rows_step(reader_t *rd, void *reader, const char *s, size_t len,
         return step_of(csv_rc(rd, rc));
 }
 
-static int jsonl_step(reader_t *rd, void *reader, const char *s, size_t len,
-                      int end)
+/* The batch of lines to the next parser; 0, or -1 to stop. */
+static int hand_lines(reader_t *rd)
+{
+        if (!rd->lines || !ql_jsonlread_lines_count(rd->lines))
+                return 0;
+        rec_t r = {.lines = rd->lines};
+        rd->lines = NULL;
+        if (queue_put(rd->pq[rd->next], &r)) {
+                rd->s.stop = 1;
+                return -1;
+        }
+        rd->next = (rd->next + 1) % PARSERS;
+        return 0;
+}
+
+/* JSON Lines: the bytes split into batches of whole lines, LINES_SLICE at
+ * a time, for the parsers in turn. */
+static int jsonl_split_step(reader_t *rd, void *reader, const char *s,
+                            size_t len, int end)
 {
         ql_jsonlread_t *r = reader;
-        ql_jsonlread_rc_t rc = ql_jsonlread_feed(r, s, len, on_jsonl, rd);
-        if (rc == QL_JSONLREAD_OK && end)
-                rc = ql_jsonlread_end(r, on_jsonl, rd);
-        if (rc == QL_JSONLREAD_NOMEM) {
-                snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
-                rd->s.fault = 1;
-        }
-        return rc == QL_JSONLREAD_OK ? 0 : 1;
+        ql_jsonlread_rc_t rc = QL_JSONLREAD_OK;
+        do {
+                size_t n = len < LINES_SLICE ? len : LINES_SLICE;
+                if (!rd->lines && !(rd->lines = ql_jsonlread_lines_new()))
+                        rc = QL_JSONLREAD_NOMEM;
+                if (rc == QL_JSONLREAD_OK)
+                        rc = ql_jsonlread_split(r, s, n, end && n == len,
+                                                rd->lines);
+                if (rc == QL_JSONLREAD_NOMEM) {
+                        snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
+                        rd->s.fault = 1;
+                        return 1;
+                }
+                if (!*rd->s.ctx->run) {
+                        rd->s.stop = 1;
+                        return 1;
+                }
+                if (hand_lines(rd))
+                        return 1;
+                s += n;
+                len -= n;
+        } while (len > 0);
+        return 0;
 }
 
 /* ------------------------------------------------------------------------
@@ -913,14 +1022,22 @@ static read_rc_t read_file(reader_t *rd)
                 ql_csvread_destroy(r);
         } else {
                 ql_jsonlread_opts_t o = {.validate = vopts,
-                                         .charset = ql_charset_name(cs),
-                                         .unvalidated = 1};
+                                         .charset = ql_charset_name(cs)};
                 ql_jsonlread_t *r = ql_jsonlread_new(&o);
-                rd->s.unvalidated = 1;
-                if (!r)
+                rc = r ? READ_OK : READ_FAULT;
+                for (size_t i = 0; i < PARSERS && rc == READ_OK; i++) {
+                        rec_t p = {.parser = ql_jsonlread_new(&o)};
+                        if (!p.parser)
+                                rc = READ_FAULT;
+                        else if (queue_put(rd->pq[i], &p))
+                                rc = READ_STOPPED;
+                }
+                if (rc == READ_FAULT)
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
-                else
-                        rc = pass(rd, buf, cs, r, jsonl_step, 0, -1);
+                if (rc == READ_OK)
+                        rc = pass(rd, buf, cs, r, jsonl_split_step, 0, -1);
+                ql_jsonlread_lines_destroy(rd->lines);
+                rd->lines = NULL;
                 ql_jsonlread_destroy(r);
         }
         free(buf);
@@ -933,7 +1050,11 @@ static void *reader_main(void *arg)
 {
         reader_t *rd = arg;
         rd->rc = read_file(rd);
-        queue_finish(rd->s.q);
+        if (rd->s.q)
+                queue_finish(rd->s.q);
+        for (size_t i = 0; i < PARSERS; i++)
+                if (rd->pq[i])
+                        queue_finish(rd->pq[i]);
         return NULL;
 }
 
@@ -964,70 +1085,109 @@ static int file_problems(job_t *j, size_t line, const ql_problems_t *p)
         return 0;
 }
 
+/* How a sender thread ended, into rc and why (the first fault wins). */
+static void sender_result(const sender_t *s, read_rc_t *rc, const char **why)
+{
+        if (s->fault && *rc != READ_FAULT) {
+                *rc = READ_FAULT;
+                *why = s->why;
+        } else if (s->stop && *rc == READ_OK) {
+                *rc = READ_STOPPED;
+        }
+}
+
 static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
 {
         int csv = kind == SPOOL_NAME_CSV;
         reader_t rd = {.s = {.ctx = j->ctx}, .fd = fd, .kind = kind};
         builder_t b = {.s = {.ctx = j->ctx}, .rd = &rd};
-        j->vopts = (ql_result_opts_t){j->ctx->uscc_mode, j->ctx->lab};
-        pthread_t reader, builder;
-        int have_reader = 0, have_builder = 0;
+        parser_t ps[PARSERS];
+        memset(ps, 0, sizeof(ps));
+        /* Records come from the builder (CSV) or from the parsers in turn
+         * (JSON Lines), through the queues of src. */
+        queue_t *src[PARSERS] = {0};
+        size_t nsrc = csv ? 1 : PARSERS;
+        pthread_t reader, workers[PARSERS];
+        size_t started = 0; /* workers */
+        int have_reader = 0, ok = 1;
         rec_t *batch = malloc(QUEUE_LEN * sizeof(*batch));
-        rd.s.q = queue_new();
-        b.in = rd.s.q;
-        b.s.q = csv ? queue_new() : rd.s.q;
-        /* Records come from the builder (CSV) or the reader. */
-        queue_t *in = b.s.q;
-        if (batch && rd.s.q && b.s.q)
-                have_reader = !pthread_create(&reader, NULL, reader_main, &rd);
-        if (have_reader && csv) {
-                have_builder =
-                    !pthread_create(&builder, NULL, builder_main, &b);
-                if (!have_builder)
-                        queue_cancel(rd.s.q);
+        if (csv) {
+                ok = (rd.s.q = b.in = queue_new()) && (b.s.q = queue_new());
+                src[0] = b.s.q;
+        } else {
+                for (size_t i = 0; i < PARSERS && ok; i++) {
+                        ps[i].s.ctx = j->ctx;
+                        ok = (rd.pq[i] = ps[i].in = queue_new()) &&
+                             (ps[i].s.q = src[i] = queue_new());
+                }
         }
-        int taking = have_reader && (!csv || have_builder);
+        ok = ok && batch;
+        for (size_t i = 0; ok && i < nsrc; i++, started++)
+                ok = !pthread_create(&workers[i], NULL,
+                                     csv ? builder_main : parser_main,
+                                     csv ? (void *)&b : (void *)&ps[i]);
+        have_reader = ok && !pthread_create(&reader, NULL, reader_main, &rd);
+        int taking = have_reader;
         if (!taking) {
                 snprintf(j->res->why, sizeof(j->res->why),
                          "cannot start reading: out of resources");
                 j->fault = 1;
+                for (size_t i = 0; i < nsrc; i++)
+                        if (src[i])
+                                queue_cancel(src[i]);
+                if (csv && rd.s.q)
+                        queue_finish(rd.s.q);
+                for (size_t i = 0; i < PARSERS; i++)
+                        if (rd.pq[i])
+                                queue_finish(rd.pq[i]);
         }
-        for (int got; taking && (got = queue_take(in, batch, IDLE_POLL_MS));) {
+        size_t cur = 0;
+        for (int got;
+             taking && (got = queue_take(src[cur], batch, IDLE_POLL_MS));) {
                 if (got < 0 && j->d)
                         rd_kafka_poll(j->ctx->rk, 0);
                 for (int i = 0; i < got; i++) {
                         if (taking && on_item(j, &batch[i])) {
                                 taking = 0;
-                                queue_cancel(in);
+                                for (size_t k = 0; k < nsrc; k++)
+                                        queue_cancel(src[k]);
                         }
                 }
-                if (got > 0)
-                        queue_give_back(in, batch, (size_t)got);
+                if (got > 0) {
+                        int mark = batch[got - 1].mark;
+                        queue_give_back(src[cur], batch, (size_t)got);
+                        if (mark) /* the next batch is the next parser's */
+                                cur = (cur + 1) % nsrc;
+                }
         }
-        if (have_builder)
-                pthread_join(builder, NULL);
+        for (size_t i = 0; i < started; i++)
+                pthread_join(workers[i], NULL);
         if (have_reader)
                 pthread_join(reader, NULL);
+        for (size_t i = 0; i < PARSERS; i++) {
+                queue_destroy(src[i]); /* clears what was not taken */
+                queue_destroy(rd.pq[i]);
+                ql_jsonlread_destroy(ps[i].jr);
+        }
         if (csv)
-                queue_destroy(b.s.q); /* clears what was not taken */
-        queue_destroy(rd.s.q);
+                queue_destroy(rd.s.q);
         free(batch);
         ql_csvread_destroy(b.csv);
 
         read_rc_t rc = have_reader ? rd.rc : READ_FAULT;
         const char *why = rd.s.why;
-        if (b.s.fault) {
-                rc = READ_FAULT;
-                why = b.s.why;
-        } else if (b.unreadable && rc != READ_FAULT) {
-                ql_problems_clear(&rd.file_problems);
-                rd.file_problems = b.file_problems; /* moved */
-                memset(&b.file_problems, 0, sizeof(b.file_problems));
-                rd.file_line = b.file_line;
-                rc = READ_UNREADABLE;
-        } else if (b.s.stop && rc == READ_OK) {
-                rc = READ_STOPPED;
+        if (csv) {
+                if (b.unreadable && rc != READ_FAULT && !b.s.fault) {
+                        ql_problems_clear(&rd.file_problems);
+                        rd.file_problems = b.file_problems; /* moved */
+                        memset(&b.file_problems, 0, sizeof(b.file_problems));
+                        rd.file_line = b.file_line;
+                        rc = READ_UNREADABLE;
+                }
+                sender_result(&b.s, &rc, &why);
         }
+        for (size_t i = 0; !csv && i < PARSERS; i++)
+                sender_result(&ps[i].s, &rc, &why);
         ql_problems_clear(&b.file_problems);
         if (rd.tracking_full)
                 ql_warn(j->ctx->lg,
