@@ -5,15 +5,18 @@
  * makes a scan pass of its own first, or ql_jsonlread).  The work is shared
  * by threads that hand over in file order through short queues:
  *
- *   CSV:  reader thread   scan pass (a big file's second half on a helper
- *                         thread), then pass 2 parsed into rows (libcsv)
- *         builder thread  reports built and validated from the rows
- *         calling thread  encoding, producing, the errors list
- *   JSON Lines:  reader thread  lines parsed; calling thread  validation,
- *         encoding, producing, the errors list
+ *   CSV:    reader thread   scan pass (a big file's second half on a
+ *                           helper thread), then pass 2 parsed into rows
+ *           builder thread  reports built and validated from the rows
+ *   JSON Lines:
+ *           reader thread   lines split into batches
+ *           PARSERS threads batches parsed and validated, in turn
+ *   both:   calling thread  encoding, producing, the errors list (--check:
+ *                           printing)
  *
- * (--check prints where publishing would produce.)  Nothing of the file is
- * held beyond the current report and the queues' QUEUE_LEN items.
+ * Items go back to the thread that allocated them to be freed.  Nothing of
+ * the file is held beyond the current report and the queues' QUEUE_LEN
+ * items each.
  */
 #include "spool_file.h"
 
