@@ -77,13 +77,17 @@ typedef struct {
         pthread_cond_t put, take; /* room freed / records or done came */
         rec_t ring[QUEUE_LEN];
         size_t head, n;
-        /* Records the publisher is through with go back to the reader to
-         * be freed there: memory is then allocated and freed by one thread,
-         * which keeps malloc's per-thread caches working. */
-        rec_t back[QUEUE_LEN];
+        /* Items the taker is through with go back to the putter to be
+         * freed there: memory is then allocated and freed by one thread,
+         * which keeps malloc's per-thread caches working (and jansson's
+         * reference counts touched by one thread but for atomic steps).
+         * Every put empties `back`, and between two puts the taker can
+         * give back what it held at the first (QUEUE_LEN at most) and what
+         * was in the ring then (QUEUE_LEN), so 2 * QUEUE_LEN always fit. */
+        rec_t back[2 * QUEUE_LEN];
         size_t nback;
-        rec_t scratch[QUEUE_LEN]; /* the reader's, to free outside the lock */
-        size_t marks;             /* batch marks in the ring */
+        rec_t scratch[2 * QUEUE_LEN]; /* the putter's: freed unlocked */
+        size_t marks;                 /* batch marks in the ring */
         int put_waits, take_waits;
         int done, cancel;
 } queue_t;
@@ -95,6 +99,7 @@ typedef enum { READ_OK, READ_UNREADABLE, READ_FAULT, READ_STOPPED } read_rc_t;
 typedef struct {
         const spool_ctx_t *ctx;
         queue_t *q;
+        queue_t *ctl; /* cancelled when the thread is to stop */
         int fault, stop;
         char why[512]; /* fault: the reason */
 } sender_t;
@@ -302,7 +307,7 @@ static int queue_take(queue_t *q, rec_t *out, int wait_ms)
 static void queue_give_back(queue_t *q, rec_t *batch, size_t n)
 {
         pthread_mutex_lock(&q->lock);
-        size_t k = QUEUE_LEN - q->nback;
+        size_t k = 2 * QUEUE_LEN - q->nback;
         if (k > n)
                 k = n;
         memcpy(q->back + q->nback, batch, k * sizeof(*batch));
@@ -312,13 +317,27 @@ static void queue_give_back(queue_t *q, rec_t *batch, size_t n)
                 rec_clear(&batch[i]);
 }
 
-/* Publisher: take no more; the reader stops at its next record. */
+/* Taker: take no more; the putter stops at its next put. */
 static void queue_cancel(queue_t *q)
 {
         pthread_mutex_lock(&q->lock);
         q->cancel = 1;
         pthread_cond_signal(&q->put);
         pthread_mutex_unlock(&q->lock);
+}
+
+/* Whether the thread of s is to stop.  Only the calling thread reads the
+ * signal flag (ctx->run); it cancels every queue when asked to stop, and
+ * the other threads learn it here. */
+static int stop_asked(const sender_t *s)
+{
+        int cancelled = 0;
+        if (s->ctl) {
+                pthread_mutex_lock(&s->ctl->lock);
+                cancelled = s->ctl->cancel;
+                pthread_mutex_unlock(&s->ctl->lock);
+        }
+        return cancelled;
 }
 
 /* ------------------------------------------------------------------------
@@ -482,7 +501,7 @@ static int hand_over(sender_t *s, size_t line, const char *report_no,
                      json_t *doc, const ql_problems_t *errors,
                      const ql_problems_t *warnings)
 {
-        if (!*s->ctx->run) {
+        if (stop_asked(s)) {
                 s->stop = 1;
                 return 1;
         }
@@ -552,7 +571,7 @@ static int build_item(builder_t *b, rec_t *r)
         }
         if (!r->rows || !b->csv)
                 return 0;
-        if (!*b->s.ctx->run) {
+        if (stop_asked(&b->s)) {
                 b->s.stop = 1;
                 return 1;
         }
@@ -612,7 +631,7 @@ static int parse_item(parser_t *p, rec_t *r)
         }
         if (!r->lines || !p->jr)
                 return 0;
-        if (!*p->s.ctx->run) {
+        if (stop_asked(&p->s)) {
                 p->s.stop = 1;
                 return 1;
         }
@@ -704,7 +723,7 @@ static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
         }
         read_rc_t rc = READ_OK;
         for (;;) {
-                if (!*rd->s.ctx->run) {
+                if (stop_asked(&rd->s)) {
                         rc = READ_STOPPED;
                         break;
                 }
@@ -809,7 +828,7 @@ static int csv_rows_step(reader_t *rd, void *reader, const char *s, size_t len,
                         rc = ql_csvread_feed_rows(r, s, n, rd->rows);
                 if (rc == QL_CSVREAD_OK && end && n == len)
                         rc = ql_csvread_end_rows(r, rd->rows);
-                if (rc == QL_CSVREAD_OK && !*rd->s.ctx->run) {
+                if (rc == QL_CSVREAD_OK && stop_asked(&rd->s)) {
                         rd->s.stop = 1;
                         return 1;
                 }
@@ -855,7 +874,7 @@ static int jsonl_split_step(reader_t *rd, void *reader, const char *s,
                         rd->s.fault = 1;
                         return 1;
                 }
-                if (!*rd->s.ctx->run) {
+                if (stop_asked(&rd->s)) {
                         rd->s.stop = 1;
                         return 1;
                 }
@@ -1114,48 +1133,61 @@ static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
         size_t started = 0; /* workers */
         int have_reader = 0, ok = 1;
         rec_t *batch = malloc(QUEUE_LEN * sizeof(*batch));
+        /* Every queue, for stopping every thread at once. */
+        queue_t *all[2 * PARSERS] = {0};
         if (csv) {
                 ok = (rd.s.q = b.in = queue_new()) && (b.s.q = queue_new());
                 src[0] = b.s.q;
+                rd.s.ctl = rd.s.q;
+                b.s.ctl = b.s.q;
+                all[0] = rd.s.q;
+                all[1] = b.s.q;
         } else {
                 for (size_t i = 0; i < PARSERS && ok; i++) {
                         ps[i].s.ctx = j->ctx;
                         ok = (rd.pq[i] = ps[i].in = queue_new()) &&
                              (ps[i].s.q = src[i] = queue_new());
+                        ps[i].s.ctl = src[i];
+                        all[2 * i] = rd.pq[i];
+                        all[2 * i + 1] = src[i];
                 }
+                rd.s.ctl = rd.pq[0];
         }
         ok = ok && batch;
-        for (size_t i = 0; ok && i < nsrc; i++, started++)
+        for (size_t i = 0; ok && i < nsrc; i++) {
                 ok = !pthread_create(&workers[i], NULL,
                                      csv ? builder_main : parser_main,
                                      csv ? (void *)&b : (void *)&ps[i]);
+                started += ok;
+        }
         have_reader = ok && !pthread_create(&reader, NULL, reader_main, &rd);
         int taking = have_reader;
         if (!taking) {
                 snprintf(j->res->why, sizeof(j->res->why),
                          "cannot start reading: out of resources");
                 j->fault = 1;
-                for (size_t i = 0; i < nsrc; i++)
-                        if (src[i])
-                                queue_cancel(src[i]);
-                if (csv && rd.s.q)
-                        queue_finish(rd.s.q);
-                for (size_t i = 0; i < PARSERS; i++)
-                        if (rd.pq[i])
-                                queue_finish(rd.pq[i]);
+                for (size_t i = 0; i < 2 * PARSERS; i++)
+                        if (all[i]) {
+                                queue_cancel(all[i]);
+                                queue_finish(all[i]);
+                        }
         }
         size_t cur = 0;
         for (int got;
              taking && (got = queue_take(src[cur], batch, IDLE_POLL_MS));) {
                 if (got < 0 && j->d)
                         rd_kafka_poll(j->ctx->rk, 0);
-                for (int i = 0; i < got; i++) {
-                        if (taking && on_item(j, &batch[i])) {
+                if (got < 0 && !*j->ctx->run)
+                        j->stop = 1;
+                for (int i = 0; i < got && taking && !j->stop; i++)
+                        if (on_item(j, &batch[i]))
                                 taking = 0;
-                                for (size_t k = 0; k < nsrc; k++)
-                                        queue_cancel(src[k]);
-                        }
-                }
+                if (j->stop || j->fault)
+                        taking = 0;
+                if (!taking) /* stop every thread */
+                        for (size_t k = 0; k < 2 * PARSERS; k++)
+                                if (all[k])
+                                        queue_cancel(all[k]);
                 if (got > 0) {
                         int mark = batch[got - 1].mark;
                         queue_give_back(src[cur], batch, (size_t)got);
