@@ -1146,19 +1146,15 @@ ql_csvread_rc_t ql_csvread_take_rows(ql_csvread_t *r,
         }
         r->fn = fn;
         r->arg = arg;
+        /* Each row is read where it lies in the batch: the current row's
+         * buffers are lent the batch's for the call (a builder parses
+         * nothing, so its own stay unused). */
+        char *own_buf = r->buf;
+        cell_t *own_cells = r->cells;
         for (size_t i = 0; i < rows->n && !r->stop; i++) {
                 const row_t *w = &rows->rows[i];
-                if (grow(&r->cells, &r->cells_cap, w->ncells,
-                         sizeof(*r->cells)) ||
-                    grow(&r->buf, &r->buf_cap, w->text_n, 1)) {
-                        r->nomem = 1;
-                        break;
-                }
-                if (w->ncells)
-                        memcpy(r->cells, rows->cells + w->cell,
-                               w->ncells * sizeof(*r->cells));
-                if (w->text_n)
-                        memcpy(r->buf, rows->text + w->text, w->text_n);
+                r->buf = rows->text + w->text;
+                r->cells = rows->cells + w->cell;
                 r->ncells = w->ncells;
                 r->buf_n = w->text_n;
                 r->row_line = w->line;
@@ -1168,6 +1164,8 @@ ql_csvread_rc_t ql_csvread_take_rows(ql_csvread_t *r,
                 if (r->nomem || r->file_problems.n)
                         break;
         }
+        r->buf = own_buf;
+        r->cells = own_cells;
         r->line = rows->line;
         return status(r);
 }
