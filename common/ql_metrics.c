@@ -416,36 +416,47 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn,
         return ret;
 }
 
-int ql_metrics_serve(ql_metrics_t *m, const char *addr, char *errstr,
-                     size_t errstr_size)
+int ql_metrics_resolve_listen(const char *setting, const char *addr,
+                              struct addrinfo **ai, char *errstr,
+                              size_t errstr_size)
 {
         char host[256];
         int port;
+        *ai = NULL;
         if (ql_config_split_addr(addr, host, sizeof(host), &port)) {
-                snprintf(errstr, errstr_size,
-                         "metrics_addr: '%s' is not HOST:PORT", addr);
+                snprintf(errstr, errstr_size, "%s: '%s' is not HOST:PORT",
+                         setting, addr ? addr : "");
                 return -1;
         }
         struct addrinfo hints = {.ai_family = AF_UNSPEC,
                                  .ai_socktype = SOCK_STREAM,
                                  .ai_flags = AI_PASSIVE};
-        struct addrinfo *ai = NULL;
         char portstr[16];
         snprintf(portstr, sizeof(portstr), "%d", port);
-        int gai = getaddrinfo(*host ? host : NULL, portstr, &hints, &ai);
+        int gai = getaddrinfo(*host ? host : NULL, portstr, &hints, ai);
         if (gai) {
-                snprintf(errstr, errstr_size, "metrics_addr: %s: %s", host,
+                snprintf(errstr, errstr_size, "%s: %s: %s", setting, host,
                          gai_strerror(gai));
+                *ai = NULL;
                 return -1;
         }
+        return 0;
+}
+
+int ql_metrics_serve(ql_metrics_t *m, const char *addr, char *errstr,
+                     size_t errstr_size)
+{
+        struct addrinfo *ai;
+        if (ql_metrics_resolve_listen("metrics_addr", addr, &ai, errstr,
+                                      errstr_size))
+                return -1;
         unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
         if (ai->ai_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
-        m->httpd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL,
-                                    on_request, m, MHD_OPTION_SOCK_ADDR,
-                                    ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT,
-                                    (unsigned)10, MHD_OPTION_CONNECTION_LIMIT,
-                                    (unsigned)64, MHD_OPTION_END);
+        m->httpd = MHD_start_daemon(
+            flags, 0, NULL, NULL, on_request, m, MHD_OPTION_SOCK_ADDR,
+            ai->ai_addr, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_END);
         freeaddrinfo(ai);
         if (!m->httpd) {
                 snprintf(errstr, errstr_size,

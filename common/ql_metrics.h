@@ -60,6 +60,14 @@ char *ql_metrics_render(ql_metrics_t *m);
 int ql_metrics_answer(ql_metrics_t *m, const char *path, int *status,
                       const char **content_type, char **body);
 
+/* Resolve a listen address "host:port" (empty host: every interface) for a
+ * libmicrohttpd server; `setting` names it in errors ("metrics_addr").
+ * 0 with *ai set (you own it: freeaddrinfo), or -1 with errstr. */
+struct addrinfo;
+int ql_metrics_resolve_listen(const char *setting, const char *addr,
+                              struct addrinfo **ai /* OUT */, char *errstr,
+                              size_t errstr_size);
+
 /* Serve the three paths on addr ("host:port") in a background thread.
  * Returns 0, or -1 with errstr (bad address, port in use). */
 int ql_metrics_serve(ql_metrics_t *m, const char *addr, char *errstr,

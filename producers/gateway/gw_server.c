@@ -129,7 +129,6 @@ struct gw_server_s {
         int publisher_started;
         _Atomic int publisher_run;
 
-
         ql_counter_t *by_status[NSTATUSES];
         ql_counter_t *accepted, *auth_missing, *auth_invalid;
         ql_histogram_t *publish_seconds, *request_seconds;
@@ -938,27 +937,10 @@ static void register_metrics(gw_server_t *s)
 static int start_httpd(gw_server_t *s, char *errstr, size_t errstr_size)
 {
         const ql_config_t *cfg = s->cfg;
-        char host[256];
-        int port;
-        if (ql_config_split_addr(cfg->gateway_addr, host, sizeof(host),
-                                 &port)) {
-                snprintf(errstr, errstr_size,
-                         "gateway_addr: '%s' is not HOST:PORT",
-                         cfg->gateway_addr);
+        struct addrinfo *ai;
+        if (ql_metrics_resolve_listen("gateway_addr", cfg->gateway_addr, &ai,
+                                      errstr, errstr_size))
                 return -1;
-        }
-        struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                                 .ai_socktype = SOCK_STREAM,
-                                 .ai_flags = AI_PASSIVE};
-        struct addrinfo *ai = NULL;
-        char portstr[16];
-        snprintf(portstr, sizeof(portstr), "%d", port);
-        int gai = getaddrinfo(*host ? host : NULL, portstr, &hints, &ai);
-        if (gai) {
-                snprintf(errstr, errstr_size, "gateway_addr: %s: %s", host,
-                         gai_strerror(gai));
-                return -1;
-        }
         unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD |
                          MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
         if (ai->ai_family == AF_INET6)
@@ -980,10 +962,9 @@ static int start_httpd(gw_server_t *s, char *errstr, size_t errstr_size)
         }
         OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
-        s->httpd =
-            MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_access, s,
-                             MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
-                             MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+        s->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
+                                    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+                                    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
         freeaddrinfo(ai);
         if (!s->httpd) {
                 snprintf(errstr, errstr_size,
