@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "ql_csvmap.h"
+#include "ql_grow.h"
 
 #define DEFAULT_MAX_ROW     (1u << 20)
 #define DEFAULT_MAX_ROWS    1000
@@ -362,15 +363,11 @@ static void on_field(void *s, size_t len, void *data)
                 r->row_line = r->line;
                 r->row_bytes = 0;
         }
-        if (r->ncells == r->cells_cap) {
-                size_t cap = r->cells_cap ? r->cells_cap * 2 : 64;
-                cell_t *c = realloc(r->cells, cap * sizeof(*c));
-                if (!c) {
-                        r->nomem = 1;
-                        return;
-                }
-                r->cells = c;
-                r->cells_cap = cap;
+        if (r->ncells == r->cells_cap &&
+            ql_grow(&r->cells, &r->cells_cap, r->ncells + 1,
+                    sizeof(*r->cells))) {
+                r->nomem = 1;
+                return;
         }
         if (r->buf_n + len + 1 > r->buf_cap) {
                 size_t cap = r->buf_cap ? r->buf_cap : 4096;
@@ -830,29 +827,13 @@ static int take_row(ql_csvread_t *r)
         return 0;
 }
 
-/* Grow *p (of *cap elements of size each) to hold need; 0 or -1. */
-static int grow(void *p, size_t *cap, size_t need, size_t size)
-{
-        if (need <= *cap)
-                return 0;
-        size_t c = *cap ? *cap : 64;
-        while (c < need)
-                c *= 2;
-        void *v = realloc(*(void **)p, c * size);
-        if (!v)
-                return -1;
-        *(void **)p = v;
-        *cap = c;
-        return 0;
-}
-
 /* The current row, appended to the rows being handed over. */
 static void put_row(ql_csvread_t *r, ql_csvread_rows_t *out)
 {
-        if (grow(&out->rows, &out->cap, out->n + 1, sizeof(*out->rows)) ||
-            grow(&out->cells, &out->cells_cap, out->ncells + r->ncells,
-                 sizeof(*out->cells)) ||
-            grow(&out->text, &out->text_cap, out->text_n + r->buf_n, 1)) {
+        if (ql_grow(&out->rows, &out->cap, out->n + 1, sizeof(*out->rows)) ||
+            ql_grow(&out->cells, &out->cells_cap, out->ncells + r->ncells,
+                    sizeof(*out->cells)) ||
+            ql_grow(&out->text, &out->text_cap, out->text_n + r->buf_n, 1)) {
                 r->nomem = 1;
                 return;
         }

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ql_grow.h"
+
 #define DEFAULT_MAX_LINE (4u << 20)
 
 struct ql_jsonlread_s {
@@ -82,30 +84,14 @@ static int blank(const char *s, size_t len)
         return 1;
 }
 
-/* Grow *p (of *cap elements of size each) to hold need; 0 or -1. */
-static int grow(void *p, size_t *cap, size_t need, size_t size)
-{
-        if (need <= *cap)
-                return 0;
-        size_t c = *cap ? *cap : 64;
-        while (c < need)
-                c *= 2;
-        void *v = realloc(*(void **)p, c * size);
-        if (!v)
-                return -1;
-        *(void **)p = v;
-        *cap = c;
-        return 0;
-}
-
 /* Splitting: the line appended to lines_out.  -1 if memory ran out. */
 static int put_line(ql_jsonlread_t *r, const char *s, size_t len)
 {
         ql_jsonlread_lines_t *out = r->lines_out;
         if (r->over)
                 len = 0; /* not held: only its number and that it was long */
-        if (grow(&out->v, &out->cap, out->n + 1, sizeof(*out->v)) ||
-            grow(&out->text, &out->text_cap, out->text_n + len, 1))
+        if (ql_grow(&out->v, &out->cap, out->n + 1, sizeof(*out->v)) ||
+            ql_grow(&out->text, &out->text_cap, out->text_n + len, 1))
                 return -1;
         out->v[out->n++] = (line_t){r->line, out->text_n, len, r->over};
         if (len)
