@@ -848,6 +848,17 @@ static void put_row(ql_csvread_t *r, ql_csvread_rows_t *out)
         out->text_n += r->buf_n;
 }
 
+/* Between rows: nothing of one is held, and the next byte that is not
+ * blank starts the next. */
+static void row_clear(ql_csvread_t *r)
+{
+        r->in_row = 0;
+        r->nfields = 0;
+        r->row_nonblank = 0;
+        r->ncells = 0;
+        r->buf_n = 0;
+}
+
 static void on_row(int term, void *data)
 {
         ql_csvread_t *r = data;
@@ -858,11 +869,7 @@ static void on_row(int term, void *data)
                 else
                         take_row(r);
         }
-        r->nfields = 0;
-        r->row_nonblank = 0;
-        r->ncells = 0;
-        r->buf_n = 0;
-        r->in_row = 0;
+        row_clear(r);
 }
 
 /* ------------------------------------------------------------------------
@@ -880,11 +887,7 @@ static ql_csvread_rc_t start(ql_csvread_t *r, int phase)
         r->csv_ready = 1;
         r->phase = phase;
         r->line = 1;
-        r->in_row = 0;
-        r->ncells = 0;
-        r->nfields = 0;
-        r->row_nonblank = 0;
-        r->buf_n = 0;
+        row_clear(r);
         r->have_prev = 0;
         r->prev_len = 0;
         r->stop = 0;
@@ -1020,8 +1023,9 @@ ql_csvread_rc_t ql_csvread_scan_end(ql_csvread_t *r)
         return rc;
 }
 
-ql_csvread_rc_t ql_csvread_feed(ql_csvread_t *r, const char *buf, size_t len,
-                                ql_csvread_fn fn, void *arg)
+/* Every pass-2 call: the parser restarted from the file's first byte
+ * unless pass 2 is already under way, and fn the one reports go to. */
+static ql_csvread_rc_t building(ql_csvread_t *r, ql_csvread_fn fn, void *arg)
 {
         if (!r->csv_ready || r->phase != PHASE_BUILD) {
                 ql_csvread_rc_t rc = start(r, PHASE_BUILD);
@@ -1030,19 +1034,20 @@ ql_csvread_rc_t ql_csvread_feed(ql_csvread_t *r, const char *buf, size_t len,
         }
         r->fn = fn;
         r->arg = arg;
-        return feed(r, buf, len);
+        return QL_CSVREAD_OK;
+}
+
+ql_csvread_rc_t ql_csvread_feed(ql_csvread_t *r, const char *buf, size_t len,
+                                ql_csvread_fn fn, void *arg)
+{
+        ql_csvread_rc_t rc = building(r, fn, arg);
+        return rc ? rc : feed(r, buf, len);
 }
 
 ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg)
 {
-        if (!r->csv_ready || r->phase != PHASE_BUILD) {
-                ql_csvread_rc_t rc = start(r, PHASE_BUILD);
-                if (rc)
-                        return rc;
-        }
-        r->fn = fn;
-        r->arg = arg;
-        return finish(r);
+        ql_csvread_rc_t rc = building(r, fn, arg);
+        return rc ? rc : finish(r);
 }
 
 /* ------------------------------------------------------------------------
@@ -1082,15 +1087,11 @@ size_t ql_csvread_rows_bytes(const ql_csvread_rows_t *rows)
 static ql_csvread_rc_t into_rows(ql_csvread_t *r, const char *buf, size_t len,
                                  int end, ql_csvread_rows_t *out)
 {
-        if (!r->csv_ready || r->phase != PHASE_BUILD) {
-                ql_csvread_rc_t rc = start(r, PHASE_BUILD);
-                if (rc)
-                        return rc;
-        }
-        r->fn = NULL;
-        r->arg = NULL;
+        ql_csvread_rc_t rc = building(r, NULL, NULL); /* rows, not reports */
+        if (rc)
+                return rc;
         r->rows_out = out;
-        ql_csvread_rc_t rc = end ? finish(r) : feed(r, buf, len);
+        rc = end ? finish(r) : feed(r, buf, len);
         r->rows_out = NULL;
         out->line = r->line;
         return rc;
@@ -1194,11 +1195,7 @@ ql_csvread_rc_t ql_csvread_scan_resume(ql_csvread_t *r)
         }
         csv_set_blk_size(&r->csv, 1024);
         r->line = 1;
-        r->in_row = 0;
-        r->ncells = 0;
-        r->nfields = 0;
-        r->row_nonblank = 0;
-        r->buf_n = 0;
+        row_clear(r);
         r->have_prev = 0;
         r->prev_len = 0;
         r->resumed = 1;
