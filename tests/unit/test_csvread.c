@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ql_csvread.h"
+#include "seen.h"
 
 /*------------------------------------------------------------------------
  * Helpers
@@ -67,43 +68,9 @@ static void row_zh(char **buf, const char *report, const char *cc,
         free(old);
 }
 
-typedef struct {
-        size_t n;
-        size_t line[32];
-        char *report_no[32];
-        json_t *doc[32];  /* copies; NULL if rejected */
-        char *errors[32]; /* "field: message | ..." */
-        int stop_after;   /* 0: never */
-} seen_t;
-
 static int collect(void *arg, const ql_csvread_rec_t *rec)
 {
-        seen_t *s = arg;
-        assert_true(s->n < 32);
-        size_t i = s->n++;
-        s->line[i] = rec->line;
-        s->report_no[i] = rec->report_no ? strdup(rec->report_no) : NULL;
-        s->doc[i] = rec->doc ? json_deep_copy(rec->doc) : NULL;
-        char *e = strdup("");
-        for (size_t k = 0; k < rec->errors->n; k++) {
-                char *old = e;
-                if (asprintf(&e, "%s%s: %s | ", old, rec->errors->v[k].field,
-                             rec->errors->v[k].message) < 0)
-                        fail();
-                free(old);
-        }
-        s->errors[i] = e;
-        return s->stop_after && s->n >= (size_t)s->stop_after;
-}
-
-static void seen_free(seen_t *s)
-{
-        for (size_t i = 0; i < s->n; i++) {
-                free(s->report_no[i]);
-                json_decref(s->doc[i]);
-                free(s->errors[i]);
-        }
-        memset(s, 0, sizeof(*s));
+        return seen_add(arg, rec->line, rec->report_no, rec->doc, rec->errors);
 }
 
 /* Read text in chunks of `chunk` bytes (0: all at once) through both

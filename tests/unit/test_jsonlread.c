@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "ql_jsonlread.h"
+#include "seen.h"
 
 static char *valid_line(const char *report_no, const char *credit_code)
 {
@@ -42,43 +43,9 @@ static char *valid_line(const char *report_no, const char *credit_code)
         return s;
 }
 
-typedef struct {
-        size_t n;
-        size_t line[32];
-        char *report_no[32];
-        int valid[32];
-        char *errors[32];
-        int stop_after;
-} seen_t;
-
 static int collect(void *arg, const ql_jsonlread_rec_t *rec)
 {
-        seen_t *s = arg;
-        assert_true(s->n < 32);
-        size_t i = s->n++;
-        s->line[i] = rec->line;
-        s->report_no[i] = rec->report_no ? strdup(rec->report_no) : NULL;
-        s->valid[i] = rec->doc != NULL;
-        assert_true(rec->doc ? rec->errors->n == 0 : rec->errors->n > 0);
-        char *e = strdup("");
-        for (size_t k = 0; k < rec->errors->n; k++) {
-                char *old = e;
-                if (asprintf(&e, "%s%s: %s | ", old, rec->errors->v[k].field,
-                             rec->errors->v[k].message) < 0)
-                        fail();
-                free(old);
-        }
-        s->errors[i] = e;
-        return s->stop_after && s->n >= (size_t)s->stop_after;
-}
-
-static void seen_free(seen_t *s)
-{
-        for (size_t i = 0; i < s->n; i++) {
-                free(s->report_no[i]);
-                free(s->errors[i]);
-        }
-        memset(s, 0, sizeof(*s));
+        return seen_add(arg, rec->line, rec->report_no, rec->doc, rec->errors);
 }
 
 static ql_jsonlread_rc_t read_text(const char *text, size_t len, size_t chunk,
@@ -133,7 +100,7 @@ static void test_mixed(void **state)
                 int valid[] = {1, 0, 0, 0, 0, 0, 1};
                 for (size_t i = 0; i < 7; i++) {
                         assert_int_equal(s.line[i], lines[i]);
-                        assert_int_equal(s.valid[i], valid[i]);
+                        assert_int_equal(s.doc[i] != NULL, valid[i]);
                 }
                 assert_string_equal(s.report_no[1], "R2");
                 assert_non_null(strstr(s.errors[1], "enterprise.credit_code"));
@@ -159,7 +126,7 @@ static void test_lab_and_long_line(void **state)
         assert_int_equal(read_text(text, (size_t)n, 100, &o, &s),
                          QL_JSONLREAD_OK);
         assert_int_equal(s.n, 2);
-        assert_false(s.valid[0]);
+        assert_null(s.doc[0]);
         assert_non_null(strstr(s.errors[0], "lab.code"));
         seen_free(&s);
         /* Lines over the limit are skipped, whole or in chunks. */
@@ -177,7 +144,7 @@ static void test_lab_and_long_line(void **state)
         assert_int_equal(read_text(text, (size_t)n, 1000, NULL, &s),
                          QL_JSONLREAD_STOPPED);
         assert_int_equal(s.n, 1);
-        assert_true(s.valid[0]);
+        assert_non_null(s.doc[0]);
         seen_free(&s);
         free(text);
         free(a);
