@@ -80,6 +80,10 @@ static const setting_t settings[] = {
      QL_PROG_TRIAGE, 0, 1, 100000, "N", "records per database transaction"},
     {"batch_ms", "QL_BATCH_MS", T_INT, OFF(batch_ms), "200", QL_PROG_TRIAGE, 0,
      1, 60000, "MS", "close a batch after this long"},
+    {"workers", "QL_WORKERS", T_INT, OFF(workers), "1", QL_PROG_TRIAGE, 0, 1,
+     16, "N",
+     "group members in this process, each with its own PostgreSQL "
+     "connection"},
     {"idle_exit", NULL, T_INT, OFF(idle_exit), "0", QL_PROG_TRIAGE, 0, 0, 86400,
      "SECONDS", "exit 0 once caught up and idle this long (0: never)"},
     {"migrate_only", NULL, T_FLAG, OFF(migrate_only), "0", QL_PROG_TRIAGE, 0, 0,

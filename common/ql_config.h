@@ -52,6 +52,7 @@ typedef struct {
         char *group; /* QL_GROUP */
         int batch_size;
         int batch_ms;
+        int workers;   /* consumers in the group, one connection each */
         int idle_exit; /* seconds, 0 = run until signalled */
         int migrate_only;
         int redrive;

@@ -42,7 +42,7 @@ struct triage_consumer_s {
         ql_log_t *lg;
         const ql_codec_t *codec;
         const volatile sig_atomic_t *run;
-        ql_uscc_mode_t uscc_mode;
+        atomic_int uscc_mode; /* ql_uscc_mode_t; SIGHUP may change it */
         char *topic;
         int batch_size, batch_ms, idle_exit;
 
@@ -63,7 +63,8 @@ struct triage_consumer_s {
         int64_t resync_at; /* not before (ms) */
         int backoff_ms;
         int64_t next_ping, next_watermarks, next_progress;
-        int recategorize; /* SIGHUP: re-apply the cause rules when idle */
+        atomic_int recategorize; /* SIGHUP: re-apply the cause rules when
+                                  * idle */
         uint64_t progress_stored;
         int64_t progress_at;
 
@@ -459,9 +460,9 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
                "kafka %s: %s", fac, buf);
 }
 
-static int ready(void *arg, char *why, size_t why_size)
+int triage_consumer_ready(const triage_consumer_t *c, char *why,
+                          size_t why_size)
 {
-        triage_consumer_t *c = arg;
         int k = atomic_load(&c->kafka_ok), p = atomic_load(&c->pg_ok);
         if (!k || !p)
                 snprintf(why, why_size, "%s%s%s", k ? "" : "kafka unreachable",
@@ -563,8 +564,6 @@ static void register_metrics(triage_consumer_t *c, ql_metrics_t *m)
             m, "ql_triage_batch_seconds",
             "Time to write one batch to PostgreSQL, dead letters included.",
             NULL);
-        ql_metrics_add_collector(m, triage_partitions_collect, c->parts);
-        ql_metrics_set_ready(m, ready, c);
 }
 
 triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
@@ -579,7 +578,8 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->lg = opts->lg;
         c->codec = opts->codec;
         c->run = opts->run;
-        c->uscc_mode = cfg->uscc_check;
+        atomic_init(&c->uscc_mode, (int)cfg->uscc_check);
+        atomic_init(&c->recategorize, 0);
         c->batch_size = cfg->batch_size;
         c->batch_ms = cfg->batch_ms;
         c->idle_exit = cfg->idle_exit;
@@ -666,8 +666,9 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
         triage_record_t rec;
         triage_reject_kind_t kind;
         char err[1024];
-        int rc = triage_record_decode(c->codec, c->uscc_mode, m->payload,
-                                      m->len, &rec, &kind, err, sizeof(err));
+        int rc = triage_record_decode(
+            c->codec, (ql_uscc_mode_t)atomic_load(&c->uscc_mode), m->payload,
+            m->len, &rec, &kind, err, sizeof(err));
         int added;
         if (rc == 0) {
                 if (rec.warnings)
@@ -758,12 +759,12 @@ static void periodic(triage_consumer_t *c, int64_t now)
 {
         /* The cause rules are data: a reload re-applies them, between
          * batches, on the connection the writer is not using then. */
-        if (c->recategorize && !triage_batch_records(c->batch) &&
+        if (atomic_load(&c->recategorize) && !triage_batch_records(c->batch) &&
             !triage_writer_busy(c->writer) &&
             triage_store_connected(c->store)) {
                 char err[512];
                 long changed;
-                c->recategorize = 0;
+                atomic_store(&c->recategorize, 0);
                 if (triage_store_recategorize(c->store, &changed, err,
                                               sizeof(err)))
                         ql_warn(c->lg, "reloading the cause rules: %s", err);
@@ -868,10 +869,18 @@ int triage_consumer_step(triage_consumer_t *c)
         return idle_done(c, now);
 }
 
-void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg)
+void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg,
+                            int recategorize)
 {
-        c->uscc_mode = cfg->uscc_check;
-        c->recategorize = 1;
+        atomic_store(&c->uscc_mode, (int)cfg->uscc_check);
+        if (recategorize)
+                atomic_store(&c->recategorize, 1);
+}
+
+void triage_consumer_emit_lag(const triage_consumer_t *c,
+                              ql_metrics_emit_fn emit, void *emit_ctx)
+{
+        triage_partitions_emit_lag(c->parts, emit, emit_ctx);
 }
 
 void triage_consumer_close(triage_consumer_t *c)

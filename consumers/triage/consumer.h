@@ -20,10 +20,13 @@
  *           |         batch, pause the partitions, back off (<= 5 s)
  *           +-------> reconnect, reload offsets, seek, resume
  *
- * triage_consumer_step() does one turn of the loop; main() calls it until a
- * signal or until it reports that --idle-exit is satisfied.  All of it runs
- * on main's thread; only the metrics endpoint reads from another (lag,
- * readiness).
+ * triage_consumer_step() does one turn of the loop; a thread of main()
+ * calls it until a signal or until it reports that --idle-exit is
+ * satisfied.  A consumer is one group member: with --workers N, main()
+ * runs N of them, each on its own thread with its own Kafka handle,
+ * PostgreSQL connection and writer thread, sharing the codec, the log and
+ * the metrics registry.  Only the metrics endpoint (lag, readiness) and
+ * reload read or change a consumer from another thread.
  */
 #ifndef TRIAGE_CONSUMER_H
 #define TRIAGE_CONSUMER_H
@@ -60,8 +63,21 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
  * seconds.  Otherwise 0. */
 int triage_consumer_step(triage_consumer_t *c);
 
-/* Apply settings SIGHUP may change (the credit code check). */
-void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg);
+/* Apply settings SIGHUP may change (the credit code check); recategorize:
+ * also re-apply the cause rules to the stored findings when next idle (one
+ * consumer of the process does it).  Any thread may call it. */
+void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg,
+                            int recategorize);
+
+/* Readiness for /readyz: Kafka and PostgreSQL both reachable; else 0 and
+ * why.  Any thread may call it. */
+int triage_consumer_ready(const triage_consumer_t *c, char *why,
+                          size_t why_size);
+
+/* The ql_triage_lag series of the partitions this consumer holds
+ * (triage_partitions_emit_lag); any thread may call it. */
+void triage_consumer_emit_lag(const triage_consumer_t *c,
+                              ql_metrics_emit_fn emit, void *emit_ctx);
 
 /* Finish the batch in flight (one attempt), leave the group, close. */
 void triage_consumer_close(triage_consumer_t *c);

@@ -7,6 +7,7 @@
  * rules (re-applied to existing findings).
  * --migrate-only and --redrive are one-shot modes.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "consumer.h"
 #include "migrate.h"
+#include "partitions.h"
 #include "ql_codec.h"
 #include "ql_config.h"
 #include "ql_log.h"
@@ -89,7 +91,51 @@ static int migrate(const ql_config_t *cfg, ql_log_t *lg)
         }
 }
 
-static void do_reload(int argc, char **argv, ql_log_t *lg, triage_consumer_t *c)
+/* The group members of this process (--workers), each stepped by its own
+ * thread. */
+typedef struct {
+        triage_consumer_t *c;
+        ql_log_t *lg; /* its own "ql-triage/N" with several workers */
+        pthread_t thread;
+        int started;
+} lane_t;
+
+typedef struct {
+        lane_t *v;
+        int n;
+} lanes_t;
+
+static void *lane_main(void *arg)
+{
+        lane_t *l = arg;
+        while (run && !triage_consumer_step(l->c))
+                ;
+        ql_info(l->lg, "stopping: finishing the batch in flight, leaving the "
+                       "group");
+        triage_consumer_close(l->c);
+        return NULL;
+}
+
+static void collect_lag(void *arg, ql_metrics_emit_fn emit, void *emit_ctx)
+{
+        const lanes_t *ls = arg;
+        triage_partitions_emit_help(emit, emit_ctx);
+        for (int i = 0; i < ls->n; i++)
+                if (ls->v[i].c)
+                        triage_consumer_emit_lag(ls->v[i].c, emit, emit_ctx);
+}
+
+static int ready_all(void *arg, char *why, size_t why_size)
+{
+        const lanes_t *ls = arg;
+        for (int i = 0; i < ls->n; i++)
+                if (!ls->v[i].c ||
+                    !triage_consumer_ready(ls->v[i].c, why, why_size))
+                        return 0;
+        return 1;
+}
+
+static void do_reload(int argc, char **argv, ql_log_t *lg, const lanes_t *ls)
 {
         ql_config_t next;
         char err[512];
@@ -97,7 +143,13 @@ static void do_reload(int argc, char **argv, ql_log_t *lg, triage_consumer_t *c)
                                             argc, argv, err, sizeof(err));
         if (rc == QL_CONFIG_OK) {
                 ql_log_configure(lg, next.log_level, next.log_format);
-                triage_consumer_reload(c, &next);
+                for (int i = 0; i < ls->n; i++) {
+                        if (ls->v[i].lg != lg)
+                                ql_log_configure(ls->v[i].lg, next.log_level,
+                                                 next.log_format);
+                        /* One member re-applies the cause rules for all. */
+                        triage_consumer_reload(ls->v[i].c, &next, i == 0);
+                }
                 ql_info(lg, "configuration reloaded");
         } else {
                 ql_error(lg,
@@ -106,6 +158,71 @@ static void do_reload(int argc, char **argv, ql_log_t *lg, triage_consumer_t *c)
                          err);
         }
         ql_config_free(&next);
+}
+
+/* Create the members and start their threads; 0 when all run.  On failure
+ * the caller stops the ones started (run cleared, joined). */
+static int start_lanes(const ql_config_t *cfg, ql_log_t *lg,
+                       ql_metrics_t *metrics, const ql_codec_t *codec,
+                       lanes_t *ls)
+{
+        for (int i = 0; i < ls->n; i++) {
+                lane_t *l = &ls->v[i];
+                char name[32], err[1024];
+                if (ls->n == 1) {
+                        l->lg = lg;
+                } else {
+                        snprintf(name, sizeof(name), PROG "/%d", i + 1);
+                        if (!(l->lg = ql_log_new(name, cfg->log_level,
+                                                 cfg->log_format))) {
+                                ql_error(lg, "out of memory");
+                                return -1;
+                        }
+                }
+                triage_consumer_opts_t opts = {
+                    .cfg = cfg,
+                    .lg = l->lg,
+                    .metrics = metrics,
+                    .codec = codec,
+                    .run = &run,
+                };
+                if (!(l->c = triage_consumer_new(&opts, err, sizeof(err)))) {
+                        ql_error(l->lg, "%s", err);
+                        return -1;
+                }
+                if (pthread_create(&l->thread, NULL, lane_main, l)) {
+                        ql_error(l->lg, "cannot start a thread");
+                        return -1;
+                }
+                l->started = 1;
+        }
+        return 0;
+}
+
+/* Wait for every member's thread, handling SIGHUP meanwhile. */
+static void join_lanes(int argc, char **argv, ql_log_t *lg, lanes_t *ls)
+{
+        for (int i = 0; i < ls->n; i++) {
+                lane_t *l = &ls->v[i];
+                if (!l->started)
+                        continue;
+                for (;;) {
+                        if (reload) {
+                                reload = 0;
+                                do_reload(argc, argv, lg, ls);
+                        }
+                        struct timespec ts;
+                        clock_gettime(CLOCK_REALTIME, &ts);
+                        ts.tv_nsec += 100 * 1000000L;
+                        if (ts.tv_nsec >= 1000000000L) {
+                                ts.tv_sec++;
+                                ts.tv_nsec -= 1000000000L;
+                        }
+                        if (!pthread_timedjoin_np(l->thread, NULL, &ts))
+                                break;
+                }
+                l->started = 0;
+        }
 }
 
 int main(int argc, char **argv)
@@ -130,7 +247,7 @@ int main(int argc, char **argv)
         int status = 1;
         ql_codec_t *codec = NULL;
         ql_metrics_t *metrics = NULL;
-        triage_consumer_t *c = NULL;
+        lanes_t lanes = {NULL, 0};
 
         if (cfg.redrive) {
                 long n = triage_redrive(&cfg, lg, err, sizeof(err));
@@ -161,40 +278,46 @@ int main(int argc, char **argv)
                 ql_error(lg, "out of memory");
                 goto out;
         }
-        triage_consumer_opts_t opts = {
-            .cfg = &cfg,
-            .lg = lg,
-            .metrics = metrics,
-            .codec = codec,
-            .run = &run,
-        };
-        if (!(c = triage_consumer_new(&opts, err, sizeof(err)))) {
-                ql_error(lg, "%s", err);
+        lanes.v = calloc((size_t)cfg.workers, sizeof(lane_t));
+        if (!lanes.v) {
+                ql_error(lg, "out of memory");
+                goto out;
+        }
+        lanes.n = cfg.workers;
+        if (start_lanes(&cfg, lg, metrics, codec, &lanes)) {
                 status = run ? 1 : 0;
+                run = 0;
+                join_lanes(argc, argv, lg, &lanes);
                 goto out;
         }
         if (metrics) {
+                ql_metrics_add_collector(metrics, collect_lag, &lanes);
+                ql_metrics_set_ready(metrics, ready_all, &lanes);
                 if (ql_metrics_serve(metrics, cfg.metrics_addr, err,
                                      sizeof(err))) {
                         ql_error(lg, "metrics_addr %s: %s", cfg.metrics_addr,
                                  err);
+                        run = 0;
+                        join_lanes(argc, argv, lg, &lanes);
                         goto out;
                 }
                 ql_info(lg, "metrics on http://%s/metrics", cfg.metrics_addr);
         }
-        while (run) {
-                if (reload) {
-                        reload = 0;
-                        do_reload(argc, argv, lg, c);
-                }
-                if (triage_consumer_step(c))
-                        break;
+        if (lanes.n > 1)
+                ql_info(lg, "%d consumers in group %s, logging as %s/1..%d",
+                        lanes.n, cfg.group, PROG, lanes.n);
+        join_lanes(argc, argv, lg, &lanes);
+        triage_totals_t t = {0};
+        for (int i = 0; i < lanes.n; i++) {
+                triage_totals_t one;
+                triage_consumer_totals(lanes.v[i].c, &one);
+                t.records += one.records;
+                t.stored += one.stored;
+                t.duplicates += one.duplicates;
+                t.rejected += one.rejected;
+                t.batches += one.batches;
+                t.pg_errors += one.pg_errors;
         }
-        ql_info(lg, "stopping: finishing the batch in flight, leaving the "
-                    "group");
-        triage_consumer_close(c);
-        triage_totals_t t;
-        triage_consumer_totals(c, &t);
         ql_info(lg,
                 "stopped: %llu records, %llu stored, %llu duplicates, %llu "
                 "rejected, %llu batches, %llu PostgreSQL errors",
@@ -204,9 +327,14 @@ int main(int argc, char **argv)
                 (unsigned long long)t.pg_errors);
         status = 0;
 out:
-        /* The metrics server reads the consumer: stop it first. */
+        /* The metrics server reads the consumers: stop it first. */
         ql_metrics_destroy(metrics);
-        triage_consumer_destroy(c);
+        for (int i = 0; i < lanes.n; i++) {
+                triage_consumer_destroy(lanes.v[i].c);
+                if (lanes.v[i].lg != lg)
+                        ql_log_destroy(lanes.v[i].lg);
+        }
+        free(lanes.v);
         ql_codec_destroy(codec);
         ql_log_destroy(lg);
         ql_config_free(&cfg);

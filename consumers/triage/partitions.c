@@ -216,13 +216,16 @@ int64_t triage_partitions_lag(triage_partitions_t *t)
         return sum;
 }
 
-void triage_partitions_collect(void *arg, ql_metrics_emit_fn emit,
-                               void *emit_ctx)
+void triage_partitions_emit_help(ql_metrics_emit_fn emit, void *emit_ctx)
 {
-        triage_partitions_t *t = arg;
         emit(emit_ctx, "# HELP ql_triage_lag Records on the partition not yet "
                        "stored: high watermark - stored offset.\n"
                        "# TYPE ql_triage_lag gauge\n");
+}
+
+void triage_partitions_emit_lag(triage_partitions_t *t, ql_metrics_emit_fn emit,
+                                void *emit_ctx)
+{
         pthread_mutex_lock(&t->lock);
         for (size_t i = 0; i < t->n; i++) {
                 int64_t l = lag_of(&t->v[i]);

@@ -88,9 +88,11 @@ int triage_partitions_caught_up(triage_partitions_t *t);
 /* Sum of the known lags (high - stored; nothing stored counts from low). */
 int64_t triage_partitions_lag(triage_partitions_t *t);
 
-/* Prometheus lines of the ql_triage_lag gauge family (a metrics
- * collector: see ql_metrics_add_collector). */
-void triage_partitions_collect(void *arg, ql_metrics_emit_fn emit,
-                               void *emit_ctx);
+/* The ql_triage_lag gauge family in Prometheus text: its HELP and TYPE
+ * lines once, then one series per partition held, from every consumer of
+ * the process (see ql_metrics_add_collector). */
+void triage_partitions_emit_help(ql_metrics_emit_fn emit, void *emit_ctx);
+void triage_partitions_emit_lag(triage_partitions_t *t, ql_metrics_emit_fn emit,
+                                void *emit_ctx);
 
 #endif
