@@ -814,7 +814,8 @@ BEGIN
     SET LOCAL enable_mergejoin = on;
 
     -- 7. The enterprises' name and region: from their latest result that is
-    -- not a CONFORMING SUPERVISION result.
+    -- not a CONFORMING SUPERVISION result (ql.retriage registers an
+    -- enterprise seen for the first time with them already).
     UPDATE ql.enterprise e
        SET name = coalesce(x.name, e.name), region_code = coalesce(x.region_code, e.region_code),
            name_pos = x.pos, triaged_at = now()
@@ -854,14 +855,35 @@ LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit 
 DECLARE
     dirty text[];
 BEGIN
-    INSERT INTO ql.enterprise (credit_code, name, region_code)
-    SELECT c.code, coalesce(l.ent ->> 'name', ''), coalesce(l.ent ->> 'region_code', '')
-      FROM (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code) WHERE code IS NOT NULL) c
-     CROSS JOIN LATERAL (SELECT r.record -> 'enterprise' AS ent
+    -- Register the enterprises seen for the first time, each probed by its
+    -- key (an anti-join would read every registered enterprise).  One with
+    -- results queued gets the name and region of its latest queued result,
+    -- as step 7 of ql.recompute would set them (it then finds name_pos up to
+    -- date); the latest of all its results is read only for the others.
+    WITH c AS MATERIALIZED (
+        SELECT c.code
+          FROM (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code)
+                 WHERE code IS NOT NULL) c
+          LEFT JOIN LATERAL (SELECT true AS known FROM ql.enterprise e
+                              WHERE e.credit_code = c.code OFFSET 0) e ON true
+         WHERE e.known IS NULL
+    )
+    INSERT INTO ql.enterprise (credit_code, name, region_code, name_pos, triaged_at)
+    SELECT c.code, coalesce(x.name, l.ent ->> 'name', ''),
+           coalesce(x.region_code, l.ent ->> 'region_code', ''), x.pos,
+           CASE WHEN x.pos IS NOT NULL THEN now() END
+      FROM c
+      LEFT JOIN LATERAL (SELECT p.name, p.region_code,
+                                ql.result_pos(p.reported_at, p.result_id) AS pos
+                           FROM ql.triage_pending p
+                          WHERE NOT full_recompute AND p.credit_code = c.code
+                          ORDER BY p.reported_at DESC, p.result_id DESC LIMIT 1) x ON true
+      LEFT JOIN LATERAL (SELECT true AS found, r.record -> 'enterprise' AS ent
                            FROM ql.inspection_result r
                           WHERE r.credit_code = c.code
-                          ORDER BY r.reported_at DESC, r.result_id DESC LIMIT 1) l
-     WHERE NOT EXISTS (SELECT 1 FROM ql.enterprise e WHERE e.credit_code = c.code)
+                            AND (x.pos IS NULL OR x.name IS NULL OR x.region_code IS NULL)
+                          ORDER BY r.reported_at DESC, r.result_id DESC LIMIT 1) l ON true
+     WHERE x.pos IS NOT NULL OR l.found
     ON CONFLICT (credit_code) DO NOTHING;
 
     IF full_recompute THEN
@@ -871,9 +893,12 @@ BEGIN
                         WHERE r.credit_code = c.code
                           AND (r.kind <> 'SUPERVISION' OR r.verdict <> 'CONFORMING'));
     ELSE
-        SELECT array_agg(c.code ORDER BY c.code) INTO dirty
-          FROM (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code)) c
-         WHERE EXISTS (SELECT 1 FROM ql.triage_pending p WHERE p.credit_code = c.code);
+        -- ql.triage_pending holds little more than this batch's queue: one
+        -- join, not a probe per code.
+        SELECT array_agg(DISTINCT p.credit_code ORDER BY p.credit_code) INTO dirty
+          FROM ql.triage_pending p
+          JOIN (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code)) c
+            ON c.code = p.credit_code;
     END IF;
 
     IF dirty IS NULL THEN
