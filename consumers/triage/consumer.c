@@ -487,13 +487,18 @@ static rd_kafka_t *make_consumer(triage_consumer_t *c, const ql_config_t *cfg,
         if (!conf)
                 return NULL;
         /* Defaults an operator may override in [kafka]: a bounded prefetch
-         * keeps memory flat whatever the backlog.  (A shorter
+         * keeps memory flat whatever the backlog; the members of one
+         * process (--workers) share the budget.  (A shorter
          * fetch.error.backoff.ms speeds up catching up on a backlog, but
          * with librdkafka 2.0.2 partitions stalled after leader moves in the
          * fault suite; it stays at librdkafka's default.) */
+        int workers = cfg->workers > 1 ? cfg->workers : 1;
+        char kbytes[16], min_messages[16];
+        snprintf(kbytes, sizeof(kbytes), "%d", 8192 / workers);
+        snprintf(min_messages, sizeof(min_messages), "%d", 10000 / workers);
         const char *defaults[][2] = {
-            {"queued.max.messages.kbytes", "8192"},
-            {"queued.min.messages", "10000"},
+            {"queued.max.messages.kbytes", kbytes},
+            {"queued.min.messages", min_messages},
             {"auto.offset.reset", "earliest"},
         };
         /* The guarantees, not negotiable: offsets live in PostgreSQL, and

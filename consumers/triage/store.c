@@ -418,6 +418,24 @@ static attempt_t move_offsets(triage_store_t *s, const triage_batch_t *b,
 
 #define ALL_ROWS ((size_t)-1)
 
+/* Send COPY data in slices: libpq's output buffer grows to the largest
+ * message and keeps that size, so one message per batch would hold a
+ * batch's worth of memory per connection for good.  The server joins the
+ * slices (a line may span two). */
+#define COPY_SLICE (64 * 1024)
+
+static int put_copy(PGconn *conn, const char *p, size_t n)
+{
+        while (n) {
+                size_t k = n < COPY_SLICE ? n : COPY_SLICE;
+                if (PQputCopyData(conn, p, (int)k) != 1)
+                        return 0;
+                p += k;
+                n -= k;
+        }
+        return 1;
+}
+
 /* COPY `sql` FROM STDIN with the lines of the rows whose status is `want`
  * (or just row `only`, whatever its status); with_seq prefixes each line
  * with the row's index (the stage's seq). */
@@ -446,8 +464,8 @@ static attempt_t copy_rows(triage_store_t *s, const triage_batch_t *b,
                 if (with_seq) {
                         char seq[24];
                         int n = snprintf(seq, sizeof(seq), "%zu\t", i);
-                        ok = PQputCopyData(s->conn, seq, n) == 1 &&
-                             PQputCopyData(s->conn, line, (int)len) == 1;
+                        ok = put_copy(s->conn, seq, (size_t)n) &&
+                             put_copy(s->conn, line, len);
                         continue;
                 }
                 if (run_start && run_start + run_len == line) {
@@ -455,13 +473,12 @@ static attempt_t copy_rows(triage_store_t *s, const triage_batch_t *b,
                         continue;
                 }
                 if (run_start)
-                        ok = PQputCopyData(s->conn, run_start, (int)run_len) ==
-                             1;
+                        ok = put_copy(s->conn, run_start, run_len);
                 run_start = line;
                 run_len = len;
         }
         if (ok && run_start)
-                ok = PQputCopyData(s->conn, run_start, (int)run_len) == 1;
+                ok = put_copy(s->conn, run_start, run_len);
         if (PQputCopyEnd(s->conn, ok ? NULL : "client failed to send") != 1)
                 ok = 0;
         attempt_t a = ATTEMPT_OK;
