@@ -63,7 +63,9 @@ RETURN to_char(reported_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || '|' || r
 -- emptied with DELETE rather than TRUNCATE, which costs more than the
 -- derivation of a whole batch; a TRUNCATE drops the dead rows once they
 -- pass a few megabytes.  ql.recompute ANALYZEs each once filled, so every
--- statement is planned for the sizes at hand.
+-- statement is planned for the sizes at hand: only the columns that its
+-- statements join, group or filter on (the statistics of the others, the
+-- measures and failed items among them, would cost more than they tell).
 CREATE FUNCTION ql.triage_workspace() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -174,7 +176,7 @@ BEGIN
     SELECT r.result_id, r.credit_code, r.kind, r.verdict, r.refers_to, r.reported_at
       FROM ql.inspection_result r
      WHERE full_recompute AND r.credit_code = ANY (codes) AND r.kind <> 'SUPERVISION';
-    ANALYZE pg_temp.qlt_fu;
+    ANALYZE pg_temp.qlt_fu (result_id);
 
     -- Follow each refers_to chain back to a SUPERVISION result (bounded, so
     -- that a cycle cannot loop), and store the link.
@@ -251,7 +253,7 @@ BEGIN
             CROSS JOIN LATERAL (SELECT coalesce(lower(it.item ->> 'safety'), '')
                                        IN ('true', 't', '1', 'yes', '是') AS safety) x
             WHERE f.verdict = 'NONCONFORMING' AND it.item ->> 'verdict' = 'FAIL') i;
-    ANALYZE pg_temp.qlt_new;
+    ANALYZE pg_temp.qlt_new (result_id);
 
     INSERT INTO ql.nonconformity (result_id, credit_code, region_code, verdict, reported_at,
                                   order_date, pos, status, eff_pos, has_serious)
@@ -277,7 +279,7 @@ BEGIN
     SELECT n.result_id, n.credit_code, n.pos
       FROM ql.nonconformity n
      WHERE full_recompute AND n.credit_code = ANY (codes);
-    ANALYZE pg_temp.qlt_aff;
+    ANALYZE pg_temp.qlt_aff (result_id, credit_code);
 
     INSERT INTO pg_temp.qlt_x (result_id, may_shrink)
     SELECT result_id, full_recompute FROM pg_temp.qlt_aff;
@@ -320,7 +322,7 @@ BEGIN
                 lead(r.reported_at) OVER (PARTITION BY r.original_result_id, r.counted
                                           ORDER BY r.pos) END
       FROM rechecks r;
-    ANALYZE pg_temp.qlt_ev;
+    ANALYZE pg_temp.qlt_ev (result_id, original_result_id);
 
     INSERT INTO pg_temp.qlt_fold (result_id, status, settled_by, settled_at, eff_pos,
                                   confirmed_by, failed_rechecks, first_failed_at,
@@ -358,7 +360,7 @@ BEGIN
                                   AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS confirmed_by
               FROM pg_temp.qlt_ev v
              GROUP BY v.original_result_id) e ON e.original_result_id = a.result_id;
-    ANALYZE pg_temp.qlt_fold;
+    ANALYZE pg_temp.qlt_fold (result_id);
 
     UPDATE ql.followup_link l
        SET effect = x.effect, reason = x.reason, failure_no = x.failure_no,
@@ -450,7 +452,7 @@ BEGIN
                OVER (PARTITION BY w.credit_code ORDER BY w.pos),
            w.seed_case_no
       FROM w;
-    ANALYZE pg_temp.qlt_scope;
+    ANALYZE pg_temp.qlt_scope (result_id, credit_code, run_no, old_case_no);
 
     -- 5. Cases.  Run 0 continues the case of the original before the scope;
     -- runs 1.. are new cases, identified by their opening original: the
@@ -466,7 +468,7 @@ BEGIN
                           WHERE n.result_id = g.opening_result_id OFFSET 0) o
       LEFT JOIN LATERAL (SELECT e.case_no FROM ql.enforcement_case e
                           WHERE e.opening_result_id = g.opening_result_id OFFSET 0) e ON true;
-    ANALYZE pg_temp.qlt_case;
+    ANALYZE pg_temp.qlt_case (credit_code, run_no, case_no);
 
     IF EXISTS (SELECT 1 FROM pg_temp.qlt_case WHERE case_no IS NULL) THEN
         UPDATE pg_temp.qlt_case c SET case_no = x.case_no
@@ -673,7 +675,7 @@ BEGIN
      WHERE e.case_no IN (SELECT s.old_case_no FROM pg_temp.qlt_scope s
                           WHERE s.old_case_no IS NOT NULL)
        AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.case_no = e.case_no);
-    ANALYZE pg_temp.qlt_x;
+    ANALYZE pg_temp.qlt_x (result_id, may_shrink);
 
     -- 6. The plans of the originals in qlt_x.  The dated part of an action
     -- (due date, measure, basis) is written once; its state (status, done by
@@ -731,7 +733,7 @@ BEGIN
     SELECT b.about, b.action, b.original, b.anchor + k.offset_days, b.anchor + k.not_before_days,
            k.measure || b.detail, k.basis, b.case_no, b.credit_code
       FROM base b JOIN ql.action_kind k ON k.action = b.action;
-    ANALYZE pg_temp.qlt_act;
+    ANALYZE pg_temp.qlt_act (about_result_id, action);
 
     INSERT INTO ql.plan_action (case_no, credit_code, action, about_result_id, original_result_id,
                                 due_date, not_before, status, measure, basis)
