@@ -93,11 +93,13 @@ BEGIN
     CREATE TEMP TABLE qlt_fu (
         result_id text PRIMARY KEY, credit_code text NOT NULL, kind text NOT NULL,
         verdict text NOT NULL, refers_to text, reported_at timestamptz NOT NULL);
-    -- Originals seen for the first time, with their failed items.
+    -- Originals seen for the first time, with their failed items; stored
+    -- in ql.nonconformity once their case is known.
     CREATE TEMP TABLE qlt_new (
         result_id text PRIMARY KEY, credit_code text NOT NULL, verdict text NOT NULL,
         reported_at timestamptz NOT NULL, region_code text NOT NULL, fails jsonb NOT NULL,
         has_serious boolean NOT NULL);
+    CREATE INDEX ON qlt_new (credit_code);
     -- Originals whose fold is derived again.
     CREATE TEMP TABLE qlt_aff (
         result_id text PRIMARY KEY, credit_code text NOT NULL, pos text COLLATE "C" NOT NULL);
@@ -117,6 +119,7 @@ BEGIN
     -- again on, per enterprise.
     CREATE TEMP TABLE qlt_scope (
         result_id text PRIMARY KEY, credit_code text NOT NULL, pos text COLLATE "C" NOT NULL,
+        reported_at timestamptz NOT NULL,
         old_case_no text, old_repeat boolean, old_prefix_max text COLLATE "C",
         repeat_offender boolean NOT NULL, prefix_max_pos text COLLATE "C", run_no integer NOT NULL,
         seed_case_no text);
@@ -219,8 +222,9 @@ BEGIN
      WHERE (l.original_result_id, l.reason) IS DISTINCT FROM
            (excluded.original_result_id, excluded.reason);
 
-    -- 2. Originals seen for the first time: their row (their findings
-    -- follow once their case is known).
+    -- 2. Originals seen for the first time.  Their row and their findings
+    -- are stored once their fold and case are known (step 5); until then
+    -- the steps below take them from qlt_new.
     WITH fresh AS (
         SELECT p.result_id, p.credit_code, p.verdict, p.reported_at
           FROM ql.triage_pending p
@@ -253,22 +257,16 @@ BEGIN
             CROSS JOIN LATERAL (SELECT coalesce(lower(it.item ->> 'safety'), '')
                                        IN ('true', 't', '1', 'yes', '是') AS safety) x
             WHERE f.verdict = 'NONCONFORMING' AND it.item ->> 'verdict' = 'FAIL') i;
-    ANALYZE pg_temp.qlt_new (result_id);
-
-    INSERT INTO ql.nonconformity (result_id, credit_code, region_code, verdict, reported_at,
-                                  order_date, pos, status, eff_pos, has_serious)
-    SELECT n.result_id, n.credit_code, n.region_code, n.verdict, n.reported_at,
-           ql.cst_date(n.reported_at), ql.result_pos(n.reported_at, n.result_id), 'OPEN', '~',
-           n.has_serious
-      FROM pg_temp.qlt_new n;
+    ANALYZE pg_temp.qlt_new (result_id, credit_code);
 
     -- 3. The originals to fold again: the new ones and those with a newly
     -- linked recheck or retest (all of the enterprise's when full).
     INSERT INTO pg_temp.qlt_aff (result_id, credit_code, pos)
+    SELECT q.result_id, q.credit_code, ql.result_pos(q.reported_at, q.result_id)
+      FROM pg_temp.qlt_new q
+    UNION ALL
     SELECT n.result_id, n.credit_code, n.pos
-      FROM (SELECT result_id FROM pg_temp.qlt_new
-            UNION
-            SELECT l.original_result_id FROM pg_temp.qlt_fu f
+      FROM (SELECT DISTINCT l.original_result_id AS result_id FROM pg_temp.qlt_fu f
              CROSS JOIN LATERAL (SELECT l.original_result_id FROM ql.followup_link l
                                   WHERE l.result_id = f.result_id OFFSET 0) l
              WHERE l.original_result_id IS NOT NULL) x
@@ -415,6 +413,8 @@ BEGIN
     -- 4. Re-group, per enterprise, the originals from the earliest one
     -- folded again; the ones before keep their cases.  The original just
     -- before seeds the running maximum of eff_pos and the case to continue.
+    -- The new originals (not stored yet) join the stored ones with their
+    -- fold, no case and no repeat offence.
     WITH st AS (
         SELECT a.credit_code, min(a.pos) AS start_pos FROM pg_temp.qlt_aff a GROUP BY a.credit_code
     ), seed AS (
@@ -424,12 +424,19 @@ BEGIN
                               WHERE p.credit_code = st.credit_code AND p.pos < st.start_pos
                               ORDER BY p.pos DESC LIMIT 1) p ON true
     ), sc AS (
-        SELECT n.result_id, n.credit_code, n.pos, n.order_date, n.eff_pos, n.case_no,
-               n.repeat_offender, n.prefix_max_pos, seed.seed_max, seed.seed_case_no
+        SELECT n.result_id, n.credit_code, n.pos, n.reported_at, n.order_date, n.eff_pos,
+               n.case_no, n.repeat_offender, n.prefix_max_pos, seed.seed_max, seed.seed_case_no
           FROM seed
          CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
                               WHERE n.credit_code = seed.credit_code AND n.pos >= seed.start_pos
                               OFFSET 0) n
+        UNION ALL
+        SELECT q.result_id, q.credit_code, a.pos, q.reported_at, ql.cst_date(q.reported_at),
+               f.eff_pos, NULL, false, NULL, seed.seed_max, seed.seed_case_no
+          FROM pg_temp.qlt_new q
+          JOIN pg_temp.qlt_aff a ON a.result_id = q.result_id
+          JOIN pg_temp.qlt_fold f ON f.result_id = q.result_id
+          JOIN seed ON seed.credit_code = q.credit_code
     ), w AS (
         SELECT sc.*,
                greatest(sc.seed_max, max(sc.eff_pos) OVER (PARTITION BY sc.credit_code ORDER BY sc.pos
@@ -438,15 +445,22 @@ BEGIN
                    ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)) AS prev_max
           FROM sc
     )
-    INSERT INTO pg_temp.qlt_scope (result_id, credit_code, pos, old_case_no, old_repeat,
-                                   old_prefix_max, repeat_offender, prefix_max_pos, run_no,
-                                   seed_case_no)
-    SELECT w.result_id, w.credit_code, w.pos, w.case_no, w.repeat_offender, w.prefix_max_pos,
+    INSERT INTO pg_temp.qlt_scope (result_id, credit_code, pos, reported_at, old_case_no,
+                                   old_repeat, old_prefix_max, repeat_offender, prefix_max_pos,
+                                   run_no, seed_case_no)
+    SELECT w.result_id, w.credit_code, w.pos, w.reported_at, w.case_no, w.repeat_offender,
+           w.prefix_max_pos,
            -- Repeat offence: another non-voided original up to 365 days before.
            EXISTS (SELECT 1 FROM ql.nonconformity p
                     WHERE p.credit_code = w.credit_code AND p.pos < w.pos
                       AND p.pos >= to_char((w.order_date - 366)::timestamp, 'YYYYMMDD')
-                      AND p.order_date >= w.order_date - 365 AND p.status <> 'VOIDED'),
+                      AND p.order_date >= w.order_date - 365 AND p.status <> 'VOIDED')
+           OR EXISTS (SELECT 1 FROM pg_temp.qlt_new q
+                        JOIN pg_temp.qlt_fold f ON f.result_id = q.result_id
+                       WHERE q.credit_code = w.credit_code
+                         AND ql.result_pos(q.reported_at, q.result_id) < w.pos
+                         AND ql.cst_date(q.reported_at) >= w.order_date - 365
+                         AND f.status <> 'VOIDED'),
            w.new_prefix_max,
            sum(CASE WHEN w.prev_max IS NULL OR w.prev_max < w.pos THEN 1 ELSE 0 END)
                OVER (PARTITION BY w.credit_code ORDER BY w.pos),
@@ -459,13 +473,12 @@ BEGIN
     -- stored case it opened, else a stored case opened by another of the
     -- run's originals (an earlier result arrived late), else a new number.
     INSERT INTO pg_temp.qlt_case (credit_code, run_no, opening_result_id, opened_at, case_no)
-    SELECT g.credit_code, g.run_no, g.opening_result_id, o.reported_at,
+    SELECT g.credit_code, g.run_no, g.opening_result_id, g.opened_at,
            CASE WHEN g.run_no = 0 THEN g.seed_case_no ELSE e.case_no END
       FROM (SELECT s.credit_code, s.run_no, min(s.seed_case_no) AS seed_case_no,
-                   (array_agg(s.result_id ORDER BY s.pos))[1] AS opening_result_id
+                   (array_agg(s.result_id ORDER BY s.pos))[1] AS opening_result_id,
+                   (array_agg(s.reported_at ORDER BY s.pos))[1] AS opened_at
               FROM pg_temp.qlt_scope s GROUP BY s.credit_code, s.run_no) g
-     CROSS JOIN LATERAL (SELECT n.reported_at FROM ql.nonconformity n
-                          WHERE n.result_id = g.opening_result_id OFFSET 0) o
       LEFT JOIN LATERAL (SELECT e.case_no FROM ql.enforcement_case e
                           WHERE e.opening_result_id = g.opening_result_id OFFSET 0) e ON true;
     ANALYZE pg_temp.qlt_case (credit_code, run_no, case_no);
@@ -518,8 +531,8 @@ BEGIN
          WHERE c.credit_code = numbered.credit_code AND c.run_no = numbered.run_no;
     END IF;
 
-    -- Originals whose case or repeat offence changed: stored, and their plan
-    -- derived again (a repeat offence withdrawn takes KEY_SUPERVISION away).
+    -- Stored originals whose case or repeat offence changed: updated, and
+    -- their plan derived again (a repeat offence withdrawn takes KEY_SUPERVISION away).
     WITH moved AS (
         UPDATE ql.nonconformity n
            SET case_no = c.case_no, repeat_offender = s.repeat_offender,
@@ -542,6 +555,22 @@ BEGIN
         OR NOT EXISTS (SELECT 1 FROM pg_temp.qlt_x x WHERE x.result_id = m.result_id)
     ON CONFLICT (result_id) DO UPDATE SET may_shrink = true
        WHERE excluded.may_shrink AND NOT qlt_x.may_shrink;
+
+    -- The new originals, with their fold, case and repeat offence.
+    INSERT INTO ql.nonconformity (result_id, credit_code, region_code, verdict, reported_at,
+                                  order_date, pos, case_no, status, settled_by, settled_at,
+                                  eff_pos, prefix_max_pos, confirmed_by, failed_rechecks,
+                                  first_failed_at, first_recheck_id, first_recheck_at,
+                                  first_retest_id, first_retest_at, repeat_offender, has_serious)
+    SELECT q.result_id, q.credit_code, q.region_code, q.verdict, q.reported_at,
+           ql.cst_date(q.reported_at), s.pos, c.case_no, f.status, f.settled_by, f.settled_at,
+           f.eff_pos, s.prefix_max_pos, f.confirmed_by, f.failed_rechecks, f.first_failed_at,
+           f.first_recheck_id, f.first_recheck_at, f.first_retest_id, f.first_retest_at,
+           s.repeat_offender, q.has_serious
+      FROM pg_temp.qlt_new q
+      JOIN pg_temp.qlt_scope s ON s.result_id = q.result_id
+      JOIN pg_temp.qlt_case c ON c.credit_code = s.credit_code AND c.run_no = s.run_no
+      JOIN pg_temp.qlt_fold f ON f.result_id = q.result_id;
 
     -- The findings of the new originals, with their case and status.
     INSERT INTO ql.finding (result_id, item_no, credit_code, region_code, case_no, item_name,
