@@ -888,25 +888,29 @@ END $$;
 -- ql.triage_pending for them; an enterprise with nothing queued (only
 -- CONFORMING SUPERVISION results, or nothing new) costs one index probe.
 -- full_recompute re-derives every given enterprise that has results to act
--- on from scratch.  Returns the number of enterprises recomputed.
+-- on from scratch.  Returns the number of enterprises recomputed.  The
+-- registration runs with hash and merge joins off (restored on exit by the
+-- SET clauses, as in ql.recompute), so that its look-up is one probe per code.
 CREATE FUNCTION ql.retriage(credit_codes text[], full_recompute boolean DEFAULT false)
 RETURNS integer
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off
+SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 DECLARE
     dirty text[];
 BEGIN
     -- Register the enterprises seen for the first time, each probed by its
-    -- key (an anti-join would read every registered enterprise).  One with
-    -- results queued gets the name and region of its latest queued result,
-    -- as step 7 of ql.recompute would set them (it then finds name_pos up to
-    -- date); the latest of all its results is read only for the others.
+    -- key (a hash anti-join would read every registered enterprise).  One
+    -- with results queued gets the name and region of its latest queued
+    -- result, as step 7 of ql.recompute would set them (it then finds
+    -- name_pos up to date); the latest of all its results is read only for
+    -- the others.
+    SET LOCAL enable_hashjoin = off;
+    SET LOCAL enable_mergejoin = off;
     WITH c AS MATERIALIZED (
         SELECT c.code
           FROM (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code)
                  WHERE code IS NOT NULL) c
-          LEFT JOIN LATERAL (SELECT true AS known FROM ql.enterprise e
-                              WHERE e.credit_code = c.code OFFSET 0) e ON true
-         WHERE e.known IS NULL
+         WHERE NOT EXISTS (SELECT 1 FROM ql.enterprise e WHERE e.credit_code = c.code)
     )
     INSERT INTO ql.enterprise (credit_code, name, region_code, name_pos, triaged_at)
     SELECT c.code, coalesce(x.name, l.ent ->> 'name', ''),
@@ -925,6 +929,8 @@ BEGIN
                           ORDER BY r.reported_at DESC, r.result_id DESC LIMIT 1) l ON true
      WHERE x.pos IS NOT NULL OR l.found
     ON CONFLICT (credit_code) DO NOTHING;
+    SET LOCAL enable_hashjoin = on;
+    SET LOCAL enable_mergejoin = on;
 
     IF full_recompute THEN
         SELECT array_agg(c.code ORDER BY c.code) INTO dirty
