@@ -141,7 +141,8 @@ BEGIN
     CREATE TEMP TABLE qlt_act (
         about_result_id text NOT NULL, action text NOT NULL, original_result_id text NOT NULL,
         due_date date NOT NULL, not_before date, measure text NOT NULL, basis text NOT NULL,
-        case_no text, credit_code text NOT NULL, PRIMARY KEY (about_result_id, action));
+        case_no text, credit_code text NOT NULL, of_new boolean NOT NULL,
+        PRIMARY KEY (about_result_id, action));
 END $$;
 
 -- Bring the derived state of the given enterprises up to date with their
@@ -712,12 +713,14 @@ BEGIN
     -- the dated part of: every action of the new originals (all, when full,
     -- or when one may have to go), and the escalation and KEY_SUPERVISION
     -- actions of every original in qlt_x, with the case and enterprise of
-    -- the original (stored in step 5).  The categories named in the
-    -- measures of STOP_SALE, DIAGNOSIS and RECTIFY are looked up once per
-    -- original whose actions are all written.
+    -- the original (stored in step 5); of_new: the original is new, so
+    -- none of its actions can be stored yet (an action is only ever written
+    -- for a stored original, and a stored original stays stored).  The
+    -- categories named in the measures of STOP_SALE, DIAGNOSIS and RECTIFY
+    -- are looked up once per original whose actions are all written.
     WITH orig AS (
         SELECT n.result_id, n.verdict, n.order_date, n.has_serious, n.repeat_offender,
-               n.case_no, n.credit_code, x.all_actions,
+               n.case_no, n.credit_code, x.is_new, x.all_actions,
                CASE WHEN x.all_actions THEN
                     ' 不合格类别：' || coalesce(
                         (SELECT string_agg(k.title || '（' || k.category || '）', '、'
@@ -726,16 +729,16 @@ BEGIN
                           WHERE k.category IN (SELECT f.category FROM ql.finding f
                                                 WHERE f.result_id = n.result_id)), '')
                END AS categories
-          FROM (SELECT x.result_id,
-                       (full_recompute OR x.may_shrink
-                        OR EXISTS (SELECT 1 FROM pg_temp.qlt_new q
-                                    WHERE q.result_id = x.result_id)) AS all_actions
-                  FROM pg_temp.qlt_x x) x
+          FROM (SELECT x.result_id, x.is_new, full_recompute OR x.may_shrink OR x.is_new AS all_actions
+                  FROM (SELECT x.result_id, x.may_shrink,
+                               EXISTS (SELECT 1 FROM pg_temp.qlt_new q
+                                        WHERE q.result_id = x.result_id) AS is_new
+                          FROM pg_temp.qlt_x x) x) x
          CROSS JOIN LATERAL (SELECT n.* FROM ql.nonconformity n
                               WHERE n.result_id = x.result_id OFFSET 0) n
     ), base AS (
         SELECT o.result_id AS about, o.result_id AS original, o.case_no, o.credit_code,
-               o.order_date AS anchor, a.action,
+               o.is_new, o.order_date AS anchor, a.action,
                CASE WHEN a.action IN ('STOP_SALE', 'DIAGNOSIS', 'RECTIFY') THEN o.categories
                     ELSE '' END AS detail
           FROM orig o
@@ -746,8 +749,8 @@ BEGIN
            AND (a.action <> 'ENFORCEMENT_REFERRAL' OR o.has_serious)
            AND (a.action <> 'KEY_SUPERVISION' OR o.repeat_offender)
         UNION ALL
-        SELECT l.result_id, o.result_id, o.case_no, o.credit_code, ql.cst_date(l.reported_at),
-               a.action, ''
+        SELECT l.result_id, o.result_id, o.case_no, o.credit_code, o.is_new,
+               ql.cst_date(l.reported_at), a.action, ''
           FROM orig o
          CROSS JOIN LATERAL (SELECT l.result_id, l.reported_at, l.failure_no
                                FROM ql.followup_link l
@@ -758,19 +761,23 @@ BEGIN
             ON a.n = l.failure_no
     )
     INSERT INTO pg_temp.qlt_act (about_result_id, action, original_result_id, due_date,
-                                 not_before, measure, basis, case_no, credit_code)
+                                 not_before, measure, basis, case_no, credit_code, of_new)
     SELECT b.about, b.action, b.original, b.anchor + k.offset_days, b.anchor + k.not_before_days,
-           k.measure || b.detail, k.basis, b.case_no, b.credit_code
+           k.measure || b.detail, k.basis, b.case_no, b.credit_code, b.is_new
       FROM base b JOIN ql.action_kind k ON k.action = b.action;
-    ANALYZE pg_temp.qlt_act (about_result_id, action);
+    ANALYZE pg_temp.qlt_act (about_result_id, action, of_new);
 
     INSERT INTO ql.plan_action (case_no, credit_code, action, about_result_id, original_result_id,
                                 due_date, not_before, status, measure, basis)
     SELECT a.case_no, a.credit_code, a.action, a.about_result_id, a.original_result_id,
            a.due_date, a.not_before, 'PENDING', a.measure, a.basis
-      FROM pg_temp.qlt_act a
-     WHERE NOT EXISTS (SELECT 1 FROM ql.plan_action p
-                        WHERE p.about_result_id = a.about_result_id AND p.action = a.action)
+      FROM (SELECT * FROM pg_temp.qlt_act a WHERE a.of_new AND NOT full_recompute
+            UNION ALL
+            SELECT * FROM pg_temp.qlt_act a
+             WHERE (full_recompute OR NOT a.of_new)
+               AND NOT EXISTS (SELECT 1 FROM ql.plan_action p
+                                WHERE p.about_result_id = a.about_result_id
+                                  AND p.action = a.action)) a
      ORDER BY a.case_no, a.due_date, a.action;
 
     IF EXISTS (SELECT 1 FROM pg_temp.qlt_x WHERE may_shrink) THEN
