@@ -229,7 +229,7 @@ CREATE TABLE ql.followup_link (
     next_recheck_at     timestamptz
 ) WITH (fillfactor = 60);
 CREATE INDEX followup_link_original_idx ON ql.followup_link (original_result_id);
-CREATE INDEX followup_link_enterprise_idx ON ql.followup_link (credit_code);
+-- Only the waiting ones are looked up by enterprise (ql.recompute, step 1).
 CREATE INDEX followup_link_waiting_idx ON ql.followup_link (credit_code) WHERE original_result_id IS NULL;
 
 -- Officers: a login sees the enterprises whose region_code starts with one of
