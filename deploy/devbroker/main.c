@@ -362,6 +362,22 @@ static int cmd_coordinator(devbroker_t *db, char **arg, int argc, int out_fd,
             errstr, errstr_size);
 }
 
+/* A new topic's partition leaders, round-robin over the brokers as Kafka
+ * places them (the mock cluster picks them at random, and with every leader
+ * on one broker an idempotent producer has a fifth of the requests in
+ * flight it would have on a real cluster). */
+static rd_kafka_resp_err_t db_topic_create(devbroker_t *db, const char *topic,
+                                           int partitions, int rf)
+{
+        rd_kafka_resp_err_t err =
+            rd_kafka_mock_topic_create(db->mcluster, topic, partitions, rf);
+        for (int p = 0; !err && p < partitions; p++)
+                err = rd_kafka_mock_partition_set_leader(
+                    db->mcluster, topic, p,
+                    (int32_t)(p % db->opts->brokers) + 1);
+        return err;
+}
+
 static int cmd_topic_create(devbroker_t *db, char **arg, int argc, int out_fd,
                             char *errstr, size_t errstr_size)
 {
@@ -371,9 +387,8 @@ static int cmd_topic_create(devbroker_t *db, char **arg, int argc, int out_fd,
             db_parse_int("RF", arg[2], 1, db->opts->brokers, &rf, errstr,
                          errstr_size))
                 return -1;
-        return db_mock_result(
-            rd_kafka_mock_topic_create(db->mcluster, arg[0], partitions, rf),
-            errstr, errstr_size);
+        return db_mock_result(db_topic_create(db, arg[0], partitions, rf),
+                              errstr, errstr_size);
 }
 
 static int cmd_help(devbroker_t *db, char **arg, int argc, int out_fd,
@@ -693,8 +708,8 @@ static int db_start(devbroker_t *db, char *errstr, size_t errstr_size)
 
         int rf = o->brokers < 3 ? o->brokers : 3;
         for (size_t i = 0; i < o->topic_cnt; i++) {
-                rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(
-                    db->mcluster, o->topics[i], o->partitions, rf);
+                rd_kafka_resp_err_t err =
+                    db_topic_create(db, o->topics[i], o->partitions, rf);
                 if (err) {
                         snprintf(errstr, errstr_size, "topic %s: %s",
                                  o->topics[i], rd_kafka_err2str(err));
