@@ -166,6 +166,16 @@ SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
     PERFORM ql.triage_workspace();
 
+    -- 0. One transaction at a time derives an enterprise's state.  Two
+    -- group members that got results of one enterprise through different
+    -- partitions, or a batch and an officer's input, would each derive it
+    -- without the other's uncommitted results -- a recheck left waiting for
+    -- an original that is stored.  The second waits here until the first
+    -- commits; every statement below then sees what it committed.  Locked
+    -- in code order, so two such transactions cannot deadlock here.
+    PERFORM 1 FROM ql.enterprise e WHERE e.credit_code = ANY (codes)
+     ORDER BY e.credit_code FOR NO KEY UPDATE;
+
     -- 1. Rechecks and retests to link to their original: the new ones and
     -- those still waiting (every one, when full).
     INSERT INTO pg_temp.qlt_fu (result_id, credit_code, kind, verdict, refers_to, reported_at)
@@ -937,6 +947,7 @@ BEGIN
                             AND (x.pos IS NULL OR x.name IS NULL OR x.region_code IS NULL)
                           ORDER BY r.reported_at DESC, r.result_id DESC LIMIT 1) l ON true
      WHERE x.pos IS NOT NULL OR l.found
+     ORDER BY c.code -- two batches registering the same ones wait in order
     ON CONFLICT (credit_code) DO NOTHING;
     SET LOCAL enable_hashjoin = on;
     SET LOCAL enable_mergejoin = on;
