@@ -10,10 +10,12 @@
  *       v
  *   RQ_BODY --(on_body(): over max_body)--> RQ_DISCARD
  *       |                                     |
- *       | end of body: process():             | end of body: reject_late()
- *       | 400/403/413/415 answered, or        v
- *       | every record encoded and         (answered)
- *       | produced, connection suspended
+ *       | end of body: connection suspended,  | end of body: reject_late()
+ *       | the request queued for a worker     v
+ *       v                                  (answered)
+ *   RQ_WORKING --(judge(), a worker thread: 400/403/413/415/500/503
+ *       |         decided --> RQ_DECIDED, resumed, answered like a late
+ *       |         rejection; or every record encoded and produced)
  *       v
  *   RQ_PUBLISHING --(settle(), publisher thread: all acknowledged, one
  *       |             failed, or ack_timeout_ms passed; resumes it)
@@ -25,6 +27,11 @@
  * over the limit anyway; otherwise the (small) body is read and dropped first,
  * so that the client, still sending, is not cut off by a reset before it can
  * read the answer.  on_completed() logs the request's one line and frees it.
+ *
+ * The work on a body (parse, validate, encode, produce) runs on the worker
+ * threads, not on libmicrohttpd's: its pool hands each connection to one of
+ * its threads for good, and a burst of connections often lands on one, which
+ * would then do all their work on one core.
  */
 #include "gw_server.h"
 
@@ -62,6 +69,8 @@ typedef enum {
         RQ_HEADERS = 0,
         RQ_BODY,
         RQ_DISCARD,
+        RQ_WORKING,
+        RQ_DECIDED,
         RQ_PUBLISHING,
         RQ_SETTLED,
         RQ_ANSWERED,
@@ -82,7 +91,8 @@ typedef struct rq_s {
         /* RQ_BODY */
         char *body;
         size_t len, cap;
-        /* RQ_DISCARD: the answer decided before the body was read */
+        /* RQ_DISCARD, RQ_DECIDED: the answer decided before the body was
+         * read, or by a worker */
         size_t discarded;
         int late_status;
         json_t *late_reply;
@@ -96,6 +106,7 @@ typedef struct rq_s {
         int outcome; /* 202 or 503, set by settle() */
         char reason[512];
         struct rq_s *prev, *next; /* s->pending */
+        struct rq_s *work_next;   /* s->work queue */
 
         /* for the log line */
         int status;
@@ -122,6 +133,13 @@ struct gw_server_s {
         _Atomic int uscc_mode;
         _Atomic int stopping;
         _Atomic size_t active; /* push requests not yet completed */
+
+        pthread_mutex_t work_lock;
+        pthread_cond_t work_cond;
+        rq_t *work_head, *work_tail;
+        int work_run; /* under work_lock: workers take requests */
+        pthread_t *workers;
+        int nworkers;
 
         pthread_mutex_t pending_lock;
         rq_t *pending;
@@ -533,19 +551,33 @@ static void *publisher_main(void *arg)
         return NULL;
 }
 
-static enum MHD_Result fail_500(rq_t *rq, const char *why)
+/* A worker's answer for a request it will not publish: kept for the
+ * resumed call (reject_late()), and the connection woken.  The request must
+ * not be touched afterwards. */
+static void decide(rq_t *rq, int status, json_t *body, const char *hname,
+                   const char *hvalue)
 {
-        ql_error(rq->s->lg, "request from %s: %s", rq->client, why);
-        return answer_json(rq, 500,
-                           gw_body_message("the gateway failed: %s; nothing "
-                                           "was published",
-                                           why),
-                           NULL, NULL);
+        rq->late_status = status;
+        rq->late_reply = body;
+        rq->late_hname = hname;
+        rq->late_hvalue = hvalue;
+        rq->state = RQ_DECIDED;
+        MHD_resume_connection(rq->conn);
 }
 
-/* The whole body is here: judge it, then encode and produce every record
- * and suspend until they are settled. */
-static enum MHD_Result process(rq_t *rq)
+static void fail_500(rq_t *rq, const char *why)
+{
+        ql_error(rq->s->lg, "request from %s: %s", rq->client, why);
+        decide(rq, 500,
+               gw_body_message("the gateway failed: %s; nothing "
+                               "was published",
+                               why),
+               NULL, NULL);
+}
+
+/* On a worker: the whole body is here; judge it, then encode and produce
+ * every record and leave the connection suspended until they are settled. */
+static void judge(rq_t *rq)
 {
         gw_server_t *s = rq->s;
         gw_body_opts_t o = {rq->lab, (ql_uscc_mode_t)atomic_load(&s->uscc_mode),
@@ -561,15 +593,16 @@ static enum MHD_Result process(rq_t *rq)
                 json_t *reply = res.reply;
                 res.reply = NULL;
                 gw_body_result_clear(&res);
-                return answer_json(rq, status, reply, NULL, NULL);
+                decide(rq, status, reply, NULL, NULL);
+                return;
         }
         if (atomic_load(&s->stopping)) {
                 gw_body_result_clear(&res);
-                return answer_json(rq, 503,
-                                   gw_body_message("the gateway is shutting "
-                                                   "down; the request may be "
-                                                   "retried as it is"),
-                                   MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                decide(rq, 503,
+                       gw_body_message("the gateway is shutting down; the "
+                                       "request may be retried as it is"),
+                       MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                return;
         }
 
         /* Encode everything before producing anything: an encoding failure
@@ -605,7 +638,8 @@ static enum MHD_Result process(rq_t *rq)
                 free(bufs);
                 free(lens);
                 gw_body_result_clear(&res);
-                return fail_500(rq, err);
+                fail_500(rq, err);
+                return;
         }
 
         rq->t_publish = now_ns();
@@ -629,18 +663,17 @@ static enum MHD_Result process(rq_t *rq)
         gw_body_result_clear(&res);
         if (produce_failed) {
                 snprintf(rq->reason, sizeof(rq->reason), "%s", err);
-                return answer_json(
-                    rq, 503,
-                    json_pack("{s:s+,s:b}", "message",
-                              "Kafka did not take the records (", rq->reason,
-                              "); the request may be retried as it is: "
-                              "resending is harmless, results are "
-                              "deduplicated by result_id",
-                              "retry", 1),
-                    MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                decide(rq, 503,
+                       json_pack("{s:s+,s:b}", "message",
+                                 "Kafka did not take the records (", rq->reason,
+                                 "); the request may be retried as it is: "
+                                 "resending is harmless, results are "
+                                 "deduplicated by result_id",
+                                 "retry", 1),
+                       MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                return;
         }
 
-        MHD_suspend_connection(rq->conn);
         rq->state = RQ_PUBLISHING;
         pthread_mutex_lock(&s->pending_lock);
         rq->next = s->pending;
@@ -651,6 +684,53 @@ static enum MHD_Result process(rq_t *rq)
         /* The acknowledgements may all be in already. */
         if (ql_delivery_in_flight(rq->d) == 0)
                 settle_ready(s, 0);
+}
+
+static void *worker_main(void *arg)
+{
+        gw_server_t *s = arg;
+        for (;;) {
+                pthread_mutex_lock(&s->work_lock);
+                while (s->work_run && !s->work_head)
+                        pthread_cond_wait(&s->work_cond, &s->work_lock);
+                rq_t *rq = s->work_head;
+                if (rq) {
+                        s->work_head = rq->work_next;
+                        if (!s->work_head)
+                                s->work_tail = NULL;
+                        rq->work_next = NULL;
+                }
+                pthread_mutex_unlock(&s->work_lock);
+                if (!rq)
+                        return NULL; /* stopped, and the queue is empty */
+                judge(rq);
+        }
+}
+
+/* End of a body: hand the request to a worker, the connection suspended
+ * until the answer is known.  With the workers stopped (the server going
+ * down), answered here. */
+static enum MHD_Result queue_work(rq_t *rq)
+{
+        gw_server_t *s = rq->s;
+        pthread_mutex_lock(&s->work_lock);
+        if (!s->work_run) {
+                pthread_mutex_unlock(&s->work_lock);
+                return answer_json(rq, 503,
+                                   gw_body_message("the gateway is shutting "
+                                                   "down; the request may be "
+                                                   "retried as it is"),
+                                   MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        }
+        rq->state = RQ_WORKING;
+        MHD_suspend_connection(rq->conn);
+        if (s->work_tail)
+                s->work_tail->work_next = rq;
+        else
+                s->work_head = rq;
+        s->work_tail = rq;
+        pthread_cond_signal(&s->work_cond);
+        pthread_mutex_unlock(&s->work_lock);
         return MHD_YES;
 }
 
@@ -766,8 +846,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         }
         switch (rq->state) {
         case RQ_BODY:
-                return process(rq);
+                return queue_work(rq);
         case RQ_DISCARD:
+        case RQ_DECIDED:
                 return reject_late(rq);
         case RQ_SETTLED:
                 return answer_outcome(rq);
@@ -997,6 +1078,8 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
         atomic_init(&s->publisher_run, 1);
         pthread_rwlock_init(&s->tokens_lock, NULL);
         pthread_mutex_init(&s->pending_lock, NULL);
+        pthread_mutex_init(&s->work_lock, NULL);
+        pthread_cond_init(&s->work_cond, NULL);
         register_metrics(s);
         s->probe = ql_kafka_probe_new(s->rk, s->cfg->topic, READY_CACHE_MS,
                                       READY_TIMEOUT_MS);
@@ -1028,6 +1111,20 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
                 return NULL;
         }
         s->publisher_started = 1;
+        int nworkers = s->cfg->threads > 0 ? s->cfg->threads : 1;
+        if (!(s->workers = calloc((size_t)nworkers, sizeof(*s->workers)))) {
+                snprintf(errstr, errstr_size, "out of memory");
+                gw_server_destroy(s);
+                return NULL;
+        }
+        s->work_run = 1;
+        for (; s->nworkers < nworkers; s->nworkers++)
+                if (pthread_create(&s->workers[s->nworkers], NULL, worker_main,
+                                   s) != 0) {
+                        snprintf(errstr, errstr_size, "cannot start a thread");
+                        gw_server_destroy(s);
+                        return NULL;
+                }
         if (start_httpd(s, errstr, errstr_size)) {
                 gw_server_destroy(s);
                 return NULL;
@@ -1077,10 +1174,19 @@ void gw_server_destroy(gw_server_t *s)
         if (!s)
                 return;
         atomic_store(&s->stopping, 1);
+        /* The workers finish what is queued (answering 503: stopping) and
+         * exit; a body that ends after this is answered by its thread. */
+        pthread_mutex_lock(&s->work_lock);
+        s->work_run = 0;
+        pthread_cond_broadcast(&s->work_cond);
+        pthread_mutex_unlock(&s->work_lock);
+        for (int i = 0; i < s->nworkers; i++)
+                pthread_join(s->workers[i], NULL);
+        free(s->workers);
         if (s->httpd) {
                 /* No connection may stay suspended: answer what still waits
-                 * for Kafka with 503, and give the workers a moment to send
-                 * it. */
+                 * for Kafka with 503, and give libmicrohttpd's threads a
+                 * moment to send it. */
                 settle_ready(s, 1);
                 wait_idle(s, 1000);
                 ql_metrics_set_ready(s->m, NULL, NULL);
@@ -1095,6 +1201,8 @@ void gw_server_destroy(gw_server_t *s)
         free(s->tls_cert);
         free(s->tls_key);
         pthread_mutex_destroy(&s->pending_lock);
+        pthread_mutex_destroy(&s->work_lock);
+        pthread_cond_destroy(&s->work_cond);
         pthread_rwlock_destroy(&s->tokens_lock);
         free(s);
 }
