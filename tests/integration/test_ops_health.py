@@ -21,21 +21,6 @@ fail = T.qltest.fail
 QL_BIN = os.environ["QL_BIN"]
 
 
-def pg_ctl(*args):
-    pgdata = os.environ.get("QL_TEST_PGDATA")
-    if not pgdata:
-        fail("QL_TEST_PGDATA not set: run the suite through tests/run")
-    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True,
-                            text=True).stdout.strip()
-    cmd = "%s/pg_ctl -D '%s' %s" % (bindir, pgdata, " ".join(args))
-    if os.getuid() == 0:
-        r = subprocess.run(["su", "postgres", "-c", cmd], capture_output=True, text=True)
-    else:
-        r = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
-    if r.returncode != 0:
-        fail("pg_ctl %s: %s%s" % (" ".join(args), r.stdout, r.stderr))
-
-
 def check_exposition(prog, text):
     """Names, types and build info of one daemon's /metrics."""
     binary = prog.replace("ql-", "")
@@ -120,7 +105,7 @@ def main():
                            lambda: status(addr, "/readyz") == 200, timeout=60)
 
             # The database away: the triage is not ready; back: ready.
-            pg_ctl("stop", "-m", "fast", "-w")
+            T.pg_ctl("stop", "-m", "fast", "-w")
             try:
                 T.wait_for("ql-triage unready with PostgreSQL stopped",
                            lambda: status(taddr, "/readyz") == 503, timeout=30)
@@ -130,7 +115,7 @@ def main():
             finally:
                 # pg_ctl start does not remember the options of the first
                 # start (restart would): give the same socket and port.
-                pg_ctl("start", "-w", "-l",
+                T.pg_ctl("start", "-w", "-l",
                        "'%s'" % os.path.join(os.environ["QL_TEST_PGDATA"], "..",
                                              "ops-restart.log"),
                        "-o", "\"-k '%s' -p %s -c listen_addresses=127.0.0.1 "

@@ -10,7 +10,6 @@ directory as QL_TEST_PGDATA.
 import os
 import re
 import signal
-import subprocess
 import sys
 import time
 
@@ -19,21 +18,6 @@ import test_triage_lib as T  # noqa: E402
 
 fail = T.qltest.fail
 N = 8000
-
-
-def pg_ctl(*args):
-    pgdata = os.environ.get("QL_TEST_PGDATA")
-    if not pgdata:
-        fail("QL_TEST_PGDATA not set: run the suite through tests/run")
-    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True,
-                            text=True).stdout.strip()
-    pgctl = os.path.join(bindir, "pg_ctl")
-    if not os.path.exists(pgctl):
-        pgctl = "/usr/lib/postgresql/15/bin/pg_ctl"
-    cmd = "%s -D '%s' %s" % (pgctl, pgdata, " ".join(args))
-    r = subprocess.run(["su", "postgres", "-c", cmd], capture_output=True, text=True)
-    if r.returncode != 0:
-        fail("pg_ctl %s: %s%s" % (" ".join(args), r.stdout, r.stderr))
 
 
 def main():
@@ -47,7 +31,7 @@ def main():
                    lambda: T.rows_so_far() >= N // 4, timeout=60)
         if stream.done():
             fail("the stream ended before the restart: not mid-stream")
-        pg_ctl("restart", "-m", "fast", "-w", "-l", "'%s'" % os.path.join(
+        T.pg_ctl("restart", "-m", "fast", "-w", "-l", "'%s'" % os.path.join(
             os.environ["QL_TEST_PGDATA"], "..", "restart.log"))
         restarted_at = time.time()
         stream.join()

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "ql_csvread.h"
+#include "seen.h"
 
 static const char header[] =
     "report_no,lab_code,lab_name,plan_id,level,kind,refers_to,stage,"
@@ -49,50 +50,18 @@ static const char body[] =
     ROW("R7", "914403001922038217", "接地", "FAIL", "NONCONFORMING") /* */
     "  \n" ROW("R8", CC2, "泄漏电流", "PASS", "CONFORMING");
 
-/* Every report as one line of text. */
-typedef struct {
-        char *text;
-        size_t n;
-        size_t stop_after; /* 0: never */
-} log_t;
-
-static char *joined_problems(const ql_problems_t *p)
-{
-        char *s = strdup("");
-        for (size_t i = 0; p && i < p->n; i++) {
-                char *t;
-                if (asprintf(&t, "%s[%s: %s]", s, p->v[i].field,
-                             p->v[i].message) < 0)
-                        fail();
-                free(s);
-                s = t;
-        }
-        return s;
-}
-
+/* Every report as one line of text (seen.h). */
 static int record(void *arg, const ql_csvread_rec_t *rec)
 {
-        log_t *lg = arg;
-        char *doc = rec->doc ? json_dumps(rec->doc, JSON_SORT_KEYS) : NULL;
-        char *e = joined_problems(rec->errors),
-             *w = joined_problems(rec->warnings), *t;
-        if (asprintf(&t, "%s%zu|%s|%s|%s|%s\n", lg->text ? lg->text : "",
-                     rec->line, rec->report_no ? rec->report_no : "-",
-                     doc ? doc : "-", e, w) < 0)
-                fail();
-        free(lg->text);
-        lg->text = t;
-        free(doc);
-        free(e);
-        free(w);
-        return lg->stop_after && ++lg->n >= lg->stop_after;
+        return seen_log_add(arg, rec->line, rec->report_no, rec->doc,
+                            rec->errors, rec->warnings);
 }
 
 static const ql_csvread_opts_t opts = {.validate = {QL_USCC_STRICT, "XMQI"}};
 
 static char *one_reader(const char *csv, size_t stop_after)
 {
-        log_t lg = {.stop_after = stop_after};
+        seen_log_t lg = {.stop_after = stop_after};
         ql_csvread_t *r = ql_csvread_new(&opts);
         size_t len = strlen(csv);
         assert_int_equal(ql_csvread_scan(r, csv, len), QL_CSVREAD_OK);
@@ -107,7 +76,7 @@ static char *one_reader(const char *csv, size_t stop_after)
 static char *two_readers(const char *csv, size_t slice, size_t stop_after,
                          ql_csvread_rc_t *last)
 {
-        log_t lg = {.stop_after = stop_after};
+        seen_log_t lg = {.stop_after = stop_after};
         ql_csvread_t *a = ql_csvread_new(&opts), *b = ql_csvread_new(&opts);
         size_t len = strlen(csv);
         assert_int_equal(ql_csvread_scan(a, csv, len), QL_CSVREAD_OK);
@@ -188,7 +157,7 @@ static void test_builder_stops(void **state)
 static char *split_scan(const char *csv, size_t m, int *joined,
                         const ql_csvread_opts_t *o)
 {
-        log_t lg = {0};
+        seen_log_t lg = {0};
         size_t len = strlen(csv);
         ql_csvread_t *a = ql_csvread_new(o), *c = ql_csvread_new(o);
         ql_csvread_rc_t rc = ql_csvread_scan(a, csv, m);
@@ -218,7 +187,7 @@ static char *split_scan(const char *csv, size_t m, int *joined,
         }
         if (rc == QL_CSVREAD_BAD_FILE) {
                 size_t line;
-                char *e = joined_problems(ql_csvread_problems(a, &line));
+                char *e = seen_problems_text(ql_csvread_problems(a, &line));
                 free(lg.text);
                 if (asprintf(&lg.text, "BAD line %zu: %s", line, e) < 0)
                         fail();
@@ -232,7 +201,7 @@ static char *split_scan(const char *csv, size_t m, int *joined,
 /* The same file scanned in one piece. */
 static char *whole_scan(const char *csv, const ql_csvread_opts_t *o)
 {
-        log_t lg = {0};
+        seen_log_t lg = {0};
         size_t len = strlen(csv);
         ql_csvread_t *r = ql_csvread_new(o);
         ql_csvread_rc_t rc = ql_csvread_scan(r, csv, len);
@@ -245,7 +214,7 @@ static char *whole_scan(const char *csv, const ql_csvread_opts_t *o)
         }
         if (rc == QL_CSVREAD_BAD_FILE) {
                 size_t line;
-                char *e = joined_problems(ql_csvread_problems(r, &line));
+                char *e = seen_problems_text(ql_csvread_problems(r, &line));
                 free(lg.text);
                 if (asprintf(&lg.text, "BAD line %zu: %s", line, e) < 0)
                         fail();

@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "ql_jsonlread.h"
+#include "seen.h"
 
 #define DOC(no, cc)                                                                      \
         "{\"result_id\":\"XMQI:" no "\",\"report_no\":\"" no "\","                       \
@@ -52,40 +53,10 @@ static const char input_fmt[] = DOC(
                                                                       "MA2YJ1XR"
                                                                       "9G");
 
-typedef struct {
-        char *text;
-} log_t;
-
-static char *joined_problems(const ql_problems_t *p)
-{
-        char *s = strdup("");
-        for (size_t i = 0; p && i < p->n; i++) {
-                char *t;
-                if (asprintf(&t, "%s[%s: %s]", s, p->v[i].field,
-                             p->v[i].message) < 0)
-                        fail();
-                free(s);
-                s = t;
-        }
-        return s;
-}
-
 static int record(void *arg, const ql_jsonlread_rec_t *rec)
 {
-        log_t *lg = arg;
-        char *doc = rec->doc ? json_dumps(rec->doc, JSON_SORT_KEYS) : NULL;
-        char *e = joined_problems(rec->errors);
-        char *w = joined_problems(rec->warnings), *t;
-        if (asprintf(&t, "%s%zu|%s|%s|%s|%s\n", lg->text ? lg->text : "",
-                     rec->line, rec->report_no ? rec->report_no : "-",
-                     doc ? doc : "-", e, w) < 0)
-                fail();
-        free(lg->text);
-        lg->text = t;
-        free(doc);
-        free(e);
-        free(w);
-        return 0;
+        return seen_log_add(arg, rec->line, rec->report_no, rec->doc,
+                            rec->errors, rec->warnings);
 }
 
 static const ql_jsonlread_opts_t opts = {.validate = {QL_USCC_WARN, "XMQI"},
@@ -93,7 +64,7 @@ static const ql_jsonlread_opts_t opts = {.validate = {QL_USCC_WARN, "XMQI"},
 
 static char *one_reader(const char *input, size_t slice)
 {
-        log_t lg = {0};
+        seen_log_t lg = {0};
         ql_jsonlread_t *r = ql_jsonlread_new(&opts);
         size_t len = strlen(input);
         for (size_t off = 0; off < len; off += slice) {
@@ -109,7 +80,7 @@ static char *one_reader(const char *input, size_t slice)
 
 static char *three_readers(const char *input, size_t slice)
 {
-        log_t lg = {0};
+        seen_log_t lg = {0};
         ql_jsonlread_t *s = ql_jsonlread_new(&opts);
         ql_jsonlread_t *rd[2] = {ql_jsonlread_new(&opts),
                                  ql_jsonlread_new(&opts)};

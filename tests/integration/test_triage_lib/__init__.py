@@ -262,6 +262,24 @@ def metric(text, name, labels=None):
     return None
 
 
+def pg_ctl(*args):
+    """pg_ctl on the tests/run cluster (QL_TEST_PGDATA), as its owner; the
+    test fails with pg_ctl's output if it does."""
+    pgdata = os.environ.get("QL_TEST_PGDATA")
+    if not pgdata:
+        qltest.fail("QL_TEST_PGDATA not set: run the suite through tests/run")
+    bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True,
+                            text=True).stdout.strip()
+    pgctl = os.path.join(bindir, "pg_ctl")
+    if not os.path.exists(pgctl):
+        pgctl = "/usr/lib/postgresql/15/bin/pg_ctl"
+    cmd = "%s -D '%s' %s" % (pgctl, pgdata, " ".join(args))
+    shell = ["su", "postgres", "-c", cmd] if os.getuid() == 0 else ["bash", "-c", cmd]
+    r = subprocess.run(shell, capture_output=True, text=True)
+    if r.returncode != 0:
+        qltest.fail("pg_ctl %s: %s%s" % (" ".join(args), r.stdout, r.stderr))
+
+
 def wait_for(what, fn, timeout=45, every=0.2):
     deadline = time.time() + timeout
     while time.time() < deadline:
