@@ -456,7 +456,7 @@ class Pipeline:
             os.path.join(QL_BIN, "ql-spool"), "--dir", self.spool_dir,
             "--lab", SPOOL_LAB, "-c", self.spool_ini, "--log-level", "debug"],
             self.env)
-        self.gw_port = self.free_port()
+        self.gw_port = qltest.free_port()
         self.gateway = Proc(tmp, "gateway", [
             os.path.join(QL_BIN, "ql-gateway"), "-c", self.gw_ini,
             "--gateway-addr", "127.0.0.1:%d" % self.gw_port,
@@ -492,15 +492,6 @@ class Pipeline:
         if self.mounted:
             subprocess.run(["umount", "-l", self.fs], capture_output=True)
             self.mounted = False
-
-    @staticmethod
-    def free_port():
-        import socket
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-        s.close()
-        return port
 
     def write_configs(self):
         def ini(name, text):

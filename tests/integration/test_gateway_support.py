@@ -9,11 +9,9 @@ by encoding each with Python's avro library, independently of our C code.
 import datetime
 import hashlib
 import http.client
-import io
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -121,12 +119,7 @@ def topic_records(brokers, expect, timeout=30.0):
     return out
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = qltest.free_port
 
 
 class Response:

@@ -10,7 +10,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,14 +18,6 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import spool_lib as sl  # noqa: E402
 from spool_lib import check, qltest  # noqa: E402
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def main():
@@ -68,7 +59,7 @@ def run(t, brokers):
     conf = os.path.join(t, "spool.ini")
     with open(conf, "w") as f:
         f.write("[spool]\nlog_level = info\n")
-    addr = "127.0.0.1:%d" % free_port()
+    addr = "127.0.0.1:%d" % qltest.free_port()
     log = open(os.path.join(t, "spool.log"), "w+")
     p = subprocess.Popen(sl.spool_cmd("--dir", spool, "--lab", sl.LAB,
                                       "--brokers", brokers, "-c", conf,

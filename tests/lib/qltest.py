@@ -210,6 +210,16 @@ def new_db(name):
     return name
 
 
+def free_port():
+    """A loopback TCP port free at the time of asking."""
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
 def fail(msg):
     print("FAIL:", msg, file=sys.stderr)
     sys.exit(1)

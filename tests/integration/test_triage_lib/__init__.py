@@ -290,13 +290,7 @@ def wait_for(what, fn, timeout=45, every=0.2):
     qltest.fail("timed out after %d s waiting for %s" % (timeout, what))
 
 
-def free_port():
-    import socket
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = qltest.free_port
 
 
 class Env:
