@@ -33,6 +33,15 @@ print([p["leader"] for p in t["partitions"]
        if p["partition"] == int(sys.argv[3])][0])' "$1" "$2" "$3"
 }
 
+# leaders_of JSON TOPIC: the partitions' leaders, in partition order
+leaders_of() {
+        $PY -c '
+import json, sys
+md = json.loads(sys.argv[1])
+t = [t for t in md["topics"] if t["topic"] == sys.argv[2]][0]
+print(*[p["leader"] for p in sorted(t["partitions"], key=lambda p: p["partition"])])' "$1" "$2"
+}
+
 # --- bootstrap line and topics, for several cluster sizes -------------------
 for n in 1 2 4; do
         ql_devbroker_start --brokers "$n" --partitions 3 --topic extra.topic
@@ -50,6 +59,9 @@ print(len(json.loads(sys.argv[1])["brokers"]))' "$md")" "brokers in metadata"
         for t in inspection.results inspection.results.dlq extra.topic; do
                 ql_assert_eq "$want" "$(topic_shape "$md" "$t")" \
                         "partitions and replicas of $t with $n brokers"
+                # Leaders round-robin over the brokers, as Kafka places them.
+                ql_assert_eq "$(for p in 0 1 2; do printf '%d ' $((p % n + 1)); done | sed 's/ $//')" \
+                        "$(leaders_of "$md" "$t")" "leaders of $t with $n brokers"
         done
         kill -TERM "$DEVBROKER_PID"
         rc=0
@@ -132,6 +144,8 @@ md=$(metadata "$QL_BROKERS")
 # whatever RF says, so only the partition count is checked.)
 ql_assert_eq 4 "$(topic_shape "$md" made.later | cut -d' ' -f1)" \
         "partitions of a topic created by command"
+ql_assert_eq "1 2 3 1" "$(leaders_of "$md" made.later)" \
+        "leaders of a topic created by command"
 ql_assert_eq 3 "$(leader_of "$md" inspection.results 0)" "leader after move"
 ql_devbroker_cmd "leader inspection.results 0 1"
 ql_assert_eq 1 "$(leader_of "$(metadata "$QL_BROKERS")" inspection.results 0)" \
