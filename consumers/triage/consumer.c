@@ -37,6 +37,7 @@
 #define SEEK_TIMEOUT_MS 5000
 #define PROGRESS_MS     10000
 #define PING_MS         5000
+#define PREFETCH_KB     12288 /* queued.max.messages.kbytes, split by --workers */
 
 struct triage_consumer_s {
         ql_log_t *lg;
@@ -488,14 +489,20 @@ static rd_kafka_t *make_consumer(triage_consumer_t *c, const ql_config_t *cfg,
                 return NULL;
         /* Defaults an operator may override in [kafka]: a bounded prefetch
          * keeps memory flat whatever the backlog; the members of one
-         * process (--workers) share the budget.  (A shorter
-         * fetch.error.backoff.ms speeds up catching up on a backlog, but
-         * with librdkafka 2.0.2 partitions stalled after leader moves in the
+         * process (--workers) share the budget.  librdkafka 2.0 stops
+         * fetching a partition while the consumer queue is over either
+         * bound and looks again only when its broker thread wakes, about
+         * once a second: the queue must hold a second's worth of records,
+         * or a backlog is consumed at one queue-full per second.  So the
+         * bound is in bytes (12 MB, ~17,000 records of ~700 bytes) and the
+         * message-count bound is set out of the way.  (A shorter
+         * fetch.error.backoff.ms does not shorten that wait, and with
+         * librdkafka 2.0.2 partitions stalled after leader moves in the
          * fault suite; it stays at librdkafka's default.) */
         int workers = cfg->workers > 1 ? cfg->workers : 1;
         char kbytes[16], min_messages[16];
-        snprintf(kbytes, sizeof(kbytes), "%d", 8192 / workers);
-        snprintf(min_messages, sizeof(min_messages), "%d", 10000 / workers);
+        snprintf(kbytes, sizeof(kbytes), "%d", PREFETCH_KB / workers);
+        snprintf(min_messages, sizeof(min_messages), "%d", 10000000);
         const char *defaults[][2] = {
             {"queued.max.messages.kbytes", kbytes},
             {"queued.min.messages", min_messages},
