@@ -119,6 +119,128 @@ int triage_buf_copy_field(triage_buf_t *t, const char *s)
         return 0;
 }
 
+/* A JSON string's text, quotes included.  JSON escapes start with a
+ * backslash, which COPY text doubles; no other byte needs COPY escaping,
+ * since JSON writes control characters as escapes. */
+static int copy_json_string(triage_buf_t *t, const char *s, size_t n)
+{
+        static const char hex[] = "0123456789ABCDEF";
+        if (n > (SIZE_MAX - 8) / 7 || buf_reserve(t, 7 * n + 8))
+                return -1;
+        char *o = t->buf + t->len;
+        *o++ = '"';
+        for (size_t i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)s[i];
+                if (c >= 0x20 && c != '"' && c != '\\') {
+                        *o++ = (char)c;
+                        continue;
+                }
+                *o++ = '\\';
+                *o++ = '\\';
+                switch (c) {
+                case '"':
+                        *o++ = '"';
+                        break;
+                case '\\':
+                        *o++ = '\\';
+                        *o++ = '\\';
+                        break;
+                case '\b':
+                        *o++ = 'b';
+                        break;
+                case '\f':
+                        *o++ = 'f';
+                        break;
+                case '\n':
+                        *o++ = 'n';
+                        break;
+                case '\r':
+                        *o++ = 'r';
+                        break;
+                case '\t':
+                        *o++ = 't';
+                        break;
+                default:
+                        *o++ = 'u';
+                        *o++ = '0';
+                        *o++ = '0';
+                        *o++ = hex[c >> 4];
+                        *o++ = hex[c & 15];
+                }
+        }
+        *o++ = '"';
+        t->len = (size_t)(o - t->buf);
+        t->buf[t->len] = '\0';
+        return 0;
+}
+
+static int copy_json(triage_buf_t *t, const json_t *v, int depth)
+{
+        char num[32];
+        if (depth > 1000)
+                return -1; /* deeper than any decoder builds */
+        switch (json_typeof(v)) {
+        case JSON_OBJECT: {
+                int fail = triage_buf_append(t, "{", 1);
+                const char *sep = "";
+                for (void *it = json_object_iter((json_t *)v); it && !fail;
+                     it = json_object_iter_next((json_t *)v, it)) {
+                        fail = triage_buf_append(t, sep, *sep ? 1 : 0) ||
+                               copy_json_string(t, json_object_iter_key(it),
+                                                json_object_iter_key_len(it)) ||
+                               triage_buf_append(t, ":", 1) ||
+                               copy_json(t, json_object_iter_value(it),
+                                         depth + 1);
+                        sep = ",";
+                }
+                return fail || triage_buf_append(t, "}", 1) ? -1 : 0;
+        }
+        case JSON_ARRAY: {
+                int fail = triage_buf_append(t, "[", 1);
+                for (size_t i = 0; i < json_array_size(v) && !fail; i++)
+                        fail = (i && triage_buf_append(t, ",", 1)) ||
+                               copy_json(t, json_array_get(v, i), depth + 1);
+                return fail || triage_buf_append(t, "]", 1) ? -1 : 0;
+        }
+        case JSON_STRING:
+                return copy_json_string(t, json_string_value(v),
+                                        json_string_length(v));
+        case JSON_INTEGER: {
+                int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT,
+                                 json_integer_value(v));
+                return triage_buf_append(t, num, (size_t)n);
+        }
+        case JSON_REAL: {
+                /* jansson's own digits, so the text is exactly its. */
+                char *r = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+                int rc = r ? triage_buf_append(t, r, strlen(r)) : -1;
+                free(r);
+                return rc;
+        }
+        case JSON_TRUE:
+                return triage_buf_append(t, "true", 4);
+        case JSON_FALSE:
+                return triage_buf_append(t, "false", 5);
+        case JSON_NULL:
+                return triage_buf_append(t, "null", 4);
+        }
+        return -1;
+}
+
+int triage_buf_copy_json(triage_buf_t *t, const json_t *v)
+{
+        if (!v)
+                return triage_buf_append(t, "\\N", 2);
+        size_t len = t->len;
+        if (copy_json(t, v, 0)) {
+                t->len = len;
+                if (t->buf)
+                        t->buf[len] = '\0';
+                return -1;
+        }
+        return 0;
+}
+
 int triage_buf_array_literal(triage_buf_t *t, const char *const *v, size_t n)
 {
         if (triage_buf_append(t, "{", 1))
@@ -247,15 +369,16 @@ int triage_batch_add_row(triage_batch_t *b, int32_t partition, int64_t offset,
         char tail[64];
         snprintf(tail, sizeof(tail), "\t%" PRId32 "\t%" PRId64 "\n", partition,
                  offset);
-        const char *fields[] = {
-            row->result_id, row->credit_code, row->kind,   row->verdict,
-            row->refers_to, row->reported_at, row->record, b->topic};
+        const char *fields[] = {row->result_id, row->credit_code, row->kind,
+                                row->verdict,   row->refers_to,   row->reported_at};
         int fail = 0;
         for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-                if (i)
-                        fail |= triage_buf_append(&b->lines, "\t", 1);
                 fail |= triage_buf_copy_field(&b->lines, fields[i]);
+                fail |= triage_buf_append(&b->lines, "\t", 1);
         }
+        fail |= triage_buf_copy_json(&b->lines, row->record);
+        fail |= triage_buf_append(&b->lines, "\t", 1);
+        fail |= triage_buf_copy_field(&b->lines, b->topic);
         fail |= triage_buf_append(&b->lines, tail, strlen(tail));
         r->line_len = b->lines.len - r->line_off;
         fail |= append_str(&b->strs, row->result_id, &r->id_off);

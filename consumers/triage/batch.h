@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 /* Why a record did not become a row.  The names are stored in
  * ql.rejected_record.kind. */
 typedef enum {
@@ -48,7 +50,7 @@ typedef struct {
         const char *verdict;
         const char *refers_to; /* NULL: SQL NULL */
         const char *reported_at;
-        const char *record; /* the whole record as JSON text */
+        const json_t *record; /* the whole record, written as JSON text */
 } triage_row_t;
 
 typedef struct {
@@ -159,6 +161,10 @@ void triage_buf_free(triage_buf_t *t);
 int triage_buf_append(triage_buf_t *t, const void *p, size_t n);
 /* A COPY text field: \ tab newline CR escaped; NULL becomes \N. */
 int triage_buf_copy_field(triage_buf_t *t, const char *s);
+/* A COPY text field holding v as compact JSON: the text json_dumps(v,
+ * JSON_COMPACT) gives (keys in insertion order, non-ASCII as is), with
+ * COPY's escaping applied in the same pass. */
+int triage_buf_copy_json(triage_buf_t *t, const json_t *v);
 /* A PostgreSQL array literal {"a","b"} of n strings, " and \ escaped. */
 int triage_buf_array_literal(triage_buf_t *t, const char *const *v, size_t n);
 

@@ -11,7 +11,6 @@
 void triage_record_clear(triage_record_t *r)
 {
         json_decref(r->doc);
-        free(r->json);
         free(r->warnings);
         memset(r, 0, sizeof(*r));
 }
@@ -95,8 +94,7 @@ int triage_record_decode(const ql_codec_t *codec, ql_uscc_mode_t uscc_mode,
         row->verdict = ql_result_str(rec->doc, "verdict");
         row->refers_to = ql_result_str(rec->doc, "refers_to");
         row->reported_at = ql_result_str(rec->doc, "reported_at");
-        rec->json = json_dumps(rec->doc, JSON_COMPACT);
-        row->record = rec->json;
+        row->record = rec->doc;
         if (!row->result_id || !row->credit_code || !row->kind ||
             !row->verdict || !row->reported_at) {
                 /* A validated record has all of them; a codec that
@@ -105,10 +103,6 @@ int triage_record_decode(const ql_codec_t *codec, ql_uscc_mode_t uscc_mode,
                          "invalid: decoded record lacks a required field");
                 *kind = TRIAGE_REJECT_INVALID;
                 return -1;
-        }
-        if (!rec->json) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return -2;
         }
         return 0;
 }

@@ -19,8 +19,7 @@
 /* A decoded record.  Zero-initialise; triage_record_clear() frees it. */
 typedef struct {
         json_t *doc;      /* the decoded record */
-        char *json;       /* doc as compact JSON text */
-        triage_row_t row; /* columns, borrowed from doc and json */
+        triage_row_t row; /* columns, borrowed from doc */
         char *warnings;   /* validation warnings joined, or NULL */
 } triage_record_t;
 
