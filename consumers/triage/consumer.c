@@ -592,7 +592,12 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->run = opts->run;
         atomic_init(&c->uscc_mode, (int)cfg->uscc_check);
         atomic_init(&c->recategorize, 0);
-        c->batch_size = cfg->batch_size;
+        /* Like the prefetch, the batch size is the process's: members
+         * split it, so memory does not grow with --workers (each member
+         * holds the batch it fills and the one being written). */
+        c->batch_size = cfg->batch_size / (cfg->workers > 1 ? cfg->workers : 1);
+        if (c->batch_size < 1)
+                c->batch_size = 1;
         c->batch_ms = cfg->batch_ms;
         c->idle_exit = cfg->idle_exit;
         c->backoff_ms = BACKOFF_MIN_MS;
