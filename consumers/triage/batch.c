@@ -178,7 +178,7 @@ static int copy_json(triage_buf_t *t, const json_t *v, int depth)
 {
         char num[32];
         if (depth > 1000)
-                return -1; /* deeper than any decoder builds */
+                return -1; /* ql_codec builds at most CODEC_MAX_DEPTH (64) */
         switch (json_typeof(v)) {
         case JSON_OBJECT: {
                 int fail = triage_buf_append(t, "{", 1);

@@ -163,7 +163,8 @@ int triage_buf_append(triage_buf_t *t, const void *p, size_t n);
 int triage_buf_copy_field(triage_buf_t *t, const char *s);
 /* A COPY text field holding v as compact JSON: the text json_dumps(v,
  * JSON_COMPACT) gives (keys in insertion order, non-ASCII as is), with
- * COPY's escaping applied in the same pass. */
+ * COPY's escaping applied in the same pass.  Strings must be valid UTF-8,
+ * as jansson's checking constructors (the codec's) make them. */
 int triage_buf_copy_json(triage_buf_t *t, const json_t *v);
 /* A PostgreSQL array literal {"a","b"} of n strings, " and \ escaped. */
 int triage_buf_array_literal(triage_buf_t *t, const char *const *v, size_t n);

@@ -500,12 +500,11 @@ static rd_kafka_t *make_consumer(triage_consumer_t *c, const ql_config_t *cfg,
          * librdkafka 2.0.2 partitions stalled after leader moves in the
          * fault suite; it stays at librdkafka's default.) */
         int workers = cfg->workers > 1 ? cfg->workers : 1;
-        char kbytes[16], min_messages[16];
+        char kbytes[16];
         snprintf(kbytes, sizeof(kbytes), "%d", PREFETCH_KB / workers);
-        snprintf(min_messages, sizeof(min_messages), "%d", 10000000);
         const char *defaults[][2] = {
             {"queued.max.messages.kbytes", kbytes},
-            {"queued.min.messages", min_messages},
+            {"queued.min.messages", "10000000"}, /* librdkafka's maximum */
             {"auto.offset.reset", "earliest"},
         };
         /* The guarantees, not negotiable: offsets live in PostgreSQL, and
@@ -697,7 +696,7 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
                 added = triage_batch_add_row(c->batch, m->partition, m->offset,
                                              start, m->key, m->key_len,
                                              m->payload, m->len, &rec.row);
-        } else if (rc == -1) {
+        } else {
                 ql_warn(c->lg,
                         "%s/%" PRId32 "/%" PRId64 "%s%s rejected (%s): %s",
                         c->topic, m->partition, m->offset,
@@ -708,8 +707,6 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
                                                 m->offset, start, m->key,
                                                 m->key_len, m->payload, m->len,
                                                 kind, rec.row.result_id, err);
-        } else {
-                added = -1;
         }
         triage_record_clear(&rec);
         if (added) {

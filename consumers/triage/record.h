@@ -28,9 +28,8 @@ void triage_record_clear(triage_record_t *r);
 /* Decode and validate `payload` (may be NULL: a message without a value).
  * 0: rec holds the row.  -1: the record is bad; *kind says why
  * (UNDECODABLE or INVALID), errstr the reason, and rec->row.result_id is
- * set when the record decoded far enough to have one.  -2: out of memory,
- * nothing is known about the record.  In every case triage_record_clear()
- * rec afterwards. */
+ * set when the record decoded far enough to have one.  In either case
+ * triage_record_clear() rec afterwards. */
 int triage_record_decode(const ql_codec_t *codec, ql_uscc_mode_t uscc_mode,
                          const void *payload, size_t len,
                          triage_record_t *rec /* OUT */,
