@@ -481,6 +481,13 @@ static int operator_set(const ql_config_t *cfg, const char *key)
         return 0;
 }
 
+/* Group members in this process: the prefetch and the batch size are
+ * split between them. */
+static int members(const ql_config_t *cfg)
+{
+        return cfg->workers > 1 ? cfg->workers : 1;
+}
+
 static rd_kafka_t *make_consumer(triage_consumer_t *c, const ql_config_t *cfg,
                                  char *errstr, size_t errstr_size)
 {
@@ -499,9 +506,8 @@ static rd_kafka_t *make_consumer(triage_consumer_t *c, const ql_config_t *cfg,
          * fetch.error.backoff.ms does not shorten that wait, and with
          * librdkafka 2.0.2 partitions stalled after leader moves in the
          * fault suite; it stays at librdkafka's default.) */
-        int workers = cfg->workers > 1 ? cfg->workers : 1;
         char kbytes[16];
-        snprintf(kbytes, sizeof(kbytes), "%d", PREFETCH_KB / workers);
+        snprintf(kbytes, sizeof(kbytes), "%d", PREFETCH_KB / members(cfg));
         const char *defaults[][2] = {
             {"queued.max.messages.kbytes", kbytes},
             {"queued.min.messages", "10000000"}, /* librdkafka's maximum */
@@ -594,7 +600,7 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         /* Like the prefetch, the batch size is the process's: members
          * split it, so memory does not grow with --workers (each member
          * holds the batch it fills and the one being written). */
-        c->batch_size = cfg->batch_size / (cfg->workers > 1 ? cfg->workers : 1);
+        c->batch_size = cfg->batch_size / members(cfg);
         if (c->batch_size < 1)
                 c->batch_size = 1;
         c->batch_ms = cfg->batch_ms;

@@ -3,7 +3,8 @@ partitions (each logs as ql-triage/N and holds its own), every record is
 stored exactly once with the case logic applied, /metrics lists each
 partition's lag once under one HELP/TYPE header and counts across both
 members, SIGHUP re-applies the cause rules once, SIGTERM stops both and the
-closing totals add up.
+closing totals add up.  --batch-size is the process's: each member closes
+batches of half of it.
 """
 import os
 import re
@@ -39,6 +40,12 @@ def main():
                    lambda: held(t, 1) and held(t, 2)
                    and held(t, 1) | held(t, 2) == set(range(6))
                    and not held(t, 1) & held(t, 2))
+        for member in (1, 2):
+            started = [l for l in t.text().splitlines()
+                       if "ql-triage/%d: consuming" % member in l]
+            if not started or "batches of 100 records" not in started[0]:
+                fail("member %d does not batch 100 records (200 split by 2): %s"
+                     % (member, started))
         T.wait_for("all %d rows and offsets at the high watermarks" % N,
                    lambda: T.caught_up(env.brokers, N), timeout=90)
         # Each member stored its partitions: every stored offset is at its
