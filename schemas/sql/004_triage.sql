@@ -64,10 +64,10 @@ RETURN to_char(reported_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS') || '|' || r
 -- emptied at every call.  They are only ever inserted into (no UPDATE), and
 -- emptied with DELETE rather than TRUNCATE, which costs more than the
 -- derivation of a whole batch; a TRUNCATE drops the dead rows once they
--- pass a few megabytes.  ql.recompute ANALYZEs each once filled, so every
--- statement is planned for the sizes at hand: only the columns that its
--- statements join, group or filter on (the statistics of the others, the
--- measures and failed items among them, would cost more than they tell).
+-- pass a few megabytes.  They are not ANALYZEd: the planner sizes them by
+-- their pages, which is close enough to pick index probes into the large
+-- tables, and ANALYZE per table and call took nearly a third of the
+-- derivation of a batch of 200 results.
 CREATE FUNCTION ql.triage_workspace() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -155,13 +155,17 @@ END $$;
 -- those joins index probes whatever the large tables' statistics say (they
 -- lag behind while results stream in); random_page_cost says that the
 -- pages probed are in memory; JIT is off, its compile time would dwarf
--- these statements.  The update of the actions' state joins by action_id
+-- these statements.  Every statement is planned at every call
+-- (force_custom_plan) for the sizes at hand: a generic plan, kept for the
+-- session, would keep the sequential scans chosen while the tables were
+-- small.  The update of the actions' state joins by action_id
 -- with hash and merge joins off for that statement only (the function's
 -- SET clauses restore them on exit): a hash join would read every plan
 -- action to update a few thousand.
 CREATE FUNCTION ql.recompute(codes text[], full_recompute boolean DEFAULT false) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp SET jit = off SET random_page_cost = 1.1
+SET plan_cache_mode = force_custom_plan
 SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
     PERFORM ql.triage_workspace();
@@ -192,7 +196,6 @@ BEGIN
     SELECT r.result_id, r.credit_code, r.kind, r.verdict, r.refers_to, r.reported_at
       FROM ql.inspection_result r
      WHERE full_recompute AND r.credit_code = ANY (codes) AND r.kind <> 'SUPERVISION';
-    ANALYZE pg_temp.qlt_fu (result_id);
 
     -- Follow each refers_to chain back to a SUPERVISION result (bounded, so
     -- that a cycle cannot loop), and store the link.
@@ -270,7 +273,6 @@ BEGIN
             CROSS JOIN LATERAL (SELECT coalesce(lower(it.item ->> 'safety'), '')
                                        IN ('true', 't', '1', 'yes', '是') AS safety) x
             WHERE f.verdict = 'NONCONFORMING' AND it.item ->> 'verdict' = 'FAIL') i;
-    ANALYZE pg_temp.qlt_new (result_id, credit_code);
 
     -- 3. The originals to fold again: the new ones and those with a newly
     -- linked recheck or retest (all of the enterprise's when full).
@@ -290,7 +292,6 @@ BEGIN
     SELECT n.result_id, n.credit_code, n.pos
       FROM ql.nonconformity n
      WHERE full_recompute AND n.credit_code = ANY (codes);
-    ANALYZE pg_temp.qlt_aff (result_id, credit_code);
 
     INSERT INTO pg_temp.qlt_x (result_id, may_shrink)
     SELECT result_id, full_recompute FROM pg_temp.qlt_aff;
@@ -333,7 +334,6 @@ BEGIN
                 lead(r.reported_at) OVER (PARTITION BY r.original_result_id, r.counted
                                           ORDER BY r.pos) END
       FROM rechecks r;
-    ANALYZE pg_temp.qlt_ev (result_id, original_result_id);
 
     INSERT INTO pg_temp.qlt_fold (result_id, status, settled_by, settled_at, eff_pos,
                                   confirmed_by, failed_rechecks, first_failed_at,
@@ -371,7 +371,6 @@ BEGIN
                                   AND (v.term_pos IS NULL OR v.pos <= v.term_pos)))[1] AS confirmed_by
               FROM pg_temp.qlt_ev v
              GROUP BY v.original_result_id) e ON e.original_result_id = a.result_id;
-    ANALYZE pg_temp.qlt_fold (result_id);
 
     UPDATE ql.followup_link l
        SET effect = x.effect, reason = x.reason, failure_no = x.failure_no,
@@ -479,7 +478,6 @@ BEGIN
                OVER (PARTITION BY w.credit_code ORDER BY w.pos),
            w.seed_case_no
       FROM w;
-    ANALYZE pg_temp.qlt_scope (result_id, credit_code, run_no, old_case_no);
 
     -- 5. Cases.  Run 0 continues the case of the original before the scope;
     -- runs 1.. are new cases, identified by their opening original: the
@@ -494,7 +492,6 @@ BEGIN
               FROM pg_temp.qlt_scope s GROUP BY s.credit_code, s.run_no) g
       LEFT JOIN LATERAL (SELECT e.case_no FROM ql.enforcement_case e
                           WHERE e.opening_result_id = g.opening_result_id OFFSET 0) e ON true;
-    ANALYZE pg_temp.qlt_case (credit_code, run_no, case_no);
 
     IF EXISTS (SELECT 1 FROM pg_temp.qlt_case WHERE case_no IS NULL) THEN
         UPDATE pg_temp.qlt_case c SET case_no = x.case_no
@@ -717,7 +714,6 @@ BEGIN
      WHERE e.case_no IN (SELECT s.old_case_no FROM pg_temp.qlt_scope s
                           WHERE s.old_case_no IS NOT NULL)
        AND NOT EXISTS (SELECT 1 FROM ql.nonconformity n WHERE n.case_no = e.case_no);
-    ANALYZE pg_temp.qlt_x (result_id, may_shrink);
 
     -- 6. The plans of the originals in qlt_x.  The dated part of an action
     -- (due date, measure, basis) is written once; its state (status, done by
@@ -777,7 +773,6 @@ BEGIN
     SELECT b.about, b.action, b.original, b.anchor + k.offset_days, b.anchor + k.not_before_days,
            k.measure || b.detail, k.basis, b.case_no, b.credit_code, b.is_new
       FROM base b JOIN ql.action_kind k ON k.action = b.action;
-    ANALYZE pg_temp.qlt_act (about_result_id, action, of_new);
 
     INSERT INTO ql.plan_action (case_no, credit_code, action, about_result_id, original_result_id,
                                 due_date, not_before, status, measure, basis)
