@@ -954,12 +954,14 @@ BEGIN
                         WHERE r.credit_code = c.code
                           AND (r.kind <> 'SUPERVISION' OR r.verdict <> 'CONFORMING'));
     ELSE
-        -- ql.triage_pending holds little more than this batch's queue: one
-        -- join, not a probe per code.
-        SELECT array_agg(DISTINCT p.credit_code ORDER BY p.credit_code) INTO dirty
-          FROM ql.triage_pending p
-          JOIN (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code)) c
-            ON c.code = p.credit_code;
+        -- One probe of the index per code, whatever ql.triage_pending holds
+        -- between two autovacuums (the dead rows of the batches before,
+        -- besides this batch's queue): at a million results, the join of
+        -- the codes with the table that this replaces took 22 ms per batch
+        -- of 2,000 results, the probes 4 ms.
+        SELECT array_agg(c.code ORDER BY c.code) INTO dirty
+          FROM (SELECT DISTINCT code FROM unnest(credit_codes) AS u(code)) c
+         WHERE EXISTS (SELECT 1 FROM ql.triage_pending p WHERE p.credit_code = c.code OFFSET 0);
     END IF;
 
     IF dirty IS NULL THEN
