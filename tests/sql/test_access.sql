@@ -14,6 +14,11 @@ CREATE ROLE qltap_acc_nobody LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_acc_daemon LOGIN IN ROLE ql_triage;
 INSERT INTO ql.officer VALUES ('qltap_acc_huli', '350206'), ('qltap_acc_two', '350206'),
                               ('qltap_acc_two', '350203');
+-- pgTAP's set and result comparisons work in temp tables, which officers
+-- may not create in a deployment: these test logins may (test_definer
+-- shows that even so they gain nothing from it).
+SELECT format('GRANT TEMPORARY ON DATABASE %I TO qltap_acc_huli, qltap_acc_two, qltap_acc_nobody',
+              current_database()) \gexec
 
 -- Two enterprises in 湖里 350206, one in 思明 350203, one in 集美 350211;
 -- reported long ago so that actions are overdue; a recheck waiting in each.
