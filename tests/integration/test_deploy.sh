@@ -34,6 +34,8 @@ need(s["ql-migrate"]["depends_on"]["postgres"]["condition"] == "service_healthy"
 need(s["ql-triage"]["depends_on"]["ql-migrate"]["condition"] == "service_completed_successfully", "triage waits for the migrations")
 need("user=qingling_triage" in s["ql-triage"]["environment"]["QL_PG"], "triage runs as its own role")
 need("--migrate-only" in s["ql-migrate"]["command"], "ql-migrate applies migrations")
+need("user=qingling_owner" in s["ql-migrate"]["environment"]["QL_PG"], "migrations run as the schema owner")
+need(s["postgres"]["environment"]["POSTGRES_USER"] not in ("qingling_owner",), "the schema owner is not the cluster's superuser")
 need(s["kafka-topics"]["depends_on"]["kafka"]["condition"] == "service_healthy", "topics wait for kafka")
 need("container_name" not in s["ql-triage"] and "ports" not in s["ql-triage"], "ql-triage scalable")
 need(s["prometheus"].get("profiles") == ["monitoring"], "monitoring profile")
@@ -47,6 +49,41 @@ grep -v QL_PG_PASSWORD "$QL_TMP/env" >"$QL_TMP/env.nopw"
 if docker-compose --env-file "$QL_TMP/env.nopw" -f "$QL_SRC/deploy/docker-compose.yml" config >/dev/null 2>&1; then
         ql_fail "compose accepted a missing QL_PG_PASSWORD"
 fi
+
+# ... nor without the schema owner's.
+grep -v QL_OWNER_PASSWORD "$QL_TMP/env" >"$QL_TMP/env.noowner"
+if docker-compose --env-file "$QL_TMP/env.noowner" -f "$QL_SRC/deploy/docker-compose.yml" config >/dev/null 2>&1; then
+        ql_fail "compose accepted a missing QL_OWNER_PASSWORD"
+fi
+
+# The first start of the compose PostgreSQL, on a cluster of our own (the
+# script creates cluster-wide roles): the init script as the image runs it,
+# then the migrations as the schema owner, as ql-migrate does.  The owner
+# must be an ordinary role that owns the schema, and TEMPORARY must be left
+# to ql_triage alone.
+(
+        . "$QL_SRC/tests/lib/pgcluster.sh"
+        trap ql_pgcluster_stop EXIT
+        [ "$(id -u)" -ne 0 ] || chmod 755 "$QL_TMP"
+        ql_pgcluster_start "$QL_TMP/pg"
+        createdb qingling
+        POSTGRES_USER=postgres POSTGRES_DB=qingling QL_TRIAGE_PASSWORD=t QL_OWNER_PASSWORD=o \
+                bash "$QL_SRC/deploy/postgres-init/10-qingling-roles.sh" >"$QL_TMP/init.log" 2>&1 ||
+                ql_fail "postgres-init: $(cat "$QL_TMP/init.log")"
+        QL_PG="host=$PGHOST port=$PGPORT dbname=qingling user=qingling_owner" \
+                "$QL_BIN/ql-triage" --migrate-only >"$QL_TMP/migrate.log" 2>&1 ||
+                ql_fail "migrations as qingling_owner: $(cat "$QL_TMP/migrate.log")"
+        got=$(psql -X -At -d qingling -c "
+                SELECT (SELECT rolsuper OR rolcreaterole FROM pg_roles WHERE rolname = 'qingling_owner'),
+                       (SELECT pg_get_userbyid(nspowner) FROM pg_namespace WHERE nspname = 'ql'),
+                       has_database_privilege('ql_officer', 'qingling', 'TEMPORARY'),
+                       has_database_privilege('qingling_triage', 'qingling', 'TEMPORARY'),
+                       has_database_privilege('qingling_owner', 'qingling', 'TEMPORARY')")
+        ql_assert_eq "f|qingling_owner|f|t|f" "$got" \
+                "owner ordinary and owning ql; TEMPORARY for the triage login only"
+        grep -q "WARNING" "$QL_TMP/migrate.log" && ql_fail "migrations warned: $(cat "$QL_TMP/migrate.log")"
+        echo "postgres-init ok: $got"
+)
 
 # Never commit secrets.
 git -C "$QL_SRC" ls-files --error-unmatch deploy/.env >/dev/null 2>&1 && ql_fail "deploy/.env is committed"
