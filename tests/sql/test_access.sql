@@ -60,8 +60,8 @@ SELECT set_eq($$SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.
               'ql_officer reads exactly the views');
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                  WHERE n.nspname = 'ql' AND has_function_privilege('ql_officer', p.oid, 'EXECUTE')$$,
-              ARRAY['assign_case', 'complete_action'],
-              'ql_officer executes exactly assign_case and complete_action');
+              ARRAY['assign_case', 'complete_action', 'accept_followup'],
+              'ql_officer executes exactly the officer functions');
 SELECT ok((SELECT bool_and(p.prosecdef AND array_to_string(p.proconfig, ',') LIKE 'search_path=%')
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname = 'ql' AND p.proname IN ('assign_case', 'complete_action', 'retriage')),

@@ -11,7 +11,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 \ir fixtures.sql
-SELECT plan(26);
+SELECT plan(27);
 
 CREATE ROLE qltap_def_off LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_def_daemon LOGIN IN ROLE ql_triage;
@@ -55,6 +55,9 @@ CREATE EVENT TRIGGER qltap_note_created ON ddl_command_end EXECUTE FUNCTION qlte
 SELECT qltest.feed(
     qltest.doc('LAB1:A1', '914403001922038216', 'SUPERVISION', 'NONCONFORMING', '2024-03-01 02:00+00'),
     qltest.doc('LAB1:A2', '914403001922038216', 'RECHECK', 'NONCONFORMING', '2024-05-01 02:00+00',
+               'LAB1:A1'),
+    -- Another lab's recheck, waiting for an officer's acceptance.
+    qltest.doc('LAB9:A3', '914403001922038216', 'RECHECK', 'NONCONFORMING', '2024-06-01 02:00+00',
                'LAB1:A1'));
 SELECT case_no AS the_case FROM ql.enforcement_case WHERE opening_result_id = 'LAB1:A1' \gset
 SELECT action_id AS stop_sale FROM ql.plan_action
@@ -152,6 +155,8 @@ SELECT is(qltest.outcome(format('DELETE FROM pg_temp.%I', (SELECT min(relname) F
           'QLHJK: hijacked as qltap_def_off', 'control: the planted trigger fires and would be seen');
 SELECT is(qltest.outcome(format('SELECT ql.complete_action(%s, %L)', :diagnosis, 'attack')),
           'ok', 'complete_action does not run the officer''s trigger');
+SELECT is(qltest.outcome($$SELECT ql.accept_followup('LAB9:A3')$$),
+          'ok', 'accept_followup does not run the officer''s trigger');
 SELECT is(qltest.outcome(format('SELECT ql.assign_case(%L, %L)', :'the_case', 'qltap_def_off')),
           'ok', 'assign_case does not run the officer''s trigger');
 SELECT qltest.drop_tables();
@@ -161,7 +166,7 @@ SELECT is((SELECT status FROM ql.plan_action WHERE action_id = :diagnosis), 'DON
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p
                  WHERE p.pronamespace = 'ql'::regnamespace
                    AND has_function_privilege('ql_officer', p.oid, 'EXECUTE')$$,
-              ARRAY['assign_case', 'complete_action'],
+              ARRAY['assign_case', 'complete_action', 'accept_followup'],
               'those are all the functions an officer may execute');
 
 -- As the triage login (which has TEMPORARY in a deployment).
