@@ -5,13 +5,14 @@
 -- officer inputs survive re-triage.
 BEGIN;
 \ir fixtures.sql
-SELECT plan(61);
+SELECT plan(65);
 
 -- Roles are cluster-wide; these disappear with the ROLLBACK.
 CREATE ROLE qltap_acc_huli LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_acc_two LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_acc_nobody LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_acc_daemon LOGIN IN ROLE ql_triage;
+CREATE ROLE qltap_acc_plain LOGIN;
 INSERT INTO ql.officer VALUES ('qltap_acc_huli', '350206'), ('qltap_acc_two', '350206'),
                               ('qltap_acc_two', '350203');
 -- pgTAP's set and result comparisons work in temp tables, which officers
@@ -56,20 +57,29 @@ SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.
 SELECT set_eq($$SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                  WHERE n.nspname = 'ql' AND has_table_privilege('ql_officer', c.oid, 'SELECT')$$,
               ARRAY['case_board', 'case_plan', 'case_diagnosis', 'overdue_actions', 'zero_out_progress',
-                    'zero_out_summary', 'enterprise_dossier', 'unmatched_recheck'],
+                    'zero_out_summary', 'enterprise_dossier', 'unmatched_recheck', 'case_findings',
+                    'case_history', 'due_soon', 'officer_workload', 'quality_stats', 'case_notice',
+                    'case_acts'],
               'ql_officer reads exactly the views');
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                  WHERE n.nspname = 'ql' AND has_function_privilege('ql_officer', p.oid, 'EXECUTE')$$,
-              ARRAY['assign_case', 'complete_action', 'accept_followup'],
-              'ql_officer executes exactly the officer functions');
+              ARRAY['assign_case', 'complete_action', 'accept_followup', 'record_act', 'revoke_act',
+                    'reopen_action', 'confirm_close',
+                    -- what the views call: pure functions and region names
+                    'title', 'quarter_of', 'region_name', 'cst_today'],
+              'ql_officer executes exactly the officer functions and the views'' helpers');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text FROM pg_proc p
+                 WHERE p.pronamespace = 'ql'::regnamespace
+                   AND has_function_privilege('qltap_acc_plain', p.oid, 'EXECUTE')),
+          '{}'::text[], 'a login in no Qingling role executes no function of the schema');
 SELECT ok((SELECT bool_and(p.prosecdef AND array_to_string(p.proconfig, ',') LIKE 'search_path=%')
              FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
             WHERE n.nspname = 'ql' AND p.proname IN ('assign_case', 'complete_action', 'retriage')),
           'the officer functions and retriage are SECURITY DEFINER with a fixed search_path');
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                  WHERE n.nspname = 'ql' AND has_function_privilege('ql_triage', p.oid, 'EXECUTE')$$,
-              ARRAY['retriage', 'recategorize'],
-              'ql_triage executes only ql.retriage and ql.recategorize');
+              ARRAY['retriage', 'recategorize', 'set_bureau'],
+              'ql_triage executes only ql.retriage, ql.recategorize and ql.set_bureau');
 SELECT ok(has_table_privilege('ql_triage', 'ql.inspection_result', 'INSERT')
           AND has_table_privilege('ql_triage', 'ql.inspection_result', 'SELECT')
           AND has_table_privilege('ql_triage', 'ql.consumer_offset', 'UPDATE')
@@ -219,6 +229,15 @@ SELECT action_id AS huli_revoke FROM ql.plan_action
 SET SESSION AUTHORIZATION qltap_acc_huli;
 SELECT lives_ok(format('SELECT ql.complete_action(%s, %L)', :huli_revoke, '已提请登记机关吊销营业执照'),
                 'huli completes LICENSE_REVOCATION');
+SELECT results_eq(format($$SELECT status, close_requested FROM ql.case_board WHERE case_no = %L$$,
+                         :'huli_case'),
+                  $$VALUES ('ESCALATED', true)$$, 'the close waits for a supervisor');
+SELECT throws_ok(format('SELECT ql.confirm_close(%L)', :'huli_case'), '42501', NULL,
+                 'an officer who is no supervisor cannot confirm it');
+RESET SESSION AUTHORIZATION;
+UPDATE ql.officer SET supervisor = true WHERE login = 'qltap_acc_two' AND region_prefix = '350206';
+SET SESSION AUTHORIZATION qltap_acc_two;
+SELECT lives_ok(format('SELECT ql.confirm_close(%L)', :'huli_case'), 'a supervisor of the region confirms');
 SELECT is((SELECT count(*) FROM ql.case_board WHERE case_no = :'huli_case'), 0::bigint,
           'the closed case leaves the board');
 RESET SESSION AUTHORIZATION;

@@ -11,7 +11,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 \ir fixtures.sql
-SELECT plan(27);
+SELECT plan(33);
 
 CREATE ROLE qltap_def_off LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_def_daemon LOGIN IN ROLE ql_triage;
@@ -157,6 +157,16 @@ SELECT is(qltest.outcome(format('SELECT ql.complete_action(%s, %L)', :diagnosis,
           'ok', 'complete_action does not run the officer''s trigger');
 SELECT is(qltest.outcome($$SELECT ql.accept_followup('LAB9:A3')$$),
           'ok', 'accept_followup does not run the officer''s trigger');
+SELECT is(qltest.outcome(format('SELECT ql.record_act(%L, %L, %L)', :'the_case', 'SERVED', '2024-03-05')),
+          'ok', 'record_act does not run the officer''s trigger');
+SELECT is(qltest.outcome($$SELECT ql.revoke_act((SELECT max(act_id) FROM ql.case_acts), '测试撤销')$$),
+          'ok', 'revoke_act does not run the officer''s trigger');
+SELECT is(qltest.outcome(format('SELECT ql.reopen_action(%s, %L)', :diagnosis, '测试重新打开')),
+          'ok', 'reopen_action does not run the officer''s trigger');
+SELECT unalike(qltest.outcome(format('SELECT ql.confirm_close(%L)', :'the_case')),
+               '%hijacked%', 'confirm_close does not run the officer''s trigger');
+SELECT is(qltest.outcome(format('SELECT ql.complete_action(%s, %L)', :diagnosis, 'again')),
+          'ok', 'complete_action once more, after the reopening');
 SELECT is(qltest.outcome(format('SELECT ql.assign_case(%L, %L)', :'the_case', 'qltap_def_off')),
           'ok', 'assign_case does not run the officer''s trigger');
 SELECT qltest.drop_tables();
@@ -166,7 +176,9 @@ SELECT is((SELECT status FROM ql.plan_action WHERE action_id = :diagnosis), 'DON
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p
                  WHERE p.pronamespace = 'ql'::regnamespace
                    AND has_function_privilege('ql_officer', p.oid, 'EXECUTE')$$,
-              ARRAY['assign_case', 'complete_action', 'accept_followup'],
+              ARRAY['assign_case', 'complete_action', 'accept_followup', 'record_act', 'revoke_act',
+                    'reopen_action', 'confirm_close', 'title', 'quarter_of', 'region_name',
+                    'cst_today'],
               'those are all the functions an officer may execute');
 
 -- As the triage login (which has TEMPORARY in a deployment).
@@ -182,6 +194,8 @@ SELECT is(qltest.outcome($$SELECT ql.retriage(ARRAY['914403001922038216'], true)
           'ok', 'nor does a full retriage');
 SELECT is(qltest.outcome($$SELECT ql.recategorize()$$),
           'ok', 'nor does recategorize');
+SELECT is(qltest.outcome($$SELECT ql.set_bureau('350206')$$),
+          'ok', 'nor does set_bureau, which derives every enterprise again');
 -- With a rule edited, recategorize has work to do and derives.
 RESET SESSION AUTHORIZATION;
 UPDATE ql.cause_rule SET category = 'OTHER' WHERE category = 'LABELING';
@@ -193,7 +207,7 @@ RESET SESSION AUTHORIZATION;
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p
                  WHERE p.pronamespace = 'ql'::regnamespace
                    AND has_function_privilege('ql_triage', p.oid, 'EXECUTE')$$,
-              ARRAY['retriage', 'recategorize'],
+              ARRAY['retriage', 'recategorize', 'set_bureau'],
               'those are all the functions the triage login may execute');
 
 -- Without planted tables the functions work, and leave nothing in the

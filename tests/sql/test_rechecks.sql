@@ -57,7 +57,7 @@ SELECT is(qltest.plan_of((qltest.case_of('LAB1:E1')).case_no),
           ARRAY['STOP_SALE@2024-01-10', 'OBJECTION_WINDOW@2024-01-25', 'DIAGNOSIS@2024-02-09',
                 'RECTIFY@2024-03-10', 'PUBLIC_ANNOUNCEMENT@2024-03-21', 'RECHECK@2024-03-25',
                 'SUSPEND_REORGANIZE@2024-06-01', 'SECOND_RECHECK@2024-06-19',
-                'LICENSE_REVOCATION@2024-09-01'],
+                'REORGANIZE_RECHECK@2024-08-30', 'LICENSE_REVOCATION@2024-09-01'],
           'the whole escalated plan');
 SELECT is((qltest.case_of('LAB1:E1')).status, 'ESCALATED', 'still ESCALATED');
 -- And finally a pass.

@@ -77,8 +77,9 @@ SELECT ok((SELECT bool_and(days_overdue = ((now() AT TIME ZONE 'UTC') + interval
           'overdue_actions: days overdue counted from today in China');
 SELECT set_eq($$SELECT action FROM ql.overdue_actions WHERE case_no = (SELECT case_no FROM ql.case_board)$$,
               $$SELECT action FROM ql.plan_action
-                 WHERE case_no = (SELECT case_no FROM ql.case_board) AND status = 'PENDING'$$,
-              'every pending action of the old case is overdue');
+                 WHERE case_no = (SELECT case_no FROM ql.case_board) AND status = 'PENDING'
+                   AND action <> 'OBJECTION_WINDOW'$$,
+              'every pending action of the old case is overdue, but the objection period');
 SELECT is((SELECT count(*) FROM ql.overdue_actions
             WHERE action_id = (SELECT action_id FROM ql.plan_action
                                 WHERE about_result_id = 'LAB1:Z1' AND action = 'RECHECK')), 0::bigint,
