@@ -15,7 +15,7 @@
 -- enterprise from scratch (the same result by construction; the tests check
 -- both against each other).
 --
--- The rules (design §5), as ql.recompute applies them:
+-- The rules, as ql.recompute applies them (now at the head of 012_derive_steps):
 --   original   a SUPERVISION result that is NONCONFORMING (one finding per FAIL
 --              item) or REFUSED (one SERIOUS finding).  RECHECK and RETEST
 --              results open no findings of their own: they act on their

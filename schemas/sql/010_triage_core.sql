@@ -6,7 +6,7 @@
 -- conflicting resend, which needs a person to decide which copy is right:
 --   UNDECODABLE            not single-object Avro, or an unknown schema
 --                          fingerprint, or a datum that does not decode
---   INVALID                decoded, but fails the record rules (design §3)
+--   INVALID                decoded, but fails the record rules (README.md, "The record")
 --   CONFLICTING_DUPLICATE  result_id already stored with different content
 --   UNSTORABLE             PostgreSQL refused the row (e.g. a value out of
 --                          a column's range)

@@ -1,5 +1,5 @@
 -- Shared helpers for the pgTAP tests (\ir fixtures.sql after BEGIN): build
--- result documents shaped like the labs' (design §3) and store them the way
+-- result documents shaped like the labs' (docs/labs.md) and store them the way
 -- ql-triage does -- INSERT ... ON CONFLICT (result_id) DO NOTHING, then
 -- ql.retriage with the batch's credit codes, in one transaction.  Everything
 -- lives in schema qltest and disappears with the test's ROLLBACK.

@@ -1,4 +1,4 @@
--- Officers and access (design §6): an officer sees only the enterprises of
+-- Officers and access (docs/officers.md, docs/security.md): an officer sees only the enterprises of
 -- their region prefixes in every view, may assign and complete only there,
 -- cannot touch the tables; a login not in ql.officer sees nothing; the
 -- daemon's role can store results and re-triage and nothing of the officers';

@@ -1,4 +1,4 @@
--- Findings and diagnosis (design §5): one finding per FAIL item of a
+-- Findings and diagnosis (schemas/sql/012_derive_steps.sql): one finding per FAIL item of a
 -- NONCONFORMING result and one per REFUSED result, SERIOUS for A or safety
 -- items and refusals, cause categories from the editable rules.
 BEGIN;

@@ -1,4 +1,4 @@
--- Order independence (design §5): the same results fed in different orders
+-- Order independence (schemas/sql/012_derive_steps.sql): the same results fed in different orders
 -- and batchings -- in time order, backwards (every recheck before its
 -- original), shuffled with duplicates -- give the same board, plans,
 -- findings and progress; only case numbers may differ.  Officer inputs are

@@ -1,4 +1,4 @@
--- Cases and their 一企一策 plans (design §5): case numbers, due dates counted
+-- Cases and their 一企一策 plans (schemas/sql/012_derive_steps.sql): case numbers, due dates counted
 -- from the original result's reported_at date in China Standard Time, the
 -- actions for SERIOUS findings and repeat offenders, priorities, and a new
 -- case after one was cleared.

@@ -1,4 +1,4 @@
--- Rechecks and retests (design §5): a passing RECHECK clears, a failing one
+-- Rechecks and retests (schemas/sql/012_derive_steps.sql): a passing RECHECK clears, a failing one
 -- escalates (PUBLIC_ANNOUNCEMENT, SECOND_RECHECK), a second failure adds
 -- SUSPEND_REORGANIZE, a third LICENSE_REVOCATION; a passing RETEST voids, a
 -- failing one confirms; a recheck that arrives before its original waits in

@@ -1,4 +1,4 @@
--- The tables and views of design §6: their columns, and what the officers'
+-- The tables and views officers read (docs/officers.md): their columns, and what the officers'
 -- views answer -- next action and overdue flags on the board, days overdue,
 -- 清零 progress per region and category, the dossier.
 BEGIN;
