@@ -294,7 +294,7 @@ DECLARE
 BEGIN
     SELECT * INTO a FROM ql.case_act ca WHERE ca.act_id = revoke_act.act_id FOR UPDATE;
     IF NOT FOUND THEN
-        RAISE EXCEPTION '执法行为记录 % 不存在', revoke_act.act_id
+        RAISE EXCEPTION '执法行为记录 % 不存在或不在 % 的辖区内', revoke_act.act_id, caller
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     c := ql.officer_case(a.case_no, caller);
@@ -397,8 +397,8 @@ BEGIN
     PERFORM ql.recompute(ARRAY[c.credit_code], true);
 END $$;
 
--- As in 011, and OBJECTION_WINDOW, a period, is not completed: its state
--- follows the acts SERVED and OBJECTION_FILED.
+-- As in 011, with its messages in Chinese, and OBJECTION_WINDOW, a period,
+-- is not completed: its state follows the acts SERVED and OBJECTION_FILED.
 CREATE OR REPLACE FUNCTION ql.complete_action(action_id bigint, note text) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
@@ -412,12 +412,12 @@ BEGIN
      WHERE p.action_id = complete_action.action_id
        FOR UPDATE OF p;
     IF NOT FOUND OR NOT ql.officer_covers(caller, a.region_code) THEN
-        RAISE EXCEPTION 'action % not found in the regions of %', complete_action.action_id, caller
+        RAISE EXCEPTION '事项 % 不存在或不在 % 的辖区内', complete_action.action_id, caller
             USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF a.status <> 'PENDING' THEN
-        RAISE EXCEPTION 'action % (%) is %: only pending actions are completed',
-                        a.action_id, a.action, a.status
+        RAISE EXCEPTION '事项 %（%）已%，只有待办事项可以办结', a.action_id, a.action,
+                        CASE a.status WHEN 'DONE' THEN '完成' ELSE '取消' END
             USING ERRCODE = 'object_not_in_prerequisite_state';
     END IF;
     IF a.action = 'OBJECTION_WINDOW' THEN
@@ -430,6 +430,67 @@ BEGIN
     INSERT INTO ql.officer_log (login, what, case_no, action_id, detail)
     VALUES (caller, 'COMPLETE', a.case_no, a.action_id, a.action || coalesce(': ' || complete_action.note, ''));
     PERFORM ql.recompute(ARRAY[a.credit_code], true);
+END $$;
+
+-- As in 006, with its messages in Chinese.
+CREATE OR REPLACE FUNCTION ql.assign_case(case_no text, login text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    caller text := session_user;
+    c ql.enforcement_case := ql.officer_case(assign_case.case_no, session_user);
+    region text := (SELECT e.region_code FROM ql.enterprise e WHERE e.credit_code = c.credit_code);
+BEGIN
+    IF c.status NOT IN ('OPEN', 'ESCALATED') THEN
+        RAISE EXCEPTION '案件 % 已%，只有未结案件可以分派', c.case_no,
+                        CASE c.status WHEN 'CLEARED' THEN '清零' ELSE '结案' END
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+    IF assign_case.login IS NULL OR NOT ql.officer_covers(assign_case.login, region) THEN
+        RAISE EXCEPTION '执法人员 % 不负责辖区 %', coalesce(assign_case.login, '（空）'), region
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+
+    INSERT INTO ql.case_assignment AS a (case_no, officer, assigned_by, assigned_at)
+    VALUES (c.case_no, assign_case.login, caller, now())
+    ON CONFLICT ON CONSTRAINT case_assignment_pkey DO UPDATE
+       SET officer = excluded.officer, assigned_by = excluded.assigned_by,
+           assigned_at = excluded.assigned_at;
+    UPDATE ql.enforcement_case ec SET officer = assign_case.login, updated_at = now()
+     WHERE ec.case_no = c.case_no;
+    INSERT INTO ql.officer_log (login, what, case_no, detail)
+    VALUES (caller, 'ASSIGN', c.case_no, assign_case.login);
+END $$;
+
+-- As in 013, with its messages in Chinese.
+CREATE OR REPLACE FUNCTION ql.accept_followup(result_id text, note text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    caller text := session_user;
+    l record;
+BEGIN
+    SELECT fl.result_id, fl.credit_code, fl.reason, e.region_code INTO l
+      FROM ql.followup_link fl
+      JOIN ql.enterprise e ON e.credit_code = fl.credit_code
+     WHERE fl.result_id = accept_followup.result_id
+       FOR UPDATE OF fl;
+    IF NOT FOUND OR NOT ql.officer_covers(caller, l.region_code) THEN
+        RAISE EXCEPTION '检验结果 % 不存在或不在 % 的辖区内', accept_followup.result_id, caller
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF l.reason IS DISTINCT FROM 'OTHER_LAB' THEN
+        RAISE EXCEPTION '检验结果 % 无需确认（%）', l.result_id,
+                        coalesce(ql.title('reason', l.reason), '已生效')
+            USING ERRCODE = 'object_not_in_prerequisite_state';
+    END IF;
+
+    INSERT INTO ql.followup_acceptance (result_id, note, accepted_by, accepted_at)
+    VALUES (l.result_id, accept_followup.note, caller, now());
+    PERFORM ql.recompute(ARRAY[l.credit_code], true);
+    INSERT INTO ql.officer_log (login, what, case_no, result_id, detail)
+    SELECT caller, 'ACCEPT', n.case_no, l.result_id, accept_followup.note
+      FROM ql.followup_link fl
+      LEFT JOIN ql.nonconformity n ON n.result_id = fl.original_result_id
+     WHERE fl.result_id = l.result_id;
 END $$;
 
 -- ql-triage sets the bureau's region from QL_BUREAU_REGION at start; a
