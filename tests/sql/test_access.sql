@@ -78,8 +78,9 @@ SELECT ok((SELECT bool_and(p.prosecdef AND array_to_string(p.proconfig, ',') LIK
           'the officer functions and retriage are SECURITY DEFINER with a fixed search_path');
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                  WHERE n.nspname = 'ql' AND has_function_privilege('ql_triage', p.oid, 'EXECUTE')$$,
-              ARRAY['retriage', 'recategorize', 'set_bureau'],
-              'ql_triage executes only ql.retriage, ql.recategorize and ql.set_bureau');
+              ARRAY['retriage', 'recategorize', 'set_bureau', 'register_enterprises',
+                    'retriage_pending'],
+              'ql_triage executes only the triage''s functions');
 SELECT ok(has_table_privilege('ql_triage', 'ql.inspection_result', 'INSERT')
           AND has_table_privilege('ql_triage', 'ql.inspection_result', 'SELECT')
           AND has_table_privilege('ql_triage', 'ql.consumer_offset', 'UPDATE')

@@ -11,7 +11,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 \ir fixtures.sql
-SELECT plan(33);
+SELECT plan(35);
 
 CREATE ROLE qltap_def_off LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_def_daemon LOGIN IN ROLE ql_triage;
@@ -194,6 +194,10 @@ SELECT is(qltest.outcome($$SELECT ql.retriage(ARRAY['914403001922038216'], true)
           'ok', 'nor does a full retriage');
 SELECT is(qltest.outcome($$SELECT ql.recategorize()$$),
           'ok', 'nor does recategorize');
+SELECT is(qltest.outcome($$SELECT ql.register_enterprises(ARRAY['914403001922038216', 'QLNEW'])$$),
+          'ok', 'nor does register_enterprises');
+SELECT is(qltest.outcome($$SELECT ql.retriage_pending(100)$$),
+          'ok', 'nor does retriage_pending');
 SELECT is(qltest.outcome($$SELECT ql.set_bureau('350206')$$),
           'ok', 'nor does set_bureau, which derives every enterprise again');
 -- With a rule edited, recategorize has work to do and derives.
@@ -207,7 +211,8 @@ RESET SESSION AUTHORIZATION;
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p
                  WHERE p.pronamespace = 'ql'::regnamespace
                    AND has_function_privilege('ql_triage', p.oid, 'EXECUTE')$$,
-              ARRAY['retriage', 'recategorize', 'set_bureau'],
+              ARRAY['retriage', 'recategorize', 'set_bureau', 'register_enterprises',
+                    'retriage_pending'],
               'those are all the functions the triage login may execute');
 
 -- Without planted tables the functions work, and leave nothing in the

@@ -5,7 +5,7 @@
 -- re-applied whatever the order.
 BEGIN;
 \ir fixtures.sql
-SELECT plan(14);
+SELECT plan(16);
 INSERT INTO ql.officer VALUES (current_user, '');
 
 -- A deterministic pseudo-random data set: 60 enterprises in three districts,
@@ -179,7 +179,43 @@ SELECT bag_eq('SELECT * FROM qltest.snapshot()', 'SELECT * FROM snap_time',
 SELECT isnt(ARRAY(SELECT case_no FROM ql.enforcement_case ORDER BY opening_result_id),
             :'numbers_time'::text[], 'case numbers are the one thing that may differ');
 
--- 5. A full re-triage of everything changes nothing.
+-- 5. In bulk (016_bulk_triage), as ql-triage stores a backlog: shuffled,
+-- batches of 29 stored with only their enterprises registered, the queue
+-- derived in chunks of 10 enterprises after every fifth batch, and to the
+-- end after the last.
+SELECT qltest.reset();
+CREATE FUNCTION qltest.replay_bulk(batch int) RETURNS void
+LANGUAGE plpgsql AS $$
+DECLARE
+    docs jsonb[];
+    part jsonb[];
+BEGIN
+    SELECT array_agg(doc ORDER BY md5(doc ->> 'result_id' || 'bulk')) INTO docs FROM qltest.ds;
+    FOR i IN 0 .. (cardinality(docs) - 1) / batch LOOP
+        part := docs[i * batch + 1 : (i + 1) * batch];
+        INSERT INTO ql.inspection_result (result_id, credit_code, kind, verdict, refers_to,
+                                          reported_at, record, kafka_topic, kafka_partition,
+                                          kafka_offset)
+        SELECT d ->> 'result_id', d -> 'enterprise' ->> 'credit_code', d ->> 'kind', d ->> 'verdict',
+               d ->> 'refers_to', (d ->> 'reported_at')::timestamptz, d, 'inspection.results', 0,
+               nextval('qltest.kafka_offset')
+          FROM unnest(part) AS d
+        ON CONFLICT (result_id) DO NOTHING;
+        PERFORM ql.register_enterprises(ARRAY(SELECT DISTINCT d -> 'enterprise' ->> 'credit_code'
+                                                FROM unnest(part) AS d));
+        IF i % 5 = 4 THEN
+            PERFORM ql.retriage_pending(10);
+        END IF;
+    END LOOP;
+    WHILE ql.retriage_pending(10) > 0 LOOP
+    END LOOP;
+END $$;
+SELECT qltest.replay_bulk(29);
+SELECT is((SELECT count(*) FROM ql.triage_pending), 0::bigint, 'bulk: the queue is drained');
+SELECT bag_eq('SELECT * FROM qltest.snapshot()', 'SELECT * FROM snap_time',
+              'bulk: the same as in time order, batch by batch');
+
+-- 6. A full re-triage of everything changes nothing.
 SELECT cmp_ok(ql.retriage_all(), '>', 0, 'retriage_all recomputes every enterprise with results to act on');
 SELECT bag_eq('SELECT * FROM qltest.snapshot()', 'SELECT * FROM snap_time',
               'and the state is unchanged');
