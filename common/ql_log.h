@@ -3,6 +3,15 @@
  * A logger belongs to its binary's main(), which creates it once and passes it
  * down; modules never own one.  Lines are written with a single write(2) so
  * threads do not interleave within a line.  Never pass a token or password.
+ *
+ * Text lines are logfmt (ts=... level=info prog=ql-spool msg="..."): a value
+ * with a space, '=', '"', '\\', a control character, an invisible
+ * character or a byte that is not UTF-8 is quoted and escaped (\" \\ \n \r
+ * \t \xNN \uXXXX).  JSON lines are valid JSON whatever the bytes (a byte
+ * that is not UTF-8 becomes the text \xNN).  So a message may carry text
+ * from outside (a file name, a lab's value) through %s: it can never end
+ * the line, forge a field or a line, or reach a terminal as a control
+ * sequence.  Messages longer than 4095 bytes are cut.
  */
 #ifndef QL_LOG_H
 #define QL_LOG_H
@@ -42,8 +51,8 @@ void ql_logv(ql_log_t *lg, ql_log_level_t level, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
 #define ql_debug(lg, ...) ql_log((lg), QL_LOG_DEBUG, __VA_ARGS__)
-#define ql_info(lg, ...) ql_log((lg), QL_LOG_INFO, __VA_ARGS__)
-#define ql_warn(lg, ...) ql_log((lg), QL_LOG_WARN, __VA_ARGS__)
+#define ql_info(lg, ...)  ql_log((lg), QL_LOG_INFO, __VA_ARGS__)
+#define ql_warn(lg, ...)  ql_log((lg), QL_LOG_WARN, __VA_ARGS__)
 #define ql_error(lg, ...) ql_log((lg), QL_LOG_ERROR, __VA_ARGS__)
 
 #endif
