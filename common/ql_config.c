@@ -102,6 +102,17 @@ static const setting_t settings[] = {
      "process what is in incoming/ and exit (0 ok, 3 rejects, 1 fault)"},
     {"check", NULL, T_STR, OFF(check), NULL, QL_PROG_SPOOL, 0, 0, 0, "FILE",
      "only validate FILE and print every problem (no Kafka)"},
+    {"rescan", "QL_SPOOL_RESCAN", T_INT, OFF(rescan), "30", QL_PROG_SPOOL, 0, 0,
+     86400, "SECONDS",
+     "also list incoming/ this often, for network shares that send no "
+     "inotify events (0: off)"},
+    {"min_age", "QL_SPOOL_MIN_AGE", T_INT, OFF(min_age), "5", QL_PROG_SPOOL, 0,
+     0, 86400, "SECONDS",
+     "take a file found by listing incoming/ only once it is unmodified "
+     "this long"},
+    {"done_retention", "QL_SPOOL_DONE_RETENTION", T_INT, OFF(done_retention),
+     "0", QL_PROG_SPOOL, 0, 0, 36500, "DAYS",
+     "remove files older than this from done/ (0: keep them)"},
 
     {"gateway_addr", "QL_GATEWAY_ADDR", T_STR, OFF(gateway_addr),
      "127.0.0.1:8080", QL_PROG_GATEWAY, 0, 0, 0, "HOST:PORT", "listen address"},

@@ -63,6 +63,9 @@ typedef struct {
         char *lab;
         char *check; /* --check FILE */
         int once;
+        int rescan;         /* seconds between listings of incoming/, 0 off */
+        int min_age;        /* seconds a listed file must be unmodified */
+        int done_retention; /* days files stay in done/, 0 = for ever */
 
         /* ql-gateway */
         char *gateway_addr;   /* QL_GATEWAY_ADDR */

@@ -5,8 +5,11 @@
  * DIR/rejected/NAME.errors.jsonl and moves the file to DIR/done/ once Kafka
  * acknowledged all of them.  This file owns the process: configuration,
  * signals, the Kafka producer, the metrics endpoint, and the three modes
- * (daemon with inotify, --once, --check).  The work on a file is
- * spool_file's.
+ * (daemon with inotify, --once, --check).  The daemon also lists incoming/
+ * every --rescan seconds (network shares send no inotify events) and takes
+ * what it finds there once unmodified for --min-age seconds, and removes
+ * what has been in done/ longer than --done-retention days.  The work on a
+ * file is spool_file's.
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,6 +24,7 @@
 #include "ql_kafka.h"
 #include "ql_log.h"
 #include "ql_metrics.h"
+#include "ql_time.h"
 #include "spool_dir.h"
 #include "spool_file.h"
 #include "spool_queue.h"
@@ -45,16 +49,24 @@ static const char summary[] =
     "Spool layout (created if missing):\n"
     "  DIR/incoming/  *.csv and *.jsonl files to publish.  A file is taken "
     "when it is\n"
-    "                 closed after writing or moved in; files already there "
-    "at start\n"
-    "                 are taken too, so write elsewhere (or as a .dotfile) "
-    "and rename\n"
-    "                 into incoming/.  Dot files are ignored; other names are "
-    "left\n"
-    "                 alone and logged once.\n"
+    "                 closed after writing or moved in (inotify).  Files "
+    "found by\n"
+    "                 listing incoming/ instead (at start, and every "
+    "--rescan seconds,\n"
+    "                 for network shares that send no inotify events) are "
+    "taken once\n"
+    "                 unmodified for --min-age seconds; so write elsewhere "
+    "(or as a\n"
+    "                 .dotfile) and rename into incoming/.  Dot files are "
+    "ignored;\n"
+    "                 other names are left alone and logged once.\n"
     "  DIR/done/      a file moves here once Kafka acknowledged every valid "
     "record;\n"
-    "                 a name already taken gets a counter (export.1.csv).\n"
+    "                 a name already taken gets a counter (export.1.csv).  "
+    "With\n"
+    "                 --done-retention DAYS, files older than that are "
+    "removed (at\n"
+    "                 start, then hourly).\n"
     "  DIR/rejected/  NAME.errors.jsonl lists the rejected records of NAME, "
     "one\n"
     "                 {\"line\": N, \"report_no\": \"...\", \"error\": "
@@ -130,6 +142,25 @@ static int64_t now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Wall-clock time, to compare with files' modification times. */
+static int64_t wall_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* How often done/ is swept when --done-retention is set (a retention is
+ * counted in days: an hour late is soon enough). */
+#define SWEEP_EVERY_MS (3600 * 1000)
+
+/* How a listing of incoming/ treats what it finds. */
+typedef enum {
+        SCAN_ALL,   /* --once: everything, at once */
+        SCAN_START, /* the daemon's first listing: files older than min_age */
+        SCAN_AGAIN, /* a rescan: the same, and say what inotify missed */
+} scan_t;
+
 typedef struct {
         int argc;
         char **argv;
@@ -144,9 +175,12 @@ typedef struct {
         spool_queue_t *queue;
         spool_ctx_t ctx;
         ql_counter_t *files, *published, *rejected, *retries;
+        ql_counter_t *rescan_found, *done_removed;
         ql_histogram_t *file_seconds;
         ql_gauge_t *pending;
-        int status; /* --once: exit status so far */
+        int status;          /* --once: exit status so far */
+        int64_t next_rescan; /* monotonic ms of the next listing */
+        int64_t next_sweep;  /* monotonic ms of done/'s next sweep */
 } app_t;
 
 /* Throughput defaults for the producer, placed before the operator's [kafka]
@@ -302,19 +336,92 @@ static void offer(app_t *a, const char *name)
         }
 }
 
-static int scan_incoming(app_t *a)
+/* A name found by listing incoming/, where no inotify event said that its
+ * writer finished: a file to publish is offered once unmodified for
+ * min_age; until then the next listing is brought forward to the moment it
+ * will be (and the check is made again then: a writer may still be at it). */
+static void offer_listed(app_t *a, const char *name, scan_t kind)
+{
+        spool_name_t k = spool_dir_classify(name);
+        if (kind == SCAN_ALL ||
+            (k != SPOOL_NAME_CSV && k != SPOOL_NAME_JSONL) ||
+            spool_queue_has(a->queue, name)) {
+                offer(a, name);
+                return;
+        }
+        int64_t mtime;
+        if (spool_dir_mtime(a->dir, name, &mtime))
+                return; /* gone since the listing */
+        int64_t need = (int64_t)a->cfg.min_age * 1000;
+        int64_t age = wall_ms() - mtime;
+        if (age < need) {
+                /* A modification time in the future (another host's clock)
+                 * is looked at again after min_age, not waited out. */
+                int64_t wait = need - age > need ? need : need - age;
+                if (now_ms() + wait < a->next_rescan)
+                        a->next_rescan = now_ms() + wait;
+                ql_debug(a->lg,
+                         "file %s: modified %.1f s ago; taken once "
+                         "unmodified for %d s",
+                         name, age / 1000.0, a->cfg.min_age);
+                return;
+        }
+        if (kind == SCAN_AGAIN) {
+                ql_counter_add(a->rescan_found, 1);
+                ql_info(a->lg,
+                        "file %s: found by listing incoming/ (no inotify "
+                        "event announced it)",
+                        name);
+        }
+        offer(a, name);
+}
+
+static int scan_incoming(app_t *a, scan_t kind)
 {
         char **names, why[512];
         size_t n;
+        if (kind != SCAN_ALL)
+                a->next_rescan = a->cfg.rescan > 0
+                                     ? now_ms() + (int64_t)a->cfg.rescan * 1000
+                                     : INT64_MAX;
         if (spool_dir_list(a->dir, &names, &n, why, sizeof(why))) {
                 ql_error(a->lg, "%s", why);
                 return -1;
         }
         for (size_t i = 0; i < n; i++)
-                offer(a, names[i]);
+                offer_listed(a, names[i], kind);
         spool_dir_names_free(names, n);
         ql_gauge_set(a->pending, (double)spool_queue_len(a->queue));
         return 0;
+}
+
+static void on_expired(void *arg, const char *name, int64_t mtime_ms, int err)
+{
+        app_t *a = arg;
+        if (err) {
+                ql_warn(a->lg, "done/%s: not removed: %s", name, strerror(err));
+                return;
+        }
+        char when[40];
+        ql_time_format_timestamp(mtime_ms, 0, when, sizeof(when));
+        ql_counter_add(a->done_removed, 1);
+        ql_info(a->lg,
+                "done/%s: removed (last modified %s, more than %d days ago)",
+                name, when, a->cfg.done_retention);
+}
+
+/* done/'s retention, when one is set. */
+static void sweep_done(app_t *a)
+{
+        a->next_sweep = now_ms() + SWEEP_EVERY_MS;
+        if (a->cfg.done_retention <= 0)
+                return;
+        char why[512];
+        int64_t cutoff =
+            wall_ms() - (int64_t)a->cfg.done_retention * 86400 * 1000;
+        if (spool_dir_expire_done(a->dir, cutoff, on_expired, a, why,
+                                  sizeof(why)) < 0)
+                ql_error(a->lg, "retention: %s", why);
 }
 
 static void on_watch(void *arg, const char *name, spool_watch_event_t ev)
@@ -338,7 +445,7 @@ static int drain_watch(app_t *a)
         if (rc == 1) {
                 ql_warn(a->lg, "inotify queue overflowed; rescanning "
                                "incoming/");
-                return scan_incoming(a);
+                return scan_incoming(a, SCAN_AGAIN);
         }
         ql_gauge_set(a->pending, (double)spool_queue_len(a->queue));
         return 0;
@@ -356,7 +463,8 @@ static int fatal_kafka(app_t *a)
 
 static int run_once(app_t *a)
 {
-        if (scan_incoming(a))
+        sweep_done(a);
+        if (scan_incoming(a, SCAN_ALL))
                 return EXIT_FAULT;
         int64_t wait;
         const char *name;
@@ -380,18 +488,27 @@ static int run_daemon(app_t *a)
                 ql_error(a->lg, "%s", why);
                 return EXIT_FAULT;
         }
+        sweep_done(a);
         /* Watch first, then list: a file arriving in between is seen by
          * both, and the queue keeps it once. */
-        if (scan_incoming(a))
+        if (scan_incoming(a, SCAN_START))
                 return EXIT_FAULT;
-        ql_info(a->lg, "watching %s (lab %s, topic %s, %zu files waiting)",
+        ql_info(a->lg,
+                "watching %s (lab %s, topic %s, %zu files waiting; listing "
+                "it every %d s, taking listed files unmodified for %d s)",
                 spool_dir_incoming(a->dir), a->cfg.lab, a->cfg.topic,
-                spool_queue_len(a->queue));
+                spool_queue_len(a->queue), a->cfg.rescan, a->cfg.min_age);
         while (run) {
                 if (reload) {
                         reload = 0;
                         do_reload(a);
                 }
+                /* A listing that fails now (a share gone for a moment) is
+                 * tried again at the next one. */
+                if (now_ms() >= a->next_rescan)
+                        scan_incoming(a, SCAN_AGAIN);
+                if (now_ms() >= a->next_sweep)
+                        sweep_done(a);
                 int64_t wait;
                 const char *name = spool_queue_next(a->queue, now_ms(), &wait);
                 if (name) {
@@ -404,7 +521,10 @@ static int run_daemon(app_t *a)
                 }
                 struct pollfd p = {.fd = spool_watch_fd(a->watch),
                                    .events = POLLIN};
-                int timeout = wait < 0 || wait > 1000 ? 1000 : (int)wait;
+                int64_t until = a->next_rescan - now_ms();
+                if (wait < 0 || wait > until)
+                        wait = until < 0 ? 0 : until;
+                int timeout = wait > 1000 ? 1000 : (int)wait;
                 if (poll(&p, 1, timeout) < 0 && errno != EINTR) {
                         ql_error(a->lg, "poll: %s", strerror(errno));
                         return EXIT_FAULT;
@@ -453,6 +573,14 @@ static void register_metrics(app_t *a)
             m, "ql_spool_file_seconds", "Time spent on one spool file.", NULL);
         a->pending = ql_metrics_gauge(m, "ql_spool_pending_files",
                                       "Files waiting in incoming/.", NULL);
+        a->rescan_found = ql_metrics_counter(
+            m, "ql_spool_rescan_found_total",
+            "Files a listing of incoming/ found that no inotify event "
+            "announced.",
+            NULL);
+        a->done_removed = ql_metrics_counter(
+            m, "ql_spool_done_removed_total",
+            "Files removed from done/ by its retention.", NULL);
 }
 
 /* Room left for the record itself under message.max.bytes (key and the

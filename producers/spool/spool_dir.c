@@ -1,7 +1,8 @@
 /*
- * spool_dir: layout, lock, listing and the final moves of spool files.  The
- * three subdirectories are held open (dirfds) so every move is a renameat
- * between them and a name can never be resolved against a different DIR.
+ * spool_dir: layout, lock, listing, the final moves of spool files and
+ * done/'s retention.  The three subdirectories are held open (dirfds) so
+ * every move is a renameat between them and a name can never be resolved
+ * against a different DIR.
  */
 #include "spool_dir.h"
 
@@ -202,6 +203,92 @@ int spool_dir_list(const spool_dir_t *d, char ***names, size_t *n, char *errstr,
         *names = v;
         *n = count;
         return 0;
+}
+
+static int64_t mtime_ms_of(const struct stat *st)
+{
+        return (int64_t)st->st_mtim.tv_sec * 1000 +
+               st->st_mtim.tv_nsec / 1000000;
+}
+
+int spool_dir_mtime(const spool_dir_t *d, const char *name, int64_t *mtime_ms)
+{
+        struct stat st;
+        if (fstatat(d->in_fd, name, &st, AT_SYMLINK_NOFOLLOW) ||
+            !S_ISREG(st.st_mode))
+                return -1;
+        *mtime_ms = mtime_ms_of(&st);
+        return 0;
+}
+
+long spool_dir_expire_done(spool_dir_t *d, int64_t cutoff_ms,
+                           spool_dir_expired_fn fn, void *arg, char *errstr,
+                           size_t errstr_size)
+{
+        int fd = dup(d->done_fd);
+        DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!dir) {
+                snprintf(errstr, errstr_size, "%s/done: %s", d->path,
+                         strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return -1;
+        }
+        rewinddir(dir);
+        /* Names first, removals after: a directory is not changed under
+         * its own readdir. */
+        char **names = NULL;
+        int64_t *mtimes = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *e;
+        int oom = 0;
+        while ((e = readdir(dir))) {
+                struct stat st;
+                if (e->d_name[0] == '.' ||
+                    fstatat(d->done_fd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ||
+                    !S_ISREG(st.st_mode) || mtime_ms_of(&st) >= cutoff_ms)
+                        continue;
+                if (n == cap) {
+                        size_t ncap = cap ? cap * 2 : 64;
+                        char **nn = realloc(names, ncap * sizeof(*nn));
+                        if (nn)
+                                names = nn;
+                        int64_t *nm =
+                            nn ? realloc(mtimes, ncap * sizeof(*nm)) : NULL;
+                        if (nm)
+                                mtimes = nm;
+                        if (!nn || !nm) {
+                                oom = 1;
+                                break;
+                        }
+                        cap = ncap;
+                }
+                if (!(names[n] = strdup(e->d_name))) {
+                        oom = 1;
+                        break;
+                }
+                mtimes[n++] = mtime_ms_of(&st);
+        }
+        closedir(dir);
+        long removed = 0;
+        for (size_t i = 0; i < n; i++) {
+                int err = unlinkat(d->done_fd, names[i], 0) ? errno : 0;
+                removed += err == 0;
+                fn(arg, names[i], mtimes[i], err);
+                free(names[i]);
+        }
+        free(names);
+        free(mtimes);
+        if (removed)
+                fsync(d->done_fd);
+        if (oom) {
+                /* What was listed is done; the rest waits for the next
+                 * sweep. */
+                snprintf(errstr, errstr_size, "%s/done: out of memory",
+                         d->path);
+                return -1;
+        }
+        return removed;
 }
 
 /* NAME for k = 0, else NAME with ".k" before its extension. */

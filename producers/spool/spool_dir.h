@@ -2,7 +2,8 @@
  * spool_dir: the spool directory of one lab and the moves files make in it.
  *
  *     DIR/incoming/   the lab drops *.csv and *.jsonl here
- *     DIR/done/       files whose good records Kafka acknowledged
+ *     DIR/done/       files whose good records Kafka acknowledged (kept
+ *                     for ever, or removed after a retention period)
  *     DIR/rejected/   unreadable files, and NAME.errors.jsonl lists
  *     DIR/.ql-spool.lock   held (flock) by the one ql-spool serving DIR
  *
@@ -16,6 +17,7 @@
 #define SPOOL_DIR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "spool_rejects.h"
 
@@ -47,6 +49,26 @@ int spool_dir_rejected_fd(const spool_dir_t *d);
 int spool_dir_list(const spool_dir_t *d, char ***names, size_t *n, char *errstr,
                    size_t errstr_size);
 void spool_dir_names_free(char **names, size_t n);
+
+/* The last modification of incoming/NAME, in milliseconds since the epoch
+ * (OUT): how long ago its writer last wrote, when the directory gives no
+ * other sign (a network share sends no inotify events).  0, or -1 if it is
+ * gone or not a regular file. */
+int spool_dir_mtime(const spool_dir_t *d, const char *name,
+                    int64_t *mtime_ms /* OUT */);
+
+/* Told about each file spool_dir_expire_done() removed (err 0) or could
+ * not remove (err an errno value). */
+typedef void (*spool_dir_expired_fn)(void *arg, const char *name,
+                                     int64_t mtime_ms, int err);
+
+/* done/'s retention: remove the regular files of done/ last modified before
+ * cutoff_ms (milliseconds since the epoch), calling fn for each.  Dot files
+ * and anything that is not a regular file are left alone.  Returns the
+ * number removed, or -1 with errstr if done/ cannot be listed. */
+long spool_dir_expire_done(spool_dir_t *d, int64_t cutoff_ms,
+                           spool_dir_expired_fn fn, void *arg, char *errstr,
+                           size_t errstr_size);
 
 typedef enum { SPOOL_TO_DONE, SPOOL_TO_REJECTED } spool_dest_t;
 

@@ -120,6 +120,11 @@ size_t spool_queue_len(const spool_queue_t *q)
         return q->n;
 }
 
+int spool_queue_has(const spool_queue_t *q, const char *name)
+{
+        return find(q, name) != NULL;
+}
+
 int spool_queue_ignore(spool_queue_t *q, const char *name)
 {
         for (size_t i = 0; i < q->ni; i++)

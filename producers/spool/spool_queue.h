@@ -38,6 +38,9 @@ int64_t spool_queue_retry(spool_queue_t *q, const char *name, int64_t now);
 
 size_t spool_queue_len(const spool_queue_t *q);
 
+/* 1 if name is queued. */
+int spool_queue_has(const spool_queue_t *q, const char *name);
+
 /* 1 the first time name is ignored, 0 after (or if memory ran out). */
 int spool_queue_ignore(spool_queue_t *q, const char *name);
 
