@@ -306,6 +306,23 @@ static spool_outcome_t process_one(app_t *a, const char *queued)
                         "incoming/",
                         name, res.published);
                 break;
+        case SPOOL_FILE_CHANGED:
+                /* Out of the queue: a listing takes it again once it is
+                 * unmodified for min_age (or inotify, once it is closed);
+                 * the records already sent are sent again then, which is
+                 * harmless. */
+                ql_counter_add(a->retries, 1);
+                ql_warn(a->lg,
+                        "file %s: modified while being read (%zu of its "
+                        "records acknowledged); left in incoming/ until "
+                        "unmodified for %d s",
+                        name, res.published, a->cfg.min_age);
+                spool_queue_remove(a->queue, name);
+                if (now_ms() + (int64_t)a->cfg.min_age * 1000 < a->next_rescan)
+                        a->next_rescan =
+                            now_ms() + (int64_t)a->cfg.min_age * 1000;
+                a->status = EXIT_FAULT;
+                break;
         case SPOOL_FILE_GONE:
                 spool_queue_remove(a->queue, name);
                 break;

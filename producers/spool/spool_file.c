@@ -1309,8 +1309,16 @@ static spool_outcome_t process(job_t *j)
                 return SPOOL_FILE_RETRY;
         }
         read_rc_t rc = read_and_publish(j, fd, spool_dir_classify(j->name));
-        close(fd);
         size_t left = wait_acks(j);
+        /* A writer still at work (a file found by listing incoming/, whose
+         * writer paused) changes the size or modification time while the
+         * file is read: it must not move on half-read. */
+        struct stat after;
+        int changed = fstat(fd, &after) == 0 &&
+                      (after.st_size != st.st_size ||
+                       after.st_mtim.tv_sec != st.st_mtim.tv_sec ||
+                       after.st_mtim.tv_nsec != st.st_mtim.tv_nsec);
+        close(fd);
         j->res->published = ql_delivery_acked(j->d);
         size_t failed = ql_delivery_failed(j->d);
         if (failed) {
@@ -1323,6 +1331,11 @@ static spool_outcome_t process(job_t *j)
         } else if (left && rc != READ_FAULT) {
                 snprintf(j->res->why, sizeof(j->res->why),
                          "%zu records not acknowledged in time", left);
+        }
+        if (changed && rc != READ_STOPPED) {
+                snprintf(j->res->why, sizeof(j->res->why),
+                         "modified while being read");
+                return SPOOL_FILE_CHANGED;
         }
         switch (rc) {
         case READ_UNREADABLE:

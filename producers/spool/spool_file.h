@@ -12,7 +12,10 @@
  * Records are produced as they are read (each tracked by the file's
  * ql_delivery_t), so memory stays bounded whatever the file's size; the file
  * moves only after every produced record was acknowledged, so a crash at any
- * moment leaves it in incoming/ to be read again (at least once).
+ * moment leaves it in incoming/ to be read again (at least once).  A file
+ * whose size or modification time changed between its opening and the last
+ * acknowledgement was still being written: it stays in incoming/ too
+ * (SPOOL_FILE_CHANGED), whatever its records' fate.
  */
 #ifndef SPOOL_FILE_H
 #define SPOOL_FILE_H
@@ -48,6 +51,8 @@ typedef enum {
         SPOOL_FILE_RETRY,    /* a fault (Kafka, I/O); still in incoming/ */
         SPOOL_FILE_STOPPED,  /* asked to stop; still in incoming/ */
         SPOOL_FILE_GONE,     /* no longer there, or not a regular file */
+        SPOOL_FILE_CHANGED,  /* modified while it was read (its writer had
+                              * not finished); still in incoming/ */
 } spool_outcome_t;
 
 typedef struct {

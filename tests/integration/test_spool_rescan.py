@@ -9,6 +9,9 @@ events ql-spool waits for (IN_CLOSE_WRITE, IN_MOVED_TO).
   by a rescan, not before it is 3 s old, and counted and logged as found by
   listing; one linked with an old modification time is taken at the next
   rescan.
+- A file appended to while it is read (its writer had paused for longer
+  than --min-age) is not moved: it stays in incoming/, logged, and is read
+  again once unmodified; every record reaches the topic.
 - --done-retention 7: at start, done/ loses its files older than 7 days
   (logged, counted) and keeps younger ones, dot files and directories; so
   does --once.
@@ -29,9 +32,9 @@ DAY = 86400
 
 def main():
     tmp = qltest.TempDir()
-    broker = qltest.DevBroker()
+    broker = qltest.DevBroker("--topic", "t.changed")
     try:
-        run(tmp.path, broker.brokers)
+        run(tmp.path, broker)
     finally:
         broker.stop()
         tmp.cleanup()
@@ -77,7 +80,8 @@ class Spool:
             check(rc == 0, "SIGTERM: exit %d:\n%s" % (rc, self.text()))
 
 
-def run(t, brokers):
+def run(t, broker):
+    brokers = broker.brokers
     spool = os.path.join(t, "spool")
     inc = os.path.join(spool, "incoming")
     done = os.path.join(spool, "done")
@@ -181,6 +185,38 @@ def run(t, brokers):
     finally:
         s.stop()
 
+    # ---- a file modified while it is read stays in incoming/ ---------------
+    # Slow acknowledgements keep the file open for seconds; the writer
+    # appends through the link outside incoming/ (no inotify event there).
+    broker.command("broker rtt -1 200")
+    conf = os.path.join(t, "slow.ini")
+    with open(conf, "w") as f:
+        f.write("[spool]\nmin_age = 1\n[kafka]\nbatch.num.messages = 10\n")
+    big = os.path.join(outside, "big.jsonl")
+    count = 3000
+    sl.simlab(big, "--seed", "77", "--count", str(count))
+    os.utime(big, (now - 60, now - 60))
+    s = Spool(t, "changed", spool, brokers, "-c", conf, "--rescan", "1",
+              "--topic", "t.changed")
+    try:
+        link_in(big)
+        got = qltest.consume_all(brokers, "t.changed", expect=1, timeout=30)
+        check(got, "no record of big.jsonl reached the topic")
+        with open(big, "a") as f:
+            f.write("\n")
+        sl.wait_for(lambda: "file big.jsonl: modified while being read"
+                    in s.text(), timeout=60, what="the change to be noticed")
+        check(not in_done("big.jsonl"), "big.jsonl moved although it changed")
+        broker.command("broker rtt -1 0")
+        sl.wait_for(lambda: in_done("big.jsonl"), timeout=60,
+                    what="big.jsonl read again")
+    finally:
+        s.stop()
+    recs = sl.topic_records(brokers, "t.changed", timeout=60)
+    check(len({r["result_id"] for _, r in recs}) == count,
+          "%d distinct records of big.jsonl on the topic, want %d"
+          % (len({r["result_id"] for _, r in recs}), count))
+
     # ---- --once sweeps done/ too --------------------------------------------
     old = os.path.join(done, "young.jsonl")
     os.utime(old, (now - 9 * DAY,) * 2)
@@ -188,7 +224,8 @@ def run(t, brokers):
                      brokers, "--done-retention", "7")
     check(r.returncode == 0, "--once: %d %s" % (r.returncode, r.stderr))
     check(not os.path.exists(old) and in_done("aged.jsonl") and
-          in_done("new.csv"), "--once retention: %s" % sorted(os.listdir(done)))
+          in_done("new.csv") and in_done("big.jsonl"),
+          "--once retention: %s" % sorted(os.listdir(done)))
 
     # ---- the options are documented ----------------------------------------
     r = sl.run_spool("--help")
