@@ -58,7 +58,7 @@ static const setting_t settings[] = {
     {"schema_dir", "QL_SCHEMA_DIR", T_STR, OFF(schema_dir), NULL, ALL_DAEMONS,
      0, 0, 0, "DIR", "directory of the *.avsc record schemas"},
     {"metrics_addr", "QL_METRICS_ADDR", T_STR, OFF(metrics_addr), "",
-     QL_PROG_SPOOL | QL_PROG_TRIAGE, 0, 0, 0, "HOST:PORT",
+     ALL_DAEMONS, 0, 0, 0, "HOST:PORT",
      "serve /metrics, /healthz, /readyz here (empty: off)"},
     {"log_level", "QL_LOG_LEVEL", T_LOGLEVEL, OFF(log_level), "info",
      ALL_DAEMONS, 1, 0, 0, "LEVEL", "debug, info, warn or error"},
@@ -119,10 +119,19 @@ static const setting_t settings[] = {
     {"gateway_tokens", "QL_GATEWAY_TOKENS", T_STR, OFF(gateway_tokens), NULL,
      QL_PROG_GATEWAY, 1, 0, 0, "FILE",
      "token file: lines 'LAB_CODE SHA256_HEX' (required)"},
-    {"tls_cert", "QL_TLS_CERT", T_STR, OFF(tls_cert), NULL, QL_PROG_GATEWAY, 0,
-     0, 0, "FILE", "serve HTTPS with this PEM certificate"},
-    {"tls_key", "QL_TLS_KEY", T_STR, OFF(tls_key), NULL, QL_PROG_GATEWAY, 0, 0,
+    {"tls_cert", "QL_TLS_CERT", T_STR, OFF(tls_cert), NULL, QL_PROG_GATEWAY, 1,
+     0, 0, "FILE", "serve HTTPS with this PEM certificate (chain)"},
+    {"tls_key", "QL_TLS_KEY", T_STR, OFF(tls_key), NULL, QL_PROG_GATEWAY, 1, 0,
      0, "FILE", "PEM private key for --tls-cert"},
+    {"tls_priorities", "QL_TLS_PRIORITIES", T_STR, OFF(tls_priorities),
+     "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-128-GCM:"
+     "+AES-256-GCM:+CHACHA20-POLY1305:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA",
+     QL_PROG_GATEWAY, 0, 0, 0, "PRIORITIES",
+     "GnuTLS priority string: TLS versions, ciphers, key exchanges"},
+    {"allow_plain_http", "QL_GATEWAY_ALLOW_PLAIN", T_FLAG,
+     OFF(allow_plain_http), "0", QL_PROG_GATEWAY, 0, 0, 0, NULL,
+     "serve plain HTTP on a non-loopback gateway_addr (behind a "
+     "TLS-terminating proxy)"},
     {"max_body", "QL_MAX_BODY", T_LONG, OFF(max_body), "1048576",
      QL_PROG_GATEWAY, 0, 1024, 1073741824, "BYTES", "largest request body"},
     {"max_records", "QL_MAX_RECORDS", T_INT, OFF(max_records), "1000",
@@ -136,6 +145,17 @@ static const setting_t settings[] = {
     {"client_timeout", "QL_CLIENT_TIMEOUT", T_INT, OFF(client_timeout), "30",
      QL_PROG_GATEWAY, 0, 1, 3600, "SECONDS",
      "close a connection that sent nothing for this long (slow clients)"},
+    {"request_timeout", "QL_REQUEST_TIMEOUT", T_INT, OFF(request_timeout), "60",
+     QL_PROG_GATEWAY, 0, 1, 3600, "SECONDS",
+     "close a connection whose request (headers and body) is not in by "
+     "then"},
+    {"max_connections", "QL_MAX_CONNECTIONS", T_INT, OFF(max_connections),
+     "1000", QL_PROG_GATEWAY, 0, 1, 65535, "N",
+     "most connections open at once"},
+    {"max_connections_per_address", "QL_MAX_CONNECTIONS_PER_ADDRESS", T_INT,
+     OFF(max_connections_per_address), "32", QL_PROG_GATEWAY, 0, 0, 65535, "N",
+     "most connections open at once from one client address (0: no "
+     "limit)"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -468,6 +488,11 @@ static int validate(const ql_config_t *cfg, int prog, char *errstr,
                         errf(errstr, errstr_size,
                              "gateway_tokens: required (QL_GATEWAY_TOKENS or "
                              "--gateway-tokens FILE)");
+                        return -1;
+                }
+                if (!cfg->tls_priorities || !*cfg->tls_priorities) {
+                        errf(errstr, errstr_size,
+                             "tls_priorities: must not be empty");
                         return -1;
                 }
                 if (!cfg->tls_cert != !cfg->tls_key) {

@@ -72,11 +72,16 @@ typedef struct {
         char *gateway_tokens; /* QL_GATEWAY_TOKENS */
         char *tls_cert;
         char *tls_key;
+        char *tls_priorities; /* GnuTLS priority string */
+        int allow_plain_http; /* plain HTTP on a non-loopback address */
         long max_body;
         int max_records;
         int ack_timeout_ms;
         int threads;
-        int client_timeout; /* seconds a connection may stay idle */
+        int client_timeout;  /* seconds a connection may stay idle */
+        int request_timeout; /* seconds for a whole request to arrive */
+        int max_connections;
+        int max_connections_per_address; /* 0: no limit */
 
         /* [kafka] section, in file order */
         ql_kv_t *kafka;

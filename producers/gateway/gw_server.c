@@ -32,6 +32,17 @@
  * threads, not on libmicrohttpd's: its pool hands each connection to one of
  * its threads for good, and a burst of connections often lands on one, which
  * would then do all their work on one core.
+ *
+ * Exposure: this port is the labs'; it serves only POST /v1/results.  The
+ * health, readiness and metrics endpoints (which carry per-lab counters) are
+ * on QL_METRICS_ADDR alone (ql_metrics.h).  Plain HTTP is served on a
+ * loopback address only, unless allow_plain_http says a TLS-terminating
+ * proxy is in front.  libmicrohttpd caps the connections in all and per
+ * client address; gw_conns.h cuts a connection whose request does not
+ * arrive within request_timeout; gw_tls.h gives each new TLS connection the
+ * certificate current when it opens.  Error answers tell the lab what it can
+ * do, never Kafka's or the codec's words: those go to the log, under the
+ * request id that the answer also carries.
  */
 #include "gw_server.h"
 
@@ -39,6 +50,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -54,6 +66,8 @@
 #include <unistd.h>
 
 #include "gw_body.h"
+#include "gw_conns.h"
+#include "gw_tls.h"
 #include "ql_kafka.h"
 #include "ql_result.h"
 
@@ -64,6 +78,8 @@
 #define READY_TIMEOUT_MS 1000
 #define LOG_IDS          3 /* result_ids named in a request's log line */
 #define DISCARD_MIN      (1024 * 1024) /* bytes a rejected body may run on */
+/* Connections refused over the limits: one log line per 10 s at most. */
+#define REFUSED_LOG_NS (10 * 1000000000LL)
 
 typedef enum {
         RQ_HEADERS = 0,
@@ -79,9 +95,10 @@ typedef enum {
 typedef struct rq_s {
         gw_server_t *s;
         struct MHD_Connection *conn;
+        gw_conn_t *gc; /* its connection's deadline; may be NULL */
         rq_state_t state;
         int counted; /* in s->active */
-        int ops;     /* /healthz, /readyz, /metrics */
+        char id[20]; /* the request id: in the log and the answer */
         char method[16];
         char path[96]; /* printable, for the log */
         char client[64];
@@ -126,7 +143,14 @@ struct gw_server_s {
         rd_kafka_t *rk;
         ql_kafka_probe_t *probe; /* /readyz: Kafka reachable, topic known */
         struct MHD_Daemon *httpd;
-        char *tls_cert, *tls_key;
+        struct addrinfo *listen_ai;
+        gw_tls_t *tls;            /* NULL: plain HTTP */
+        gw_tls_cred_t *tls_start; /* the credentials libmicrohttpd loaded */
+        gw_conns_t *conns;
+        uint32_t id_base;
+        _Atomic uint32_t id_next;
+        _Atomic int64_t refused_logged_at;
+        _Atomic uint64_t refused_unlogged;
 
         pthread_rwlock_t tokens_lock;
         gw_tokens_t *tokens;
@@ -149,6 +173,7 @@ struct gw_server_s {
 
         ql_counter_t *by_status[NSTATUSES];
         ql_counter_t *accepted, *auth_missing, *auth_invalid;
+        ql_counter_t *conns_refused, *conns_cut;
         ql_histogram_t *publish_seconds, *request_seconds;
         ql_gauge_t *in_flight;
 };
@@ -174,8 +199,7 @@ static void mark_answered(rq_t *rq, int status)
 {
         rq->status = status;
         rq->state = RQ_ANSWERED;
-        if (!rq->ops)
-                ql_counter_add(status_counter(rq->s, status), 1);
+        ql_counter_add(status_counter(rq->s, status), 1);
 }
 
 /* Queue a JSON answer.  Takes body (may be NULL only when out of memory:
@@ -203,6 +227,7 @@ static enum MHD_Result answer_json(rq_t *rq, int status, json_t *body,
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                 "application/json; charset=utf-8");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+        MHD_add_response_header(r, "X-Request-Id", rq->id);
         if (hname)
                 MHD_add_response_header(r, hname, hvalue);
         if (atomic_load(&rq->s->stopping))
@@ -210,6 +235,9 @@ static enum MHD_Result answer_json(rq_t *rq, int status, json_t *body,
         enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, r);
         MHD_destroy_response(r);
         mark_answered(rq, status);
+        /* The request is over; the next one's clock starts when this
+         * answer has been sent (on_completed()). */
+        gw_conn_disarm(rq->gc);
         return ret;
 }
 
@@ -252,6 +280,20 @@ static enum MHD_Result reject_late(rq_t *rq)
         rq->late_reply = NULL;
         return answer_json(rq, rq->late_status, body, rq->late_hname,
                            rq->late_hvalue);
+}
+
+/* 503 when Kafka did not take or acknowledge the records in time, or the
+ * gateway is short of memory: what the lab can do about it, and the id under
+ * which the log keeps the reason (Kafka's own words never reach the lab). */
+static json_t *not_stored(const rq_t *rq)
+{
+        return json_pack("{s:s,s:b,s:s}", "message",
+                         "the results could not be queued for storage; "
+                         "nothing of this request was accepted; retry "
+                         "later: the request may be retried as it is "
+                         "(resending is harmless, results are deduplicated "
+                         "by result_id)",
+                         "retry", 1, "request_id", rq->id);
 }
 
 static json_t *too_large(gw_server_t *s)
@@ -410,10 +452,12 @@ static enum MHD_Result on_headers(rq_t *rq)
                 return answer_json(rq, 413, too_large(s), NULL, NULL);
         if (cl > 0) {
                 rq->body = malloc((size_t)cl);
-                if (!rq->body)
-                        return answer_json(rq, 503,
-                                           gw_body_message("out of memory"),
+                if (!rq->body) {
+                        snprintf(rq->reason, sizeof(rq->reason),
+                                 "out of memory for a body of %lld bytes", cl);
+                        return answer_json(rq, 503, not_stored(rq),
                                            MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                }
                 rq->cap = (size_t)cl;
         }
         rq->state = RQ_BODY;
@@ -565,13 +609,19 @@ static void decide(rq_t *rq, int status, json_t *body, const char *hname,
         MHD_resume_connection(rq->conn);
 }
 
+/* A fault of the gateway's own (the codec refusing a validated record):
+ * the details go to the log only. */
 static void fail_500(rq_t *rq, const char *why)
 {
-        ql_error(rq->s->lg, "request from %s: %s", rq->client, why);
+        ql_error(rq->s->lg, "request %s from %s lab=%s: %s", rq->id, rq->client,
+                 rq->lab, why);
+        snprintf(rq->reason, sizeof(rq->reason), "%s", why);
         decide(rq, 500,
-               gw_body_message("the gateway failed: %s; nothing "
-                               "was published",
-                               why),
+               json_pack("{s:s,s:s}", "message",
+                         "the gateway could not process this request; "
+                         "nothing of it was published; if this persists, "
+                         "tell the bureau the request_id",
+                         "request_id", rq->id),
                NULL, NULL);
 }
 
@@ -662,15 +712,10 @@ static void judge(rq_t *rq)
         res.warnings = NULL;
         gw_body_result_clear(&res);
         if (produce_failed) {
-                snprintf(rq->reason, sizeof(rq->reason), "%s", err);
-                decide(rq, 503,
-                       json_pack("{s:s+,s:b}", "message",
-                                 "Kafka did not take the records (", rq->reason,
-                                 "); the request may be retried as it is: "
-                                 "resending is harmless, results are "
-                                 "deduplicated by result_id",
-                                 "retry", 1),
-                       MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                snprintf(rq->reason, sizeof(rq->reason),
+                         "Kafka did not take the records (%s)", err);
+                decide(rq, 503, not_stored(rq), MHD_HTTP_HEADER_RETRY_AFTER,
+                       "1");
                 return;
         }
 
@@ -723,6 +768,7 @@ static enum MHD_Result queue_work(rq_t *rq)
                                    MHD_HTTP_HEADER_RETRY_AFTER, "1");
         }
         rq->state = RQ_WORKING;
+        gw_conn_disarm(rq->gc); /* the request is in */
         MHD_suspend_connection(rq->conn);
         if (s->work_tail)
                 s->work_tail->work_next = rq;
@@ -747,13 +793,8 @@ static enum MHD_Result answer_outcome(rq_t *rq)
                         json_object_set(body, "warnings", rq->warnings);
                 return answer_json(rq, 202, body, NULL, NULL);
         }
-        return answer_json(
-            rq, 503,
-            json_pack("{s:s+,s:b}", "message", rq->reason,
-                      "; the request may be retried as it is: resending is "
-                      "harmless, results are deduplicated by result_id",
-                      "retry", 1),
-            MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        return answer_json(rq, 503, not_stored(rq), MHD_HTTP_HEADER_RETRY_AFTER,
+                           "1");
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -783,35 +824,6 @@ static void client_address(struct MHD_Connection *c, char *buf, size_t size)
                 snprintf(buf, size, "?");
 }
 
-static enum MHD_Result answer_ops(rq_t *rq)
-{
-        gw_server_t *s = rq->s;
-        int status;
-        const char *ctype;
-        char *body = NULL;
-        if (ql_metrics_answer(s->m, rq->path, &status, &ctype, &body) != 0 ||
-            !body)
-                return MHD_NO;
-        struct MHD_Response *r = MHD_create_response_from_buffer(
-            strlen(body), body, MHD_RESPMEM_MUST_FREE);
-        if (!r) {
-                free(body);
-                return MHD_NO;
-        }
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
-        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-        enum MHD_Result ret = MHD_queue_response(rq->conn, (unsigned)status, r);
-        MHD_destroy_response(r);
-        mark_answered(rq, status);
-        return ret;
-}
-
-static int is_ops_path(const char *path)
-{
-        return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") ||
-               !strcmp(path, "/metrics");
-}
-
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                                  const char *url, const char *method,
                                  const char *version, const char *upload,
@@ -826,15 +838,15 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                 *con_cls = rq;
                 rq->s = s;
                 rq->conn = conn;
+                const union MHD_ConnectionInfo *ci = MHD_get_connection_info(
+                    conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+                rq->gc = ci ? ci->socket_context : NULL;
                 rq->t_start = now_ns();
+                snprintf(rq->id, sizeof(rq->id), "%08x%08x", s->id_base,
+                         (unsigned)atomic_fetch_add(&s->id_next, 1));
                 copy_printable(rq->method, sizeof(rq->method), method);
                 copy_printable(rq->path, sizeof(rq->path), url);
                 client_address(conn, rq->client, sizeof(rq->client));
-                if ((!strcmp(method, "GET") || !strcmp(method, "HEAD")) &&
-                    is_ops_path(url)) {
-                        rq->ops = 1;
-                        return answer_ops(rq);
-                }
                 rq->counted = 1;
                 atomic_fetch_add(&s->active, 1);
                 return on_headers(rq);
@@ -863,9 +875,9 @@ static void log_request(rq_t *rq, enum MHD_RequestTerminationCode toe)
         double ms = (double)(now_ns() - rq->t_start) / 1e6;
         if (!rq->status) {
                 ql_info(s->lg,
-                        "%s %s - client=%s lab=%s: connection closed before "
-                        "an answer (%s) ms=%.1f",
-                        rq->method, rq->path, rq->client,
+                        "%s %s - rid=%s client=%s lab=%s: connection closed "
+                        "before an answer (%s) ms=%.1f",
+                        rq->method, rq->path, rq->id, rq->client,
                         rq->lab[0] ? rq->lab : "-",
                         toe == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED
                             ? "idle timeout"
@@ -892,13 +904,10 @@ static void log_request(rq_t *rq, enum MHD_RequestTerminationCode toe)
         } else if (rq->reason[0]) {
                 snprintf(detail, sizeof(detail), " reason=\"%s\"", rq->reason);
         }
-        ql_log(s->lg,
-               rq->ops             ? QL_LOG_DEBUG
-               : rq->status >= 500 ? QL_LOG_WARN
-                                   : QL_LOG_INFO,
-               "%s %s %d client=%s lab=%s records=%zu%s ms=%.1f", rq->method,
-               rq->path, rq->status, rq->client, rq->lab[0] ? rq->lab : "-",
-               rq->nrecords, detail, ms);
+        ql_log(s->lg, rq->status >= 500 ? QL_LOG_WARN : QL_LOG_INFO,
+               "%s %s %d rid=%s client=%s lab=%s records=%zu%s ms=%.1f",
+               rq->method, rq->path, rq->status, rq->id, rq->client,
+               rq->lab[0] ? rq->lab : "-", rq->nrecords, detail, ms);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -917,9 +926,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                 pthread_mutex_unlock(&s->pending_lock);
         }
         log_request(rq, toe);
-        if (!rq->ops)
-                ql_histogram_observe(s->request_seconds,
-                                     (double)(now_ns() - rq->t_start) / 1e9);
+        ql_histogram_observe(s->request_seconds,
+                             (double)(now_ns() - rq->t_start) / 1e9);
+        /* Kept alive, the connection waits for its next request now. */
+        gw_conn_arm(rq->gc);
         if (rq->counted)
                 atomic_fetch_sub(&s->active, 1);
         ql_delivery_release(rq->d);
@@ -940,7 +950,60 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
         size_t n = strlen(buf);
         while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
                 buf[--n] = '\0';
+        if (strstr(buf, "connection limit")) {
+                /* A host over max_connections_per_address may open
+                 * connections as fast as it likes: count each, log a line
+                 * per REFUSED_LOG_NS at most. */
+                ql_counter_add(s->conns_refused, 1);
+                atomic_fetch_add(&s->refused_unlogged, 1);
+                int64_t now = now_ns(),
+                        last = atomic_load(&s->refused_logged_at);
+                if (now - last < REFUSED_LOG_NS ||
+                    !atomic_compare_exchange_strong(&s->refused_logged_at,
+                                                    &last, now))
+                        return;
+                ql_warn(s->lg,
+                        "http: %llu connection(s) refused since the last such "
+                        "line: max_connections (%d) or "
+                        "max_connections_per_address (%d) reached",
+                        (unsigned long long)atomic_exchange(
+                            &s->refused_unlogged, 0),
+                        s->cfg->max_connections,
+                        s->cfg->max_connections_per_address);
+                return;
+        }
         ql_warn(s->lg, "http: %s", buf);
+}
+
+/* A connection opened or closed.  Opened: its request deadline starts, and
+ * a TLS connection is given the certificate current now (a SIGHUP may have
+ * replaced the one libmicrohttpd started with).  Closed (before its socket
+ * is closed, after its TLS session is freed): forget it. */
+static void on_connection(void *cls, struct MHD_Connection *conn,
+                          void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+        gw_server_t *s = cls;
+        if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+                gw_conns_close(s->conns, *socket_context);
+                *socket_context = NULL;
+                return;
+        }
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        char client[64];
+        client_address(conn, client, sizeof(client));
+        gw_conn_t *c =
+            ci ? gw_conns_open(s->conns, ci->connect_fd, client) : NULL;
+        *socket_context = c;
+        if (!s->tls || !c)
+                return;
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+        gw_tls_cred_t *cred = gw_tls_acquire(s->tls);
+        if (ci && ci->tls_session && gw_tls_apply(cred, ci->tls_session) == 0)
+                gw_conn_hold_tls(c, cred);
+        else
+                gw_tls_release(cred); /* the certificate of the start stays */
 }
 
 /* ---- readiness ---- */
@@ -959,27 +1022,6 @@ static int is_ready(void *arg, char *why, size_t why_size)
 
 /* ---- life cycle ---- */
 
-static char *read_file(const char *path, const char *what, char *errstr,
-                       size_t errstr_size)
-{
-        FILE *f = fopen(path, "rb");
-        char *buf = NULL;
-        long n = -1;
-        if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 &&
-            fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1)) &&
-            fread(buf, 1, (size_t)n, f) == (size_t)n) {
-                buf[n] = '\0';
-                fclose(f);
-                return buf;
-        }
-        snprintf(errstr, errstr_size, "%s: %s: %s", what, path,
-                 f ? "cannot read" : strerror(errno));
-        free(buf);
-        if (f)
-                fclose(f);
-        return NULL;
-}
-
 static void register_metrics(gw_server_t *s)
 {
         for (size_t i = 0; i < NSTATUSES; i++) {
@@ -987,9 +1029,7 @@ static void register_metrics(gw_server_t *s)
                 snprintf(labels, sizeof(labels), "status=\"%d\"", statuses[i]);
                 s->by_status[i] = ql_metrics_counter(
                     s->m, "ql_gateway_requests_total",
-                    "Push requests answered, by HTTP status (health and "
-                    "metrics requests not counted).",
-                    labels);
+                    "Push requests answered, by HTTP status.", labels);
         }
         s->accepted = ql_metrics_counter(
             s->m, "ql_gateway_records_accepted_total",
@@ -1013,45 +1053,126 @@ static void register_metrics(gw_server_t *s)
         s->in_flight = ql_metrics_gauge(
             s->m, "ql_gateway_requests_publishing",
             "Push requests waiting for Kafka's acknowledgement.", NULL);
+        s->conns_refused =
+            ql_metrics_counter(s->m, "ql_gateway_connections_refused_total",
+                               "Connections closed at once: max_connections or "
+                               "max_connections_per_address reached.",
+                               NULL);
+        s->conns_cut = ql_metrics_counter(
+            s->m, "ql_gateway_connections_timed_out_total",
+            "Connections closed because their request was not in within "
+            "request_timeout.",
+            NULL);
+}
+
+/* Is sa a loopback address (127.0.0.0/8, ::1, or 127.x mapped to IPv6)? */
+static int is_loopback(const struct sockaddr *sa)
+{
+        if (sa->sa_family == AF_INET) {
+                const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+                return (ntohl(in->sin_addr.s_addr) >> 24) == 127;
+        }
+        if (sa->sa_family == AF_INET6) {
+                const struct in6_addr *a =
+                    &((const struct sockaddr_in6 *)sa)->sin6_addr;
+                return IN6_IS_ADDR_LOOPBACK(a) ||
+                       (IN6_IS_ADDR_V4MAPPED(a) && a->s6_addr[12] == 127);
+        }
+        return 0;
+}
+
+/* Resolve gateway_addr into *ai; plain HTTP only on loopback unless
+ * allowed. */
+static int resolve_listen(const ql_config_t *cfg, struct addrinfo **ai,
+                          char *errstr, size_t errstr_size)
+{
+        if (ql_metrics_resolve_listen("gateway_addr", cfg->gateway_addr, ai,
+                                      errstr, errstr_size))
+                return -1;
+        if (!cfg->tls_cert && !cfg->allow_plain_http &&
+            !is_loopback((*ai)->ai_addr)) {
+                snprintf(errstr, errstr_size,
+                         "gateway_addr: %s is not a loopback address, and "
+                         "plain HTTP would carry the labs' tokens in clear: "
+                         "set tls_cert and tls_key, or allow_plain_http "
+                         "(--allow-plain-http, QL_GATEWAY_ALLOW_PLAIN=1) "
+                         "when a TLS-terminating proxy is in front",
+                         cfg->gateway_addr);
+                freeaddrinfo(*ai);
+                *ai = NULL;
+                return -1;
+        }
+        return 0;
+}
+
+int gw_server_check_config(const ql_config_t *cfg, char *errstr,
+                           size_t errstr_size)
+{
+        struct addrinfo *ai;
+        if (resolve_listen(cfg, &ai, errstr, errstr_size))
+                return -1;
+        freeaddrinfo(ai);
+        if (cfg->tls_cert &&
+            MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+                snprintf(errstr, errstr_size,
+                         "tls_cert: this libmicrohttpd was built without TLS "
+                         "support");
+                return -1;
+        }
+        if (cfg->tls_cert) {
+                if (gw_tls_check_priorities(cfg->tls_priorities, errstr,
+                                            errstr_size))
+                        return -1;
+                /* Loaded again by gw_server_new(): the files are checked
+                 * here so that a bad one stops the start before Kafka is
+                 * asked anything. */
+                gw_tls_t *t = gw_tls_new(cfg->tls_cert, cfg->tls_key, errstr,
+                                         errstr_size);
+                if (!t)
+                        return -1;
+                gw_tls_destroy(t);
+        }
+        return 0;
 }
 
 static int start_httpd(gw_server_t *s, char *errstr, size_t errstr_size)
 {
         const ql_config_t *cfg = s->cfg;
-        struct addrinfo *ai;
-        if (ql_metrics_resolve_listen("gateway_addr", cfg->gateway_addr, &ai,
-                                      errstr, errstr_size))
-                return -1;
         unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD |
                          MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-        if (ai->ai_family == AF_INET6)
+        if (s->listen_ai->ai_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
         struct MHD_OptionItem opts[16];
         size_t n = 0;
 #define OPT(o, v, p)                                                           \
         opts[n++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)}
-        OPT(MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr);
+        OPT(MHD_OPTION_SOCK_ADDR, 0, s->listen_ai->ai_addr);
         OPT(MHD_OPTION_LISTENING_ADDRESS_REUSE, 1, NULL);
         OPT(MHD_OPTION_THREAD_POOL_SIZE, cfg->threads, NULL);
         OPT(MHD_OPTION_CONNECTION_TIMEOUT, cfg->client_timeout, NULL);
-        OPT(MHD_OPTION_CONNECTION_LIMIT, GW_MAX_CONNECTIONS, NULL);
+        OPT(MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL);
+        OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+            cfg->max_connections_per_address, NULL);
         OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, s);
-        if (s->tls_cert) {
+        OPT(MHD_OPTION_NOTIFY_CONNECTION, on_connection, s);
+        if (s->tls) {
                 flags |= MHD_USE_TLS;
-                OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert);
-                OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key);
+                /* Read only (the option's pointer is not const). */
+                OPT(MHD_OPTION_HTTPS_MEM_CERT, 0,
+                    (void *)(uintptr_t)gw_tls_cert_pem(s->tls_start));
+                OPT(MHD_OPTION_HTTPS_MEM_KEY, 0,
+                    (void *)(uintptr_t)gw_tls_key_pem(s->tls_start));
+                OPT(MHD_OPTION_HTTPS_PRIORITIES, 0, cfg->tls_priorities);
         }
         OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
         s->httpd = MHD_start_daemon(flags, 0, NULL, NULL, on_access, s,
                                     MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                                     MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
-        freeaddrinfo(ai);
         if (!s->httpd) {
                 snprintf(errstr, errstr_size,
-                         "gateway_addr: cannot serve %s on %s (port in use, "
-                         "or a bad certificate or key?)",
-                         s->tls_cert ? "HTTPS" : "HTTP", cfg->gateway_addr);
+                         "gateway_addr: cannot serve %s on %s (port in use?)",
+                         s->tls ? "HTTPS" : "HTTP", cfg->gateway_addr);
                 return -1;
         }
         return 0;
@@ -1072,6 +1193,10 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
         s->codec = o->codec;
         s->rk = o->rk;
         s->tokens = o->tokens;
+        s->id_base = (uint32_t)time(NULL);
+        atomic_init(&s->id_next, 0);
+        atomic_init(&s->refused_logged_at, now_ns() - REFUSED_LOG_NS);
+        atomic_init(&s->refused_unlogged, 0);
         atomic_init(&s->uscc_mode, (int)o->cfg->uscc_check);
         atomic_init(&s->stopping, 0);
         atomic_init(&s->active, 0);
@@ -1081,6 +1206,19 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
         pthread_mutex_init(&s->work_lock, NULL);
         pthread_cond_init(&s->work_cond, NULL);
         register_metrics(s);
+        if (gw_server_check_config(s->cfg, errstr, errstr_size) ||
+            resolve_listen(s->cfg, &s->listen_ai, errstr, errstr_size)) {
+                gw_server_destroy(s);
+                return NULL;
+        }
+        if (s->cfg->tls_cert) {
+                if (!(s->tls = gw_tls_new(s->cfg->tls_cert, s->cfg->tls_key,
+                                          errstr, errstr_size))) {
+                        gw_server_destroy(s);
+                        return NULL;
+                }
+                s->tls_start = gw_tls_acquire(s->tls);
+        }
         s->probe = ql_kafka_probe_new(s->rk, s->cfg->topic, READY_CACHE_MS,
                                       READY_TIMEOUT_MS);
         if (!s->probe) {
@@ -1089,19 +1227,8 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
                 gw_server_destroy(s);
                 return NULL;
         }
-        if (s->cfg->tls_cert &&
-            MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-                snprintf(errstr, errstr_size,
-                         "tls_cert: this libmicrohttpd was built without "
-                         "TLS support");
-                gw_server_destroy(s);
-                return NULL;
-        }
-        if (s->cfg->tls_cert &&
-            (!(s->tls_cert = read_file(s->cfg->tls_cert, "tls_cert", errstr,
-                                       errstr_size)) ||
-             !(s->tls_key = read_file(s->cfg->tls_key, "tls_key", errstr,
-                                      errstr_size)))) {
+        if (!(s->conns = gw_conns_new(s->cfg->request_timeout * 1000, s->lg,
+                                      s->conns_cut, errstr, errstr_size))) {
                 gw_server_destroy(s);
                 return NULL;
         }
@@ -1131,6 +1258,34 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
         }
         ql_metrics_set_ready(s->m, is_ready, s);
         return s;
+}
+
+int gw_server_reload_tls(gw_server_t *s, const char *cert, const char *key,
+                         char *about, size_t about_size, char *errstr,
+                         size_t errstr_size)
+{
+        if (!s->tls != !cert) {
+                snprintf(errstr, errstr_size,
+                         "tls_cert: TLS is %s; turning it %s needs a restart",
+                         s->tls ? "on" : "off", s->tls ? "off" : "on");
+                return -1;
+        }
+        if (!s->tls) {
+                snprintf(about, about_size, "no TLS");
+                return 0;
+        }
+        if (gw_tls_reload(s->tls, cert, key, errstr, errstr_size))
+                return -1;
+        gw_tls_describe(s->tls, about, about_size);
+        return 0;
+}
+
+void gw_server_describe_tls(gw_server_t *s, char *about, size_t about_size)
+{
+        if (s->tls)
+                gw_tls_describe(s->tls, about, about_size);
+        else
+                snprintf(about, about_size, "no TLS");
 }
 
 void gw_server_set_tokens(gw_server_t *s, gw_tokens_t *t)
@@ -1196,10 +1351,14 @@ void gw_server_destroy(gw_server_t *s)
                 atomic_store(&s->publisher_run, 0);
                 pthread_join(s->publisher, NULL);
         }
+        /* Every connection is closed now: nothing holds credentials. */
+        gw_conns_destroy(s->conns);
+        gw_tls_release(s->tls_start);
+        gw_tls_destroy(s->tls);
+        if (s->listen_ai)
+                freeaddrinfo(s->listen_ai);
         ql_kafka_probe_destroy(s->probe);
         gw_tokens_destroy(s->tokens);
-        free(s->tls_cert);
-        free(s->tls_key);
         pthread_mutex_destroy(&s->pending_lock);
         pthread_mutex_destroy(&s->work_lock);
         pthread_cond_destroy(&s->work_cond);

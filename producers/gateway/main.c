@@ -1,9 +1,11 @@
 /*
  * ql-gateway: the HTTP push gateway for inspection labs (design §4).  main()
  * builds the configuration, loads the token file, the record schemas and the
- * idempotent Kafka producer, starts the server (gw_server.h) and then only
- * waits for signals: SIGHUP reloads the reloadable settings and the token
- * file (the old table stays if the new file is bad), SIGTERM and SIGINT stop
+ * idempotent Kafka producer, starts the server (gw_server.h) and the
+ * metrics endpoint (QL_METRICS_ADDR: /metrics, /healthz, /readyz, never on
+ * the labs' port) and then only waits for signals: SIGHUP reloads the
+ * reloadable settings, the token file and the TLS certificate (each keeps
+ * the running version if its new one is bad), SIGTERM and SIGINT stop
  * accepting, let the requests in flight finish (bounded by the ack timeout),
  * flush the producer (bounded) and exit 0.  Signals are blocked in every
  * thread and taken here with sigwaitinfo(), so no handler runs anywhere.
@@ -40,14 +42,24 @@ static const char summary[] =
     "another\n"
     "lab, 413 body or record count over the limit, 415 not JSON, 503 Kafka "
     "did\n"
-    "not acknowledge in time (retry the same request).  GET /healthz, "
-    "/readyz and\n"
-    "/metrics are served on the same port.\n\n"
+    "not acknowledge in time (retry the same request).\n\n"
+    "GET /healthz, /readyz and /metrics are served on --metrics-addr only, "
+    "never\n"
+    "on the labs' port.  Plain HTTP is served on a loopback address only: "
+    "elsewhere\n"
+    "give --tls-cert and --tls-key, or --allow-plain-http behind a "
+    "TLS-terminating\n"
+    "proxy.  Each client address may hold --max-connections-per-address "
+    "connections,\n"
+    "and each request (headers and body) must arrive within "
+    "--request-timeout.\n\n"
     "Token file: one 'LAB_CODE SHA256_HEX' line per token, where SHA256_HEX "
     "is\n"
     "the SHA-256 of the token (printf %s \"$TOKEN\" | sha256sum); '#' "
     "comments.\n"
-    "SIGHUP reloads it and the log settings; SIGTERM drains and exits.";
+    "SIGHUP reloads it, the TLS certificate and key (for new connections) "
+    "and the\n"
+    "log settings; SIGTERM drains and exits.";
 
 /* SIGHUP: re-read configuration and token file; keep what is running
  * whenever the new version is bad. */
@@ -78,6 +90,13 @@ static void reload(int argc, char **argv, ql_log_t *lg, ql_metrics_t *m,
                         ncfg.gateway_tokens);
                 gw_server_set_tokens(srv, t);
         }
+        char about[600];
+        if (gw_server_reload_tls(srv, ncfg.tls_cert, ncfg.tls_key, about,
+                                 sizeof(about), errstr, sizeof(errstr)))
+                ql_error(lg, "reload: %s; the running certificate stays",
+                         errstr);
+        else if (ncfg.tls_cert)
+                ql_info(lg, "reload: tls: new connections get the %s", about);
         ql_config_free(&ncfg);
 }
 
@@ -110,6 +129,10 @@ int main(int argc, char **argv)
         ql_codec_t *codec = NULL;
         rd_kafka_t *rk = NULL;
         gw_server_t *srv = NULL;
+        if (gw_server_check_config(&cfg, errstr, sizeof(errstr))) {
+                ql_error(lg, "%s", errstr);
+                goto out;
+        }
         gw_tokens_t *tokens =
             gw_tokens_load(cfg.gateway_tokens, metrics, warn, sizeof(warn),
                            errstr, sizeof(errstr));
@@ -138,11 +161,25 @@ int main(int argc, char **argv)
                 ql_error(lg, "%s", errstr);
                 goto out;
         }
+        if (cfg.metrics_addr && *cfg.metrics_addr &&
+            ql_metrics_serve(metrics, cfg.metrics_addr, errstr,
+                             sizeof(errstr))) {
+                ql_error(lg, "%s", errstr);
+                goto out;
+        }
         ql_info(lg,
                 "serving %s://%s (%d threads): %zu tokens for %zu labs, "
-                "topic %s on %s",
+                "topic %s on %s; metrics %s",
                 cfg.tls_cert ? "https" : "http", cfg.gateway_addr, cfg.threads,
-                ntokens, nlabs, cfg.topic, cfg.brokers);
+                ntokens, nlabs, cfg.topic, cfg.brokers,
+                cfg.metrics_addr && *cfg.metrics_addr ? cfg.metrics_addr
+                                                      : "off");
+        if (cfg.tls_cert) {
+                char about[600];
+                gw_server_describe_tls(srv, about, sizeof(about));
+                ql_info(lg, "tls: %s; priorities %s", about,
+                        cfg.tls_priorities);
+        }
 
         for (;;) {
                 siginfo_t si;
@@ -166,6 +203,8 @@ int main(int argc, char **argv)
         status = 0;
 
 out:
+        /* The readiness answer reads the server: stop asking first. */
+        ql_metrics_stop(metrics);
         gw_server_destroy(srv);
         if (rk) {
                 int flush_ms = cfg.kafka_timeout_ms < FLUSH_MAX_MS

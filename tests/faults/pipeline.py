@@ -457,9 +457,11 @@ class Pipeline:
             "--lab", SPOOL_LAB, "-c", self.spool_ini, "--log-level", "debug"],
             self.env)
         self.gw_port = qltest.free_port()
+        self.gw_metrics_port = qltest.free_port()
         self.gateway = Proc(tmp, "gateway", [
             os.path.join(QL_BIN, "ql-gateway"), "-c", self.gw_ini,
             "--gateway-addr", "127.0.0.1:%d" % self.gw_port,
+            "--metrics-addr", "127.0.0.1:%d" % self.gw_metrics_port,
             "--gateway-tokens", self.tokens, "--ack-timeout-ms", "3000",
             "--log-level", "debug"],
             self.env)
@@ -556,8 +558,10 @@ class Pipeline:
                 raise RuntimeError("ql-gateway exited:\n"
                                    + self.gateway.text()[-2000:])
             try:
-                c = http.client.HTTPConnection("127.0.0.1", self.gw_port,
-                                               timeout=2)
+                # /healthz is on the metrics address, which opens once the
+                # labs' port listens
+                c = http.client.HTTPConnection(
+                    "127.0.0.1", self.gw_metrics_port, timeout=2)
                 c.request("GET", "/healthz")
                 if c.getresponse().status == 200:
                     c.close()

@@ -11,7 +11,8 @@ body over the limit, too many records), 415 (wrong Content-Type, not JSON,
 invalid UTF-8), 404, 405; hostile bodies (deep nesting, duplicate keys,
 numbers for strings, NUL characters); a client that stalls after its
 headers is cut off after --client-timeout while others are served; the
-metrics count it all; no token ever reaches the log.
+metrics count it all, on the metrics address only (the labs' port answers
+/healthz, /readyz and /metrics 404); no token ever reaches the log.
 """
 import os
 import socket
@@ -248,8 +249,17 @@ def check_slow_client(gw, published):
 
 
 def check_ops(gw, published):
-    expect_status(gw.request("GET", "/healthz"), 200, "/healthz")
-    expect_status(gw.request("GET", "/readyz"), 200, "/readyz")
+    """Health, readiness and metrics -- per-lab counters among them -- on
+    the metrics address only; the labs' port knows none of them, with a
+    token or without."""
+    expect(gw.ops("/healthz").status == 200, "/healthz on the metrics address")
+    expect(gw.ops("/readyz").status == 200, "/readyz on the metrics address")
+    for path in ("/healthz", "/readyz", "/metrics"):
+        for headers in ({}, {"Authorization": "Bearer " + T1}):
+            r = gw.request("GET", path, headers=headers)
+            expect_status(r, 404, "GET %s on the labs' port" % path)
+            expect(b"ql_gateway" not in r.raw and b"LAB1" not in r.raw,
+                   "%s on the labs' port shows metrics: %r" % (path, r))
     accepted = gw.metric("ql_gateway_records_accepted_total")
     expect(accepted == len(published),
            "records_accepted_total %s, expected %d" % (accepted, len(published)))

@@ -135,15 +135,23 @@ class Response:
 
 
 class Gateway:
-    """A ql-gateway child on a free port; logs in TMP/gateway.log."""
+    """A ql-gateway child: the labs' port and the metrics endpoint
+    (--metrics-addr) on free loopback ports; logs in TMP/gateway.PORT.log.
+    tls: (cert, key) files, or None for plain HTTP; cafile: what the client
+    trusts (the certificate itself by default)."""
 
-    def __init__(self, tmp, brokers, tokens_file, *args, tls=None):
+    def __init__(self, tmp, brokers, tokens_file, *args, tls=None,
+                 cafile=None):
         self.port = free_port()
         self.addr = "127.0.0.1:%d" % self.port
+        self.metrics_port = free_port()
+        self.metrics_addr = "127.0.0.1:%d" % self.metrics_port
         self.log_path = os.path.join(tmp, "gateway.%d.log" % self.port)
-        self.tls = tls  # (cert, key) or None
+        self.tls = tls
+        self.cafile = cafile or (tls[0] if tls else None)
         cmd = [os.path.join(qltest.QL_BIN, "ql-gateway"),
                "--brokers", brokers, "--gateway-addr", self.addr,
+               "--metrics-addr", self.metrics_addr,
                "--gateway-tokens", tokens_file, *args]
         if tls:
             cmd += ["--tls-cert", tls[0], "--tls-key", tls[1]]
@@ -155,7 +163,7 @@ class Gateway:
                 qltest.fail("ql-gateway exited %d at start:\n%s"
                             % (self.proc.returncode, self.logs()))
             try:
-                if self.request("GET", "/healthz").status == 200:
+                if self.ops("/healthz").status == 200:
                     break
             except OSError:
                 pass
@@ -164,14 +172,31 @@ class Gateway:
                             + self.logs())
             time.sleep(0.1)
 
-    def connection(self, timeout=30):
+    def ssl_context(self):
+        import ssl
+        return ssl.create_default_context(cafile=self.cafile)
+
+    def connection(self, timeout=30, source=None):
+        """A client connection to the labs' port, from the loopback address
+        source (e.g. "127.0.0.2") if given."""
+        src = (source, 0) if source else None
         if self.tls:
-            import ssl
-            ctx = ssl.create_default_context(cafile=self.tls[0])
-            return http.client.HTTPSConnection("127.0.0.1", self.port,
-                                               timeout=timeout, context=ctx)
+            return http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=timeout,
+                context=self.ssl_context(), source_address=src)
         return http.client.HTTPConnection("127.0.0.1", self.port,
-                                          timeout=timeout)
+                                          timeout=timeout, source_address=src)
+
+    def ops(self, path):
+        """GET path from the metrics endpoint (never the labs' port)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.metrics_port,
+                                          timeout=10)
+        try:
+            conn.request("GET", path)
+            r = conn.getresponse()
+            return Response(r.status, r.headers, r.read())
+        finally:
+            conn.close()
 
     def request(self, method, path, body=None, headers=None, conn=None):
         own = conn is None
@@ -194,7 +219,7 @@ class Gateway:
 
     def metric(self, name):
         """Sum of a metric's samples whose line starts with name."""
-        text = self.request("GET", "/metrics").raw.decode()
+        text = self.ops("/metrics").raw.decode()
         total = 0.0
         for line in text.splitlines():
             if line.startswith(name + " ") or line.startswith(name + "{"):

@@ -67,6 +67,7 @@ def main():
         daemons["ql-spool"] = (saddr, spool)
 
         gaddr = "127.0.0.1:%d" % T.free_port()
+        gmaddr = "127.0.0.1:%d" % T.free_port()  # never the labs' port
         tokens = os.path.join(tmp, "tokens")
         with open(tokens, "w") as f:
             f.write("XMQI %s\n" % hashlib.sha256(b"ops-token").hexdigest())
@@ -74,9 +75,9 @@ def main():
         glog = open(os.path.join(tmp, "gateway.log"), "wb")
         gateway = subprocess.Popen(
             [os.path.join(QL_BIN, "ql-gateway"), "--gateway-tokens", tokens,
-             "--gateway-addr", gaddr], env=env.environ(), stdout=glog,
-            stderr=subprocess.STDOUT)
-        daemons["ql-gateway"] = (gaddr, gateway)
+             "--gateway-addr", gaddr, "--metrics-addr", gmaddr],
+            env=env.environ(), stdout=glog, stderr=subprocess.STDOUT)
+        daemons["ql-gateway"] = (gmaddr, gateway)
 
         try:
             for prog, (addr, proc) in daemons.items():
