@@ -48,6 +48,15 @@ need(s["postgres"]["environment"]["POSTGRES_USER"] not in ("qingling_owner",), "
 need(s["kafka-topics"]["depends_on"]["kafka"]["condition"] == "service_healthy", "topics wait for kafka")
 need("container_name" not in s["ql-triage"] and "ports" not in s["ql-triage"], "ql-triage scalable")
 need(s["prometheus"].get("profiles") == ["monitoring"], "monitoring profile")
+g = s["ql-gateway"]
+need(":9464/readyz" in " ".join(g["healthcheck"]["test"]),
+     "ql-gateway's health check asks its metrics address, not the labs' port")
+tls = [g["environment"].get(k, "") for k in ("QL_TLS_CERT", "QL_TLS_KEY")]
+gsecrets = {x["source"] if isinstance(x, dict) else x for x in g["secrets"]}
+need(all(v.startswith("/run/secrets/") and v[len("/run/secrets/"):] in gsecrets
+         and v[len("/run/secrets/"):] in c["secrets"] for v in tls),
+     "ql-gateway serves TLS with a certificate and key from secrets")
+need("QL_GATEWAY_ALLOW_PLAIN" not in g["environment"], "ql-gateway: no plain HTTP")
 for v in ["kafka-data", "pg-data", "spool"]:
     need(v in c["volumes"], "volume %s" % v)
 
