@@ -100,9 +100,10 @@ static void describe(gw_tls_cred_t *c)
                         snprintf(serial_hex + 2 * i, 3, "%02x", serial[i]);
         if (gnutls_x509_crt_get_fingerprint(crt, GNUTLS_DIG_SHA256, fpr,
                                             &fpr_len) == 0)
-                for (size_t i = 0; i < fpr_len; i++)
-                        snprintf(fpr_hex + 3 * i, 4, "%s%02X", i ? ":" : "",
-                                 fpr[i]);
+                for (size_t i = 0, at = 0; i < fpr_len; i++)
+                        at +=
+                            (size_t)snprintf(fpr_hex + at, sizeof(fpr_hex) - at,
+                                             "%s%02X", i ? ":" : "", fpr[i]);
         gnutls_datum_t dn = {NULL, 0};
         gnutls_x509_crt_get_dn3(crt, &dn, 0);
         time_t until = gnutls_x509_crt_get_expiration_time(crt);

@@ -133,6 +133,10 @@ def check_reload(gw, live, a, b, c):
     wait_log(gw, "reload: tls: new connections get the certificate")
     expect(served_fingerprint(gw) == fp_b,
            "a new connection after SIGHUP is not served the new certificate")
+    colons = ":".join(fp_b[i:i + 2] for i in range(0, 64, 2)).upper()
+    expect("SHA-256 %s" % colons in gw.logs(),
+           "the reload's log line does not name the new fingerprint %s:\n%s"
+           % (colons, gw.logs()))
     expect_status(gw.push(gs.make_doc("LABT", "TLS-3"), TOKEN, conn=keep),
                   202, "connection from before the reload")
     expect_status(gw.push(gs.make_doc("LABT", "TLS-4"), TOKEN), 202,
