@@ -46,11 +46,11 @@
  */
 #include "gw_server.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <microhttpd.h>
-#include <arpa/inet.h>
 #include <netdb.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -978,7 +978,7 @@ static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 /* A connection opened or closed.  Opened: its request deadline starts, and
  * a TLS connection is given the certificate current now (a SIGHUP may have
  * replaced the one libmicrohttpd started with).  Closed (before its socket
- * is closed, after its TLS session is freed): forget it. */
+ * is closed, and normally after its TLS session was freed): forget it. */
 static void on_connection(void *cls, struct MHD_Connection *conn,
                           void **socket_context,
                           enum MHD_ConnectionNotificationCode code)
