@@ -95,6 +95,16 @@ int ql_result_utf8_valid(const char *s, size_t len)
         return 1;
 }
 
+/* Characters (code points) of valid UTF-8 text: the bytes that do not
+ * continue a sequence. */
+static size_t utf8_chars(const char *s, size_t len)
+{
+        size_t n = 0;
+        for (size_t i = 0; i < len; i++)
+                n += ((unsigned char)s[i] & 0xC0) != 0x80;
+        return n;
+}
+
 /* Replace every byte that does not start a valid sequence with '?'. */
 static void utf8_sanitize(char *s)
 {
@@ -382,6 +392,8 @@ typedef struct {
         /* T_RECORD, T_OPT_RECORD, T_RECORD_ARRAY: */
         const record_spec_t *record;
         string_check_fn check; /* extra rule on a present string */
+        size_t max_chars;      /* strings: at most this many characters
+                                  (code points); 0 = no bound of its own */
 } field_spec_t;
 
 struct record_spec {
@@ -392,6 +404,7 @@ struct record_spec {
 /* clang-format off */
 #define F_STRING(n, chk)       {.name = n, .len = sizeof(n) - 1, .type = T_STRING, .check = chk}
 #define F_OPT_STRING(n, chk)   {.name = n, .len = sizeof(n) - 1, .type = T_OPT_STRING, .check = chk}
+#define F_OPT_TEXT(n, max)     {.name = n, .len = sizeof(n) - 1, .type = T_OPT_STRING, .max_chars = max}
 #define F_ENUM(n, syms)        {.name = n, .len = sizeof(n) - 1, .type = T_ENUM, .symbols = syms}
 #define F_BOOL(n)              {.name = n, .len = sizeof(n) - 1, .type = T_BOOL}
 #define F_RECORD(n, rec)       {.name = n, .len = sizeof(n) - 1, .type = T_RECORD, .record = rec}
@@ -424,11 +437,19 @@ static const field_spec_t lab_fields[] = {
 };
 static const record_spec_t lab_record = RECORD(lab_fields);
 
+/* Since schema version 2: where a notice is served, and whom to call.
+ * Bounded because they are printed on notices and shown in lists; real
+ * ones are a few dozen characters. */
+#define ADDRESS_MAX_CHARS 256
+#define CONTACT_MAX_CHARS 128
+
 static const field_spec_t enterprise_fields[] = {
     F_STRING("credit_code", check_uscc),
     F_STRING("name", NULL),
     F_STRING("region_code", check_region),
     F_ENUM("role", role_symbols),
+    F_OPT_TEXT("address", ADDRESS_MAX_CHARS),
+    F_OPT_TEXT("contact", CONTACT_MAX_CHARS),
 };
 static const record_spec_t enterprise_record = RECORD(enterprise_fields);
 
@@ -436,6 +457,7 @@ static const field_spec_t manufacturer_fields[] = {
     F_OPT_STRING("credit_code", check_uscc),
     F_STRING("name", NULL),
     F_OPT_STRING("region_code", check_region),
+    F_OPT_TEXT("address", ADDRESS_MAX_CHARS),
 };
 static const record_spec_t manufacturer_record = RECORD(manufacturer_fields);
 
@@ -614,6 +636,17 @@ static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
                 if (f->type == T_STRING && blank(json_string_value(v))) {
                         error(c, path, "must not be empty");
                         return;
+                }
+                if (f->max_chars) {
+                        size_t n = utf8_chars(json_string_value(v),
+                                              json_string_length(v));
+                        if (n > f->max_chars) {
+                                error(c, path,
+                                      "is %zu characters long; at most %zu "
+                                      "are accepted",
+                                      n, f->max_chars);
+                                return;
+                        }
                 }
                 if (f->check)
                         f->check(c, path, json_string_value(v));

@@ -6,11 +6,15 @@
  *
  * Pure logic: no I/O.  Used by every producer, the gateway and the triage.
  *
- * Rules beyond the field types of schemas/avro/inspection_result.v1.avsc:
+ * Rules beyond the field types of the newest schema,
+ * schemas/avro/inspection_result.v2.avsc (a document of an older version's
+ * shape is valid too: the fields added since are optional):
  *   - every field the schema declares non-null must be present; nullable
  *     fields may be null, absent or (for strings) any string, "" included;
  *   - required strings must not be empty or blank; no string may hold a NUL
  *     character or invalid UTF-8;
+ *   - enterprise.address and manufacturer.address hold at most 256
+ *     characters (code points), enterprise.contact at most 128;
  *   - a field the schema does not know is an error naming it (a lab's typo
  *     must not be dropped silently);
  *   - enums are exactly the contract's symbols (case matters);

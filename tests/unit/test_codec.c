@@ -3,7 +3,8 @@
  * Parsing Canonical Form, round trips of the full example document, every
  * truncation and random corruption of a message, hand-made hostile datums,
  * schema evolution (an older writer read as a newer schema with defaults,
- * enum symbols matched by name, promotions) and concurrent use.
+ * enum symbols matched by name, promotions), the repository's version 1
+ * read as the newest, and concurrent use.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -46,6 +47,18 @@ static json_t *load_full_doc(void)
         if (!doc)
                 fail_msg("%s: %s", path, jerr.text);
         return doc;
+}
+
+/* doc in the shape of schema version 1: without the fields version 2
+ * added (enterprise.address and .contact, manufacturer.address). */
+static json_t *v1_shape(const json_t *doc)
+{
+        json_t *d = json_deep_copy(doc);
+        json_t *e = json_object_get(d, "enterprise");
+        json_object_del(e, "address");
+        json_object_del(e, "contact");
+        json_object_del(json_object_get(d, "manufacturer"), "address");
+        return d;
 }
 
 /* What decoding doc should give: timestamps in UTC. */
@@ -419,8 +432,9 @@ static void test_round_trip(void **state)
         free(msg);
 
         json_object_set_new(d2, "manufacturer",
-                            json_pack("{s:n, s:s, s:n}", "credit_code", "name",
-                                      "某某厂", "region_code"));
+                            json_pack("{s:n, s:s, s:n, s:n}", "credit_code",
+                                      "name", "某某厂", "region_code",
+                                      "address"));
         encode_ok(codec, d2, &msg, &len);
         got = decode_ok(codec, msg, len);
         want = expected_of(d2);
@@ -436,6 +450,7 @@ static void test_round_trip(void **state)
         json_object_del(d3, "remarks");
         json_object_del(d3, "refers_to");
         json_object_del(json_object_get(d3, "product"), "brand");
+        json_object_del(json_object_get(d3, "enterprise"), "address");
         json_object_set_new(d3, "items", json_array());
         json_object_set_new(d3, "x_lab_internal", json_string("ignored"));
         encode_ok(codec, d3, &msg, &len);
@@ -445,6 +460,8 @@ static void test_round_trip(void **state)
         assert_true(json_is_null(json_object_get(got, "refers_to")));
         assert_true(json_is_null(
             json_object_get(json_object_get(got, "product"), "brand")));
+        assert_true(json_is_null(
+            json_object_get(json_object_get(got, "enterprise"), "address")));
         assert_int_equal(json_array_size(json_object_get(got, "items")), 0);
         assert_null(json_object_get(got, "x_lab_internal"));
         json_decref(got);
@@ -780,9 +797,12 @@ static void test_evolution(void **state)
         json_object_set_new(remarks, "aliases", json_pack("[s]", "remarks"));
 
         /* Named so that only a numeric comparison puts v2 last. */
+        tmpdir_t only_v1;
+        tmpdir_make(&only_v1);
+        tmpdir_write_json(&only_v1, "inspection_result.v1.avsc", v1);
         tmpdir_write_json(&t, "inspection_result.v9.avsc", v1);
         tmpdir_write_json(&t, "inspection_result.v10.avsc", v2);
-        ql_codec_t *old = codec_ok(schema_dir());
+        ql_codec_t *old = codec_ok(only_v1.path);
         ql_codec_t *both = codec_ok(t.path);
         assert_int_equal(ql_codec_schema_count(both), 2);
         const char *file;
@@ -795,7 +815,9 @@ static void test_evolution(void **state)
         assert_true(fp0 != fp1);
 
         /* v1 bytes read as v2. */
-        json_t *doc = load_full_doc();
+        json_t *full = load_full_doc();
+        json_t *doc = v1_shape(full);
+        json_decref(full);
         unsigned char *msg;
         size_t len;
         encode_ok(old, doc, &msg, &len);
@@ -840,6 +862,95 @@ static void test_evolution(void **state)
         json_decref(doc);
         json_decref(v2);
         json_decref(v1);
+        tmpdir_remove(&t);
+        tmpdir_remove(&only_v1);
+}
+
+/* The repository's schemas: a message of version 1, written by a codec that
+ * knows only version 1, reads as the newest version with the fields added
+ * in version 2 null; a message with them keeps them and is unknown to the
+ * version 1 codec; a lab's document of either shape encodes with the
+ * newest schema. */
+static void test_repo_v1_read_as_newest(void **state)
+{
+        ql_codec_t *repo = codec_ok(schema_dir());
+        assert_true(ql_codec_schema_count(repo) >= 2);
+        const char *file;
+        uint64_t fp_v1;
+        ql_codec_schema_info(repo, 0, &file, &fp_v1, NULL);
+        assert_string_equal(file, "inspection_result.v1.avsc");
+        tmpdir_t t;
+        tmpdir_make(&t);
+        json_t *v1 = load_repo_schema("inspection_result.v1.avsc");
+        tmpdir_write_json(&t, "inspection_result.v1.avsc", v1);
+        json_decref(v1);
+        ql_codec_t *old = codec_ok(t.path);
+        assert_true(ql_codec_newest_fingerprint(old) == fp_v1);
+
+        json_t *full = load_full_doc();
+        json_t *doc = v1_shape(full);
+        json_t *want = expected_of(doc);
+        json_t *e = json_object_get(want, "enterprise");
+        json_object_set_new(e, "address", json_null());
+        json_object_set_new(e, "contact", json_null());
+        json_object_set_new(json_object_get(want, "manufacturer"), "address",
+                            json_null());
+
+        /* Written with version 1, read as the newest. */
+        unsigned char *msg;
+        size_t len;
+        encode_ok(old, doc, &msg, &len);
+        uint64_t fp = 0;
+        for (int i = 0; i < 8; i++)
+                fp |= (uint64_t)msg[2 + i] << (8 * i);
+        assert_true(fp == fp_v1);
+        json_t *got = decode_ok(repo, msg, len);
+        assert_json_equal(got, want);
+        json_decref(got);
+        free(msg);
+
+        /* The same without a manufacturer. */
+        json_t *d2 = json_deep_copy(doc);
+        json_object_set_new(d2, "manufacturer", json_null());
+        encode_ok(old, d2, &msg, &len);
+        got = decode_ok(repo, msg, len);
+        assert_true(json_is_null(json_object_get(got, "manufacturer")));
+        assert_true(json_is_null(
+            json_object_get(json_object_get(got, "enterprise"), "address")));
+        json_decref(got);
+        json_decref(d2);
+        free(msg);
+
+        /* A version 1 document given to the newest codec: the same. */
+        encode_ok(repo, doc, &msg, &len);
+        fp = 0;
+        for (int i = 0; i < 8; i++)
+                fp |= (uint64_t)msg[2 + i] << (8 * i);
+        assert_true(fp == ql_codec_newest_fingerprint(repo));
+        assert_true(fp != fp_v1);
+        got = decode_ok(repo, msg, len);
+        assert_json_equal(got, want);
+        json_decref(got);
+        free(msg);
+
+        /* With the fields set: kept, and unknown to a version 1 reader. */
+        encode_ok(repo, full, &msg, &len);
+        got = decode_ok(repo, msg, len);
+        json_t *want_full = expected_of(full);
+        assert_json_equal(got, want_full);
+        assert_string_equal(json_string_value(json_object_get(
+                                json_object_get(got, "enterprise"), "contact")),
+                            "王芳 0592-5551234");
+        decode_fails(old, msg, len, "unknown writer schema fingerprint");
+        json_decref(want_full);
+        json_decref(got);
+        free(msg);
+
+        json_decref(want);
+        json_decref(doc);
+        json_decref(full);
+        ql_codec_destroy(old);
+        ql_codec_destroy(repo);
         tmpdir_remove(&t);
 }
 
@@ -1058,6 +1169,7 @@ int main(void)
             cmocka_unit_test(test_random_damage),
             cmocka_unit_test(test_hostile_datums),
             cmocka_unit_test(test_evolution),
+            cmocka_unit_test(test_repo_v1_read_as_newest),
             cmocka_unit_test(test_resolution_rules),
             cmocka_unit_test(test_new_errors),
             cmocka_unit_test(test_recursive_schema),

@@ -2,7 +2,9 @@
  * Unit tests of ql_result: a full valid document passes; for each rule of
  * design §3 a mutation of it is rejected with exactly the expected field
  * paths (and nothing else); mutations the contract allows are accepted;
- * several problems are all reported; WARN mode, the expected lab, REFUSED
+ * several problems are all reported; the fields of schema version 2
+ * (optional, bounded in characters) with documents of both shapes; WARN
+ * mode, the expected lab, REFUSED
  * without items, UTF-8 and the dotted-path accessor.
  */
 #include <setjmp.h>
@@ -230,6 +232,14 @@ static const mutation_t rejected[] = {
     {{{"enterprise.role", DEL}}, "enterprise.role"},
     {{{"enterprise.credit_cod", "\"914403001922038216\""}},
      "enterprise.credit_cod"},
+    /* schema version 2: optional strings, no other field */
+    {{{"enterprise.address", "7"}}, "enterprise.address"},
+    {{{"enterprise.address", "{}"}}, "enterprise.address"},
+    {{{"enterprise.address", "\"厦门\\u0000湖里\""}}, "enterprise.address"},
+    {{{"enterprise.contact", "false"}}, "enterprise.contact"},
+    {{{"enterprise.contacts", "\"王芳\""}}, "enterprise.contacts"},
+    {{{"enterprise.phone", "\"0592-5551234\""}}, "enterprise.phone"},
+    {{{"address", "\"厦门\""}}, "address"},
     /* manufacturer */
     {{{"manufacturer", "\"深圳某某电器有限公司\""}}, "manufacturer"},
     {{{"manufacturer", "[]"}}, "manufacturer"},
@@ -239,7 +249,9 @@ static const mutation_t rejected[] = {
     {{{"manufacturer.credit_code", "false"}}, "manufacturer.credit_code"},
     {{{"manufacturer.name", DEL}}, "manufacturer.name"},
     {{{"manufacturer.region_code", "\"4403\""}}, "manufacturer.region_code"},
-    {{{"manufacturer.address", "\"深圳\""}}, "manufacturer.address"},
+    {{{"manufacturer.adress", "\"深圳\""}}, "manufacturer.adress"},
+    {{{"manufacturer.address", "440300"}}, "manufacturer.address"},
+    {{{"manufacturer.address", "[\"深圳\"]"}}, "manufacturer.address"},
     /* product */
     {{{"product", DEL}}, "product"},
     {{{"product.category", "\"\""}}, "product.category"},
@@ -286,6 +298,13 @@ static const mutation_t accepted[] = {
     {{{"manufacturer", "null"}}, ""},
     {{{"manufacturer", DEL}}, ""},
     {{{"manufacturer.credit_code", "null"}}, ""},
+    {{{"manufacturer.address", "\"深圳市宝安区某路2号\""}}, ""},
+    {{{"manufacturer.address", "null"}}, ""},
+    {{{"enterprise.address", "\"厦门市湖里区云顶中路2188号\""},
+      {"enterprise.contact", "\"王芳 0592-5551234\""}},
+     ""},
+    {{{"enterprise.address", "null"}, {"enterprise.contact", "null"}}, ""},
+    {{{"enterprise.address", "\"\""}, {"enterprise.contact", "\"\""}}, ""},
     {{{"manufacturer.credit_code", DEL}, {"manufacturer.region_code", DEL}},
      ""},
     {{{"product.brand", DEL}, {"product.model", "null"}}, ""},
@@ -538,6 +557,68 @@ static void warn_mode(void **state)
         json_decref(doc);
 }
 
+/* n copies of the UTF-8 character c as a JSON string (malloc'ed). */
+static char *json_repeat(const char *c, size_t n)
+{
+        size_t l = strlen(c);
+        char *s = malloc(n * l + 3);
+        assert_non_null(s);
+        s[0] = '"';
+        for (size_t i = 0; i < n; i++)
+                memcpy(s + 1 + i * l, c, l);
+        memcpy(s + 1 + n * l, "\"", 2);
+        return s;
+}
+
+/* The fields of schema version 2 are bounded in characters, not bytes: an
+ * address of 256 Chinese characters (768 bytes) passes, 257 do not. */
+static void address_and_contact_bounds(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *path;
+                size_t max;
+        } fields[] = {
+            {"enterprise.address", 256},
+            {"manufacturer.address", 256},
+            {"enterprise.contact", 128},
+        };
+        for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+                for (int over = 0; over <= 1; over++) {
+                        const char *c = over ? "a" : "路";
+                        char *v = json_repeat(c, fields[i].max);
+                        json_t *doc = valid_doc();
+                        set_path(doc, fields[i].path, v);
+                        ql_problems_t errs = {0};
+                        assert_int_equal(
+                            ql_result_validate(doc, NULL, &errs, NULL), 0);
+                        free(v);
+                        v = json_repeat(c, fields[i].max + 1);
+                        set_path(doc, fields[i].path, v);
+                        assert_int_equal(
+                            ql_result_validate(doc, NULL, &errs, NULL), 1);
+                        assert_string_equal(errs.v[0].field, fields[i].path);
+                        char want[96];
+                        snprintf(want, sizeof(want),
+                                 "is %zu characters long; at most %zu are "
+                                 "accepted",
+                                 fields[i].max + 1, fields[i].max);
+                        assert_string_equal(errs.v[0].message, want);
+                        assert_well_formed(&errs);
+                        ql_problems_clear(&errs);
+                        free(v);
+                        json_decref(doc);
+                }
+        }
+        /* Other free text has no bound of its own. */
+        char *v = json_repeat("路", 2000);
+        json_t *doc = valid_doc();
+        set_path(doc, "remarks", v);
+        assert_int_equal(ql_result_validate(doc, NULL, NULL, NULL), 0);
+        free(v);
+        json_decref(doc);
+}
+
 static void lab_mismatch(void **state)
 {
         (void)state;
@@ -582,11 +663,15 @@ static void unknown_field_hint(void **state)
         json_t *doc = valid_doc();
         set_path(doc, "enterprise.credit_cod", "\"x\"");
         set_path(doc, "zzzzzz", "1");
+        set_path(doc, "manufacturer.adress", "\"深圳\"");
         ql_problems_t errs = {0};
-        assert_int_equal(ql_result_validate(doc, NULL, &errs, NULL), 2);
+        assert_int_equal(ql_result_validate(doc, NULL, &errs, NULL), 3);
         const char *m = message_at(&errs, "enterprise.credit_cod");
         assert_non_null(m);
         assert_non_null(strstr(m, "did you mean \"credit_code\""));
+        m = message_at(&errs, "manufacturer.adress");
+        assert_non_null(m);
+        assert_non_null(strstr(m, "did you mean \"address\""));
         m = message_at(&errs, "zzzzzz");
         assert_non_null(m);
         assert_null(strstr(m, "did you mean"));
@@ -750,6 +835,7 @@ int main(void)
             cmocka_unit_test(not_an_object),
             cmocka_unit_test(all_problems_reported),
             cmocka_unit_test(warn_mode),
+            cmocka_unit_test(address_and_contact_bounds),
             cmocka_unit_test(lab_mismatch),
             cmocka_unit_test(refused_without_items),
             cmocka_unit_test(unknown_field_hint),
