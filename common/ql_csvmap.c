@@ -7,6 +7,7 @@
 #include "ql_csvmap.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -70,99 +71,112 @@ static const ql_csv_symbol_t verdict_symbols[] = {
 
 static const ql_csv_column_t columns[QL_CSV_NCOLUMNS] = {
     {QL_CSV_RESULT_ID, "result_id", WORDS("结果编号"), R, "result_id", NULL,
-     "result_id", QL_CSV_STRING, NULL, 0},
+     "result_id", QL_CSV_STRING, NULL, 0, 0},
     {QL_CSV_REPORT_NO, "report_no", WORDS("报告编号", "报告号"), R, "report_no",
-     NULL, "report_no", QL_CSV_STRING, NULL, 1},
+     NULL, "report_no", QL_CSV_STRING, NULL, 1, 0},
     {QL_CSV_LAB_CODE, "lab_code", WORDS("承检机构代码", "检验机构代码"), R,
-     "lab.code", "lab", "code", QL_CSV_STRING, NULL, 1},
+     "lab.code", "lab", "code", QL_CSV_STRING, NULL, 1, 0},
     {QL_CSV_LAB_NAME, "lab_name",
      WORDS("承检机构", "承检机构名称", "检验机构", "承检单位"), R, "lab.name",
-     "lab", "name", QL_CSV_STRING, NULL, 1},
+     "lab", "name", QL_CSV_STRING, NULL, 1, 0},
     {QL_CSV_PLAN_ID, "plan_id",
      WORDS("抽查计划编号", "计划编号", "任务编号", "抽查任务编号"), R,
-     "plan_id", NULL, "plan_id", QL_CSV_STRING, NULL, 1},
+     "plan_id", NULL, "plan_id", QL_CSV_STRING, NULL, 1, 0},
     {QL_CSV_LEVEL, "level", WORDS("抽查级别", "抽查层级"), R, "level", NULL,
-     "level", QL_CSV_ENUM, level_symbols, 1},
+     "level", QL_CSV_ENUM, level_symbols, 1, 0},
     {QL_CSV_KIND, "kind", WORDS("抽查类型", "检验类别", "检验类型"), R, "kind",
-     NULL, "kind", QL_CSV_ENUM, kind_symbols, 1},
+     NULL, "kind", QL_CSV_ENUM, kind_symbols, 1, 0},
     {QL_CSV_REFERS_TO, "refers_to", WORDS("原报告编号", "原结果编号"), R,
-     "refers_to", NULL, "refers_to", QL_CSV_NSTRING, NULL, 0},
+     "refers_to", NULL, "refers_to", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_STAGE, "stage", WORDS("抽样环节", "抽样领域"), R, "stage", NULL,
-     "stage", QL_CSV_ENUM, stage_symbols, 1},
+     "stage", QL_CSV_ENUM, stage_symbols, 1, 0},
     {QL_CSV_SAMPLED_ON, "sampled_on", WORDS("抽样日期"), R, "sampled_on", NULL,
-     "sampled_on", QL_CSV_DATE, NULL, 1},
+     "sampled_on", QL_CSV_DATE, NULL, 1, 0},
     {QL_CSV_REPORTED_AT, "reported_at",
      WORDS("报告日期", "签发日期", "报告签发日期"), R, "reported_at", NULL,
-     "reported_at", QL_CSV_TIMESTAMP, NULL, 1},
+     "reported_at", QL_CSV_TIMESTAMP, NULL, 1, 0},
     {QL_CSV_ENTERPRISE_CREDIT_CODE, "enterprise_credit_code",
      WORDS("统一社会信用代码", "受检单位统一社会信用代码", "受检单位信用代码"),
      R, "enterprise.credit_code", "enterprise", "credit_code", QL_CSV_STRING,
-     NULL, 1},
+     NULL, 1, 0},
     {QL_CSV_ENTERPRISE_NAME, "enterprise_name",
      WORDS("受检单位", "受检单位名称", "被抽样单位", "被抽样单位名称"), R,
-     "enterprise.name", "enterprise", "name", QL_CSV_STRING, NULL, 1},
+     "enterprise.name", "enterprise", "name", QL_CSV_STRING, NULL, 1, 0},
     {QL_CSV_ENTERPRISE_REGION_CODE, "enterprise_region_code",
      WORDS("所在地区代码", "受检单位地区代码", "行政区划代码"), R,
      "enterprise.region_code", "enterprise", "region_code", QL_CSV_STRING, NULL,
-     1},
+     1, 0},
     {QL_CSV_ENTERPRISE_ROLE, "enterprise_role",
      WORDS("企业类型", "受检单位类型"), R, "enterprise.role", "enterprise",
-     "role", QL_CSV_ENUM, role_symbols, 1},
+     "role", QL_CSV_ENUM, role_symbols, 1, 0},
+    {QL_CSV_ENTERPRISE_ADDRESS, "enterprise_address",
+     WORDS("受检单位地址", "被抽样单位地址", "受检企业地址"), R,
+     "enterprise.address", "enterprise", "address", QL_CSV_NSTRING, NULL, 0, 0},
+    {QL_CSV_ENTERPRISE_CONTACT, "enterprise_contact",
+     WORDS("联系人", "联系电话", "联系方式", "受检单位联系人",
+           "受检单位联系电话", "被抽样单位联系人", "被抽样单位联系电话"),
+     R, "enterprise.contact", "enterprise", "contact", QL_CSV_NSTRING, NULL, 0,
+     1},
     {QL_CSV_MANUFACTURER_CREDIT_CODE, "manufacturer_credit_code",
      WORDS("生产企业信用代码", "生产企业统一社会信用代码",
            "标称生产企业信用代码"),
      R, "manufacturer.credit_code", "manufacturer", "credit_code",
-     QL_CSV_NSTRING, NULL, 0},
+     QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_MANUFACTURER_NAME, "manufacturer_name",
-     WORDS("生产企业", "生产企业名称", "标称生产企业", "标称生产者"), R,
-     "manufacturer.name", "manufacturer", "name", QL_CSV_STRING, NULL, 0},
+     WORDS("生产企业", "生产企业名称", "标称生产企业", "标称生产者",
+           "标称生产企业名称", "生产单位"),
+     R, "manufacturer.name", "manufacturer", "name", QL_CSV_STRING, NULL, 0, 0},
     {QL_CSV_MANUFACTURER_REGION_CODE, "manufacturer_region_code",
      WORDS("生产企业地区代码", "标称生产企业地区代码"), R,
      "manufacturer.region_code", "manufacturer", "region_code", QL_CSV_NSTRING,
-     NULL, 0},
+     NULL, 0, 0},
+    {QL_CSV_MANUFACTURER_ADDRESS, "manufacturer_address",
+     WORDS("生产企业地址", "标称生产企业地址", "标称生产者地址"), R,
+     "manufacturer.address", "manufacturer", "address", QL_CSV_NSTRING, NULL, 0,
+     0},
     {QL_CSV_PRODUCT_CATEGORY, "product_category",
      WORDS("产品类别", "产品种类", "产品大类"), R, "product.category",
-     "product", "category", QL_CSV_STRING, NULL, 1},
+     "product", "category", QL_CSV_STRING, NULL, 1, 0},
     {QL_CSV_PRODUCT_NAME, "product_name", WORDS("产品名称", "样品名称"), R,
-     "product.name", "product", "name", QL_CSV_STRING, NULL, 1},
+     "product.name", "product", "name", QL_CSV_STRING, NULL, 1, 0},
     {QL_CSV_PRODUCT_BRAND, "product_brand", WORDS("商标", "品牌"), R,
-     "product.brand", "product", "brand", QL_CSV_NSTRING, NULL, 0},
+     "product.brand", "product", "brand", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_PRODUCT_MODEL, "product_model", WORDS("规格型号", "型号规格"), R,
-     "product.model", "product", "model", QL_CSV_NSTRING, NULL, 0},
+     "product.model", "product", "model", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_PRODUCT_GRADE, "product_grade", WORDS("质量等级", "等级"), R,
-     "product.grade", "product", "grade", QL_CSV_NSTRING, NULL, 0},
+     "product.grade", "product", "grade", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_PRODUCT_BATCH, "product_batch", WORDS("批号", "生产批号"), R,
-     "product.batch", "product", "batch", QL_CSV_NSTRING, NULL, 0},
+     "product.batch", "product", "batch", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_PRODUCT_PRODUCTION_DATE, "product_production_date",
      WORDS("生产日期", "生产日期/批号", "生产日期／批号"), R,
      "product.production_date", "product", "production_date", QL_CSV_NSTRING,
-     NULL, 0},
+     NULL, 0, 0},
     {QL_CSV_ITEM_NAME, "item_name",
      WORDS("检验项目", "检验项目名称", "项目名称"), I, "items[].name", NULL,
-     "name", QL_CSV_STRING, NULL, 1},
+     "name", QL_CSV_STRING, NULL, 1, 0},
     {QL_CSV_ITEM_CLAUSE, "item_clause",
      WORDS("标准条款", "检验依据条款", "条款"), I, "items[].clause", NULL,
-     "clause", QL_CSV_NSTRING, NULL, 0},
+     "clause", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_ITEM_REQUIREMENT, "item_requirement",
      WORDS("标准要求", "技术要求", "标准值"), I, "items[].requirement", NULL,
-     "requirement", QL_CSV_NSTRING, NULL, 0},
+     "requirement", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_ITEM_MEASURED, "item_measured",
      WORDS("实测值", "检验结果", "检测结果"), I, "items[].measured", NULL,
-     "measured", QL_CSV_NSTRING, NULL, 0},
+     "measured", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_ITEM_UNIT, "item_unit", WORDS("单位", "计量单位"), I,
-     "items[].unit", NULL, "unit", QL_CSV_NSTRING, NULL, 0},
+     "items[].unit", NULL, "unit", QL_CSV_NSTRING, NULL, 0, 0},
     {QL_CSV_ITEM_IMPORTANCE, "item_importance",
      WORDS("重要程度", "项目类别", "项目重要程度"), I, "items[].importance",
-     NULL, "importance", QL_CSV_ENUM, importance_symbols, 1},
+     NULL, "importance", QL_CSV_ENUM, importance_symbols, 1, 0},
     {QL_CSV_ITEM_SAFETY, "item_safety", WORDS("安全项目", "是否安全项目"), I,
-     "items[].safety", NULL, "safety", QL_CSV_BOOL, NULL, 1},
+     "items[].safety", NULL, "safety", QL_CSV_BOOL, NULL, 1, 0},
     {QL_CSV_ITEM_VERDICT, "item_verdict",
      WORDS("单项判定", "单项结论", "单项判定结果"), I, "items[].verdict", NULL,
-     "verdict", QL_CSV_ENUM, item_verdict_symbols, 1},
+     "verdict", QL_CSV_ENUM, item_verdict_symbols, 1, 0},
     {QL_CSV_VERDICT, "verdict", WORDS("检验结论", "结论", "判定结论"), R,
-     "verdict", NULL, "verdict", QL_CSV_ENUM, verdict_symbols, 1},
+     "verdict", NULL, "verdict", QL_CSV_ENUM, verdict_symbols, 1, 0},
     {QL_CSV_REMARKS, "remarks", WORDS("备注"), R, "remarks", NULL, "remarks",
-     QL_CSV_NSTRING, NULL, 0},
+     QL_CSV_NSTRING, NULL, 0, 0},
 };
 
 #undef R
@@ -554,6 +568,44 @@ json_t *ql_csvmap_get(const json_t *doc, const json_t *item,
 {
         json_t *obj = col ? container(doc, item, col, 0) : NULL;
         return obj ? json_object_get(obj, col->key) : NULL;
+}
+
+int ql_csvmap_join(json_t **acc, json_t *part)
+{
+        if (!json_is_string(part) && !json_is_null(part)) {
+                json_decref(part);
+                return -1; /* only string columns join */
+        }
+        if (*acc && json_is_null(part)) {
+                json_decref(part);
+                return 0;
+        }
+        if (!*acc || json_is_null(*acc)) {
+                json_decref(*acc);
+                *acc = part;
+                return 0;
+        }
+        if (!json_is_string(*acc)) {
+                json_decref(part);
+                return -1;
+        }
+        size_t a = json_string_length(*acc), b = json_string_length(part);
+        char *s = malloc(a + 1 + b);
+        json_t *v = NULL;
+        if (s) {
+                memcpy(s, json_string_value(*acc), a);
+                s[a] = ' ';
+                memcpy(s + a + 1, json_string_value(part), b);
+                /* both parts came through ql_csvmap_value(): valid UTF-8 */
+                v = json_stringn_nocheck(s, a + 1 + b);
+                free(s);
+        }
+        json_decref(part);
+        if (!v)
+                return -1;
+        json_decref(*acc);
+        *acc = v;
+        return 0;
 }
 
 int ql_csvmap_add_item(json_t *doc, json_t *item)

@@ -16,13 +16,16 @@
  * writes TRUE).  Under a Chinese header the usual Chinese words are accepted
  * too, and written when writing Chinese headers:
  *
- *   item_verdict  合格/符合 PASS, 不合格/不符合 FAIL, 不判定/不作判定
- * NOT_JUDGED verdict       合格 (所检项目未发现不合格) CONFORMING, 不合格
- * NONCONFORMING, 拒检 REFUSED level         国家 NATIONAL, 省级 PROVINCIAL,
- * 市级 MUNICIPAL, 区级 DISTRICT kind          监督抽查 SUPERVISION, 复查
- * RECHECK, 复检 RETEST stage         生产 PRODUCTION, 流通 CIRCULATION, 电商
- * ECOMMERCE enterprise_role  生产者 PRODUCER, 销售者 SELLER item_importance  A,
- * B, 未分级 UNCLASSIFIED (A类, B类 read too) item_safety   是 true, 否 false
+ *   - item_verdict: 合格/符合 PASS, 不合格/不符合 FAIL,
+ *     不判定/不作判定 NOT_JUDGED;
+ *   - verdict: 合格 (所检项目未发现不合格) CONFORMING, 不合格 NONCONFORMING,
+ *     拒检 REFUSED;
+ *   - level: 国家 NATIONAL, 省级 PROVINCIAL, 市级 MUNICIPAL, 区级 DISTRICT;
+ *   - kind: 监督抽查 SUPERVISION, 复查 RECHECK, 复检 RETEST;
+ *   - stage: 生产 PRODUCTION, 流通 CIRCULATION, 电商 ECOMMERCE;
+ *   - enterprise_role: 生产者 PRODUCER, 销售者 SELLER;
+ *   - item_importance: A, B, 未分级 UNCLASSIFIED (A类, B类 read too);
+ *   - item_safety: 是 true, 否 false;
  *
  * and dates may also be written 2025/3/1, 2025.3.1 or 2025年3月1日;
  * timestamps without an offset ("2025-03-01 09:30[:00]", "2025/3/1 9:30", a
@@ -42,11 +45,17 @@
  *   report whose manufacturer cells are all empty has manufacturer null.
  * - A report without items is written as one row whose item cells are
  *   empty; a row whose item cells are all empty adds no item.
+ * - enterprise_contact is one free-text field, and exports often split it
+ *   into 联系人 (a person) and 联系电话 (a telephone number): the column
+ *   joins, so a file may have either or both, and the contact is the
+ *   non-empty cells joined with a space in file order ("王芳 0592-5551234").
+ *   Written as one column, 联系人.
  *
  * Reading (ql-spool), one CSV file:
  *
  *     header:  for each cell i: col[i] = ql_csvmap_header(text, len, &lang[i])
- *              (NULL: unknown column; a column named twice and a missing
+ *              (NULL: a column not in the table, which the reader ignores;
+ *              a column named twice unless col->joins, and a missing
  *              required column (col->required) are the reader's to reject)
  *     rows:    a row whose report_no differs from the previous row's starts a
  *              new document: doc = json_object().  For each mapped cell:
@@ -57,6 +66,8 @@
  *                reject a report whose result-level cells disagree;
  *              item-level: ql_csvmap_set(NULL, item, col[i], v) into a fresh
  *                item object, then ql_csvmap_add_item(doc, item).
+ *              A joining column named by several cells: v is the values of
+ *                its cells folded with ql_csvmap_join(), in file order.
  *     report:  ql_csvmap_finish(doc), then ql_result_validate(doc, ...).
  *
  * Writing (ql-simlab): the header row is col->en or col->zh[0] for every
@@ -89,9 +100,12 @@ typedef enum {
         QL_CSV_ENTERPRISE_NAME,
         QL_CSV_ENTERPRISE_REGION_CODE,
         QL_CSV_ENTERPRISE_ROLE,
+        QL_CSV_ENTERPRISE_ADDRESS, /* schema version 2 */
+        QL_CSV_ENTERPRISE_CONTACT, /* schema version 2 */
         QL_CSV_MANUFACTURER_CREDIT_CODE,
         QL_CSV_MANUFACTURER_NAME,
         QL_CSV_MANUFACTURER_REGION_CODE,
+        QL_CSV_MANUFACTURER_ADDRESS, /* schema version 2 */
         QL_CSV_PRODUCT_CATEGORY,
         QL_CSV_PRODUCT_NAME,
         QL_CSV_PRODUCT_BRAND,
@@ -153,6 +167,9 @@ typedef struct {
                                            NULL for other types */
         int required; /* a file without this column cannot make valid
                          documents */
+        int joins;    /* several header cells may name this column (with
+                         different headers): the value is their cells'
+                         joined, see ql_csvmap_join() */
 } ql_csv_column_t;
 
 /* The column with id `id`, or NULL if id is out of range. */
@@ -182,6 +199,14 @@ const char *ql_csvmap_symbol(const ql_csv_column_t *col, ql_csv_lang_t lang,
 int ql_csvmap_value(const ql_csv_column_t *col, ql_csv_lang_t lang,
                     const char *cell, size_t len, json_t **value, char *errstr,
                     size_t errstr_size);
+
+/* Fold the value of one more cell of a joining column (part, stolen, from
+ * ql_csvmap_value()) into *acc: NULL before the first cell, then the value
+ * so far.  A null part leaves a value as it is, a string part after a
+ * string makes one string with a space between.  0, or -1 if part is NULL,
+ * not a string or null, or memory ran out (then *acc is left as it
+ * was). */
+int ql_csvmap_join(json_t **acc, json_t *part);
 
 /* Put value (stolen, even on error) at the column's place: into doc for a
  * result-level column (creating the nested object), into item for an

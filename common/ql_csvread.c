@@ -32,6 +32,8 @@
 #define DEFAULT_MAX_TRACKED 1000000
 #define MSG_SIZE            512
 #define SYMBOLS_CACHED      48
+#define UNKNOWN_NAMED       20 /* unknown columns named in the warning */
+#define UNKNOWN_QUOTE       40 /* bytes of each name quoted */
 
 /* libcsv's parser state "inside a field" (libcsv.c FIELD_BEGUN); with
  * `quoted` set it means a quoted field whose closing quote has not come. */
@@ -112,7 +114,10 @@ static void hset_free(hset_t *s)
  * The reader
  */
 
-typedef enum { COL_NONE = 0, COL_IGNORED, COL_MAPPED } col_kind_t;
+/* A header cell: empty (its cells must be empty too), ignored (序号, a
+ * column not in the table), the first or only cell of a column, or a
+ * further cell of a joining column (read with the first). */
+typedef enum { COL_NONE = 0, COL_IGNORED, COL_MAPPED, COL_PART } col_kind_t;
 
 typedef struct {
         size_t off, len;
@@ -145,7 +150,13 @@ struct ql_csvread_s {
         col_kind_t *kind;
         const ql_csv_column_t **col;
         ql_csv_lang_t *lang;
+        size_t *part_next; /* joining columns: 1 + the next cell of the same
+                              column, 0 after the last (and elsewhere) */
         size_t report_idx;
+
+        /* the file's warnings (the unknown columns), from the header */
+        ql_problems_t file_warnings;
+        size_t warn_line;
 
         /* grouping */
         char *prev; /* report number of the previous row */
@@ -239,9 +250,11 @@ static void header_free(ql_csvread_t *r)
         free(r->kind);
         free(r->col);
         free(r->lang);
+        free(r->part_next);
         r->kind = NULL;
         r->col = NULL;
         r->lang = NULL;
+        r->part_next = NULL;
         r->ncols = 0;
         r->have_header = 0;
 }
@@ -269,6 +282,7 @@ void ql_csvread_destroy(ql_csvread_t *r)
         ql_problems_clear(&r->warnings);
         ql_problems_clear(&r->verrors);
         ql_problems_clear(&r->file_problems);
+        ql_problems_clear(&r->file_warnings);
         free(r);
 }
 
@@ -277,6 +291,13 @@ const ql_problems_t *ql_csvread_problems(const ql_csvread_t *r, size_t *line)
         if (line)
                 *line = r->file_line;
         return &r->file_problems;
+}
+
+const ql_problems_t *ql_csvread_warnings(const ql_csvread_t *r, size_t *line)
+{
+        if (line)
+                *line = r->warn_line;
+        return &r->file_warnings;
 }
 
 size_t ql_csvread_split_reports(const ql_csvread_t *r)
@@ -418,18 +439,93 @@ static int ignored_header(const char *s, size_t len)
         return 0;
 }
 
+/* Append a header cell's text to a message: quoted, cut to
+ * UNKNOWN_QUOTE bytes between characters, control characters as '?' (it
+ * goes into logs and lists as it is). */
+static void put_name(char *buf, size_t size, size_t *off, const char *s,
+                     size_t len)
+{
+        char q[UNKNOWN_QUOTE + 8];
+        size_t o = 0, i = 0;
+        while (i < len) {
+                unsigned char c = (unsigned char)s[i];
+                size_t n = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
+                if (i + n > len || o + n > UNKNOWN_QUOTE) {
+                        memcpy(q + o, "...", 3);
+                        o += 3;
+                        break;
+                }
+                if (n == 1 && (c < 0x20 || c == 0x7F))
+                        q[o++] = '?';
+                else
+                        memcpy(q + o, s + i, n), o += n;
+                i += n;
+        }
+        q[o] = '\0';
+        if (*off < size) {
+                int k = snprintf(buf + *off, size - *off, "'%s'", q);
+                *off += k > 0 ? (size_t)k : 0;
+        }
+}
+
+/* The columns not in the table, as one sentence: the first UNKNOWN_NAMED
+ * of them named with their cells. */
+static void unknown_columns(ql_csvread_t *r, const size_t *unknown, size_t n,
+                            char *buf, size_t size)
+{
+        size_t off = 0;
+        int k =
+            snprintf(buf, size, "%zu column%s not in the table ignored: ", n,
+                     n == 1 ? "" : "s");
+        off = k > 0 ? (size_t)k : 0;
+        for (size_t u = 0; u < n && u < UNKNOWN_NAMED && off < size; u++) {
+                size_t len;
+                const char *s = cell_text(r, unknown[u], &len);
+                if (len >= 3 && !memcmp(s, "\xEF\xBB\xBF", 3))
+                        s += 3, len -= 3;
+                s = trim(s, &len);
+                if (u && off < size)
+                        off += (size_t)snprintf(buf + off, size - off, ", ");
+                put_name(buf, size, &off, s, len);
+                if (off < size)
+                        off += (size_t)snprintf(buf + off, size - off,
+                                                " (cell %zu)", unknown[u] + 1);
+        }
+        if (n > UNKNOWN_NAMED && off < size)
+                snprintf(buf + off, size - off, " and %zu more",
+                         n - UNKNOWN_NAMED);
+}
+
+/* Two header cells with the same text (after trimming). */
+static int same_header(const ql_csvread_t *r, size_t a, size_t b)
+{
+        size_t la, lb;
+        const char *sa = cell_text(r, a, &la), *sb = cell_text(r, b, &lb);
+        sa = trim(sa, &la);
+        sb = trim(sb, &lb);
+        return la == lb && !memcmp(sa, sb, la);
+}
+
 /* Returns 0, or -1 with file problems (or nomem). */
 static int take_header(ql_csvread_t *r)
 {
+        ql_problems_clear(&r->file_warnings);
+        r->warn_line = r->row_line;
         r->ncols = r->ncells;
-        r->kind = calloc(r->ncols ? r->ncols : 1, sizeof(*r->kind));
-        r->col = calloc(r->ncols ? r->ncols : 1, sizeof(*r->col));
-        r->lang = calloc(r->ncols ? r->ncols : 1, sizeof(*r->lang));
-        if (!r->kind || !r->col || !r->lang) {
+        size_t cols = r->ncols ? r->ncols : 1;
+        r->kind = calloc(cols, sizeof(*r->kind));
+        r->col = calloc(cols, sizeof(*r->col));
+        r->lang = calloc(cols, sizeof(*r->lang));
+        r->part_next = calloc(cols, sizeof(*r->part_next));
+        size_t *unknown = calloc(cols, sizeof(*unknown));
+        size_t nunknown = 0;
+        if (!r->kind || !r->col || !r->lang || !r->part_next || !unknown) {
+                free(unknown);
                 r->nomem = 1;
                 return -1;
         }
         size_t where[QL_CSV_NCOLUMNS]; /* header index + 1 of each column */
+        size_t last[QL_CSV_NCOLUMNS];  /* ... of its last cell (joining) */
         memset(where, 0, sizeof(where));
         for (size_t i = 0; i < r->ncols; i++) {
                 size_t len;
@@ -452,22 +548,40 @@ static int take_header(ql_csvread_t *r)
                 const ql_csv_column_t *c =
                     ql_csvmap_header(s, len, &r->lang[i]);
                 if (!c) {
-                        file_problem(r, r->row_line, "header",
-                                     "unknown column '%.*s' (cell %zu)",
-                                     (int)(tlen > 60 ? 60 : tlen), t, i + 1);
+                        /* A LIMS export carries many columns of its own:
+                         * ignored, and named once in a warning. */
+                        r->kind[i] = COL_IGNORED;
+                        unknown[nunknown++] = i;
                         continue;
                 }
-                if (where[c->id]) {
+                r->col[i] = c;
+                if (!where[c->id]) {
+                        where[c->id] = last[c->id] = i + 1;
+                        r->kind[i] = COL_MAPPED;
+                        continue;
+                }
+                int twice = !c->joins;
+                for (size_t j = where[c->id]; j && !twice;
+                     j = r->part_next[j - 1])
+                        twice = same_header(r, j - 1, i);
+                if (twice) {
                         file_problem(r, r->row_line, "header",
                                      "column %s appears twice (cells %zu and "
                                      "%zu)",
                                      c->en, where[c->id], i + 1);
+                        r->col[i] = NULL;
                         continue;
                 }
-                where[c->id] = i + 1;
-                r->kind[i] = COL_MAPPED;
-                r->col[i] = c;
+                r->part_next[last[c->id] - 1] = i + 1;
+                last[c->id] = i + 1;
+                r->kind[i] = COL_PART;
         }
+        if (nunknown) {
+                char msg[MSG_SIZE * 4];
+                unknown_columns(r, unknown, nunknown, msg, sizeof(msg));
+                ql_problems_add(&r->file_warnings, "header", "%s", msg);
+        }
+        free(unknown);
         for (int id = 0; id < QL_CSV_NCOLUMNS; id++) {
                 const ql_csv_column_t *c = ql_csvmap_column((ql_csv_col_t)id);
                 if (c && c->required && !where[id])
@@ -478,8 +592,14 @@ static int take_header(ql_csvread_t *r)
         if (!r->file_problems.n && !where[QL_CSV_REPORT_NO])
                 file_problem(r, r->row_line, "header", "missing column %s",
                              "report_no");
-        if (r->file_problems.n)
+        if (r->file_problems.n) {
+                /* A misspelt required column is missing and unknown at
+                 * once: the unknown names help to see why. */
+                for (size_t i = 0; i < r->file_warnings.n; i++)
+                        ql_problems_add(&r->file_problems, "header", "%s",
+                                        r->file_warnings.v[i].message);
                 return -1;
+        }
         r->report_idx = where[QL_CSV_REPORT_NO] - 1;
         r->have_header = 1;
         return 0;
@@ -675,6 +795,58 @@ static json_t *symbol_value(ql_csvread_t *r, const ql_csv_column_t *c,
         return v;
 }
 
+/* Every cell of the column at header cell i (one, or the parts of a
+ * joining column) the same as on the report's first row. */
+static int column_same_as_first(const ql_csvread_t *r, size_t i)
+{
+        for (size_t k = i + 1; k; k = r->part_next[k - 1]) {
+                size_t len;
+                const char *s = cell_text(r, k - 1, &len);
+                if (!same_as_first(r, k - 1, s, len))
+                        return 0;
+        }
+        return 1;
+}
+
+/* The value of column c in the current row, from its cell at i (and the
+ * further cells of a joining column), or NULL when a cell is not valid
+ * (the problem is added) or memory ran out. */
+static json_t *column_value(ql_csvread_t *r, size_t i, const ql_csv_column_t *c,
+                            size_t index, size_t line)
+{
+        char path[128], why[MSG_SIZE];
+        json_t *v = NULL;
+        for (size_t k = i + 1; k; k = r->part_next[k - 1]) {
+                size_t len;
+                const char *s = cell_text(r, k - 1, &len);
+                if (!ql_result_utf8_valid(s, len)) {
+                        field_path(c, index, path, sizeof(path));
+                        add_problem(r, path, line, "not valid %s text",
+                                    r->o.charset);
+                        json_decref(v);
+                        return NULL;
+                }
+                json_t *part = c->type == QL_CSV_ENUM
+                                   ? symbol_value(r, c, r->lang[k - 1], s, len)
+                                   : NULL;
+                if (!part && ql_csvmap_value(c, r->lang[k - 1], s, len, &part,
+                                             why, sizeof(why))) {
+                        field_path(c, index, path, sizeof(path));
+                        add_problem(r, path, line, "%s", strip_column(c, why));
+                        json_decref(v);
+                        return NULL;
+                }
+                if (!v) {
+                        v = part;
+                } else if (ql_csvmap_join(&v, part)) {
+                        json_decref(v);
+                        r->nomem = 1;
+                        return NULL;
+                }
+        }
+        return v;
+}
+
 static void add_row(ql_csvread_t *r)
 {
         size_t row = r->doc_rows++;
@@ -697,7 +869,7 @@ static void add_row(ql_csvread_t *r)
                 r->nomem = 1;
                 return;
         }
-        char path[128], why[MSG_SIZE], a[160], b[160];
+        char path[128], a[160], b[160];
         size_t n = r->ncells > r->ncols ? r->ncells : r->ncols;
         for (size_t i = 0; i < n; i++) {
                 size_t len;
@@ -714,26 +886,14 @@ static void add_row(ql_csvread_t *r)
                         continue;
                 }
                 if (r->kind[i] != COL_MAPPED)
-                        continue;
+                        continue; /* ignored, or read with its first part */
                 const ql_csv_column_t *c = r->col[i];
                 if (c->level == QL_CSV_RESULT_LEVEL && row > 0 &&
-                    same_as_first(r, i, s, len))
+                    column_same_as_first(r, i))
                         continue; /* checked and taken on the first row */
-                if (!ql_result_utf8_valid(s, len)) {
-                        field_path(c, index, path, sizeof(path));
-                        add_problem(r, path, line, "not valid %s text",
-                                    r->o.charset);
+                json_t *v = column_value(r, i, c, index, line);
+                if (!v)
                         continue;
-                }
-                json_t *v = c->type == QL_CSV_ENUM
-                                ? symbol_value(r, c, r->lang[i], s, len)
-                                : NULL;
-                if (!v && ql_csvmap_value(c, r->lang[i], s, len, &v, why,
-                                          sizeof(why))) {
-                        field_path(c, index, path, sizeof(path));
-                        add_problem(r, path, line, "%s", strip_column(c, why));
-                        continue;
-                }
                 if (c->level == QL_CSV_ITEM_LEVEL) {
                         ql_csvmap_set(NULL, item, c, v);
                 } else if (row == 0) {

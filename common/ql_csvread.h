@@ -18,11 +18,15 @@
  *
  * Rules a lab should know (docs/labs.md says the same):
  *   - The first non-blank row is the header: English field names or the
- *     Chinese headers of ql_csvmap, mixed freely.  An unknown header, a
- *     column named twice or a required column missing makes the file
- *     unreadable (nothing in it is published); an empty header cell and the
- *     row counter 序号 are ignored columns.  A cell under an ignored empty
- *     header, or past the last header, must be empty.
+ *     Chinese headers of ql_csvmap, mixed freely.  A column named twice
+ *     (except a joining one, enterprise_contact, under different headers)
+ *     or a required column missing makes the file unreadable (nothing in
+ *     it is published).  A header that is not in ql_csvmap's table is an
+ *     ignored column, whatever its cells hold, and the file gets one
+ *     warning naming every such column (ql_csvread_warnings()): exports
+ *     carry many columns of their own.  An empty header cell and the row
+ *     counter 序号 are ignored columns too, without a warning; a cell under
+ *     an empty header, or past the last header, must be empty.
  *   - Consecutive rows with the same report_no are one report.  A report
  *     number that comes back after other rows ("split report") would make
  *     two records with one result_id, and downstream keeps only the first:
@@ -163,6 +167,17 @@ int ql_csvread_scan_join(ql_csvread_t *a, ql_csvread_t *c,
  * *line (OUT, may be NULL) the line concerned.  Empty unless a call returned
  * QL_CSVREAD_BAD_FILE. */
 const ql_problems_t *ql_csvread_problems(const ql_csvread_t *r, size_t *line);
+
+/* The file's warnings: today at most one, path "header", naming the
+ * columns of the header that are not in ql_csvmap's table, which were
+ * ignored ("2 columns not in the table ignored: '检验员' (cell 5),
+ * '抽样单编号' (cell 9)"; at most 20 named, each cut to 40 bytes, control
+ * characters as '?').  *line (OUT, may be NULL) is the header's line.
+ * Set when the header is read (by the scan, and again by pass 2), so the
+ * scanning reader has them once its scan has taken the header.  When the
+ * header makes the file unreadable, the same text is among
+ * ql_csvread_problems() too. */
+const ql_problems_t *ql_csvread_warnings(const ql_csvread_t *r, size_t *line);
 
 /* After the scan: reports found split, and whether more report numbers
  * than max_tracked_reports occurred (then not every split is found). */

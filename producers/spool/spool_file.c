@@ -114,6 +114,8 @@ typedef struct {
         read_rc_t rc;
         ql_problems_t file_problems; /* READ_UNREADABLE: the file's own */
         size_t file_line;
+        ql_problems_t file_warnings; /* CSV: the header's (unknown columns) */
+        size_t warn_line;
         int tracking_full;
         ql_csvread_rows_t *rows; /* CSV: the batch being filled */
         /* JSON Lines: batches of lines to the parsers, in turn */
@@ -1022,8 +1024,12 @@ static read_rc_t read_file(reader_t *rd)
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 } else {
                         rc = scan(rd, buf, cs, r, &o);
-                        if (rc == READ_OK)
+                        if (rc == READ_OK) {
                                 rd->tracking_full = ql_csvread_tracking_full(r);
+                                problems_copy(
+                                    &rd->file_warnings,
+                                    ql_csvread_warnings(r, &rd->warn_line));
+                        }
                         if (rc == READ_OK)
                                 rc = hand_builder(rd, r, &o);
                         if (rc == READ_OK)
@@ -1224,6 +1230,14 @@ static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
         for (size_t i = 0; !csv && i < PARSERS; i++)
                 sender_result(&ps[i].s, &rc, &why);
         ql_problems_clear(&b.file_problems);
+        if (rd.file_warnings.n && j->check_out)
+                print_problems(j->check_out, rd.warn_line, NULL,
+                               "warning: ", &rd.file_warnings);
+        for (size_t i = 0; !j->check_out && i < rd.file_warnings.n; i++)
+                ql_warn(j->ctx->lg, "%s line %zu: %s: %s", j->name,
+                        rd.warn_line, rd.file_warnings.v[i].field,
+                        rd.file_warnings.v[i].message);
+        ql_problems_clear(&rd.file_warnings);
         if (rd.tracking_full)
                 ql_warn(j->ctx->lg,
                         "%s: too many reports to check all for split rows; "

@@ -2,7 +2,8 @@
  * Unit tests of ql_csvmap: the column table agrees with the Avro schema
  * (every leaf field has exactly one column of the right type and enum
  * symbols), headers are unique and found in both languages, cells translate
- * to contract values and back, and a document written as CSV cells and read
+ * to contract values and back, a joining column's cells fold into one value,
+ * and a document written as CSV cells and read
  * back through the documented reading loop is the same document.
  */
 #include <setjmp.h>
@@ -264,6 +265,27 @@ static void test_header_lookup(void **state)
         expect_header("承检机构", QL_CSV_LAB_NAME, QL_CSV_ZH);
         expect_header("承检机构代码", QL_CSV_LAB_CODE, QL_CSV_ZH);
         expect_header("单位", QL_CSV_ITEM_UNIT, QL_CSV_ZH);
+        /* Schema version 2's fields, and the names real exports use. */
+        expect_header("enterprise_address", QL_CSV_ENTERPRISE_ADDRESS,
+                      QL_CSV_EN);
+        expect_header("Enterprise_Contact", QL_CSV_ENTERPRISE_CONTACT,
+                      QL_CSV_EN);
+        expect_header("manufacturer_address", QL_CSV_MANUFACTURER_ADDRESS,
+                      QL_CSV_EN);
+        expect_header("受检单位地址", QL_CSV_ENTERPRISE_ADDRESS, QL_CSV_ZH);
+        expect_header("被抽样单位地址", QL_CSV_ENTERPRISE_ADDRESS, QL_CSV_ZH);
+        expect_header("联系人", QL_CSV_ENTERPRISE_CONTACT, QL_CSV_ZH);
+        expect_header("联系电话", QL_CSV_ENTERPRISE_CONTACT, QL_CSV_ZH);
+        expect_header("标称生产企业地址", QL_CSV_MANUFACTURER_ADDRESS,
+                      QL_CSV_ZH);
+        expect_header("生产企业地址", QL_CSV_MANUFACTURER_ADDRESS, QL_CSV_ZH);
+        expect_header("标称生产企业名称", QL_CSV_MANUFACTURER_NAME, QL_CSV_ZH);
+        expect_header("生产单位", QL_CSV_MANUFACTURER_NAME, QL_CSV_ZH);
+        expect_header("受检单位", QL_CSV_ENTERPRISE_NAME, QL_CSV_ZH);
+        /* Only the contact joins several header cells. */
+        for (int i = 0; i < QL_CSV_NCOLUMNS; i++)
+                assert_int_equal(col((ql_csv_col_t)i)->joins,
+                                 i == QL_CSV_ENTERPRISE_CONTACT);
         /* Length is honoured: the text need not be NUL-terminated. */
         const ql_csv_column_t *c = ql_csvmap_header("kindXYZ", 4, NULL);
         assert_non_null(c);
@@ -416,6 +438,48 @@ static void test_scalar_values(void **state)
                             "in China time)");
 }
 
+/* Fold cells as a reader does for a column named by several headers. */
+static const char *joined(const char *const *cells, size_t n)
+{
+        static char out[256];
+        json_t *acc = NULL;
+        for (size_t i = 0; i < n; i++) {
+                json_t *v;
+                char err[256];
+                assert_int_equal(ql_csvmap_value(col(QL_CSV_ENTERPRISE_CONTACT),
+                                                 QL_CSV_ZH, cells[i],
+                                                 strlen(cells[i]), &v, err,
+                                                 sizeof(err)),
+                                 0);
+                assert_int_equal(ql_csvmap_join(&acc, v), 0);
+        }
+        char *s = json_dumps(acc, JSON_ENCODE_ANY | JSON_COMPACT);
+        snprintf(out, sizeof(out), "%s", s);
+        free(s);
+        json_decref(acc);
+        return out;
+}
+
+static void test_join(void **state)
+{
+        (void)state;
+        const char *both[] = {" 王芳 ", "0592-5551234"};
+        assert_string_equal(joined(both, 2), "\"王芳 0592-5551234\"");
+        const char *phone_only[] = {"/", "0592-5551234"};
+        assert_string_equal(joined(phone_only, 2), "\"0592-5551234\"");
+        const char *name_only[] = {"王芳", "", "／"};
+        assert_string_equal(joined(name_only, 3), "\"王芳\"");
+        const char *none[] = {"/", " "};
+        assert_string_equal(joined(none, 2), "null");
+        const char *one[] = {"王芳 13800000000"};
+        assert_string_equal(joined(one, 1), "\"王芳 13800000000\"");
+        /* Only strings join; a failed join leaves the value alone. */
+        json_t *acc = json_string("a");
+        assert_int_equal(ql_csvmap_join(&acc, json_true()), -1);
+        assert_string_equal(json_string_value(acc), "a");
+        json_decref(acc);
+}
+
 /* ---- documents ---------------------------------------------------------- */
 
 static json_t *sample_doc(int with_manufacturer, int items)
@@ -433,7 +497,9 @@ static json_t *sample_doc(int with_manufacturer, int items)
             " \"enterprise\": {\"credit_code\": \"91350200MA2YJ1XR9G\","
             "   \"name\": \"厦门市鑫华商贸有限公司\", \"region_code\": "
             "\"350206\","
-            "   \"role\": \"SELLER\"},"
+            "   \"role\": \"SELLER\","
+            "   \"address\": \"厦门市湖里区金山街道云顶中路2188号, 101室\","
+            "   \"contact\": \"王芳 0592-5551234\"},"
             " \"manufacturer\": null,"
             " \"product\": {\"category\": \"儿童用品\", \"name\": \"塑胶玩具\","
             "   \"brand\": \"乐宝\", \"model\": \"LB-22, \\\"大号\\\"\","
@@ -461,9 +527,10 @@ static json_t *sample_doc(int with_manufacturer, int items)
         if (!doc)
                 fail_msg("sample: %s", err.text);
         if (with_manufacturer) {
-                json_t *m = json_pack("{s:n, s:s, s:s}", "credit_code", "name",
-                                      "东莞市某某玩具有限公司", "region_code",
-                                      "441900");
+                json_t *m =
+                    json_pack("{s:n, s:s, s:s, s:s}", "credit_code", "name",
+                              "东莞市某某玩具有限公司", "region_code", "441900",
+                              "address", "广东省东莞市\"某某\"工业园");
                 json_object_set_new(doc, "manufacturer", m);
         }
         json_t *arr = json_object_get(doc, "items");
@@ -602,6 +669,27 @@ static void test_round_trip(void **state)
                         json_decref(doc);
                 }
         }
+        /* A document of schema version 1's shape comes back with the
+         * fields added since as null. */
+        json_t *doc = sample_doc(1, 2);
+        json_t *ent = json_object_get(doc, "enterprise");
+        json_t *mf = json_object_get(doc, "manufacturer");
+        json_object_del(ent, "address");
+        json_object_del(ent, "contact");
+        json_object_del(mf, "address");
+        json_t *back = round_trip(doc, QL_CSV_ZH);
+        assert_true(json_is_null(
+            json_object_get(json_object_get(back, "enterprise"), "address")));
+        assert_true(json_is_null(
+            json_object_get(json_object_get(back, "enterprise"), "contact")));
+        assert_true(json_is_null(
+            json_object_get(json_object_get(back, "manufacturer"), "address")));
+        json_object_set_new(ent, "address", json_null());
+        json_object_set_new(ent, "contact", json_null());
+        json_object_set_new(mf, "address", json_null());
+        assert_true(json_equal(back, doc));
+        json_decref(back);
+        json_decref(doc);
 }
 
 static void test_finish(void **state)
@@ -656,6 +744,7 @@ int main(void)
             cmocka_unit_test(test_header_lookup),
             cmocka_unit_test(test_enum_values),
             cmocka_unit_test(test_scalar_values),
+            cmocka_unit_test(test_join),
             cmocka_unit_test(test_cells),
             cmocka_unit_test(test_round_trip),
             cmocka_unit_test(test_finish),

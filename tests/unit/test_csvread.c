@@ -3,8 +3,9 @@
  * and Chinese headers giving the same documents, the line of every report
  * and of every problem, chunking at every byte, rows that disagree, invalid
  * UTF-8, split reports (every part rejected), unreadable headers and
- * structures, size limits, quoted line breaks, CRLF, blank lines and the
- * callback's stop.
+ * structures, unknown columns ignored with one warning, schema version 2's
+ * columns (the contact joined from two), size limits, quoted line breaks, CRLF,
+ * blank lines and the callback's stop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -286,9 +287,15 @@ static void test_header_problems(void **state)
             "报告编号,报告编号\nR1,R1\n",
             "",
             "\n\n  \n",
+            "报告编号,联系人,联系人\nR1,a,b\n",
         };
-        const char *expect[] = {"unknown column 'bogus'", "appears twice",
-                                "no header row", "no header row"};
+        /* An unknown column alone does not make a file unreadable, but
+         * when the header does not do, the unknown ones are named too: a
+         * misspelt required column is both. */
+        const char *expect[] = {
+            "1 column not in the table ignored: 'bogus' (cell 3)",
+            "appears twice", "no header row", "no header row",
+            "column enterprise_contact appears twice (cells 2 and 3)"};
         for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
                 seen_t s = {0};
                 ql_csvread_t *r;
@@ -336,6 +343,264 @@ static void test_ignored_columns(void **state)
         free(t);
         free(rows);
         free(text);
+}
+
+/* The header's warnings as one string ("" if none); checks there is at
+ * most one. */
+static const char *warnings_of(const ql_csvread_t *r, size_t *line)
+{
+        const ql_problems_t *w = ql_csvread_warnings(r, line);
+        assert_true(w->n <= 1);
+        if (!w->n)
+                return "";
+        assert_string_equal(w->v[0].field, "header");
+        return w->v[0].message;
+}
+
+/* Columns not in the table, wherever they are and whatever their cells
+ * hold, are ignored: the file is read, with one warning naming them. */
+static void test_unknown_columns_warned(void **state)
+{
+        char *t = NULL;
+        if (asprintf(&t, "\n检验员,%.*s,抽样单编号,x_lims_id\n",
+                     (int)strlen(header_en) - 1, header_en) < 0)
+                fail();
+        char *rows = strdup("");
+        row_en(&rows, "R1", CC1, "甲商行", "小零件", "FAIL", "NONCONFORMING");
+        row_en(&rows, "R1", CC1, "甲商行", "锐利边缘", "PASS", "NONCONFORMING");
+        row_en(&rows, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
+        /* each row: a value before and two after, different per row */
+        int n = 0;
+        for (char *line = strtok(rows, "\n"); line; line = strtok(NULL, "\n")) {
+                char *old = t;
+                if (asprintf(&t, "%s张三%d,%s,CY-%d,\"a,b\"\n", old, n, line,
+                             n) < 0)
+                        fail();
+                free(old);
+                n++;
+        }
+        const char *want = "3 columns not in the table ignored: '检验员' "
+                           "(cell 1), '抽样单编号' (cell 23), 'x_lims_id' "
+                           "(cell 24)";
+        seen_t whole = {0};
+        ql_csvread_t *r;
+        assert_int_equal(read_csv(t, 0, NULL, &whole, &r), QL_CSVREAD_OK);
+        assert_int_equal(whole.n, 2);
+        assert_non_null(whole.doc[0]);
+        assert_non_null(whole.doc[1]);
+        size_t line = 0;
+        assert_string_equal(warnings_of(r, &line), want);
+        assert_int_equal(line, 2);
+        assert_int_equal(ql_csvread_problems(r, NULL)->n, 0);
+        ql_csvread_destroy(r);
+        /* The same read in chunks. */
+        for (size_t chunk = 1; chunk < 40; chunk += 13) {
+                seen_t s = {0};
+                assert_int_equal(read_csv(t, chunk, NULL, &s, &r),
+                                 QL_CSVREAD_OK);
+                assert_int_equal(s.n, whole.n);
+                for (size_t i = 0; i < s.n; i++)
+                        assert_true(json_equal(s.doc[i], whole.doc[i]));
+                assert_string_equal(warnings_of(r, NULL), want);
+                ql_csvread_destroy(r);
+                seen_free(&s);
+        }
+        /* The scan alone has them already (what ql-spool reports). */
+        r = ql_csvread_new(NULL);
+        assert_int_equal(ql_csvread_scan(r, t, strlen(t)), QL_CSVREAD_OK);
+        assert_int_equal(ql_csvread_scan_end(r), QL_CSVREAD_OK);
+        assert_string_equal(warnings_of(r, NULL), want);
+        ql_csvread_destroy(r);
+        seen_free(&whole);
+        free(t);
+        free(rows);
+
+        /* A file whose columns are all known: no warning. */
+        t = two_reports();
+        seen_t s = {0};
+        assert_int_equal(read_csv(t, 0, NULL, &s, &r), QL_CSVREAD_OK);
+        assert_string_equal(warnings_of(r, NULL), "");
+        ql_csvread_destroy(r);
+        seen_free(&s);
+        free(t);
+
+        /* Many of them: twenty named, the rest counted; names quoted
+         * short and without control characters. */
+        char *h = NULL;
+        if (asprintf(&h, "%.*s", (int)strlen(header_en) - 1, header_en) < 0)
+                fail();
+        for (int i = 0; i < 24; i++) {
+                char *old = h;
+                if (asprintf(&h, "%s,extra%d", old, i) < 0)
+                        fail();
+                free(old);
+        }
+        char *text = NULL;
+        if (asprintf(&text, "%s,\"tab\there\",%s\n", h,
+                     "一二三四五六七八九十一二三四五六七八九十") < 0)
+                fail();
+        rows = strdup("");
+        row_en(&rows, "R1", CC1, "甲商行", "小零件", "PASS", "CONFORMING");
+        char *old = text;
+        if (asprintf(&text, "%s%s", old, rows) < 0)
+                fail();
+        free(old);
+        assert_int_equal(read_csv(text, 0, NULL, &s, &r), QL_CSVREAD_OK);
+        assert_int_equal(s.n, 1);
+        assert_non_null(s.doc[0]);
+        const char *w = warnings_of(r, NULL);
+        assert_non_null(strstr(w, "26 columns not in the table ignored: "
+                                  "'extra0' (cell 22), 'extra1' (cell 23)"));
+        assert_non_null(strstr(w, "'extra19' (cell 41) and 6 more"));
+        assert_null(strstr(w, "extra20"));
+        ql_csvread_destroy(r);
+        seen_free(&s);
+        /* ... and the control character and the long name, when named */
+        free(text);
+        if (asprintf(&text, "%.*s,\"tab\there\",%s\n%s",
+                     (int)strlen(header_en) - 1, header_en,
+                     "一二三四五六七八九十一二三四五六七八九十", rows) < 0)
+                fail();
+        assert_int_equal(read_csv(text, 0, NULL, &s, &r), QL_CSVREAD_OK);
+        assert_string_equal(warnings_of(r, NULL),
+                            "2 columns not in the table ignored: 'tab?here' "
+                            "(cell 22), '一二三四五六七八九十一二三...' "
+                            "(cell 23)");
+        ql_csvread_destroy(r);
+        seen_free(&s);
+        free(text);
+        free(rows);
+        free(h);
+}
+
+/* Schema version 2's columns: the same documents from English and Chinese
+ * headers; the contact from 联系人 and 联系电话 together or either alone;
+ * the header variants of real exports. */
+static void test_v2_columns(void **state)
+{
+#define ROW_START "XMQI,厦门院,P-1,DISTRICT,SUPERVISION,CIRCULATION,2026-02-10,"
+        static const char en[] =
+            "report_no,lab_code,lab_name,plan_id,level,kind,stage,sampled_on,"
+            "reported_at,enterprise_credit_code,enterprise_name,"
+            "enterprise_region_code,enterprise_role,enterprise_address,"
+            "enterprise_contact,manufacturer_name,manufacturer_address,"
+            "product_category,product_name,item_name,item_importance,"
+            "item_safety,item_verdict,verdict\n"
+            "R1," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,\"厦门市湖里区云顶中路2188号, 101室\",王芳 0592-5551234,"
+            "深圳某厂,深圳市宝安区某路2号,儿童用品,积木,小零件,A,true,PASS,"
+            "CONFORMING\n"
+            "R2," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,/,0592-5551234,/,/,儿童用品,积木,小零件,A,true,PASS,"
+            "CONFORMING\n"
+            "R3," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,/,/,/,/,儿童用品,积木,小零件,A,true,PASS,CONFORMING\n";
+        static const char zh[] =
+            "报告编号,承检机构代码,承检机构,抽查计划编号,抽查级别,抽查类型,"
+            "抽样环节,抽样日期,报告日期,统一社会信用代码,受检单位,"
+            "所在地区代码,企业类型,被抽样单位地址,联系人,标称生产企业名称,"
+            "标称生产企业地址,产品类别,产品名称,检验项目,重要程度,安全项目,"
+            "单项判定,检验结论,联系电话\n"
+            "R1," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,\"厦门市湖里区云顶中路2188号, 101室\",王芳,深圳某厂,"
+            "深圳市宝安区某路2号,儿童用品,积木,小零件,A,true,PASS,CONFORMING,"
+            "0592-5551234\n"
+            "R2," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,/,/,/,/,儿童用品,积木,小零件,A,true,PASS,CONFORMING,"
+            "0592-5551234\n"
+            "R3," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,/,／,/,/,儿童用品,积木,小零件,A,true,PASS,CONFORMING,\n";
+        seen_t a = {0}, b = {0};
+        ql_csvread_t *r;
+        assert_int_equal(read_csv(en, 0, NULL, &a, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(zh, 3, NULL, &b, &r), QL_CSVREAD_OK);
+        assert_string_equal(warnings_of(r, NULL), "");
+        ql_csvread_destroy(r);
+        assert_int_equal(a.n, 3);
+        assert_int_equal(b.n, 3);
+        for (size_t i = 0; i < 3; i++) {
+                assert_string_equal(a.errors[i], "");
+                assert_string_equal(b.errors[i], "");
+                assert_true(json_equal(a.doc[i], b.doc[i]));
+        }
+        json_t *d = b.doc[0];
+        assert_string_equal(str_at(d, "enterprise", "address"),
+                            "厦门市湖里区云顶中路2188号, 101室");
+        assert_string_equal(str_at(d, "enterprise", "contact"),
+                            "王芳 0592-5551234");
+        assert_string_equal(str_at(d, "manufacturer", "name"), "深圳某厂");
+        assert_string_equal(str_at(d, "manufacturer", "address"),
+                            "深圳市宝安区某路2号");
+        d = b.doc[1];
+        assert_true(json_is_null(
+            json_object_get(json_object_get(d, "enterprise"), "address")));
+        assert_string_equal(str_at(d, "enterprise", "contact"), "0592-5551234");
+        assert_true(json_is_null(json_object_get(d, "manufacturer")));
+        d = b.doc[2];
+        assert_true(json_is_null(
+            json_object_get(json_object_get(d, "enterprise"), "contact")));
+        seen_free(&a);
+        seen_free(&b);
+
+        /* Other names: 受检单位地址, 联系电话 alone, 生产单位, 生产企业地址;
+         * a file without the new columns gives them null. */
+        static const char zh2[] =
+            "报告编号,承检机构代码,承检机构,抽查计划编号,抽查级别,抽查类型,"
+            "抽样环节,抽样日期,报告日期,统一社会信用代码,受检单位,"
+            "所在地区代码,企业类型,受检单位地址,联系电话,生产单位,"
+            "生产企业地址,产品类别,产品名称,检验项目,重要程度,安全项目,"
+            "单项判定,检验结论\n"
+            "R1," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,厦门市思明区某路1号,13800000000,某厂,某地,儿童用品,积木,"
+            "小零件,A,true,PASS,CONFORMING\n";
+        assert_int_equal(read_csv(zh2, 0, NULL, &a, NULL), QL_CSVREAD_OK);
+        assert_int_equal(a.n, 1);
+        d = a.doc[0];
+        assert_non_null(d);
+        assert_string_equal(str_at(d, "enterprise", "address"),
+                            "厦门市思明区某路1号");
+        assert_string_equal(str_at(d, "enterprise", "contact"), "13800000000");
+        assert_string_equal(str_at(d, "manufacturer", "name"), "某厂");
+        assert_string_equal(str_at(d, "manufacturer", "address"), "某地");
+        seen_free(&a);
+        char *t = two_reports();
+        assert_int_equal(read_csv(t, 0, NULL, &a, NULL), QL_CSVREAD_OK);
+        d = a.doc[0];
+        assert_true(json_is_null(
+            json_object_get(json_object_get(d, "enterprise"), "address")));
+        assert_true(json_is_null(
+            json_object_get(json_object_get(d, "enterprise"), "contact")));
+        seen_free(&a);
+        free(t);
+
+        /* The rows of a report must agree on each part of the contact. */
+        static const char split[] =
+            "报告编号,承检机构代码,承检机构,抽查计划编号,抽查级别,抽查类型,"
+            "抽样环节,抽样日期,报告日期,统一社会信用代码,受检单位,"
+            "所在地区代码,企业类型,联系人,产品类别,产品名称,检验项目,"
+            "重要程度,安全项目,单项判定,检验结论,联系电话\n"
+            "R1," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,王芳,儿童用品,积木,小零件,A,true,PASS,CONFORMING,1\n"
+            "R1," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,王芳,儿童用品,积木,标识,A,true,PASS,CONFORMING,1\n"
+            "R2," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,王芳,儿童用品,积木,小零件,A,true,PASS,CONFORMING,1\n"
+            "R2," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
+            "SELLER,王芳,儿童用品,积木,标识,A,true,PASS,CONFORMING,2\n";
+        assert_int_equal(read_csv(split, 0, NULL, &a, NULL), QL_CSVREAD_OK);
+        assert_int_equal(a.n, 2);
+        assert_non_null(a.doc[0]);
+        assert_string_equal(str_at(a.doc[0], "enterprise", "contact"),
+                            "王芳 1");
+        assert_int_equal(json_array_size(json_object_get(a.doc[0], "items")),
+                         2);
+        assert_null(a.doc[1]);
+        assert_non_null(strstr(a.errors[1],
+                               "enterprise.contact: rows of this report "
+                               "disagree on column enterprise_contact: "
+                               "'王芳 1' on line 4, '王芳 2' on line 5"));
+        seen_free(&a);
+#undef ROW_START
 }
 
 static void test_unclosed_quote_and_long_row(void **state)
@@ -463,6 +728,8 @@ int main(void)
             cmocka_unit_test(test_verdict_and_lab),
             cmocka_unit_test(test_header_problems),
             cmocka_unit_test(test_ignored_columns),
+            cmocka_unit_test(test_unknown_columns_warned),
+            cmocka_unit_test(test_v2_columns),
             cmocka_unit_test(test_unclosed_quote_and_long_row),
             cmocka_unit_test(test_quoted_newline_crlf_blank_lines),
             cmocka_unit_test(test_too_many_rows),
