@@ -46,12 +46,17 @@ static const char *const statements[][2] = {
                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING"},
     {"exists", "SELECT result_id FROM ql.inspection_result"
                " WHERE result_id = ANY ($1::text[])"},
+    /* Content compared with null and absent alike: a record stored before
+     * a schema version added fields lacks them, the same result decoded
+     * now has them null, and that is no conflict. */
     {"conflicts", "SELECT s.seq FROM pg_temp.triage_stage s"
                   " JOIN ql.inspection_result r USING (result_id)"
-                  " WHERE r.record <> s.record::jsonb"},
+                  " WHERE jsonb_strip_nulls(r.record)"
+                  " <> jsonb_strip_nulls(s.record::jsonb)"},
     {"conflict_row", "SELECT s.seq FROM pg_temp.triage_stage s"
                      " JOIN ql.inspection_result r USING (result_id)"
-                     " WHERE s.seq = $1 AND r.record <> s.record::jsonb"},
+                     " WHERE s.seq = $1 AND jsonb_strip_nulls(r.record)"
+                     " <> jsonb_strip_nulls(s.record::jsonb)"},
     {"stage_insert",
      "INSERT INTO ql.inspection_result (result_id, credit_code, kind,"
      " verdict, refers_to, reported_at, record, kafka_topic,"

@@ -1,6 +1,6 @@
 """ql-triage --redrive: a record written with a schema version not yet
-deployed (v2, not in the schema dir) is rejected as UNDECODABLE; once v2 is
-deployed (here: a copy of the schema dir with v2 added), `ql-triage
+deployed (the next one, not in the schema dir) is rejected as UNDECODABLE;
+once it is deployed (here: a copy of the schema dir with it added), `ql-triage
 --redrive` re-submits it with its original key and bytes and marks the
 rejected row redriven_at; the triage with the new schema dir then stores
 it.  A conflicting duplicate is not re-driven: it needs a person.
@@ -16,15 +16,18 @@ import test_triage_lib as T  # noqa: E402
 fail = T.qltest.fail
 
 
+PUBLISHED = len(T.qltest.schema_files())  # versions 1..PUBLISHED
+
+
 def v2_schema_text():
-    """Version 2: the level enum gains a symbol (a change that alters the
-    fingerprint but leaves version-1 documents valid)."""
+    """The next version: the level enum gains a symbol (a change that
+    alters the fingerprint but leaves older documents valid)."""
     with open(T.qltest.schema_files()[-1], encoding="utf-8") as f:
         s = json.load(f)
     for field in s["fields"]:
         if field["name"] == "level":
             field["type"]["symbols"].append("COUNTY")
-    s["doc"] = s["doc"].replace("Version 1.", "Version 2.")
+    s["doc"] += " Next version (test)."
     return json.dumps(s, ensure_ascii=False, indent=1)
 
 
@@ -55,8 +58,8 @@ def main():
         # Deploy v2 next to v1, then re-drive.
         newdir = os.path.join(env.tmp.path, "avro")
         shutil.copytree(T.qltest.SCHEMA_DIR, newdir)
-        with open(os.path.join(newdir, "inspection_result.v2.avsc"), "w",
-                  encoding="utf-8") as f:
+        with open(os.path.join(newdir, "inspection_result.v%d.avsc"
+                               % (PUBLISHED + 1)), "w", encoding="utf-8") as f:
             f.write(v2_text)
         r = env.triage("--redrive", name="redrive")
         if r.wait(60) != 0:
@@ -83,7 +86,7 @@ def main():
         t = env.triage("--idle-exit", "2", name="with-v2")
         if t.wait(90) != 0:
             fail("exit status %s\n%s" % (t.proc.returncode, t.text()))
-        if "2 record schema versions loaded" not in t.text():
+        if "%d record schema versions loaded" % (PUBLISHED + 1) not in t.text():
             fail("v2 not loaded:\n" + t.text())
         if T.count() != 2 or T.count("ql.rejected_record") != 2:
             fail("after the re-drive: %d rows, %d rejected; want 2 and 2"

@@ -76,7 +76,9 @@ def make_doc(i, code=None, verdict="CONFORMING", lab="XMQI"):
         "reported_at": "%sT09:%02d:%02d+08:00" % (
             (day + datetime.timedelta(days=10)).isoformat(), i % 60, (i * 7) % 60),
         "enterprise": {"credit_code": code, "name": "厦门市第%d商行" % i,
-                       "region_code": code[2:8], "role": "SELLER"},
+                       "region_code": code[2:8], "role": "SELLER",
+                       "address": "厦门市湖里区第%d号" % i if i % 3 else None,
+                       "contact": None},
         "manufacturer": None,
         "product": {"category": "儿童用品", "name": "积木玩具 #%d" % i,
                     "brand": "星趣", "model": None, "grade": None,
