@@ -62,8 +62,10 @@ def normal_doc(doc):
     d.setdefault("remarks", None)
     d.setdefault("manufacturer", None)
     if d["manufacturer"] is not None:
-        for k in ("credit_code", "region_code"):
+        for k in ("credit_code", "region_code", "address"):
             d["manufacturer"].setdefault(k, None)
+    for k in ("address", "contact"):
+        d["enterprise"].setdefault(k, None)
     for k in ("brand", "model", "grade", "batch", "production_date"):
         d["product"].setdefault(k, None)
     for it in d["items"]:

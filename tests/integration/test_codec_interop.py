@@ -4,10 +4,15 @@ For every schema in QL_SCHEMA_DIR, codec_tool's canonical form and
 fingerprint equal Python's; messages codec_tool writes decode in Python to
 the same document; messages Python writes (single-object framing from
 qltest) decode with codec_tool to the same document, byte-identical to what
-codec_tool writes for it.  Then schema evolution across both: a v1 message
-read as a v2 schema gives the same document in C and in Python.  Documents
-are compared field by field with timestamps as instants and dates as
-"YYYY-MM-DD".
+codec_tool writes for it.  The repository's versions: a message Python
+writes with version 1 decodes in C as the newest version with the fields
+version 2 added (enterprise.address, enterprise.contact,
+manufacturer.address) null, as Python resolves it too; a message Python
+writes with version 2 decodes with them set; a version 1 document that C
+encodes is read by Python with them null.  Then schema evolution across
+both: a v1 message read as a made-up v2 schema gives the same document in
+C and in Python.  Documents are compared field by field with timestamps as
+instants and dates as "YYYY-MM-DD".
 """
 import copy
 import datetime
@@ -205,9 +210,80 @@ def check_both_ways(schema_dir, doc):
                     norm_doc(newest, decoded), want)
 
 
+V2_FIELDS = (("enterprise", "address"), ("enterprise", "contact"),
+             ("manufacturer", "address"))
+
+
+def v1_shape(doc):
+    """doc without the fields schema version 2 added."""
+    d = copy.deepcopy(doc)
+    for rec, field in V2_FIELDS:
+        if d.get(rec) is not None:
+            d[rec].pop(field, None)
+    return d
+
+
+def check_repo_versions(schema_dir, doc):
+    """Python writes version 1 and version 2 of the repository's schema
+    explicitly; C reads both as the newest."""
+    qltest.SCHEMA_DIR = schema_dir
+    v1 = qltest.schema_version(1)
+    v2 = qltest.schema_version(2)
+    newest = qltest.newest_schema()
+    names = {f.name for f in
+             next(f for f in newest.fields if f.name == "enterprise").type.fields}
+    if not {"address", "contact"} <= names:
+        qltest.fail("the newest schema lacks enterprise.address/contact")
+    if any(doc[rec].get(field) is None for rec, field in V2_FIELDS):
+        qltest.fail("the example document should set every version 2 field")
+
+    for what, d in (("v1, manufacturer", v1_shape(doc)),
+                    ("v1, no manufacturer",
+                     dict(v1_shape(doc), manufacturer=None))):
+        msg = qltest.encode_single_object(to_datum(v1, d), version=1)
+        (fp,) = struct.unpack("<Q", msg[2:10])
+        if fp != qltest.fingerprint(v1) or fp == qltest.fingerprint(newest):
+            qltest.fail("%s: not written with version 1: %s" %
+                        (what, msg[:10].hex()))
+        in_c = c_decode(msg, schema_dir)
+        for rec, field in V2_FIELDS:
+            if in_c[rec] is None:
+                continue
+            if field not in in_c[rec] or in_c[rec][field] is not None:
+                qltest.fail("%s: %s.%s decoded as %r, want null" %
+                            (what, rec, field, in_c[rec].get(field, "<absent>")))
+        want = norm_doc(newest, d)
+        assert_same("%s, written in Python, read in C" % what,
+                    norm_doc(newest, in_c), want)
+        assert_same("%s, resolved by Python" % what,
+                    norm_datum(newest, qltest.decode_single_object(msg)), want)
+        # The same document encoded in C: the newest version, read in
+        # Python with the fields null.
+        c_msg = c_encode(d, schema_dir)
+        (fp,) = struct.unpack("<Q", c_msg[2:10])
+        if fp != qltest.fingerprint(newest):
+            qltest.fail("%s: C did not write the newest version" % what)
+        assert_same("%s, written in C, read in Python" % what,
+                    norm_datum(newest, qltest.decode_single_object(c_msg)),
+                    want)
+
+    msg = qltest.encode_single_object(to_datum(v2, doc), version=2)
+    (fp,) = struct.unpack("<Q", msg[2:10])
+    if fp != qltest.fingerprint(v2):
+        qltest.fail("version 2 message: %s" % msg[:10].hex())
+    in_c = c_decode(msg, schema_dir)
+    for rec, field in V2_FIELDS:
+        if in_c[rec][field] != doc[rec][field]:
+            qltest.fail("version 2: %s.%s decoded as %r, sent %r" %
+                        (rec, field, in_c[rec][field], doc[rec][field]))
+    assert_same("version 2, written in Python, read in C",
+                norm_doc(newest, in_c), norm_doc(newest, doc))
+
+
 def check_evolution(doc):
-    """v1 (the repository's) and a v2 that adds fields with defaults and an
-    enum symbol in front: both libraries resolve a v1 message the same."""
+    """v1 (the repository's) and a made-up v2 that adds fields with
+    defaults and an enum symbol in front: both libraries resolve a v1
+    message the same."""
     tmp = qltest.TempDir()
     try:
         v1_path = os.path.join(qltest.SCHEMA_DIR, "inspection_result.v1.avsc")
@@ -235,6 +311,7 @@ def check_evolution(doc):
         old = qltest.load_schema(os.path.join(tmp.path,
                                               "inspection_result.v1.avsc"))
         newest = qltest.newest_schema()
+        doc = v1_shape(doc)
         v1_msg = qltest.encode_single_object(to_datum(old, doc), old)
         in_c = c_decode(v1_msg, tmp.path)
         if in_c.get("risk") != "UNASSESSED" or \
@@ -261,10 +338,11 @@ def main():
         doc = json.load(f)
     n = check_fingerprints(schema_dir)
     check_both_ways(schema_dir, doc)
+    check_repo_versions(schema_dir, doc)
     check_evolution(doc)
     qltest.SCHEMA_DIR = schema_dir
-    print("ok: %d schema(s), %d documents both ways, evolution v1 -> v2" %
-          (n, len(variants(doc))))
+    print("ok: %d schema(s), %d documents both ways, repository v1 and v2 "
+          "read as the newest, evolution v1 -> v2" % (n, len(variants(doc))))
 
 
 if __name__ == "__main__":

@@ -91,6 +91,13 @@ def newest_schema():
     return load_schema(schema_files()[-1])
 
 
+def schema_version(n):
+    """The published schema of version n (inspection_result.vN.avsc), for
+    writing records as an older producer did."""
+    return load_schema(os.path.join(SCHEMA_DIR,
+                                    "inspection_result.v%d.avsc" % n))
+
+
 def decode_single_object(msg: bytes, known=None):
     """Decode single-object Avro with Python's avro; returns a dict."""
     known = known or schemas_by_fingerprint()
@@ -102,8 +109,12 @@ def decode_single_object(msg: bytes, known=None):
     return reader.read(avro.io.BinaryDecoder(io.BytesIO(msg[10:])))
 
 
-def encode_single_object(datum, schema=None) -> bytes:
-    """Encode a datum (Python avro types) with single-object framing."""
+def encode_single_object(datum, schema=None, version=None) -> bytes:
+    """Encode a datum (Python avro types) with single-object framing, with
+    the given schema, or the published schema of `version`, or else the
+    newest."""
+    if schema is None and version is not None:
+        schema = schema_version(version)
     schema = schema or newest_schema()
     buf = io.BytesIO()
     avro.io.DatumWriter(schema).write(datum, avro.io.BinaryEncoder(buf))
