@@ -58,12 +58,12 @@ static const setting_t settings[] = {
     {"schema_dir", "QL_SCHEMA_DIR", T_STR, OFF(schema_dir), NULL, ALL_DAEMONS,
      0, 0, 0, "DIR", "directory of the *.avsc record schemas"},
     {"metrics_addr", "QL_METRICS_ADDR", T_STR, OFF(metrics_addr), "",
-     ALL_DAEMONS, 0, 0, 0, "HOST:PORT",
+     ALL_DAEMONS | QL_PROG_BOARD, 0, 0, 0, "HOST:PORT",
      "serve /metrics, /healthz, /readyz here (empty: off)"},
     {"log_level", "QL_LOG_LEVEL", T_LOGLEVEL, OFF(log_level), "info",
-     ALL_DAEMONS, 1, 0, 0, "LEVEL", "debug, info, warn or error"},
+     ALL_DAEMONS | QL_PROG_BOARD, 1, 0, 0, "LEVEL", "debug, info, warn or error"},
     {"log_format", "QL_LOG_FORMAT", T_LOGFORMAT, OFF(log_format), "text",
-     ALL_DAEMONS, 1, 0, 0, "FORMAT", "text or json"},
+     ALL_DAEMONS | QL_PROG_BOARD, 1, 0, 0, "FORMAT", "text or json"},
     {"uscc_check", "QL_USCC_CHECK", T_USCC, OFF(uscc_check), "strict",
      ALL_DAEMONS, 1, 0, 0, "MODE",
      "credit code check characters: strict rejects, warn accepts with a "
@@ -156,6 +156,35 @@ static const setting_t settings[] = {
      OFF(max_connections_per_address), "32", QL_PROG_GATEWAY, 0, 0, 65535, "N",
      "most connections open at once from one client address (0: no "
      "limit)"},
+
+    /* ql-board */
+    {"board_addr", "QL_BOARD_ADDR", T_STR, OFF(board_addr), "127.0.0.1:8090",
+     QL_PROG_BOARD, 0, 0, 0, "HOST:PORT", "listen address of the workbench"},
+    {"board_pg", "QL_BOARD_PG", T_STR, OFF(board_pg), "dbname=qingling",
+     QL_PROG_BOARD, 0, 0, 0, "CONNINFO",
+     "libpq connection string without user or password: each officer "
+     "connects with their own login"},
+    {"board_tls_cert", "QL_BOARD_TLS_CERT", T_STR, OFF(board_tls_cert), NULL,
+     QL_PROG_BOARD, 0, 0, 0, "FILE", "serve HTTPS with this PEM certificate"},
+    {"board_tls_key", "QL_BOARD_TLS_KEY", T_STR, OFF(board_tls_key), NULL,
+     QL_PROG_BOARD, 0, 0, 0, "FILE", "PEM private key for --board-tls-cert"},
+    {"bureau_name", "QL_BUREAU_NAME", T_STR, OFF(bureau_name),
+     "市场监督管理局", QL_PROG_BOARD, 0, 0, 0, "NAME",
+     "the bureau named on notices (e.g. 厦门市湖里区市场监督管理局)"},
+    {"board_static_dir", "QL_BOARD_STATIC_DIR", T_STR, OFF(board_static_dir),
+     NULL, QL_PROG_BOARD, 0, 0, 0, "DIR",
+     "directory of the workbench's CSS and JavaScript"},
+    {"board_idle_timeout", "QL_BOARD_IDLE_TIMEOUT", T_INT,
+     OFF(board_idle_timeout), "1800", QL_PROG_BOARD, 0, 1, 86400, "SECONDS",
+     "end a session (and its database connection) unused this long"},
+    {"board_max_sessions", "QL_BOARD_MAX_SESSIONS", T_INT,
+     OFF(board_max_sessions), "200", QL_PROG_BOARD, 0, 1, 10000, "N",
+     "most sessions at once, each holding one database connection"},
+    {"board_threads", "QL_BOARD_THREADS", T_INT, OFF(board_threads), "8",
+     QL_PROG_BOARD, 0, 1, 256, "N", "HTTP threads (requests served at once)"},
+    {"board_max_body", "QL_BOARD_MAX_BODY", T_LONG, OFF(board_max_body),
+     "65536", QL_PROG_BOARD, 0, 1024, 16777216, "BYTES",
+     "largest form body"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))
@@ -285,8 +314,19 @@ static int set_defaults(ql_config_t *cfg, char *errstr, size_t errstr_size)
         if (apply(cfg, find_setting("sql_dir"), ql_config_default_sql_dir(),
                   errstr, errstr_size))
                 return -1;
+        if (apply(cfg, find_setting("board_static_dir"),
+                  ql_config_default_board_static_dir(), errstr, errstr_size))
+                return -1;
         return apply(cfg, find_setting("schema_dir"),
                      ql_config_default_schema_dir(), errstr, errstr_size);
+}
+
+const char *ql_config_default_board_static_dir(void)
+{
+        struct stat st;
+        if (stat(QL_SOURCE_BOARD_DIR, &st) == 0 && S_ISDIR(st.st_mode))
+                return QL_SOURCE_BOARD_DIR;
+        return QL_INSTALL_BOARD_DIR;
 }
 
 const char *ql_config_default_sql_dir(void)
@@ -324,6 +364,8 @@ static const char *prog_section(int prog)
                 return "gateway";
         case QL_PROG_TRIAGE:
                 return "triage";
+        case QL_PROG_BOARD:
+                return "board";
         }
         return "";
 }
@@ -358,7 +400,7 @@ static int config_ini_cb(void *user, const char *section, const char *name,
                 snprintf(why, sizeof(why), "out of memory");
         } else if (!strcmp(section, "") || !strcmp(section, "qingling") ||
                    !strcmp(section, "spool") || !strcmp(section, "gateway") ||
-                   !strcmp(section, "triage")) {
+                   !strcmp(section, "triage") || !strcmp(section, "board")) {
                 /* A program ignores the sections of the others, so one file
                  * can configure a whole deployment. */
                 int mine = !strcmp(section, "") ||
@@ -509,6 +551,28 @@ static int validate(const ql_config_t *cfg, int prog, char *errstr,
                 }
                 if (!cfg->check && (!cfg->dir || !*cfg->dir)) {
                         errf(errstr, errstr_size, "dir: required (--dir DIR)");
+                        return -1;
+                }
+        }
+        if (prog == QL_PROG_BOARD) {
+                if (ql_config_split_addr(cfg->board_addr, host, sizeof(host),
+                                         &port)) {
+                        errf(errstr, errstr_size,
+                             "board_addr: '%s' is not HOST:PORT",
+                             cfg->board_addr ? cfg->board_addr : "");
+                        return -1;
+                }
+                if (!cfg->board_tls_cert != !cfg->board_tls_key) {
+                        errf(errstr, errstr_size,
+                             "%s: TLS needs both board_tls_cert and "
+                             "board_tls_key",
+                             cfg->board_tls_cert ? "board_tls_key"
+                                                 : "board_tls_cert");
+                        return -1;
+                }
+                if (!cfg->bureau_name || !*cfg->bureau_name) {
+                        errf(errstr, errstr_size,
+                             "bureau_name: must not be empty");
                         return -1;
                 }
         }

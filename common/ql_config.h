@@ -28,6 +28,7 @@ enum {
         QL_PROG_SPOOL = 1 << 0,
         QL_PROG_GATEWAY = 1 << 1,
         QL_PROG_TRIAGE = 1 << 2,
+        QL_PROG_BOARD = 1 << 3,
 };
 
 typedef struct {
@@ -83,6 +84,18 @@ typedef struct {
         int max_connections;
         int max_connections_per_address; /* 0: no limit */
 
+        /* ql-board (design §9) */
+        char *board_addr;       /* QL_BOARD_ADDR */
+        char *board_pg;         /* QL_BOARD_PG: no user, no password */
+        char *board_tls_cert;   /* QL_BOARD_TLS_CERT */
+        char *board_tls_key;    /* QL_BOARD_TLS_KEY */
+        char *bureau_name;      /* QL_BUREAU_NAME: on the notices */
+        char *board_static_dir; /* QL_BOARD_STATIC_DIR: CSS and JS */
+        int board_idle_timeout; /* seconds a session may stay unused */
+        int board_max_sessions; /* sessions (and connections) at once */
+        int board_threads;      /* HTTP threads */
+        long board_max_body;    /* largest form body */
+
         /* [kafka] section, in file order */
         ql_kv_t *kafka;
         size_t kafka_n;
@@ -125,5 +138,10 @@ const char *ql_config_default_schema_dir(void);
 /* Directory holding the migrations when QL_SQL_DIR is not set: the source
  * tree's schemas/sql when run from a build tree, else the installed one. */
 const char *ql_config_default_sql_dir(void);
+
+/* Directory holding ql-board's static files when QL_BOARD_STATIC_DIR is not
+ * set: the source tree's consumers/board/static when run from a build tree,
+ * else the installed share/qingling/board. */
+const char *ql_config_default_board_static_dir(void);
 
 #endif

@@ -1,0 +1,210 @@
+/*
+ * bd_db: sign-in connections, lazily prepared statements and the mapping of
+ * database errors to what an officer reads (see bd_db.h).
+ */
+#include "bd_db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bd_db_check_conninfo(const char *conninfo, char *errstr,
+                         size_t errstr_size)
+{
+        char *err = NULL;
+        PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &err);
+        if (!opts) {
+                snprintf(errstr, errstr_size, "board_pg: %s",
+                         err ? err : "not a connection string");
+                PQfreemem(err);
+                return -1;
+        }
+        int rc = 0;
+        for (PQconninfoOption *o = opts; o->keyword; o++) {
+                if (o->val && *o->val &&
+                    (!strcmp(o->keyword, "user") ||
+                     !strcmp(o->keyword, "password") ||
+                     !strcmp(o->keyword, "passfile"))) {
+                        snprintf(errstr, errstr_size,
+                                 "board_pg: must not name a %s: each officer "
+                                 "signs in with their own login",
+                                 o->keyword);
+                        rc = -1;
+                        break;
+                }
+        }
+        PQconninfoFree(opts);
+        return rc;
+}
+
+/* A server message with control characters made visible, for the log. */
+static void printable(char *dst, size_t size, const char *src)
+{
+        size_t i = 0;
+        for (; src && *src && i + 1 < size; src++) {
+                unsigned char c = (unsigned char)*src;
+                dst[i++] = c < 0x20 || c == 0x7F ? ' ' : (char)c;
+        }
+        dst[i] = '\0';
+        while (i > 0 && dst[i - 1] == ' ')
+                dst[--i] = '\0';
+}
+
+bd_login_rc_t bd_db_login(const char *conninfo, const char *login,
+                          const char *password, PGconn **conn, unsigned *caps,
+                          char *errstr, size_t errstr_size)
+{
+        *conn = NULL;
+        *caps = 0;
+        /* libpq would take an empty password from PGPASSWORD or a
+         * password file: only what the officer typed may count. */
+        if (!login || !*login || !password || !*password) {
+                snprintf(errstr, errstr_size, "empty login or password");
+                return BD_LOGIN_DENIED;
+        }
+        const char *keys[] = {"dbname",   "user",
+                              "password", "application_name",
+                              "connect_timeout", "passfile",
+                              NULL};
+        const char *vals[] = {conninfo, login,       password, "ql-board",
+                              "10",     "/dev/null", NULL};
+        PGconn *c = PQconnectdbParams(keys, vals, 1);
+        if (!c) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return BD_LOGIN_UNAVAILABLE;
+        }
+        if (PQstatus(c) != CONNECTION_OK) {
+                char m[400];
+                printable(m, sizeof(m), PQerrorMessage(c));
+                snprintf(errstr, errstr_size, "%s", m);
+                /* libpq reports the server's refusal only as text: the
+                 * SQLSTATEs 28P01/28000 do not reach PQresultErrorField
+                 * at connection time. */
+                int denied = strstr(m, "password authentication failed") ||
+                             strstr(m, "authentication failed") ||
+                             (strstr(m, "role \"") &&
+                              strstr(m, "does not exist")) ||
+                             strstr(m, "no password supplied") ||
+                             strstr(m, "pg_hba.conf");
+                PQfinish(c);
+                return denied ? BD_LOGIN_DENIED : BD_LOGIN_UNAVAILABLE;
+        }
+        PGresult *r = PQexec(c, bd_sql_session_setup);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                printable(errstr, errstr_size, PQresultErrorMessage(r));
+                PQclear(r);
+                PQfinish(c);
+                return BD_LOGIN_UNAVAILABLE;
+        }
+        PQclear(r);
+        r = PQexec(c, bd_sql_probe);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+                printable(errstr, errstr_size, PQresultErrorMessage(r));
+                PQclear(r);
+                PQfinish(c);
+                return BD_LOGIN_UNAVAILABLE;
+        }
+        int super = !strcmp(PQgetvalue(r, 0, 0), "t");
+        int officer = !strcmp(PQgetvalue(r, 0, 1), "t");
+        for (int i = 2; i < PQnfields(r); i++)
+                if (!strcmp(PQgetvalue(r, 0, i), "t"))
+                        *caps |= 1u << (i - 2);
+        PQclear(r);
+        if (super || !officer) {
+                snprintf(errstr, errstr_size, "%s",
+                         super ? "a superuser may not use the workbench"
+                               : "not a member of ql_officer");
+                PQfinish(c);
+                return BD_LOGIN_NOT_OFFICER;
+        }
+        *conn = c;
+        return BD_LOGIN_OK;
+}
+
+typedef struct {
+        const char *state; /* SQLSTATE, or a class "42" when 2 characters */
+        const char *msg;
+} state_msg_t;
+
+static const state_msg_t messages[] = {
+    {"42501", "无权执行此操作：该案件或事项不在您的辖区内，或您的账号没有这项权限。"},
+    {"55000", "当前状态下不能执行此操作（例如事项已完成、案件已清零或已结案）。请刷新页面查看最新状态。"},
+    {"22023", "填写的内容不被接受，请检查后重试（例如所指派的承办人不负责该辖区）。"},
+    {"22007", "日期格式不正确，请按“年-月-日”填写。"},
+    {"22008", "日期超出范围，请检查后重试。"},
+    {"22P02", "填写的内容格式不正确，请检查后重试。"},
+    {"23505", "该记录已存在，无需重复提交。"},
+    {"57014", "查询超时，请缩小筛选范围后重试。"},
+    {"42P01", "此功能需要更新的数据库版本，请联系系统管理员。"},
+    {"42883", "此功能需要更新的数据库版本，请联系系统管理员。"},
+    {"P0001", "操作未被接受，请检查填写的内容。"},
+    {"40", "数据库正忙，请稍后重试。"},
+    {"53", "数据库资源不足，请稍后重试。"},
+    {"08", "与数据库的连接已中断，请重新登录。"},
+};
+
+const char *bd_db_message(const char *sqlstate)
+{
+        if (sqlstate)
+                for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]);
+                     i++) {
+                        size_t n = strlen(messages[i].state);
+                        if (!strncmp(sqlstate, messages[i].state, n))
+                                return messages[i].msg;
+                }
+        return "数据库未能完成此请求，请稍后重试；如仍不行，请联系系统管理员。";
+}
+
+static bd_db_rc_t fail(bd_session_t *s, ql_log_t *lg, const bd_sql_t *st,
+                       PGresult *r, char *msg, size_t msg_size)
+{
+        PGconn *c = bd_session_conn(s);
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        char detail[600];
+        printable(detail, sizeof(detail),
+                  r ? PQresultErrorMessage(r) : PQerrorMessage(c));
+        int lost = PQstatus(c) != CONNECTION_OK;
+        ql_log(lg, lost || !state || state[0] != '4' ? QL_LOG_WARN
+                                                     : QL_LOG_INFO,
+               "login=%s statement=%s sqlstate=%s: %s", bd_session_login(s),
+               st->name, state ? state : "-", detail);
+        snprintf(msg, msg_size, "%s",
+                 lost ? bd_db_message("08") : bd_db_message(state));
+        PQclear(r);
+        return lost ? BD_DB_LOST : BD_DB_ERROR;
+}
+
+bd_db_rc_t bd_db_run(bd_session_t *s, ql_log_t *lg, bd_query_t q,
+                     const char *const *params, PGresult **res, char *msg,
+                     size_t msg_size)
+{
+        *res = NULL;
+        const bd_sql_t *st = bd_sql(q);
+        PGconn *c = bd_session_conn(s);
+        unsigned char *prepared = bd_session_prepared(s);
+        if (st->caps && (bd_session_caps(s) & st->caps) != st->caps) {
+                snprintf(msg, msg_size, "%s", bd_db_message("42P01"));
+                return BD_DB_ERROR;
+        }
+        if (!prepared[q]) {
+                PGresult *p = PQprepare(c, st->name, st->sql, 0, NULL);
+                if (PQresultStatus(p) != PGRES_COMMAND_OK)
+                        return fail(s, lg, st, p, msg, msg_size);
+                PQclear(p);
+                prepared[q] = 1;
+        }
+        PGresult *r =
+            PQexecPrepared(c, st->name, st->nparams, params, NULL, NULL, 0);
+        ExecStatusType t = PQresultStatus(r);
+        if (t != PGRES_TUPLES_OK && t != PGRES_COMMAND_OK)
+                return fail(s, lg, st, r, msg, msg_size);
+        *res = r;
+        return BD_DB_OK;
+}
+
+int bd_db_ping(const char *conninfo)
+{
+        const char *keys[] = {"dbname", "connect_timeout", NULL};
+        const char *vals[] = {conninfo, "3", NULL};
+        return PQpingParams(keys, vals, 1) == PQPING_OK;
+}

@@ -1,0 +1,165 @@
+/*
+ * bd_sql: the statements (see bd_sql.h).  The board's filters are one
+ * statement per sort order: the ORDER BY is chosen from this fixed list,
+ * never built from the request.  A NULL parameter means "no filter".
+ */
+#include "bd_sql.h"
+
+#include <stddef.h>
+
+/* China Standard Time's today, as the views count it. */
+#define TODAY "((now() AT TIME ZONE 'UTC') + interval '8 hours')::date"
+
+#define BOARD_COLS                                                            \
+        "SELECT case_no, credit_code, enterprise_name, region_code, status, " \
+        "priority, open_findings, serious_findings, next_action, next_due, "  \
+        "overdue, officer, opened_at FROM ql.case_board "
+
+/* $1 status, $2 priority, $3 overdue, $4 officer ('-': unassigned),
+ * $5 region prefix, $6 due within N days, $7 text (name, case, code). */
+#define BOARD_WHERE                                                           \
+        "WHERE ($1::text IS NULL OR status = $1) "                           \
+        "AND ($2::text IS NULL OR priority = $2) "                           \
+        "AND ($3::boolean IS NULL OR overdue = $3) "                         \
+        "AND ($4::text IS NULL OR ($4 = '-' AND officer IS NULL) "           \
+        "     OR officer = $4) "                                             \
+        "AND ($5::text IS NULL OR starts_with(region_code, $5)) "            \
+        "AND ($6::integer IS NULL OR (NOT overdue AND next_due <= " TODAY    \
+        " + $6)) "                                                           \
+        "AND ($7::text IS NULL OR strpos(enterprise_name, $7) > 0 "          \
+        "     OR case_no = upper($7) OR credit_code = upper($7)) "
+
+#define BOARD(order)                                                          \
+        BOARD_COLS BOARD_WHERE "ORDER BY " order " LIMIT $8 OFFSET $9"
+
+static const bd_sql_t stmts[BD_Q_COUNT] = {
+    [BD_Q_BOARD_BY_PRIORITY] = {"board_priority",
+                                BOARD("priority, next_due NULLS LAST, "
+                                      "case_no"),
+                                9, 0},
+    [BD_Q_BOARD_BY_DUE] = {"board_due",
+                           BOARD("next_due NULLS LAST, priority, case_no"), 9,
+                           0},
+    [BD_Q_BOARD_BY_OPENED] = {"board_opened",
+                              BOARD("opened_at DESC, case_no"), 9, 0},
+    [BD_Q_BOARD_BY_ENTERPRISE] = {"board_enterprise",
+                                  BOARD("enterprise_name, case_no"), 9, 0},
+    [BD_Q_BOARD_BY_CASE] = {"board_case", BOARD("case_no"), 9, 0},
+    [BD_Q_BOARD_COUNTS] =
+        {"board_counts",
+         "SELECT count(*), count(*) FILTER (WHERE priority = 'P1'), "
+         "count(*) FILTER (WHERE status = 'ESCALATED'), "
+         "count(*) FILTER (WHERE overdue), "
+         "count(*) FILTER (WHERE NOT overdue AND next_due <= " TODAY " + 7), "
+         "count(*) FILTER (WHERE officer IS NULL), "
+         "count(*) FILTER (WHERE serious_findings > 0) "
+         "FROM ql.case_board " BOARD_WHERE,
+         7, 0},
+    [BD_Q_CASE_HEAD] = {"case_head",
+                        "SELECT case_no, credit_code, enterprise_name, "
+                        "region_code, case_status, priority, diagnosis, "
+                        "measures FROM ql.case_plan WHERE case_no = $1 "
+                        "LIMIT 1",
+                        1, 0},
+    [BD_Q_CASE_OPEN] = {"case_open",
+                        "SELECT officer, opened_at, open_findings, "
+                        "serious_findings, next_action, next_due, overdue "
+                        "FROM ql.case_board WHERE case_no = $1",
+                        1, 0},
+    [BD_Q_CASE_PLAN] = {"case_plan",
+                        "SELECT action_id, action, action_title, "
+                        "about_result_id, due_date, not_before, status, "
+                        "measure, basis, done_at, done_by, done_by_result, "
+                        "note, overdue FROM ql.case_plan WHERE case_no = $1 "
+                        "ORDER BY due_date, action_id",
+                        1, 0},
+    [BD_Q_CASE_DIAGNOSIS] = {"case_diagnosis",
+                             "SELECT category, category_title, "
+                             "failed_items, findings, open_findings, "
+                             "serious_findings, diagnosis, measures "
+                             "FROM ql.case_diagnosis WHERE case_no = $1 "
+                             "ORDER BY serious_findings DESC, category",
+                             1, 0},
+    [BD_Q_OVERDUE] = {"overdue",
+                      "SELECT action_id, case_no, credit_code, "
+                      "enterprise_name, region_code, priority, officer, "
+                      "action, action_title, due_date, days_overdue "
+                      "FROM ql.overdue_actions "
+                      "ORDER BY days_overdue DESC, case_no, action_id",
+                      0, 0},
+    [BD_Q_PROGRESS] = {"progress",
+                       "SELECT region_code, category, category_title, "
+                       "nonconforming, cleared, open, clear_rate "
+                       "FROM ql.zero_out_progress "
+                       "ORDER BY region_code, open DESC, category",
+                       0, 0},
+    [BD_Q_SUMMARY] = {"summary",
+                      "SELECT region_code, nonconforming, cleared, open, "
+                      "clear_rate FROM ql.zero_out_summary "
+                      "ORDER BY region_code",
+                      0, 0},
+    [BD_Q_DOSSIER] = {"dossier",
+                      "SELECT credit_code, enterprise_name, region_code, "
+                      "results, nonconforming, last_result_id, last_kind, "
+                      "last_verdict, last_reported_at, open_case, "
+                      "open_case_status, open_case_priority, open_findings, "
+                      "cases, cleared_cases FROM ql.enterprise_dossier "
+                      "WHERE credit_code = $1",
+                      1, 0},
+    [BD_Q_ENTERPRISE_CASES] = {"enterprise_cases",
+                               "SELECT case_no, case_status, priority, "
+                               "count(*) AS actions, "
+                               "count(*) FILTER (WHERE status = 'PENDING') "
+                               "AS pending, min(due_date) FILTER (WHERE "
+                               "status = 'PENDING') AS next_due "
+                               "FROM ql.case_plan WHERE credit_code = $1 "
+                               "GROUP BY case_no, case_status, priority "
+                               "ORDER BY case_no DESC",
+                               1, 0},
+    [BD_Q_RECHECKS] = {"rechecks",
+                       "SELECT result_id, kind, verdict, refers_to, "
+                       "credit_code, enterprise_name, region_code, "
+                       "reported_at, reason, stored_at "
+                       "FROM ql.unmatched_recheck "
+                       "ORDER BY reported_at, result_id",
+                       0, 0},
+    [BD_Q_ACTION_CASE] = {"action_case",
+                          "SELECT case_no FROM ql.case_plan "
+                          "WHERE action_id = $1::bigint",
+                          1, 0},
+    [BD_Q_ASSIGN] = {"assign", "SELECT ql.assign_case($1, $2)", 2, 0},
+    [BD_Q_COMPLETE] = {"complete",
+                       "SELECT ql.complete_action($1::bigint, $2)", 2, 0},
+    [BD_Q_TODAY] = {"today", "SELECT " TODAY, 0, 0},
+};
+
+const bd_sql_t *bd_sql(bd_query_t q)
+{
+        return q < BD_Q_COUNT ? &stmts[q] : NULL;
+}
+
+#define HAS_REL(r)  "to_regclass('" r "') IS NOT NULL"
+#define HAS_FN(f)                                                             \
+        "EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON "            \
+        "n.oid = p.pronamespace WHERE n.nspname = 'ql' AND p.proname = '" f  \
+        "')"
+#define HAS_COL(r, c)                                                         \
+        "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "               \
+        "to_regclass('" r "') AND attname = '" c "' AND NOT attisdropped)"
+
+const char bd_sql_probe[] =
+    "SELECT r.rolsuper, "
+    "EXISTS (SELECT 1 FROM pg_roles o WHERE o.rolname = 'ql_officer' "
+    "        AND pg_has_role(current_user, o.oid, 'MEMBER')), "
+    HAS_FN("record_act") ", " HAS_REL("ql.case_findings") ", "
+    HAS_REL("ql.case_history") ", " HAS_REL("ql.due_soon") ", "
+    HAS_REL("ql.officer_workload") ", " HAS_REL("ql.quality_stats") ", "
+    HAS_COL("ql.case_board", "region_name") ", "
+    HAS_COL("ql.case_plan", "provisional") ", " HAS_FN("reopen_action") ", "
+    HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", "
+    HAS_COL("ql.case_board", "objection") " "
+    "FROM pg_roles r WHERE r.rolname = current_user";
+
+const char bd_sql_session_setup[] =
+    "SET TIME ZONE 'Asia/Shanghai'; SET statement_timeout = '20s'; "
+    "SET DateStyle = 'ISO, YMD'";
