@@ -318,9 +318,13 @@ void bd_app_handle(bd_app_t *app, bd_req_t *rq)
                         bd_pg_login(rq, 400, "表单内容无效。", NULL);
                         return;
                 }
-                if (post)
+                if (post) {
                         do_login(rq);
-                else
+                        /* A new session is created in use. */
+                        bd_sessions_release(app->sessions, rq->session,
+                                            rq->now);
+                        rq->session = NULL;
+                } else
                         bd_pg_login(rq, 200, NULL, NULL);
                 return;
         default:

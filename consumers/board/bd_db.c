@@ -97,7 +97,7 @@ bd_login_rc_t bd_db_login(const char *conninfo, const char *login,
                 return BD_LOGIN_UNAVAILABLE;
         }
         PQclear(r);
-        r = PQexec(c, bd_sql_probe);
+        r = PQexec(c, bd_sql_whoami);
         if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
                 printable(errstr, errstr_size, PQresultErrorMessage(r));
                 PQclear(r);
@@ -106,9 +106,6 @@ bd_login_rc_t bd_db_login(const char *conninfo, const char *login,
         }
         int super = !strcmp(PQgetvalue(r, 0, 0), "t");
         int officer = !strcmp(PQgetvalue(r, 0, 1), "t");
-        for (int i = 2; i < PQnfields(r); i++)
-                if (!strcmp(PQgetvalue(r, 0, i), "t"))
-                        *caps |= 1u << (i - 2);
         PQclear(r);
         if (super || !officer) {
                 snprintf(errstr, errstr_size, "%s",
@@ -117,6 +114,17 @@ bd_login_rc_t bd_db_login(const char *conninfo, const char *login,
                 PQfinish(c);
                 return BD_LOGIN_NOT_OFFICER;
         }
+        r = PQexec(c, bd_sql_caps);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+                printable(errstr, errstr_size, PQresultErrorMessage(r));
+                PQclear(r);
+                PQfinish(c);
+                return BD_LOGIN_UNAVAILABLE;
+        }
+        for (int i = 0; i < PQnfields(r); i++)
+                if (!strcmp(PQgetvalue(r, 0, i), "t"))
+                        *caps |= 1u << i;
+        PQclear(r);
         *conn = c;
         return BD_LOGIN_OK;
 }

@@ -147,18 +147,20 @@ const bd_sql_t *bd_sql(bd_query_t q)
         "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "               \
         "to_regclass('" r "') AND attname = '" c "' AND NOT attisdropped)"
 
-const char bd_sql_probe[] =
+const char bd_sql_whoami[] =
     "SELECT r.rolsuper, "
     "EXISTS (SELECT 1 FROM pg_roles o WHERE o.rolname = 'ql_officer' "
-    "        AND pg_has_role(current_user, o.oid, 'MEMBER')), "
-    HAS_FN("record_act") ", " HAS_REL("ql.case_findings") ", "
+    "        AND pg_has_role(current_user, o.oid, 'MEMBER')) "
+    "FROM pg_roles r WHERE r.rolname = current_user";
+
+const char bd_sql_caps[] =
+    "SELECT " HAS_FN("record_act") ", " HAS_REL("ql.case_findings") ", "
     HAS_REL("ql.case_history") ", " HAS_REL("ql.due_soon") ", "
     HAS_REL("ql.officer_workload") ", " HAS_REL("ql.quality_stats") ", "
     HAS_COL("ql.case_board", "region_name") ", "
     HAS_COL("ql.case_plan", "provisional") ", " HAS_FN("reopen_action") ", "
     HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", "
-    HAS_COL("ql.case_board", "objection") " "
-    "FROM pg_roles r WHERE r.rolname = current_user";
+    HAS_COL("ql.case_board", "objection");
 
 const char bd_sql_session_setup[] =
     "SET TIME ZONE 'Asia/Shanghai'; SET statement_timeout = '20s'; "

@@ -58,10 +58,13 @@ typedef struct {
 
 const bd_sql_t *bd_sql(bd_query_t q);
 
-/* The statement that finds the BD_CAP_* bits and checks the login (not
- * prepared: run once per connection).  One row: rolsuper, is_officer,
- * then one boolean per capability bit, lowest first. */
-extern const char bd_sql_probe[];
+/* Who signed in (not prepared: run once per connection): one row,
+ * rolsuper and whether the login is a member of ql_officer. */
+extern const char bd_sql_whoami[];
+
+/* What the database offers an officer: one row, one boolean per BD_CAP_*
+ * bit, lowest first. */
+extern const char bd_sql_caps[];
 
 /* Run once on every new connection (constant text). */
 extern const char bd_sql_session_setup[];
