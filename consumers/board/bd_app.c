@@ -272,6 +272,9 @@ static void dispatch(bd_req_t *rq)
         case BD_R_COMPLETE:
                 bd_form_complete(rq);
                 return;
+        case BD_R_ACCEPT_FOLLOWUP:
+                bd_form_accept(rq);
+                return;
         case BD_R_LOGOUT:
                 ql_info(rq->app->lg, "%s signed out",
                         bd_session_login(rq->session));

@@ -106,3 +106,18 @@ void bd_form_complete(bd_req_t *rq)
         const char *params[2] = {id, note};
         call(rq, BD_Q_COMPLETE, params, back, "已标记完成。");
 }
+
+void bd_form_accept(bd_req_t *rq)
+{
+        const char *id = field(rq, "result_id", 200);
+        const char *note = bd_form_get(rq->form, "note");
+        if (!id) {
+                bd_redirect(rq, "/rechecks", 1, "请指明要确认的检验结果。");
+                return;
+        }
+        if (note && (!*note || strlen(note) > NOTE_MAX))
+                note = NULL;
+        const char *params[2] = {id, note};
+        call(rq, BD_Q_ACCEPT, params, "/rechecks",
+             "已确认该复查（复检）结果，将计入对应案件。");
+}

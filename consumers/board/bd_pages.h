@@ -26,6 +26,7 @@ void bd_pg_login(bd_req_t *rq, int status, const char *error,
 /* Forms (POST, CSRF already checked). */
 void bd_form_assign(bd_req_t *rq);
 void bd_form_complete(bd_req_t *rq);
+void bd_form_accept(bd_req_t *rq);
 
 /* Redirect (303) to a path; `msg` becomes the session's one-time message
  * (error or notice) unless NULL. */

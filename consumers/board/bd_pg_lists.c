@@ -62,6 +62,42 @@ static const bd_col_t recheck_cols[] = {
 };
 #define NRECHECK (sizeof(recheck_cols) / sizeof(recheck_cols[0]))
 
+/* The follow-ups from a lab other than the original's wait for an
+ * officer's acceptance (ql.accept_followup): one form each. */
+static void accept_forms(bd_req_t *rq, const PGresult *r)
+{
+        bd_buf_t *b = &rq->body;
+        int any = 0;
+        for (int i = 0; i < PQntuples(r); i++) {
+                const char *reason = bd_val(r, i, "reason");
+                if (!reason || strcmp(reason, "OTHER_LAB"))
+                        continue;
+                if (!any)
+                        bd_buf_puts(b, "<section><h2>确认其他机构的复查"
+                                       "</h2><p class=\"hint\">由原承检机构"
+                                       "以外、且未登记承担复查的机构出具的"
+                                       "结果，经确认后计入案件。</p>");
+                any = 1;
+                bd_buf_puts(b, "<form class=\"inline\" method=\"post\" "
+                               "action=\"/rechecks/accept\" data-confirm=\""
+                               "确认采信该结果？\">");
+                bd_page_csrf_field(rq);
+                bd_buf_puts(b, "<input type=\"hidden\" name=\"result_id\" "
+                               "value=\"");
+                bd_html_attr(b, bd_val(r, i, "result_id"));
+                bd_buf_puts(b, "\"><span class=\"what\">");
+                bd_html_txt(b, bd_val(r, i, "result_id"));
+                bd_buf_puts(b, " · ");
+                bd_html_txt(b, bd_val(r, i, "enterprise_name"));
+                bd_buf_puts(b, "</span><input type=\"text\" name=\"note\" "
+                               "maxlength=\"500\" placeholder=\"确认说明"
+                               "（可选）\" aria-label=\"确认说明\"><button "
+                               "type=\"submit\">确认采信</button></form>");
+        }
+        if (any)
+                bd_buf_puts(b, "</section>");
+}
+
 void bd_pg_rechecks(bd_req_t *rq)
 {
         PGresult *r = NULL;
@@ -82,6 +118,8 @@ void bd_pg_rechecks(bd_req_t *rq)
                                "download>导出 CSV</a></p>");
                 bd_table_html(b, r, recheck_cols, NRECHECK, NULL,
                               "没有待确认的复查或复检结果。");
+                if (bd_session_caps(rq->session) & BD_CAP_ACCEPT)
+                        accept_forms(rq, r);
                 bd_page_end(rq);
         }
         PQclear(r);

@@ -47,12 +47,14 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
     [BD_Q_BOARD_BY_CASE] = {"board_case", BOARD("case_no"), 9, 0},
     [BD_Q_BOARD_COUNTS] =
         {"board_counts",
-         "SELECT count(*), count(*) FILTER (WHERE priority = 'P1'), "
-         "count(*) FILTER (WHERE status = 'ESCALATED'), "
-         "count(*) FILTER (WHERE overdue), "
-         "count(*) FILTER (WHERE NOT overdue AND next_due <= " TODAY " + 7), "
-         "count(*) FILTER (WHERE officer IS NULL), "
-         "count(*) FILTER (WHERE serious_findings > 0) "
+         "SELECT count(*) AS total, "
+         "count(*) FILTER (WHERE priority = 'P1') AS p1, "
+         "count(*) FILTER (WHERE status = 'ESCALATED') AS escalated, "
+         "count(*) FILTER (WHERE overdue) AS overdue, "
+         "count(*) FILTER (WHERE NOT overdue AND next_due <= " TODAY " + 7) "
+         "AS due_soon, "
+         "count(*) FILTER (WHERE officer IS NULL) AS unassigned, "
+         "count(*) FILTER (WHERE serious_findings > 0) AS serious "
          "FROM ql.case_board " BOARD_WHERE,
          7, 0},
     [BD_Q_CASE_HEAD] = {"case_head",
@@ -131,6 +133,8 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
     [BD_Q_COMPLETE] = {"complete",
                        "SELECT ql.complete_action($1::bigint, $2)", 2, 0},
     [BD_Q_TODAY] = {"today", "SELECT " TODAY, 0, 0},
+    [BD_Q_ACCEPT] = {"accept", "SELECT ql.accept_followup($1, $2)", 2,
+                     BD_CAP_ACCEPT},
 };
 
 const bd_sql_t *bd_sql(bd_query_t q)

@@ -46,6 +46,7 @@ typedef enum {
         BD_Q_ASSIGN,
         BD_Q_COMPLETE,
         BD_Q_TODAY,
+        BD_Q_ACCEPT,
         BD_Q_COUNT /* not a statement */
 } bd_query_t;
 
