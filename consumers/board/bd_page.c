@@ -201,7 +201,10 @@ void bd_table_html(bd_buf_t *b, const PGresult *r, const bd_col_t *cols,
         bd_buf_puts(b, "<div class=\"scroll\"><table class=\"rows\"><thead>"
                        "<tr>");
         for (size_t i = 0; i < ncols; i++) {
-                bd_buf_puts(b, "<th>");
+                bd_buf_puts(b, cols[i].kind == BD_COL_NUM ||
+                                       cols[i].kind == BD_COL_RATE
+                                   ? "<th class=\"num\">"
+                                   : "<th>");
                 bd_html_txt(b, cols[i].header);
                 bd_buf_puts(b, "</th>");
         }
