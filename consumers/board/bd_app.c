@@ -275,6 +275,18 @@ static void dispatch(bd_req_t *rq)
         case BD_R_ACCEPT_FOLLOWUP:
                 bd_form_accept(rq);
                 return;
+        case BD_R_REOPEN:
+                bd_form_reopen(rq);
+                return;
+        case BD_R_REVOKE_ACT:
+                bd_form_revoke_act(rq);
+                return;
+        case BD_R_RECORD_ACT:
+                bd_form_record_act(rq);
+                return;
+        case BD_R_CONFIRM_CLOSE:
+                bd_form_confirm_close(rq);
+                return;
         case BD_R_LOGOUT:
                 ql_info(rq->app->lg, "%s signed out",
                         bd_session_login(rq->session));

@@ -163,6 +163,28 @@ const char *bd_db_message(const char *sqlstate)
         return "数据库未能完成此请求，请稍后重试；如仍不行，请联系系统管理员。";
 }
 
+/* An error an officer function raises on purpose. */
+static int refusal(const char *state)
+{
+        static const char *const states[] = {"42501", "55000", "22023",
+                                             "22007", "22008", "P0001",
+                                             "23505", NULL};
+        for (const char *const *s = states; state && *s; s++)
+                if (!strcmp(state, *s))
+                        return 1;
+        return 0;
+}
+
+/* Does the text hold a CJK ideograph (U+4E00..U+9FFF)? */
+static int has_cjk(const char *s)
+{
+        for (const unsigned char *p = (const unsigned char *)s; p[0]; p++)
+                if (p[0] >= 0xE4 && p[0] <= 0xE9 && p[1] >= 0x80 &&
+                    p[2] >= 0x80)
+                        return 1;
+        return 0;
+}
+
 static bd_db_rc_t fail(bd_session_t *s, ql_log_t *lg, const bd_sql_t *st,
                        PGresult *r, char *msg, size_t msg_size)
 {
@@ -176,8 +198,16 @@ static bd_db_rc_t fail(bd_session_t *s, ql_log_t *lg, const bd_sql_t *st,
                                                      : QL_LOG_INFO,
                "login=%s statement=%s sqlstate=%s: %s", bd_session_login(s),
                st->name, state ? state : "-", detail);
-        snprintf(msg, msg_size, "%s",
-                 lost ? bd_db_message("08") : bd_db_message(state));
+        /* The officer functions refuse in Chinese, written for officers:
+         * such a refusal is shown as it is; anything else as the sentence
+         * for its SQLSTATE. */
+        const char *primary =
+            r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+        if (!lost && primary && refusal(state) && has_cjk(primary))
+                snprintf(msg, msg_size, "操作未被接受：%s", primary);
+        else
+                snprintf(msg, msg_size, "%s",
+                         lost ? bd_db_message("08") : bd_db_message(state));
         PQclear(r);
         return lost ? BD_DB_LOST : BD_DB_ERROR;
 }

@@ -171,10 +171,27 @@ const char *bd_cell_text(const PGresult *r, int row, const bd_col_t *c,
                 return buf;
         case BD_COL_BOOL:
                 return !strcmp(v, "t") ? "是" : "否";
-        case BD_COL_TITLE:
-                return bd_title(c->titles, v);
+        case BD_COL_TITLE: {
+                /* The view's own title column (status -> status_title)
+                 * when it has one, else ours. */
+                char col[80];
+                snprintf(col, sizeof(col), "%s_title", c->col);
+                const char *t = bd_val(r, row, col);
+                return t ? t : bd_title(c->titles, v);
+        }
         case BD_COL_REGION: {
-                const char *name = bd_title_known(BD_T_REGION, v);
+                /* region_code -> region_name, manufacturer_region ->
+                 * manufacturer_region_name, else our table. */
+                char col[80];
+                size_t n = strlen(c->col);
+                if (n > 5 && !strcmp(c->col + n - 5, "_code"))
+                        snprintf(col, sizeof(col), "%.*s_name", (int)(n - 5),
+                                 c->col);
+                else
+                        snprintf(col, sizeof(col), "%s_name", c->col);
+                const char *name = bd_val(r, row, col);
+                if (!name)
+                        name = bd_title_known(BD_T_REGION, v);
                 if (!name)
                         return v;
                 snprintf(buf, size, "%s %s", name, v);

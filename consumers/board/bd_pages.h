@@ -27,6 +27,10 @@ void bd_pg_login(bd_req_t *rq, int status, const char *error,
 void bd_form_assign(bd_req_t *rq);
 void bd_form_complete(bd_req_t *rq);
 void bd_form_accept(bd_req_t *rq);
+void bd_form_reopen(bd_req_t *rq);
+void bd_form_revoke_act(bd_req_t *rq);
+void bd_form_record_act(bd_req_t *rq);
+void bd_form_confirm_close(bd_req_t *rq);
 
 /* Redirect (303) to a path; `msg` becomes the session's one-time message
  * (error or notice) unless NULL. */

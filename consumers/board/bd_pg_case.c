@@ -18,6 +18,7 @@ static const bd_col_t plan_cols[] = {
     {"action_id", "事项编号", BD_COL_NUM, 0, NULL},
     {"action_title", "事项", BD_COL_TEXT, 0, NULL},
     {"due_date", "期限", BD_COL_DATE, 0, NULL},
+    {"provisional", "预估日期", BD_COL_BOOL, 0, NULL},
     {"not_before", "最早", BD_COL_DATE, 0, NULL},
     {"status", "状态", BD_COL_TITLE, BD_T_ACTION_STATUS, NULL},
     {"overdue", "逾期", BD_COL_BOOL, 0, NULL},
@@ -49,15 +50,40 @@ static void dt(bd_buf_t *b, const char *label, const char *value)
         bd_buf_puts(b, "</dd>");
 }
 
+static const bd_col_t finding_cols[] = {
+    {"report_no", "报告编号", BD_COL_TEXT, 0, NULL},
+    {"lab_name", "承检机构", BD_COL_TEXT, 0, NULL},
+    {"sampled_on", "抽样日期", BD_COL_DATE, 0, NULL},
+    {"product_name", "产品名称", BD_COL_TEXT, 0, NULL},
+    {"brand", "商标", BD_COL_TEXT, 0, NULL},
+    {"model", "规格型号", BD_COL_TEXT, 0, NULL},
+    {"batch", "批号", BD_COL_TEXT, 0, NULL},
+    {"item_name", "不合格项目", BD_COL_TEXT, 0, NULL},
+    {"requirement", "标准要求", BD_COL_TEXT, 0, NULL},
+    {"measured", "实测值", BD_COL_TEXT, 0, NULL},
+    {"severity", "程度", BD_COL_TITLE, BD_T_SEVERITY, NULL},
+    {"category", "问题类别", BD_COL_TITLE, BD_T_CATEGORY, NULL},
+    {"status", "状态", BD_COL_TITLE, BD_T_FINDING_STATUS, NULL},
+};
+#define NFINDING (sizeof(finding_cols) / sizeof(finding_cols[0]))
+
+static const bd_col_t history_cols[] = {
+    {"happened_at", "时间", BD_COL_TIME, 0, NULL},
+    {"event_title", "事件", BD_COL_TEXT, 0, NULL},
+    {"caused_by", "经办/来源", BD_COL_TEXT, 0, NULL},
+    {"detail", "详情", BD_COL_TEXT, 0, NULL},
+};
+#define NHISTORY (sizeof(history_cols) / sizeof(history_cols[0]))
+
 static void head_html(bd_req_t *rq, const PGresult *h, const PGresult *o)
 {
         bd_buf_t *b = &rq->body;
         const char *code = bd_val(h, 0, "credit_code");
-        char region[64];
-        const char *rc = bd_val(h, 0, "region_code");
-        const char *rn = bd_title_known(BD_T_REGION, rc);
-        snprintf(region, sizeof(region), "%s%s%s", rn ? rn : "", rn ? " " : "",
-                 rc ? rc : "");
+        char region[96];
+        bd_col_t rcol = {"region_code", "", BD_COL_REGION, 0, NULL};
+        const char *rt = bd_cell_text(h, 0, &rcol, region, sizeof(region));
+        if (rt != region)
+                snprintf(region, sizeof(region), "%s", rt ? rt : "");
         bd_buf_puts(b, "<section class=\"case-head\"><dl>"
                        "<dt>企业</dt><dd><a href=\"/enterprises/");
         bd_html_url_arg(b, code);
@@ -66,9 +92,14 @@ static void head_html(bd_req_t *rq, const PGresult *h, const PGresult *o)
         bd_buf_puts(b, "</a></dd>");
         dt(b, "统一社会信用代码", code);
         dt(b, "辖区", region);
-        dt(b, "案件状态",
-           bd_title(BD_T_CASE_STATUS, bd_val(h, 0, "case_status")));
-        dt(b, "优先级", bd_title(BD_T_PRIORITY, bd_val(h, 0, "priority")));
+        bd_col_t st = {"case_status", "", BD_COL_TITLE, BD_T_CASE_STATUS,
+                       NULL};
+        bd_col_t pr = {"priority", "", BD_COL_TITLE, BD_T_PRIORITY, NULL};
+        char tb[128];
+        dt(b, "案件状态", bd_cell_text(h, 0, &st, tb, sizeof(tb)));
+        dt(b, "优先级", bd_cell_text(h, 0, &pr, tb, sizeof(tb)));
+        if (bd_val(h, 0, "objection_title"))
+                dt(b, "异议复检", bd_val(h, 0, "objection_title"));
         if (o && PQntuples(o) == 1) {
                 char opened[32];
                 const char *at = bd_val(o, 0, "opened_at");
@@ -78,9 +109,16 @@ static void head_html(bd_req_t *rq, const PGresult *h, const PGresult *o)
                 dt(b, "立案时间", opened);
                 dt(b, "未清零问题", bd_val(o, 0, "open_findings"));
                 dt(b, "其中严重", bd_val(o, 0, "serious_findings"));
-                dt(b, "下一事项",
-                   bd_title(BD_T_ACTION, bd_val(o, 0, "next_action")));
-                dt(b, "期限", bd_val(o, 0, "next_due"));
+                bd_col_t na = {"next_action", "", BD_COL_TITLE, BD_T_ACTION,
+                               NULL};
+                dt(b, "下一事项", bd_cell_text(o, 0, &na, tb, sizeof(tb)));
+                const char *prov = bd_val(o, 0, "next_due_provisional");
+                char due[64];
+                snprintf(due, sizeof(due), "%s%s",
+                         bd_val(o, 0, "next_due") ? bd_val(o, 0, "next_due")
+                                                  : "—",
+                         prov && !strcmp(prov, "t") ? "（预估）" : "");
+                dt(b, "期限", due);
         }
         bd_buf_puts(b, "</dl><p class=\"tools\"><a class=\"button\" "
                        "href=\"/cases/");
@@ -125,7 +163,9 @@ static void action_html(bd_req_t *rq, const PGresult *p, int i)
         bd_buf_puts(b, " <span class=\"code c-");
         bd_html_attr(b, status);
         bd_buf_puts(b, "\">");
-        bd_html_txt(b, bd_title(BD_T_ACTION_STATUS, status));
+        bd_html_txt(b, bd_val(p, i, "status_title")
+                           ? bd_val(p, i, "status_title")
+                           : bd_title(BD_T_ACTION_STATUS, status));
         bd_buf_puts(b, "</span>");
         if (late)
                 bd_buf_puts(b, " <span class=\"code c-overdue\">已逾期</span>");
@@ -160,7 +200,15 @@ static void action_html(bd_req_t *rq, const PGresult *p, int i)
                 bd_buf_puts(b, "</p>");
         }
         const char *id = bd_val(p, i, "action_id");
-        if (pending) {
+        const char *period = bd_val(p, i, "is_period");
+        if (period && !strcmp(period, "t")) {
+                /* OBJECTION_WINDOW is a period: its state follows the acts
+                 * 送达 and 申请复检, nothing to complete. */
+                bd_buf_puts(b, "<p class=\"period\">");
+                bd_html_txt(b, bd_val(p, i, "objection_title"));
+                bd_buf_puts(b, "（异议复检期是期间，随“送达检验结果”“申请复检”"
+                               "的登记而定）</p>");
+        } else if (pending) {
                 bd_buf_puts(b, "<form class=\"inline\" method=\"post\" "
                                "action=\"/actions/");
                 bd_html_url_arg(b, id);
@@ -187,6 +235,120 @@ static void action_html(bd_req_t *rq, const PGresult *p, int i)
         bd_buf_puts(b, "</div></li>");
 }
 
+static void option(bd_buf_t *b, const char *value, const char *label)
+{
+        bd_buf_puts(b, "<option value=\"");
+        bd_html_attr(b, value);
+        bd_buf_puts(b, "\">");
+        bd_html_txt(b, label);
+        bd_buf_puts(b, "</option>");
+}
+
+/* The acts recorded (ql.case_acts), each in force with its revoke form,
+ * and the form that records a new one (ql.record_act). */
+static void acts_html(bd_req_t *rq, const PGresult *a, int open)
+{
+        bd_buf_t *b = &rq->body;
+        bd_buf_puts(b, "<section id=\"acts\"><h2>执法文书与行为</h2>");
+        if (PQntuples(a) == 0)
+                bd_buf_puts(b, "<p class=\"empty\">尚未登记执法行为；整改、复查"
+                               "等期限为按报告日期推算的预估日期。</p>");
+        else
+                bd_buf_puts(b, "<div class=\"scroll\"><table class=\"rows\">"
+                               "<thead><tr><th>行为</th><th>日期</th><th>文号"
+                               "</th><th>整顿期限至</th><th>备注</th><th>登记人"
+                               "</th><th>状态</th></tr></thead><tbody>");
+        for (int i = 0; i < PQntuples(a); i++) {
+                const char *force = bd_val(a, i, "in_force");
+                int in_force = force && !strcmp(force, "t");
+                bd_buf_puts(b, in_force ? "<tr>" : "<tr class=\"revoked\">");
+                static const char *const cols[] = {"act_title", "on_date",
+                                                   "doc_no", "until_date",
+                                                   "note", "recorded_by"};
+                for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
+                        bd_buf_puts(b, "<td>");
+                        bd_html_txt(b, bd_val(a, i, cols[k]));
+                        bd_buf_puts(b, "</td>");
+                }
+                bd_buf_puts(b, "<td>");
+                if (in_force && open) {
+                        bd_buf_puts(b, "有效<form class=\"inline\" "
+                                       "method=\"post\" action=\"/acts/");
+                        bd_html_url_arg(b, bd_val(a, i, "act_id"));
+                        bd_buf_puts(b, "/revoke\">");
+                        bd_page_csrf_field(rq);
+                        bd_buf_puts(b, "<input type=\"text\" name=\"reason\" "
+                                       "maxlength=\"500\" required "
+                                       "placeholder=\"撤销理由\" "
+                                       "aria-label=\"撤销理由\"><button "
+                                       "type=\"submit\" class=\"secondary\">"
+                                       "撤销</button></form>");
+                } else if (in_force) {
+                        bd_buf_puts(b, "有效");
+                } else {
+                        bd_buf_puts(b, "已撤销（");
+                        bd_html_txt(b, bd_val(a, i, "revoked_by"));
+                        bd_buf_puts(b, "：");
+                        bd_html_txt(b, bd_val(a, i, "revoke_reason"));
+                        bd_buf_puts(b, "）");
+                }
+                bd_buf_puts(b, "</td></tr>");
+        }
+        if (PQntuples(a))
+                bd_buf_puts(b, "</tbody></table></div>");
+        if (open) {
+                char today[11];
+                bd_page_today(today);
+                bd_buf_puts(b, "<h3>登记执法行为</h3><form class=\"act-form\" "
+                               "method=\"post\" action=\"/cases/");
+                bd_html_url_arg(b, rq->route.case_no);
+                bd_buf_puts(b, "/acts\">");
+                bd_page_csrf_field(rq);
+                bd_buf_puts(b, "<label>行为 <select name=\"act\" required>");
+                option(b, "RECTIFY_ORDER", "责令整改（须填文号）");
+                option(b, "SERVED", "送达检验结果");
+                option(b, "OBJECTION_FILED", "申请复检");
+                option(b, "ANNOUNCED", "公告");
+                option(b, "SUSPENSION_ORDER", "责令停业整顿（须填整顿期限）");
+                bd_buf_puts(b, "</select></label><label>日期 <input "
+                               "type=\"date\" name=\"on_date\" required "
+                               "max=\"");
+                bd_buf_puts(b, today);
+                bd_buf_puts(b, "\" value=\"");
+                bd_buf_puts(b, today);
+                bd_buf_puts(b, "\"></label><label>文号 <input type=\"text\" "
+                               "name=\"doc_no\" maxlength=\"100\" "
+                               "placeholder=\"如：湖市监责改〔2026〕12号\">"
+                               "</label><label>整顿期限至 <input type=\"date\" "
+                               "name=\"until_date\"></label><label>备注 "
+                               "<input type=\"text\" name=\"note\" "
+                               "maxlength=\"500\"></label><button "
+                               "type=\"submit\">登记</button></form><p "
+                               "class=\"hint\">登记后，相关期限自该日期起依法"
+                               "计算（责令整改：整改期限 60 日、复查 75 日；公告："
+                               "公告后复查 60–90 日；送达：异议复检期 15 日）。"
+                               "</p>");
+        }
+        bd_buf_puts(b, "</section>");
+}
+
+/* A case whose licence revocation was completed waits for a supervisor
+ * of the region (not the officer who completed it) to confirm the close. */
+static void close_html(bd_req_t *rq)
+{
+        bd_buf_t *b = &rq->body;
+        bd_buf_puts(b, "<section class=\"close-request\"><h2>待确认结案</h2>"
+                       "<p>“吊销营业执照”已办结，结案须由本辖区另一名审核人员"
+                       "确认。</p><form class=\"inline\" method=\"post\" "
+                       "action=\"/cases/");
+        bd_html_url_arg(b, rq->route.case_no);
+        bd_buf_puts(b, "/confirm-close\" data-confirm=\"确认结案？结案后未完成"
+                       "的事项将取消。\">");
+        bd_page_csrf_field(rq);
+        bd_buf_puts(b, "<button type=\"submit\">确认结案</button></form>"
+                       "</section>");
+}
+
 static void assign_form(bd_req_t *rq, const PGresult *o)
 {
         bd_buf_t *b = &rq->body;
@@ -204,10 +366,28 @@ static void assign_form(bd_req_t *rq, const PGresult *o)
                        "企业所在辖区。</p></section>");
 }
 
+/* Run a §8 statement when the database has it; an empty result stays
+ * NULL otherwise.  -1 when the page was answered with an error. */
+static int optional(bd_req_t *rq, bd_query_t q, unsigned cap,
+                    const char *const *params, PGresult **res)
+{
+        *res = NULL;
+        if (!(bd_session_caps(rq->session) & cap))
+                return 0;
+        return bd_page_query(rq, q, params, res);
+}
+
+static void json_add(json_t *doc, const char *key, const PGresult *r)
+{
+        if (r)
+                json_object_set_new(doc, key, bd_rows_json(r));
+}
+
 void bd_pg_case(bd_req_t *rq)
 {
         const char *params[1] = {rq->route.case_no};
         PGresult *h = NULL, *o = NULL, *plan = NULL, *diag = NULL;
+        PGresult *fnd = NULL, *acts = NULL, *hist = NULL;
         if (bd_page_query(rq, BD_Q_CASE_HEAD, params, &h))
                 return;
         if (PQntuples(h) == 0) {
@@ -229,18 +409,40 @@ void bd_pg_case(bd_req_t *rq)
                 goto out;
         }
         if (bd_page_query(rq, BD_Q_CASE_OPEN, params, &o) ||
-            bd_page_query(rq, BD_Q_CASE_DIAGNOSIS, params, &diag))
+            bd_page_query(rq, BD_Q_CASE_DIAGNOSIS, params, &diag) ||
+            optional(rq, BD_Q_CASE_FINDINGS, BD_CAP_FINDINGS, params, &fnd) ||
+            optional(rq, BD_Q_CASE_ACTS, BD_CAP_CASE_ACTS, params, &acts) ||
+            optional(rq, BD_Q_CASE_HISTORY, BD_CAP_HISTORY, params, &hist))
                 goto out;
         if (rq->route.format == BD_FMT_JSON) {
                 json_t *c = bd_row_json(h, 0);
+                /* The plan's per-action columns do not describe the case. */
+                static const char *const per_action[] = {
+                    "action_id", "action", "action_title", "about_result_id",
+                    "due_date", "not_before", "status", "measure", "basis",
+                    "done_at", "done_by", "done_by_result", "note", "overdue",
+                    "status_title", "provisional", "original_result_id",
+                    "is_period", "action_sort"};
+                for (size_t k = 0; c && k < sizeof(per_action) /
+                                                sizeof(per_action[0]);
+                     k++)
+                        json_object_del(c, per_action[k]);
                 if (c && PQntuples(o) == 1) {
                         json_t *open = bd_row_json(o, 0);
-                        json_object_update(c, open);
+                        json_object_update_missing(c, open);
+                        json_object_set(c, "officer",
+                                        json_object_get(open, "officer"));
                         json_decref(open);
                 }
-                bd_page_json(rq, json_pack("{s:o,s:o,s:o}", "case", c, "plan",
-                                           bd_rows_json(plan), "diagnosis",
-                                           bd_rows_json(diag)));
+                json_t *doc = json_pack("{s:o,s:o,s:o}", "case", c, "plan",
+                                        bd_rows_json(plan), "diagnosis",
+                                        bd_rows_json(diag));
+                if (doc) {
+                        json_add(doc, "findings", fnd);
+                        json_add(doc, "acts", acts);
+                        json_add(doc, "history", hist);
+                }
+                bd_page_json(rq, doc);
                 goto out;
         }
         char title[96];
@@ -248,6 +450,19 @@ void bd_pg_case(bd_req_t *rq)
         bd_page_begin(rq, title, BD_R_CASE);
         bd_buf_t *b = &rq->body;
         head_html(rq, h, o);
+        const char *st = bd_val(h, 0, "case_status");
+        int open = st && (!strcmp(st, "OPEN") || !strcmp(st, "ESCALATED"));
+        const char *cr = PQntuples(o) == 1 ? bd_val(o, 0, "close_requested")
+                                           : NULL;
+        if (cr && !strcmp(cr, "t") &&
+            (bd_session_caps(rq->session) & BD_CAP_CONFIRM_CLOSE))
+                close_html(rq);
+        if (fnd) {
+                bd_buf_puts(b, "<section><h2>不合格项目</h2>");
+                bd_table_html(b, fnd, finding_cols, NFINDING, NULL,
+                              "暂无不合格项目。");
+                bd_buf_puts(b, "</section>");
+        }
         bd_buf_puts(b, "<section><h2>把脉问诊</h2>");
         bd_table_html(b, diag, diag_cols, NDIAG, NULL, "暂无问题记录。");
         bd_buf_puts(b, "</section><section><h2>整改方案（一企一策）</h2>"
@@ -255,13 +470,23 @@ void bd_pg_case(bd_req_t *rq)
         for (int i = 0; i < PQntuples(plan); i++)
                 action_html(rq, plan, i);
         bd_buf_puts(b, "</ol></section>");
-        const char *st = bd_val(h, 0, "case_status");
-        if (st && (!strcmp(st, "OPEN") || !strcmp(st, "ESCALATED")))
+        if (acts && (bd_session_caps(rq->session) & BD_CAP_ACTS))
+                acts_html(rq, acts, open);
+        if (open)
                 assign_form(rq, o);
+        if (hist) {
+                bd_buf_puts(b, "<section><h2>案件经过</h2>");
+                bd_table_html(b, hist, history_cols, NHISTORY, NULL,
+                              "暂无记录。");
+                bd_buf_puts(b, "</section>");
+        }
         bd_page_end(rq);
 out:
         PQclear(h);
         PQclear(o);
         PQclear(plan);
         PQclear(diag);
+        PQclear(fnd);
+        PQclear(acts);
+        PQclear(hist);
 }

@@ -24,6 +24,8 @@ static const bd_col_t dossier_cols[] = {
     {"enterprise_name", "企业名称", BD_COL_TEXT, 0, NULL},
     {"credit_code", "统一社会信用代码", BD_COL_TEXT, 0, NULL},
     {"region_code", "辖区", BD_COL_REGION, 0, NULL},
+    {"address", "地址", BD_COL_TEXT, 0, NULL},
+    {"contact", "联系方式", BD_COL_TEXT, 0, NULL},
     {"results", "检验结果", BD_COL_NUM, 0, NULL},
     {"nonconforming", "不合格", BD_COL_NUM, 0, NULL},
     {"last_result_id", "最近结果", BD_COL_TEXT, 0, NULL},
@@ -77,6 +79,9 @@ void bd_pg_enterprise(bd_req_t *rq)
                 bd_buf_puts(b, "<section class=\"case-head\"><dl>");
                 char buf[256];
                 for (size_t i = 0; i < NDOSSIER; i++) {
+                        /* Columns of a newer schema only when there. */
+                        if (PQfnumber(d, dossier_cols[i].col) < 0)
+                                continue;
                         const char *t = bd_cell_text(d, 0, &dossier_cols[i],
                                                      buf, sizeof(buf));
                         bd_buf_puts(b, "<dt>");

@@ -1,10 +1,14 @@
 /*
  * bd_pg_lists: the list pages that show one view each -- 逾期与临期
- * (ql.overdue_actions, longest overdue first), 待确认复查
- * (ql.unmatched_recheck) -- in HTML, CSV and JSON from one column list.
+ * (ql.overdue_actions, longest overdue first, and ql.due_soon), 待确认复查
+ * (ql.unmatched_recheck), 质量统计 (ql.quality_stats) -- in HTML, CSV and
+ * JSON from one column list each.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "bd_chart.h"
 
 #include "bd_html.h"
 #include "bd_page.h"
@@ -18,21 +22,71 @@ static const bd_col_t overdue_cols[] = {
     {"priority", "优先级", BD_COL_TITLE, BD_T_PRIORITY, NULL},
     {"action_title", "事项", BD_COL_TEXT, 0, NULL},
     {"due_date", "期限", BD_COL_DATE, 0, NULL},
+    {"provisional", "预估日期", BD_COL_BOOL, 0, NULL},
     {"officer", "承办人", BD_COL_TEXT, 0, NULL},
     {"action_id", "事项编号", BD_COL_NUM, 0, NULL},
 };
 #define NOVERDUE (sizeof(overdue_cols) / sizeof(overdue_cols[0]))
 
+static const bd_col_t due_soon_cols[] = {
+    {"days_left", "剩余天数", BD_COL_NUM, 0, NULL},
+    {"case_no", "案件编号", BD_COL_CASE, 0, NULL},
+    {"enterprise_name", "企业名称", BD_COL_ENTERPRISE, 0, "credit_code"},
+    {"region_code", "辖区", BD_COL_REGION, 0, NULL},
+    {"priority", "优先级", BD_COL_TITLE, BD_T_PRIORITY, NULL},
+    {"action_title", "事项", BD_COL_TEXT, 0, NULL},
+    {"due_date", "期限", BD_COL_DATE, 0, NULL},
+    {"provisional", "预估日期", BD_COL_BOOL, 0, NULL},
+    {"officer", "承办人", BD_COL_TEXT, 0, NULL},
+    {"action_id", "事项编号", BD_COL_NUM, 0, NULL},
+};
+#define NDUESOON (sizeof(due_soon_cols) / sizeof(due_soon_cols[0]))
+
+/* The CSV of both lists (BD_Q_OVERDUE_ALL). */
+static const bd_col_t both_cols[] = {
+    {"kind", "类别", BD_COL_TEXT, 0, NULL},
+    {"days_overdue", "逾期天数", BD_COL_NUM, 0, NULL},
+    {"days_left", "剩余天数", BD_COL_NUM, 0, NULL},
+    {"case_no", "案件编号", BD_COL_CASE, 0, NULL},
+    {"enterprise_name", "企业名称", BD_COL_TEXT, 0, NULL},
+    {"region_code", "辖区", BD_COL_REGION, 0, NULL},
+    {"priority", "优先级", BD_COL_TITLE, BD_T_PRIORITY, NULL},
+    {"action_title", "事项", BD_COL_TEXT, 0, NULL},
+    {"due_date", "期限", BD_COL_DATE, 0, NULL},
+    {"provisional", "预估日期", BD_COL_BOOL, 0, NULL},
+    {"officer", "承办人", BD_COL_TEXT, 0, NULL},
+    {"action_id", "事项编号", BD_COL_NUM, 0, NULL},
+};
+#define NBOTH (sizeof(both_cols) / sizeof(both_cols[0]))
+
 void bd_pg_overdue(bd_req_t *rq)
 {
-        PGresult *r = NULL;
+        PGresult *r = NULL, *soon = NULL;
+        unsigned caps = bd_session_caps(rq->session);
+        int both = (caps & (BD_CAP_DUE_SOON | BD_CAP_REGION_NAME)) ==
+                   (BD_CAP_DUE_SOON | BD_CAP_REGION_NAME);
+        if (rq->route.format == BD_FMT_CSV && both) {
+                if (bd_page_query(rq, BD_Q_OVERDUE_ALL, NULL, &r))
+                        return;
+                bd_page_csv(rq, "逾期与临期.csv", r, both_cols, NBOTH);
+                PQclear(r);
+                return;
+        }
         if (bd_page_query(rq, BD_Q_OVERDUE, NULL, &r))
                 return;
+        if ((caps & BD_CAP_DUE_SOON) && rq->route.format != BD_FMT_CSV &&
+            bd_page_query(rq, BD_Q_DUE_SOON, NULL, &soon)) {
+                PQclear(r);
+                return;
+        }
         if (rq->route.format == BD_FMT_CSV) {
                 bd_page_csv(rq, "逾期事项.csv", r, overdue_cols, NOVERDUE);
         } else if (rq->route.format == BD_FMT_JSON) {
-                bd_page_json(rq, json_pack("{s:o}", "overdue",
-                                           bd_rows_json(r)));
+                json_t *doc = json_pack("{s:o}", "overdue", bd_rows_json(r));
+                if (doc && soon)
+                        json_object_set_new(doc, "due_soon",
+                                            bd_rows_json(soon));
+                bd_page_json(rq, doc);
         } else {
                 bd_page_begin(rq, "逾期与临期", BD_R_OVERDUE);
                 bd_buf_t *b = &rq->body;
@@ -45,9 +99,18 @@ void bd_pg_overdue(bd_req_t *rq)
                 bd_table_html(b, r, overdue_cols, NOVERDUE, NULL,
                               "没有逾期事项。");
                 bd_buf_puts(b, "</section>");
+                if (soon) {
+                        bd_buf_printf(b, "<section><h2>7 日内到期 <span "
+                                         "class=\"badge soon\">%d</span></h2>",
+                                      PQntuples(soon));
+                        bd_table_html(b, soon, due_soon_cols, NDUESOON, NULL,
+                                      "7 日内没有到期的事项。");
+                        bd_buf_puts(b, "</section>");
+                }
                 bd_page_end(rq);
         }
         PQclear(r);
+        PQclear(soon);
 }
 
 static const bd_col_t recheck_cols[] = {
@@ -57,6 +120,7 @@ static const bd_col_t recheck_cols[] = {
     {"refers_to", "所指原结果", BD_COL_TEXT, 0, NULL},
     {"enterprise_name", "企业名称", BD_COL_ENTERPRISE, 0, "credit_code"},
     {"region_code", "辖区", BD_COL_REGION, 0, NULL},
+    {"lab_name", "承检机构", BD_COL_TEXT, 0, NULL},
     {"reported_at", "报告时间", BD_COL_TIME, 0, NULL},
     {"reason", "待确认原因", BD_COL_TITLE, BD_T_RECHECK_REASON, NULL},
 };
@@ -125,17 +189,94 @@ void bd_pg_rechecks(bd_req_t *rq)
         PQclear(r);
 }
 
+static const bd_col_t stats_cols[] = {
+    {"quarter", "季度", BD_COL_TEXT, 0, NULL},
+    {"region_code", "辖区", BD_COL_REGION, 0, NULL},
+    {"product_category", "产品类别", BD_COL_TEXT, 0, NULL},
+    {"level", "抽查级别", BD_COL_TITLE, BD_T_LEVEL, NULL},
+    {"stage", "抽样环节", BD_COL_TITLE, BD_T_STAGE, NULL},
+    {"results", "抽查批次", BD_COL_NUM, 0, NULL},
+    {"refused", "拒检", BD_COL_NUM, 0, NULL},
+    {"nonconforming", "不合格", BD_COL_NUM, 0, NULL},
+    {"rate", "不合格率", BD_COL_RATE, 0, NULL},
+    {"cleared", "已清零", BD_COL_NUM, 0, NULL},
+    {"open", "未清零", BD_COL_NUM, 0, NULL},
+};
+#define NSTATS (sizeof(stats_cols) / sizeof(stats_cols[0]))
+
+static const bd_col_t quarter_cols[] = {
+    {"quarter", "季度", BD_COL_TEXT, 0, NULL},
+    {"results", "抽查批次", BD_COL_NUM, 0, NULL},
+    {"refused", "拒检", BD_COL_NUM, 0, NULL},
+    {"nonconforming", "不合格", BD_COL_NUM, 0, NULL},
+    {"rate", "不合格率", BD_COL_RATE, 0, NULL},
+    {"cleared", "已清零", BD_COL_NUM, 0, NULL},
+    {"open", "未清零", BD_COL_NUM, 0, NULL},
+};
+#define NQUARTER (sizeof(quarter_cols) / sizeof(quarter_cols[0]))
+
 void bd_pg_stats(bd_req_t *rq)
 {
-        const char *msg = "质量统计需要更新的数据库版本（ql.quality_stats），"
-                          "请联系系统管理员。";
-        if (rq->route.format != BD_FMT_HTML) {
-                bd_page_error(rq, 501, "质量统计", msg);
+        if (!(bd_session_caps(rq->session) & BD_CAP_STATS)) {
+                bd_page_error(rq, 501, "质量统计",
+                              "质量统计需要更新的数据库版本"
+                              "（ql.quality_stats），请联系系统管理员。");
                 return;
         }
-        bd_page_begin(rq, "质量统计", BD_R_STATS);
-        bd_buf_puts(&rq->body, "<p class=\"empty\">");
-        bd_html_txt(&rq->body, msg);
-        bd_buf_puts(&rq->body, "</p>");
-        bd_page_end(rq);
+        PGresult *r = NULL, *q = NULL;
+        if (bd_page_query(rq, BD_Q_STATS, NULL, &r))
+                return;
+        if (rq->route.format == BD_FMT_CSV) {
+                bd_page_csv(rq, "质量统计.csv", r, stats_cols, NSTATS);
+                PQclear(r);
+                return;
+        }
+        if (bd_page_query(rq, BD_Q_STATS_QUARTERS, NULL, &q)) {
+                PQclear(r);
+                return;
+        }
+        if (rq->route.format == BD_FMT_JSON) {
+                bd_page_json(rq, json_pack("{s:o,s:o}", "quarters",
+                                           bd_rows_json(q), "stats",
+                                           bd_rows_json(r)));
+        } else {
+                bd_page_begin(rq, "质量统计", BD_R_STATS);
+                bd_buf_t *b = &rq->body;
+                bd_buf_puts(b, "<section><h2>按季度（抽样日期）</h2>");
+                bd_bar_t bars[24];
+                char labels[24][16];
+                size_t n = 0;
+                int first = PQntuples(q) > 24 ? PQntuples(q) - 24 : 0;
+                for (int i = first; i < PQntuples(q); i++, n++) {
+                        snprintf(labels[n], sizeof(labels[n]), "%s",
+                                 bd_val(q, i, "quarter") ? bd_val(q, i, "quarter")
+                                                         : "");
+                        bars[n].label = labels[n];
+                        long long nc = strtoll(bd_val(q, i, "nonconforming")
+                                                   ? bd_val(q, i, "nonconforming")
+                                                   : "0",
+                                               NULL, 10);
+                        bars[n].v[0] = strtoll(bd_val(q, i, "cleared")
+                                                   ? bd_val(q, i, "cleared")
+                                                   : "0",
+                                               NULL, 10);
+                        bars[n].v[1] = nc - bars[n].v[0];
+                }
+                static const char *const cls[BD_CHART_PARTS] = {"bar-cleared",
+                                                                "bar-open"};
+                static const char *const names[BD_CHART_PARTS] = {
+                    "不合格已清零", "不合格未清零"};
+                bd_chart_columns(b, "各季度不合格批次", bars, n, cls, names);
+                bd_table_html(b, q, quarter_cols, NQUARTER, NULL,
+                              "暂无抽查结果。");
+                bd_buf_puts(b, "</section><section><h2>按产品类别、级别、环节"
+                               "</h2><p class=\"tools\"><a class=\"button\" "
+                               "href=\"/stats.csv\" download>导出 CSV</a></p>");
+                bd_table_html(b, r, stats_cols, NSTATS, NULL,
+                              "暂无抽查结果。");
+                bd_buf_puts(b, "</section>");
+                bd_page_end(rq);
+        }
+        PQclear(r);
+        PQclear(q);
 }

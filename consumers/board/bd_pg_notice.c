@@ -30,7 +30,7 @@ static void blank(bd_buf_t *b, const char *v, const char *fill)
 void bd_pg_notice(bd_req_t *rq)
 {
         const char *params[1] = {rq->route.case_no};
-        PGresult *h = NULL, *plan = NULL, *diag = NULL;
+        PGresult *h = NULL, *plan = NULL, *diag = NULL, *n = NULL;
         if (bd_page_query(rq, BD_Q_CASE_HEAD, params, &h))
                 return;
         if (PQntuples(h) == 0) {
@@ -42,6 +42,13 @@ void bd_pg_notice(bd_req_t *rq)
         if (bd_page_query(rq, BD_Q_CASE_PLAN, params, &plan) ||
             bd_page_query(rq, BD_Q_CASE_DIAGNOSIS, params, &diag))
                 goto out;
+        if ((bd_session_caps(rq->session) & BD_CAP_NOTICE) &&
+            bd_page_query(rq, BD_Q_NOTICE, params, &n))
+                goto out;
+        /* ql.case_notice (when the database has it) names the order's 文号
+         * and date, the address, the products and batches, the open failed
+         * items and the RECTIFY deadline counted from the order. */
+        int has_n = n && PQntuples(n) == 1;
         const char *deadline = NULL;
         for (int i = 0; i < PQntuples(plan); i++) {
                 const char *a = bd_val(plan, i, "action");
@@ -53,7 +60,14 @@ void bd_pg_notice(bd_req_t *rq)
         const ql_config_t *cfg = bd_app_config(rq->app);
         char today[11];
         bd_page_today(today);
-        const char *doc_no = NULL, *address = NULL;
+        const char *doc_no = has_n ? bd_val(n, 0, "order_doc_no") : NULL;
+        const char *address = has_n ? bd_val(n, 0, "address") : NULL;
+        const char *ordered_on = has_n ? bd_val(n, 0, "ordered_on") : NULL;
+        const char *products = has_n ? bd_val(n, 0, "products") : NULL;
+        const char *report_nos = has_n ? bd_val(n, 0, "report_nos") : NULL;
+        if (has_n && bd_val(n, 0, "rectify_due"))
+                deadline = bd_val(n, 0, "rectify_due");
+        const char *date = ordered_on ? ordered_on : today;
         if (rq->route.format == BD_FMT_CSV) {
                 const char *rows[][2] = {
                     {"机关", cfg->bureau_name},
@@ -62,9 +76,11 @@ void bd_pg_notice(bd_req_t *rq)
                     {"企业名称", bd_val(h, 0, "enterprise_name")},
                     {"统一社会信用代码", bd_val(h, 0, "credit_code")},
                     {"地址", address},
+                    {"产品及批号", products},
+                    {"检验报告编号", report_nos},
                     {"整改期限", deadline},
                     {"依据", BASIS},
-                    {"日期", today},
+                    {"日期", date},
                 };
                 rq->status = 200;
                 rq->content_type = "text/csv; charset=utf-8";
@@ -98,14 +114,16 @@ void bd_pg_notice(bd_req_t *rq)
                                       bd_val(diag, i, "failed_items")));
                 bd_page_json(
                     rq,
-                    json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:o,s:s,s:s}",
+                    json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
+                              "s:o,s:s,s:s}",
                               "bureau", cfg->bureau_name, "case_no",
                               rq->route.case_no, "doc_no", doc_no,
                               "enterprise_name",
                               bd_val(h, 0, "enterprise_name"), "credit_code",
                               bd_val(h, 0, "credit_code"), "address", address,
+                              "products", products, "report_nos", report_nos,
                               "deadline", deadline, "failed", items, "basis",
-                              BASIS, "date", today));
+                              BASIS, "date", date));
                 goto out;
         }
         rq->status = 200;
@@ -133,7 +151,18 @@ void bd_pg_notice(bd_req_t *rq)
         bd_html_txt(b, bd_val(h, 0, "credit_code"));
         bd_buf_puts(b, "</td></tr><tr><th>地址</th><td>");
         blank(b, address, "＿＿＿＿＿＿＿＿＿＿＿＿＿＿＿＿");
-        bd_buf_puts(b, "</td></tr><tr><th>案件编号</th><td>");
+        bd_buf_puts(b, "</td></tr>");
+        if (products) {
+                bd_buf_puts(b, "<tr><th>产品及批号</th><td>");
+                bd_html_txt(b, products);
+                bd_buf_puts(b, "</td></tr>");
+        }
+        if (report_nos) {
+                bd_buf_puts(b, "<tr><th>检验报告编号</th><td>");
+                bd_html_txt(b, report_nos);
+                bd_buf_puts(b, "</td></tr>");
+        }
+        bd_buf_puts(b, "<tr><th>案件编号</th><td>");
         bd_html_txt(b, rq->route.case_no);
         bd_buf_puts(b, "</td></tr></table><p>经监督抽查检验，你单位的产品"
                        "存在下列不合格项目：</p><table class=\"items\">"
@@ -156,10 +185,11 @@ void bd_pg_notice(bd_req_t *rq)
                        "<p class=\"sign\">");
         bd_html_txt(b, cfg->bureau_name);
         bd_buf_puts(b, "<br><span class=\"date\">");
-        bd_buf_puts(b, today);
+        bd_html_txt(b, date);
         bd_buf_puts(b, "</span></p></article></body></html>\n");
 out:
         PQclear(h);
         PQclear(plan);
         PQclear(diag);
+        PQclear(n);
 }

@@ -2,7 +2,8 @@
  * bd_pg_progress: 清零进度, how many nonconforming results are cleared, per
  * district (ql.zero_out_summary, each result once) and per cause category
  * (ql.zero_out_progress, summed over the officer's districts), as SVG bar
- * charts and tables.  /progress.csv exports ql.zero_out_progress's rows;
+ * charts and tables, and (with ql.case_findings) the last twelve months'
+ * trend of cleared and still open results.  /progress.csv exports ql.zero_out_progress's rows;
  * /api/progress gives both views.
  */
 #include <stdio.h>
@@ -82,9 +83,35 @@ static void category_chart(bd_buf_t *b, const PGresult *p)
                       parts_name);
 }
 
+/* Month by month: cleared in the month, and still open at its end. */
+static void trend_chart(bd_buf_t *b, const PGresult *t)
+{
+        bd_bar_t bars[MAX_BARS];
+        char labels[MAX_BARS][16];
+        size_t n = 0;
+        for (int i = 0; i < PQntuples(t) && n < MAX_BARS; i++, n++) {
+                const char *m = bd_val(t, i, "month");
+                snprintf(labels[n], sizeof(labels[n]), "%s", m ? m : "");
+                bars[n].label = labels[n];
+                bars[n].v[0] = strtoll(bd_val(t, i, "cleared"), NULL, 10);
+                bars[n].v[1] = strtoll(bd_val(t, i, "open"), NULL, 10);
+        }
+        static const char *const names[BD_CHART_PARTS] = {"当月清零",
+                                                          "月末未清零"};
+        bd_chart_columns(b, "近12个月清零趋势", bars, n, parts_class, names);
+}
+
+static const bd_col_t trend_cols[] = {
+    {"month", "月份", BD_COL_TEXT, 0, NULL},
+    {"reported", "新增不合格", BD_COL_NUM, 0, NULL},
+    {"cleared", "当月清零", BD_COL_NUM, 0, NULL},
+    {"open", "月末未清零", BD_COL_NUM, 0, NULL},
+};
+#define NTREND (sizeof(trend_cols) / sizeof(trend_cols[0]))
+
 void bd_pg_progress(bd_req_t *rq)
 {
-        PGresult *p = NULL, *s = NULL;
+        PGresult *p = NULL, *s = NULL, *t = NULL;
         if (bd_page_query(rq, BD_Q_PROGRESS, NULL, &p))
                 return;
         if (rq->route.format == BD_FMT_CSV) {
@@ -96,10 +123,19 @@ void bd_pg_progress(bd_req_t *rq)
                 PQclear(p);
                 return;
         }
+        if ((bd_session_caps(rq->session) & BD_CAP_FINDINGS) &&
+            bd_page_query(rq, BD_Q_TREND, NULL, &t)) {
+                PQclear(p);
+                PQclear(s);
+                return;
+        }
         if (rq->route.format == BD_FMT_JSON) {
-                bd_page_json(rq, json_pack("{s:o,s:o}", "summary",
-                                           bd_rows_json(s), "progress",
-                                           bd_rows_json(p)));
+                json_t *doc = json_pack("{s:o,s:o}", "summary",
+                                        bd_rows_json(s), "progress",
+                                        bd_rows_json(p));
+                if (doc && t)
+                        json_object_set_new(doc, "trend", bd_rows_json(t));
+                bd_page_json(rq, doc);
         } else {
                 bd_page_begin(rq, "清零进度", BD_R_PROGRESS);
                 bd_buf_t *b = &rq->body;
@@ -132,8 +168,15 @@ void bd_pg_progress(bd_req_t *rq)
                 bd_table_html(b, p, progress_cols, NPROGRESS, NULL,
                               "暂无不合格检验结果。");
                 bd_buf_puts(b, "</section>");
+                if (t) {
+                        bd_buf_puts(b, "<section><h2>月度趋势</h2>");
+                        trend_chart(b, t);
+                        bd_table_html(b, t, trend_cols, NTREND, NULL, "");
+                        bd_buf_puts(b, "</section>");
+                }
                 bd_page_end(rq);
         }
         PQclear(p);
         PQclear(s);
+        PQclear(t);
 }

@@ -10,10 +10,9 @@
 /* China Standard Time's today, as the views count it. */
 #define TODAY "((now() AT TIME ZONE 'UTC') + interval '8 hours')::date"
 
-#define BOARD_COLS                                                            \
-        "SELECT case_no, credit_code, enterprise_name, region_code, status, " \
-        "priority, open_findings, serious_findings, next_action, next_due, "  \
-        "overdue, officer, opened_at FROM ql.case_board "
+/* Every column of the views: a newer schema's titles, region names and
+ * provisional flags come along, and the pages show them where they are. */
+#define BOARD_COLS "SELECT * FROM ql.case_board "
 
 /* $1 status, $2 priority, $3 overdue, $4 officer ('-': unassigned),
  * $5 region prefix, $6 due within N days, $7 text (name, case, code). */
@@ -58,54 +57,35 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
          "FROM ql.case_board " BOARD_WHERE,
          7, 0},
     [BD_Q_CASE_HEAD] = {"case_head",
-                        "SELECT case_no, credit_code, enterprise_name, "
-                        "region_code, case_status, priority, diagnosis, "
-                        "measures FROM ql.case_plan WHERE case_no = $1 "
+                        "SELECT * FROM ql.case_plan WHERE case_no = $1 "
                         "LIMIT 1",
                         1, 0},
     [BD_Q_CASE_OPEN] = {"case_open",
-                        "SELECT officer, opened_at, open_findings, "
-                        "serious_findings, next_action, next_due, overdue "
-                        "FROM ql.case_board WHERE case_no = $1",
+                        "SELECT * FROM ql.case_board WHERE case_no = $1",
                         1, 0},
     [BD_Q_CASE_PLAN] = {"case_plan",
-                        "SELECT action_id, action, action_title, "
-                        "about_result_id, due_date, not_before, status, "
-                        "measure, basis, done_at, done_by, done_by_result, "
-                        "note, overdue FROM ql.case_plan WHERE case_no = $1 "
+                        "SELECT * FROM ql.case_plan WHERE case_no = $1 "
                         "ORDER BY due_date, action_id",
                         1, 0},
     [BD_Q_CASE_DIAGNOSIS] = {"case_diagnosis",
-                             "SELECT category, category_title, "
-                             "failed_items, findings, open_findings, "
-                             "serious_findings, diagnosis, measures "
-                             "FROM ql.case_diagnosis WHERE case_no = $1 "
+                             "SELECT * FROM ql.case_diagnosis "
+                             "WHERE case_no = $1 "
                              "ORDER BY serious_findings DESC, category",
                              1, 0},
     [BD_Q_OVERDUE] = {"overdue",
-                      "SELECT action_id, case_no, credit_code, "
-                      "enterprise_name, region_code, priority, officer, "
-                      "action, action_title, due_date, days_overdue "
-                      "FROM ql.overdue_actions "
+                      "SELECT * FROM ql.overdue_actions "
                       "ORDER BY days_overdue DESC, case_no, action_id",
                       0, 0},
     [BD_Q_PROGRESS] = {"progress",
-                       "SELECT region_code, category, category_title, "
-                       "nonconforming, cleared, open, clear_rate "
-                       "FROM ql.zero_out_progress "
+                       "SELECT * FROM ql.zero_out_progress "
                        "ORDER BY region_code, open DESC, category",
                        0, 0},
     [BD_Q_SUMMARY] = {"summary",
-                      "SELECT region_code, nonconforming, cleared, open, "
-                      "clear_rate FROM ql.zero_out_summary "
+                      "SELECT * FROM ql.zero_out_summary "
                       "ORDER BY region_code",
                       0, 0},
     [BD_Q_DOSSIER] = {"dossier",
-                      "SELECT credit_code, enterprise_name, region_code, "
-                      "results, nonconforming, last_result_id, last_kind, "
-                      "last_verdict, last_reported_at, open_case, "
-                      "open_case_status, open_case_priority, open_findings, "
-                      "cases, cleared_cases FROM ql.enterprise_dossier "
+                      "SELECT * FROM ql.enterprise_dossier "
                       "WHERE credit_code = $1",
                       1, 0},
     [BD_Q_ENTERPRISE_CASES] = {"enterprise_cases",
@@ -119,10 +99,7 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                                "ORDER BY case_no DESC",
                                1, 0},
     [BD_Q_RECHECKS] = {"rechecks",
-                       "SELECT result_id, kind, verdict, refers_to, "
-                       "credit_code, enterprise_name, region_code, "
-                       "reported_at, reason, stored_at "
-                       "FROM ql.unmatched_recheck "
+                       "SELECT * FROM ql.unmatched_recheck "
                        "ORDER BY reported_at, result_id",
                        0, 0},
     [BD_Q_ACTION_CASE] = {"action_case",
@@ -135,6 +112,92 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
     [BD_Q_TODAY] = {"today", "SELECT " TODAY, 0, 0},
     [BD_Q_ACCEPT] = {"accept", "SELECT ql.accept_followup($1, $2)", 2,
                      BD_CAP_ACCEPT},
+    [BD_Q_CASE_FINDINGS] = {"case_findings",
+                            "SELECT * FROM ql.case_findings WHERE case_no = $1 "
+                            "ORDER BY reported_at, result_id, finding_id",
+                            1, BD_CAP_FINDINGS},
+    [BD_Q_CASE_HISTORY] = {"case_history",
+                           "SELECT * FROM ql.case_history WHERE case_no = $1 "
+                           "ORDER BY happened_at, event",
+                           1, BD_CAP_HISTORY},
+    [BD_Q_CASE_ACTS] = {"case_acts",
+                        "SELECT * FROM ql.case_acts WHERE case_no = $1 "
+                        "ORDER BY on_date, act_id",
+                        1, BD_CAP_CASE_ACTS},
+    [BD_Q_NOTICE] = {"notice",
+                     "SELECT * FROM ql.case_notice WHERE case_no = $1", 1,
+                     BD_CAP_NOTICE},
+    [BD_Q_DUE_SOON] = {"due_soon",
+                       "SELECT * FROM ql.due_soon "
+                       "ORDER BY days_left, case_no, action_id",
+                       0, BD_CAP_DUE_SOON},
+    /* The CSV of 逾期与临期: both lists in one table. */
+    [BD_Q_OVERDUE_ALL] =
+        {"overdue_all",
+         "SELECT '逾期' AS kind, action_id, case_no, credit_code, "
+         "enterprise_name, region_code, region_name, priority, officer, "
+         "action, action_title, due_date, provisional, days_overdue, "
+         "NULL::integer AS days_left FROM ql.overdue_actions "
+         "UNION ALL "
+         "SELECT '临期', action_id, case_no, credit_code, enterprise_name, "
+         "region_code, region_name, priority, officer, action, action_title, "
+         "due_date, provisional, NULL, days_left FROM ql.due_soon "
+         "ORDER BY days_overdue DESC NULLS LAST, days_left, case_no, "
+         "action_id",
+         0, BD_CAP_DUE_SOON | BD_CAP_REGION_NAME},
+    /* 清零 month by month, the last 12 months (China time: the session's
+     * time zone): nonconforming results reported in the month, results
+     * cleared in it (every finding cleared or voided), and those still
+     * open at its end. */
+    [BD_Q_TREND] =
+        {"trend",
+         "WITH r AS (SELECT result_id, min(reported_at) AS opened, "
+         "  CASE WHEN bool_and(status <> 'OPEN') THEN max(resolved_at) END "
+         "  AS closed FROM ql.case_findings GROUP BY result_id), "
+         "m AS (SELECT generate_series(date_trunc('month', now()) - "
+         "  interval '11 months', date_trunc('month', now()), "
+         "  interval '1 month') AS month) "
+         "SELECT to_char(m.month, 'YYYY-MM') AS month, "
+         "count(r.result_id) FILTER (WHERE r.opened >= m.month AND r.opened "
+         "  < m.month + interval '1 month') AS reported, "
+         "count(r.result_id) FILTER (WHERE r.closed >= m.month AND r.closed "
+         "  < m.month + interval '1 month') AS cleared, "
+         "count(r.result_id) FILTER (WHERE r.opened < m.month + "
+         "  interval '1 month' AND (r.closed IS NULL OR r.closed >= m.month "
+         "  + interval '1 month')) AS open "
+         "FROM m LEFT JOIN r ON r.opened < m.month + interval '1 month' "
+         "GROUP BY m.month ORDER BY m.month",
+         0, BD_CAP_FINDINGS},
+    [BD_Q_STATS] = {"stats",
+                    "SELECT * FROM ql.quality_stats "
+                    "ORDER BY quarter DESC, region_code, product_category, "
+                    "level, stage",
+                    0, BD_CAP_STATS},
+    [BD_Q_STATS_QUARTERS] =
+        {"stats_quarters",
+         "SELECT quarter, sum(results)::bigint AS results, "
+         "sum(refused)::bigint AS refused, "
+         "sum(nonconforming)::bigint AS nonconforming, "
+         "sum(cleared)::bigint AS cleared, sum(open)::bigint AS open, "
+         "round(sum(nonconforming)::numeric / "
+         "nullif(sum(results) - sum(refused), 0), 4) AS rate "
+         "FROM ql.quality_stats GROUP BY quarter ORDER BY quarter",
+         0, BD_CAP_STATS},
+    [BD_Q_RECORD_ACT] = {"record_act",
+                         "SELECT ql.record_act($1, $2, $3::date, $4, $5, "
+                         "$6::date)",
+                         6, BD_CAP_ACTS},
+    [BD_Q_REVOKE_ACT] = {"revoke_act",
+                         "SELECT ql.revoke_act($1::bigint, $2)", 2,
+                         BD_CAP_ACTS},
+    [BD_Q_ACT_CASE] = {"act_case",
+                       "SELECT case_no FROM ql.case_acts "
+                       "WHERE act_id = $1::bigint",
+                       1, BD_CAP_CASE_ACTS},
+    [BD_Q_REOPEN] = {"reopen", "SELECT ql.reopen_action($1::bigint, $2)", 2,
+                     BD_CAP_REOPEN},
+    [BD_Q_CONFIRM_CLOSE] = {"confirm_close", "SELECT ql.confirm_close($1)",
+                            1, BD_CAP_CONFIRM_CLOSE},
 };
 
 const bd_sql_t *bd_sql(bd_query_t q)
@@ -164,7 +227,8 @@ const char bd_sql_caps[] =
     HAS_COL("ql.case_board", "region_name") ", "
     HAS_COL("ql.case_plan", "provisional") ", " HAS_FN("reopen_action") ", "
     HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", "
-    HAS_COL("ql.case_board", "objection");
+    HAS_COL("ql.case_board", "objection") ", " HAS_REL("ql.case_notice")
+    ", " HAS_REL("ql.case_acts");
 
 const char bd_sql_session_setup[] =
     "SET TIME ZONE 'Asia/Shanghai'; SET statement_timeout = '20s'; "

@@ -23,6 +23,8 @@ enum {
         BD_CAP_CONFIRM_CLOSE = 1 << 9, /* ql.confirm_close */
         BD_CAP_ACCEPT = 1 << 10,       /* ql.accept_followup */
         BD_CAP_OBJECTION = 1 << 11,    /* objection on the case */
+        BD_CAP_NOTICE = 1 << 12,       /* ql.case_notice */
+        BD_CAP_CASE_ACTS = 1 << 13,    /* ql.case_acts */
 };
 
 typedef enum {
@@ -47,6 +49,20 @@ typedef enum {
         BD_Q_COMPLETE,
         BD_Q_TODAY,
         BD_Q_ACCEPT,
+        BD_Q_CASE_FINDINGS,
+        BD_Q_CASE_HISTORY,
+        BD_Q_CASE_ACTS,
+        BD_Q_NOTICE,
+        BD_Q_DUE_SOON,
+        BD_Q_OVERDUE_ALL,
+        BD_Q_TREND,
+        BD_Q_STATS,
+        BD_Q_STATS_QUARTERS,
+        BD_Q_RECORD_ACT,
+        BD_Q_REVOKE_ACT,
+        BD_Q_ACT_CASE,
+        BD_Q_REOPEN,
+        BD_Q_CONFIRM_CLOSE,
         BD_Q_COUNT /* not a statement */
 } bd_query_t;
 
