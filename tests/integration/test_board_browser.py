@@ -149,6 +149,25 @@ def main():
             check("已现场检查，责令停售并封存库存" in d.page_source, "the note is not shown")
             shot(d, "05-case-completed")
 
+            # Record a 责令整改 with its 文号: RECTIFY's date becomes firm,
+            # the order date + 60.
+            ordered = w.sql("SELECT (ql.cst_today() - 2)::text")[0]
+            form = d.find_element(By.CSS_SELECTOR, "form.act-form")
+            Select(form.find_element(By.NAME, "act")).select_by_value("RECTIFY_ORDER")
+            on = form.find_element(By.NAME, "on_date")
+            d.execute_script("arguments[0].value = arguments[1]", on, ordered)
+            form.find_element(By.NAME, "doc_no").send_keys("湖市监责改〔2026〕7号")
+            form.find_element(By.CSS_SELECTOR, "button").click()
+            wait.until(lambda d: "已登记" in d.page_source)
+            due = w.sql("SELECT ('%s'::date + 60)::text" % ordered)[0]
+            steps = [li for li in d.find_elements(By.CSS_SELECTOR, "ol.timeline li.step")
+                     if "限期整改" in li.text]
+            check(steps, "no RECTIFY step on the case page")
+            check(due in steps[0].text and "确定" in steps[0].text,
+                  "RECTIFY is not firm at %s: %r" % (due, steps[0].text))
+            check("湖市监责改〔2026〕7号" in d.page_source, "the act is not listed")
+            shot(d, "05b-case-order-recorded")
+
             # The board's CSV, downloaded by the browser.
             d.get(base + "/")
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "table.rows"))
@@ -171,12 +190,15 @@ def main():
             d.get(base + "/cases/%s/notice" % case_no)
             wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "article.notice"))
             text = d.find_element(By.CSS_SELECTOR, "article.notice").text
-            for want in ("责令整改通知书", "厦门市湖里区市场监督管理局", "第四十六条"):
+            for want in ("责令整改通知书", "厦门市湖里区市场监督管理局", "第四十六条",
+                         "湖市监责改〔2026〕7号", due):
                 check(want in text, "the notice lacks " + want)
             shot(d, "06-notice")
 
             for path, name in (("/overdue", "07-overdue"), ("/progress", "08-progress"),
-                               ("/rechecks", "09-rechecks")):
+                               ("/rechecks", "09-rechecks"), ("/stats", "10-stats"),
+                               ("/enterprises/" + B.credit_code("350206", 100),
+                                "11-enterprise")):
                 d.get(base + path)
                 wait.until(lambda d: d.find_elements(By.TAG_NAME, "footer"))
                 shot(d, name)

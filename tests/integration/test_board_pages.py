@@ -46,7 +46,7 @@ def main():
                     "measured": "无", "unit": None, "importance": "B",
                     "safety": False, "verdict": "FAIL"}]
         w.put("XMQI:P-3", plain, name="厦门湖里丁玩具有限公司", days_ago=70,
-              items=serious)
+              items=serious, address="厦门市湖里区湖里大道 88 号 3 楼")
         # A recheck from a lab that is neither the original's nor registered.
         w.put("OTHERLAB:P-3R", plain, verdict="CONFORMING", days_ago=5,
               kind="RECHECK", refers_to="XMQI:P-3", name="厦门湖里丁玩具有限公司")
@@ -107,7 +107,9 @@ def main():
         check(names[case_f] == "'" + FORMULA, "CSV formula not neutralised: %r" % names[case_f])
         check(b"\r\n" in r.raw, "CSV rows do not end in CRLF")
         for path, view_sql in (
-                ("/overdue.csv", "SELECT count(*) FROM ql.overdue_actions"),
+                ("/overdue.csv", "SELECT (SELECT count(*) FROM ql.overdue_actions) + "
+                                 "(SELECT count(*) FROM ql.due_soon)"),
+                ("/stats.csv", "SELECT count(*) FROM ql.quality_stats"),
                 ("/progress.csv", "SELECT count(*) FROM ql.zero_out_progress"),
                 ("/rechecks.csv", "SELECT count(*) FROM ql.unmatched_recheck"),
                 ("/cases/%s.csv" % case_p,
@@ -131,7 +133,7 @@ def main():
         doc = json.loads(o.get("/api/cases/" + case_p).body)
         check(doc["case"]["case_no"] == case_p and len(doc["plan"]) >= 5
               and doc["diagnosis"], "JSON case: %s" % list(doc))
-        for path in ("/api/overdue", "/api/progress", "/api/rechecks",
+        for path in ("/api/overdue", "/api/progress", "/api/rechecks", "/api/stats",
                      "/api/enterprises/" + plain, "/api/cases/%s/notice" % case_p):
             r = o.get(path)
             check(r.status == 200 and json.loads(r.body), "%s: %d" % (path, r.status))
@@ -142,16 +144,55 @@ def main():
         check(days == sorted(days, reverse=True) and days[0] >= 70,
               "overdue order: %s" % days)
 
-        # The notice: bureau, enterprise and code, failed items, basis,
-        # the RECTIFY deadline, printable.
+        # An order to rectify recorded through the case page's form: the
+        # RECTIFY date becomes firm, counted from the order (+60 days).
+        def rectify():
+            return w.sql("SELECT due_date || '|' || CASE WHEN provisional THEN 't' ELSE 'f' END "
+                         "FROM ql.plan_action "
+                         "WHERE case_no = '%s' AND action = 'RECTIFY'" % case_p)[0]
+        check(rectify().endswith("|t"), "RECTIFY firm before any order: %s" % rectify())
+        ordered = w.sql("SELECT (ql.cst_today() - 3)::text")[0]
+        r = o.post("/cases/%s/acts" % case_p, {"act": "RECTIFY_ORDER", "on_date": ordered})
+        page = o.get(r.header("Location")).body
+        check("责令整改须填写文号" in page, "an order without 文号 was not refused in Chinese")
+        check(rectify().endswith("|t"), "an order without 文号 was recorded")
+        docno = "湖市监责改〔2026〕12号"
+        r = o.post("/cases/%s/acts" % case_p, {"act": "RECTIFY_ORDER", "on_date": ordered,
+                                              "doc_no": docno, "note": "当场送达"})
+        check(r.status == 303, "record act: %d" % r.status)
+        page = o.get(r.header("Location")).body
+        check("已登记“责令整改”" in page, "no confirmation of the act")
+        want_due = w.sql("SELECT ('%s'::date + 60)::text" % ordered)[0]
+        check(rectify() == want_due + "|f", "RECTIFY after the order: %s, want %s|f"
+              % (rectify(), want_due))
+        check(docno in page and "确定" in page, "the case page does not show the act")
+
+        # The notice: bureau, 文号, enterprise, address and code, products,
+        # failed items, basis, the RECTIFY deadline, printable.
         page = o.get("/cases/%s/notice" % case_p).body
-        rectify = w.sql("SELECT due_date FROM ql.plan_action WHERE case_no = '%s' "
-                        "AND action = 'RECTIFY'" % case_p)[0]
-        for want in ("厦门市湖里区市场监督管理局", "责令整改通知书", "厦门湖里丁玩具有限公司",
-                     plain, "小零件", "《产品质量监督抽查管理暂行办法》第四十六条",
-                     "《中华人民共和国产品质量法》第十七条", rectify, "文号" if False else "号"):
+        for want in ("厦门市湖里区市场监督管理局", "责令整改通知书", docno, "厦门湖里丁玩具有限公司",
+                     "厦门市湖里区湖里大道 88 号 3 楼", plain, "小零件", "塑胶玩具",
+                     "《产品质量监督抽查管理暂行办法》第四十六条",
+                     "《中华人民共和国产品质量法》第十七条", want_due, ordered):
             check(want in page, "the notice lacks %s" % want)
         check('class="print"' in page, "the notice has no print button")
+        doc = json.loads(o.get("/api/cases/%s/notice" % case_p).body)
+        check(doc["doc_no"] == docno and doc["deadline"] == want_due
+              and doc["address"].startswith("厦门市湖里区"), "notice JSON: %s" % doc)
+
+        # Revoking the order makes the date an estimate again.
+        act_id = w.sql("SELECT act_id FROM ql.case_act WHERE case_no = '%s'" % case_p)[0]
+        r = o.post("/acts/%s/revoke" % act_id, {"reason": "文号填错"})
+        check(r.status == 303, "revoke: %d" % r.status)
+        check(rectify().endswith("|t"), "RECTIFY firm after the order was revoked")
+        check(docno not in o.get("/cases/%s/notice" % case_p).body,
+              "the notice still names the revoked order")
+
+        # Statistics and the monthly trend.
+        page = o.get("/stats").body
+        check("儿童用品" in page and "2026" in page or "20" in page, "stats table")
+        page = o.get("/progress").body
+        check("月度趋势" in page, "no monthly trend on the progress page")
 
         # Progress: SVG charts drawn by the page, with the numbers.
         page = o.get("/progress").body
@@ -163,7 +204,7 @@ def main():
 
         # A recheck from another lab waits; accepting it applies it.
         page = o.get("/rechecks").body
-        check("OTHERLAB:P-3R" in page and "非原承检机构" in page,
+        check("OTHERLAB:P-3R" in page and "/rechecks/accept" in page,
               "the other lab's recheck is not listed")
         if "/rechecks/accept" in page:
             r = o.post("/rechecks/accept", {"result_id": "OTHERLAB:P-3R",

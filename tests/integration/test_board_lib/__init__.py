@@ -267,8 +267,10 @@ class World:
                      % sql_str(login))
 
     def put(self, result_id, code, verdict="NONCONFORMING", days_ago=20,
-            region=None, name=None, items=None, kind="SUPERVISION", refers_to=None):
-        """Store one result like ql-triage (qltest.feed) and re-triage."""
+            region=None, name=None, items=None, kind="SUPERVISION", refers_to=None,
+            address=None):
+        """Store one result like ql-triage (qltest.feed) and re-triage.
+        `address`: the enterprise's address (record schema v2)."""
         at = (datetime.datetime.now(datetime.timezone.utc)
               - datetime.timedelta(days=days_ago)).isoformat()
         args = [sql_str(result_id), sql_str(code), sql_str(kind), sql_str(verdict),
@@ -279,7 +281,11 @@ class World:
                 sql_str(region or code[2:8])]
         if name is not None:
             args.append(sql_str(name))
-        self.sql("SELECT qltest.feed(qltest.doc(%s))" % ", ".join(args))
+        doc = "qltest.doc(%s)" % ", ".join(args)
+        if address:
+            doc = "jsonb_set(%s, '{enterprise,address}', to_jsonb(%s::text))" % (
+                doc, sql_str(address))
+        self.sql("SELECT qltest.feed(%s)" % doc)
 
     def case_of(self, code):
         rows = self.sql("SELECT case_no FROM ql.enforcement_case WHERE credit_code = %s "
