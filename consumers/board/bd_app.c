@@ -31,8 +31,8 @@ struct bd_app_s {
         bd_throttle_t *throttle_addr; /* per client address: a higher limit,
                                          an office may share one */
         bd_static_t *statics;
-        ql_counter_t *login_ok, *login_denied, *login_throttled,
-            *login_refused, *csrf_refused;
+        ql_counter_t *login_ok, *login_denied, *login_throttled, *login_refused,
+            *csrf_refused;
         ql_gauge_t *sessions_gauge;
 };
 
@@ -53,10 +53,10 @@ bd_app_t *bd_app_new(const bd_app_opts_t *o, char *errstr, size_t errstr_size)
             bd_static_load(o->cfg->board_static_dir, errstr, errstr_size);
         app->sessions = bd_sessions_new(o->cfg->board_max_sessions,
                                         o->cfg->board_idle_timeout);
-        app->throttle = bd_throttle_new(THROTTLE_ENTRIES, LOGIN_LIMIT,
-                                        THROTTLE_WINDOW);
-        app->throttle_addr = bd_throttle_new(THROTTLE_ENTRIES, ADDRESS_LIMIT,
-                                             THROTTLE_WINDOW);
+        app->throttle =
+            bd_throttle_new(THROTTLE_ENTRIES, LOGIN_LIMIT, THROTTLE_WINDOW);
+        app->throttle_addr =
+            bd_throttle_new(THROTTLE_ENTRIES, ADDRESS_LIMIT, THROTTLE_WINDOW);
         if (!app->statics || !app->sessions || !app->throttle ||
             !app->throttle_addr) {
                 if (app->statics)
@@ -67,12 +67,12 @@ bd_app_t *bd_app_new(const bd_app_opts_t *o, char *errstr, size_t errstr_size)
         const char *h = "Sign-ins by outcome.";
         app->login_ok = ql_metrics_counter(app->m, "ql_board_logins_total", h,
                                            "outcome=\"ok\"");
-        app->login_denied = ql_metrics_counter(
-            app->m, "ql_board_logins_total", h, "outcome=\"denied\"");
+        app->login_denied = ql_metrics_counter(app->m, "ql_board_logins_total",
+                                               h, "outcome=\"denied\"");
         app->login_throttled = ql_metrics_counter(
             app->m, "ql_board_logins_total", h, "outcome=\"throttled\"");
-        app->login_refused = ql_metrics_counter(
-            app->m, "ql_board_logins_total", h, "outcome=\"refused\"");
+        app->login_refused = ql_metrics_counter(app->m, "ql_board_logins_total",
+                                                h, "outcome=\"refused\"");
         app->csrf_refused = ql_metrics_counter(
             app->m, "ql_board_csrf_refused_total",
             "Form posts refused for a missing or wrong CSRF token.", NULL);
@@ -148,8 +148,7 @@ static void do_login(bd_req_t *rq)
         snprintf(key_login, sizeof(key_login), "login:%s", login);
         snprintf(key_addr, sizeof(key_addr), "addr:%s", rq->client);
         int wait = bd_throttle_wait(app->throttle, key_login, rq->now);
-        int wait_addr =
-            bd_throttle_wait(app->throttle_addr, key_addr, rq->now);
+        int wait_addr = bd_throttle_wait(app->throttle_addr, key_addr, rq->now);
         if (wait_addr > wait)
                 wait = wait_addr;
         if (wait > 0) {
@@ -185,8 +184,7 @@ static void do_login(bd_req_t *rq)
                 ql_counter_add(app->login_refused, 1);
                 ql_error(app->lg, "sign-in of %s: database unavailable: %s",
                          login, why);
-                bd_pg_login(rq, 503, "暂时无法连接数据库，请稍后再试。",
-                            login);
+                bd_pg_login(rq, 503, "暂时无法连接数据库，请稍后再试。", login);
                 return;
         }
         int full;
@@ -218,9 +216,8 @@ static void serve_static(bd_req_t *rq)
 {
         size_t len;
         const char *type, *etag;
-        const char *data = bd_static_get(rq->app->statics,
-                                         rq->route.static_name, &len, &type,
-                                         &etag);
+        const char *data = bd_static_get(
+            rq->app->statics, rq->route.static_name, &len, &type, &etag);
         if (!data) {
                 answer_text(rq, 404, "not found\n");
                 return;
@@ -356,8 +353,8 @@ void bd_app_handle(bd_app_t *app, bd_req_t *rq)
                 } else if (!post && rq->route.id != BD_R_NOT_FOUND) {
                         bd_redirect(rq, "/login", 0, NULL);
                 } else {
-                        bd_pg_login(rq, 401,
-                                    "会话已超时或不存在，请重新登录。", NULL);
+                        bd_pg_login(rq, 401, "会话已超时或不存在，请重新登录。",
+                                    NULL);
                 }
                 return;
         }
@@ -365,8 +362,7 @@ void bd_app_handle(bd_app_t *app, bd_req_t *rq)
                  bd_session_login(rq->session));
         if (rq->route.id == BD_R_NOT_FOUND) {
                 bd_page_error(rq, 404, "页面不存在", "没有这个页面。");
-        } else if (rq->route.is_post &&
-                   (rq->form_invalid || !csrf_ok(rq))) {
+        } else if (rq->route.is_post && (rq->form_invalid || !csrf_ok(rq))) {
                 ql_counter_add(app->csrf_refused, 1);
                 ql_warn(app->lg, "%s %s by %s from %s: no valid CSRF token",
                         rq->method, rq->path, rq->login, rq->client);

@@ -35,8 +35,8 @@ typedef const char *(*bd_arg_fn)(void *ctx, const char *name);
 typedef struct {
         /* in */
         const char *method;
-        const char *path;    /* decoded, without the query */
-        bd_arg_fn arg;       /* query arguments */
+        const char *path; /* decoded, without the query */
+        bd_arg_fn arg;    /* query arguments */
         void *arg_ctx;
         const bd_form_t *form; /* POST fields (empty for GET) */
         int form_invalid;      /* the body was not a valid form */
@@ -58,7 +58,7 @@ typedef struct {
                                     body */
         size_t static_len;
         const char *etag;
-        char location[600];  /* a redirect (303) */
+        char location[600]; /* a redirect (303) */
         char set_cookie[256];
         char filename[96]; /* CSV download name */
         int cacheable;     /* static file: may be cached */
@@ -71,8 +71,7 @@ typedef struct {
         int tls; /* cookies get Secure */
 } bd_app_opts_t;
 
-bd_app_t *bd_app_new(const bd_app_opts_t *o, char *errstr,
-                     size_t errstr_size);
+bd_app_t *bd_app_new(const bd_app_opts_t *o, char *errstr, size_t errstr_size);
 void bd_app_destroy(bd_app_t *app); /* accepts NULL; ends every session */
 
 /* Answer rq (its `in` part filled).  Free rq->body afterwards. */

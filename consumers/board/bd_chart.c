@@ -20,8 +20,9 @@ static void legend(bd_buf_t *b, int y, const char *const cls[],
         for (int p = 0; p < BD_CHART_PARTS; p++) {
                 bd_buf_printf(b, "<rect class=\"");
                 bd_html_attr(b, cls[p]);
-                bd_buf_printf(b, "\" x=\"%d\" y=\"%d\" width=\"12\" "
-                                 "height=\"12\"/><text x=\"%d\" y=\"%d\">",
+                bd_buf_printf(b,
+                              "\" x=\"%d\" y=\"%d\" width=\"12\" "
+                              "height=\"12\"/><text x=\"%d\" y=\"%d\">",
                               x, y, x + 16, y + 11);
                 bd_html_txt(b, name[p]);
                 bd_buf_puts(b, "</text>");
@@ -43,8 +44,9 @@ void bd_chart_bars(bd_buf_t *b, const char *title, const bd_bar_t *bars,
         }
         int h = (int)n * ROW_H + 30;
         int span = W - LABEL_W - NUM_W;
-        bd_buf_printf(b, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" "
-                         "role=\"img\" aria-label=\"",
+        bd_buf_printf(b,
+                      "<svg class=\"chart\" viewBox=\"0 0 %d %d\" "
+                      "role=\"img\" aria-label=\"",
                       W, h);
         bd_html_attr(b, title);
         bd_buf_puts(b, "\"><title>");
@@ -52,8 +54,9 @@ void bd_chart_bars(bd_buf_t *b, const char *title, const bd_bar_t *bars,
         bd_buf_puts(b, "</title>");
         for (size_t i = 0; i < n; i++) {
                 int y = (int)i * ROW_H;
-                bd_buf_printf(b, "<text class=\"label\" x=\"%d\" y=\"%d\" "
-                                 "text-anchor=\"end\">",
+                bd_buf_printf(b,
+                              "<text class=\"label\" x=\"%d\" y=\"%d\" "
+                              "text-anchor=\"end\">",
                               LABEL_W - 8, y + BAR_H - 3);
                 bd_html_txt(b, bars[i].label);
                 bd_buf_puts(b, "</text>");
@@ -67,8 +70,9 @@ void bd_chart_bars(bd_buf_t *b, const char *title, const bd_bar_t *bars,
                                 continue;
                         bd_buf_puts(b, "<rect class=\"");
                         bd_html_attr(b, part_class[p]);
-                        bd_buf_printf(b, "\" x=\"%.1f\" y=\"%d\" "
-                                         "width=\"%.1f\" height=\"%d\"/>",
+                        bd_buf_printf(b,
+                                      "\" x=\"%.1f\" y=\"%d\" "
+                                      "width=\"%.1f\" height=\"%d\"/>",
                                       x, y, w, BAR_H);
                         x += w;
                 }
@@ -98,15 +102,17 @@ void bd_chart_columns(bd_buf_t *b, const char *title, const bd_bar_t *bars,
         if (col_w > 60)
                 col_w = 60;
         int bar_w = (col_w - 6) / BD_CHART_PARTS;
-        bd_buf_printf(b, "<svg class=\"chart\" viewBox=\"0 0 %d %d\" "
-                         "role=\"img\" aria-label=\"",
+        bd_buf_printf(b,
+                      "<svg class=\"chart\" viewBox=\"0 0 %d %d\" "
+                      "role=\"img\" aria-label=\"",
                       W, base + 56);
         bd_html_attr(b, title);
         bd_buf_puts(b, "\"><title>");
         bd_html_txt(b, title);
         bd_buf_puts(b, "</title>");
-        bd_buf_printf(b, "<line class=\"axis\" x1=\"30\" y1=\"%d\" x2=\"%d\" "
-                         "y2=\"%d\"/>",
+        bd_buf_printf(b,
+                      "<line class=\"axis\" x1=\"30\" y1=\"%d\" x2=\"%d\" "
+                      "y2=\"%d\"/>",
                       base, W - 4, base);
         for (size_t i = 0; i < n; i++) {
                 int x0 = 34 + (int)i * col_w;
@@ -115,9 +121,10 @@ void bd_chart_columns(bd_buf_t *b, const char *title, const bd_bar_t *bars,
                         double hgt = (double)plot_h * (double)v / (double)max;
                         bd_buf_puts(b, "<rect class=\"");
                         bd_html_attr(b, part_class[p]);
-                        bd_buf_printf(b, "\" x=\"%d\" y=\"%.1f\" "
-                                         "width=\"%d\" height=\"%.1f\">"
-                                         "<title>",
+                        bd_buf_printf(b,
+                                      "\" x=\"%d\" y=\"%.1f\" "
+                                      "width=\"%d\" height=\"%.1f\">"
+                                      "<title>",
                                       x0 + p * bar_w, base - hgt, bar_w - 1,
                                       hgt);
                         bd_html_txt(b, bars[i].label);
@@ -125,8 +132,9 @@ void bd_chart_columns(bd_buf_t *b, const char *title, const bd_bar_t *bars,
                         bd_html_txt(b, part_name[p]);
                         bd_buf_printf(b, " %lld</title></rect>", v);
                 }
-                bd_buf_printf(b, "<text class=\"tick\" x=\"%d\" y=\"%d\" "
-                                 "text-anchor=\"middle\">",
+                bd_buf_printf(b,
+                              "<text class=\"tick\" x=\"%d\" y=\"%d\" "
+                              "text-anchor=\"middle\">",
                               x0 + col_w / 2 - 3, base + 14);
                 bd_html_txt(b, bars[i].label);
                 bd_buf_puts(b, "</text>");

@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int bd_db_check_conninfo(const char *conninfo, char *errstr,
-                         size_t errstr_size)
+int bd_db_check_conninfo(const char *conninfo, char *errstr, size_t errstr_size)
 {
         char *err = NULL;
-        PQconninfoOption *opts = PQconninfoParse(conninfo ? conninfo : "", &err);
+        PQconninfoOption *opts =
+            PQconninfoParse(conninfo ? conninfo : "", &err);
         if (!opts) {
                 snprintf(errstr, errstr_size, "board_pg: %s",
                          err ? err : "not a connection string");
@@ -62,10 +62,9 @@ bd_login_rc_t bd_db_login(const char *conninfo, const char *login,
                 snprintf(errstr, errstr_size, "empty login or password");
                 return BD_LOGIN_DENIED;
         }
-        const char *keys[] = {"dbname",   "user",
-                              "password", "application_name",
-                              "connect_timeout", "passfile",
-                              NULL};
+        const char *keys[] = {
+            "dbname",          "user",     "password", "application_name",
+            "connect_timeout", "passfile", NULL};
         const char *vals[] = {conninfo, login,       password, "ql-board",
                               "10",     "/dev/null", NULL};
         PGconn *c = PQconnectdbParams(keys, vals, 1);
@@ -80,12 +79,12 @@ bd_login_rc_t bd_db_login(const char *conninfo, const char *login,
                 /* libpq reports the server's refusal only as text: the
                  * SQLSTATEs 28P01/28000 do not reach PQresultErrorField
                  * at connection time. */
-                int denied = strstr(m, "password authentication failed") ||
-                             strstr(m, "authentication failed") ||
-                             (strstr(m, "role \"") &&
-                              strstr(m, "does not exist")) ||
-                             strstr(m, "no password supplied") ||
-                             strstr(m, "pg_hba.conf");
+                int denied =
+                    strstr(m, "password authentication failed") ||
+                    strstr(m, "authentication failed") ||
+                    (strstr(m, "role \"") && strstr(m, "does not exist")) ||
+                    strstr(m, "no password supplied") ||
+                    strstr(m, "pg_hba.conf");
                 PQfinish(c);
                 return denied ? BD_LOGIN_DENIED : BD_LOGIN_UNAVAILABLE;
         }
@@ -135,9 +134,12 @@ typedef struct {
 } state_msg_t;
 
 static const state_msg_t messages[] = {
-    {"42501", "无权执行此操作：该案件或事项不在您的辖区内，或您的账号没有这项权限。"},
-    {"55000", "当前状态下不能执行此操作（例如事项已完成、案件已清零或已结案）。请刷新页面查看最新状态。"},
-    {"22023", "填写的内容不被接受，请检查后重试（例如所指派的承办人不负责该辖区）。"},
+    {"42501",
+     "无权执行此操作：该案件或事项不在您的辖区内，或您的账号没有这项权限。"},
+    {"55000", "当前状态下不能执行此操作（例如事项已完成、案件已清零或已结案）。"
+              "请刷新页面查看最新状态。"},
+    {"22023",
+     "填写的内容不被接受，请检查后重试（例如所指派的承办人不负责该辖区）。"},
     {"22007", "日期格式不正确，请按“年-月-日”填写。"},
     {"22008", "日期超出范围，请检查后重试。"},
     {"22P02", "填写的内容格式不正确，请检查后重试。"},
@@ -166,9 +168,8 @@ const char *bd_db_message(const char *sqlstate)
 /* An error an officer function raises on purpose. */
 static int refusal(const char *state)
 {
-        static const char *const states[] = {"42501", "55000", "22023",
-                                             "22007", "22008", "P0001",
-                                             "23505", NULL};
+        static const char *const states[] = {"42501", "55000", "22023", "22007",
+                                             "22008", "P0001", "23505", NULL};
         for (const char *const *s = states; state && *s; s++)
                 if (!strcmp(state, *s))
                         return 1;
@@ -194,8 +195,8 @@ static bd_db_rc_t fail(bd_session_t *s, ql_log_t *lg, const bd_sql_t *st,
         printable(detail, sizeof(detail),
                   r ? PQresultErrorMessage(r) : PQerrorMessage(c));
         int lost = PQstatus(c) != CONNECTION_OK;
-        ql_log(lg, lost || !state || state[0] != '4' ? QL_LOG_WARN
-                                                     : QL_LOG_INFO,
+        ql_log(lg,
+               lost || !state || state[0] != '4' ? QL_LOG_WARN : QL_LOG_INFO,
                "login=%s statement=%s sqlstate=%s: %s", bd_session_login(s),
                st->name, state ? state : "-", detail);
         /* The officer functions refuse in Chinese, written for officers:

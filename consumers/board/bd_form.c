@@ -70,9 +70,9 @@ int bd_form_parse(bd_form_t *f, const char *body, size_t n)
                         if (f->n == BD_FORM_MAX_FIELDS)
                                 goto bad;
                         char *name = decode(body + i, eq - i);
-                        char *value = eq < end ? decode(body + eq + 1,
-                                                        end - eq - 1)
-                                               : strdup("");
+                        char *value = eq < end
+                                          ? decode(body + eq + 1, end - eq - 1)
+                                          : strdup("");
                         if (!name || !value) {
                                 free(name);
                                 free(value);

@@ -82,8 +82,8 @@ static int owner_case(bd_req_t *rq, bd_query_t q, char *id, size_t id_size,
         const char *idp[1] = {id};
         PGresult *r = NULL;
         char msg[400];
-        bd_db_rc_t rc = bd_db_run(rq->session, bd_app_log(rq->app), q, idp,
-                                  &r, msg, sizeof(msg));
+        bd_db_rc_t rc = bd_db_run(rq->session, bd_app_log(rq->app), q, idp, &r,
+                                  msg, sizeof(msg));
         if (rc == BD_DB_LOST) {
                 bd_sessions_end(bd_app_sessions(rq->app), rq->session);
                 bd_redirect(rq, "/login", 1, NULL);
@@ -183,8 +183,8 @@ void bd_form_record_act(bd_req_t *rq)
 {
         char back[80];
         case_path(back, sizeof(back), rq->route.case_no);
-        static const char *const acts[] = {"SERVED", "RECTIFY_ORDER",
-                                           "OBJECTION_FILED", "ANNOUNCED",
+        static const char *const acts[] = {"SERVED",           "RECTIFY_ORDER",
+                                           "OBJECTION_FILED",  "ANNOUNCED",
                                            "SUSPENSION_ORDER", NULL};
         const char *act = field(rq, "act", 32);
         int known = 0;
@@ -198,14 +198,12 @@ void bd_form_record_act(bd_req_t *rq)
                             "请选择执法行为并按“年-月-日”填写日期。");
                 return;
         }
-        const char *params[6] = {rq->route.case_no,
-                                 act,
-                                 on,
-                                 field(rq, "doc_no", 300),
-                                 field(rq, "note", NOTE_MAX),
-                                 until};
+        const char *params[6] = {
+            rq->route.case_no,           act,  on, field(rq, "doc_no", 300),
+            field(rq, "note", NOTE_MAX), until};
         char done[200];
-        snprintf(done, sizeof(done), "已登记“%s”（%s），相关期限已按此重新计算。",
+        snprintf(done, sizeof(done),
+                 "已登记“%s”（%s），相关期限已按此重新计算。",
                  bd_title(BD_T_ACT, act), on);
         call(rq, BD_Q_RECORD_ACT, params, back, done);
 }

@@ -35,7 +35,8 @@ void bd_page_today(char buf[11])
 void bd_page_csrf_field(bd_req_t *rq)
 {
         bd_buf_puts(&rq->body, "<input type=\"hidden\" name=\"csrf\" value=\"");
-        bd_html_attr(&rq->body, rq->session ? bd_session_csrf(rq->session) : "");
+        bd_html_attr(&rq->body,
+                     rq->session ? bd_session_csrf(rq->session) : "");
         bd_buf_puts(&rq->body, "\">");
 }
 
@@ -60,8 +61,7 @@ void bd_page_begin(bd_req_t *rq, const char *title, bd_route_id_t active)
         if (rq->session) {
                 bd_buf_puts(b, "<nav>");
                 for (size_t i = 0; i < sizeof(nav) / sizeof(nav[0]); i++) {
-                        bd_buf_printf(b, "<a href=\"%s\"%s>%s</a>",
-                                      nav[i].href,
+                        bd_buf_printf(b, "<a href=\"%s\"%s>%s</a>", nav[i].href,
                                       nav[i].id == active
                                           ? " class=\"active\" "
                                             "aria-current=\"page\""
@@ -102,14 +102,13 @@ void bd_page_end(bd_req_t *rq)
         bd_buf_puts(&rq->body, "</footer></body></html>\n");
 }
 
-void bd_page_error(bd_req_t *rq, int status, const char *title,
-                   const char *msg)
+void bd_page_error(bd_req_t *rq, int status, const char *title, const char *msg)
 {
         bd_buf_free(&rq->body);
         rq->filename[0] = '\0';
         if (rq->route.format == BD_FMT_JSON) {
-                bd_page_json(rq, json_pack("{s:s,s:s}", "error", msg, "title",
-                                           title));
+                bd_page_json(
+                    rq, json_pack("{s:s,s:s}", "error", msg, "title", title));
                 rq->status = status;
                 return;
         }
@@ -234,10 +233,10 @@ void bd_table_html(bd_buf_t *b, const PGresult *r, const bd_col_t *cols,
                                    : "<tr>");
                 for (size_t i = 0; i < ncols; i++) {
                         const bd_col_t *c = &cols[i];
-                        const char *t = bd_cell_text(r, row, c, buf,
-                                                     sizeof(buf));
-                        int num = c->kind == BD_COL_NUM ||
-                                  c->kind == BD_COL_RATE;
+                        const char *t =
+                            bd_cell_text(r, row, c, buf, sizeof(buf));
+                        int num =
+                            c->kind == BD_COL_NUM || c->kind == BD_COL_RATE;
                         bd_buf_puts(b, num ? "<td class=\"num\">" : "<td>");
                         if (t && c->kind == BD_COL_CASE) {
                                 bd_buf_puts(b, "<a href=\"/cases/");
@@ -246,11 +245,9 @@ void bd_table_html(bd_buf_t *b, const PGresult *r, const bd_col_t *cols,
                                 bd_html_txt(b, t);
                                 bd_buf_puts(b, "</a>");
                         } else if (t && c->kind == BD_COL_ENTERPRISE &&
-                                   c->link_col &&
-                                   bd_val(r, row, c->link_col)) {
+                                   c->link_col && bd_val(r, row, c->link_col)) {
                                 bd_buf_puts(b, "<a href=\"/enterprises/");
-                                bd_html_url_arg(b, bd_val(r, row,
-                                                          c->link_col));
+                                bd_html_url_arg(b, bd_val(r, row, c->link_col));
                                 bd_buf_puts(b, "\">");
                                 bd_html_txt(b, t);
                                 bd_buf_puts(b, "</a>");
@@ -280,11 +277,10 @@ void bd_table_csv(bd_buf_t *b, const PGresult *r, const bd_col_t *cols,
         for (int row = 0; row < PQntuples(r); row++) {
                 for (size_t i = 0; i < ncols; i++) {
                         const bd_col_t *c = &cols[i];
-                        bd_csv_cell(b, bd_cell_text(r, row, c, buf,
-                                                    sizeof(buf)),
-                                    i == 0,
-                                    c->kind == BD_COL_NUM ||
-                                        c->kind == BD_COL_RATE);
+                        bd_csv_cell(
+                            b, bd_cell_text(r, row, c, buf, sizeof(buf)),
+                            i == 0,
+                            c->kind == BD_COL_NUM || c->kind == BD_COL_RATE);
                 }
                 bd_csv_end_row(b);
         }

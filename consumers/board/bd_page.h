@@ -45,13 +45,13 @@ typedef enum {
         BD_COL_TEXT = 0,
         BD_COL_NUM,
         BD_COL_DATE,
-        BD_COL_TIME,   /* timestamp: "YYYY-MM-DD HH:MM" China time */
-        BD_COL_BOOL,   /* 是 / 否 */
-        BD_COL_TITLE,  /* a code shown by its Chinese title */
-        BD_COL_CASE,   /* a case number linking to its page */
+        BD_COL_TIME,       /* timestamp: "YYYY-MM-DD HH:MM" China time */
+        BD_COL_BOOL,       /* 是 / 否 */
+        BD_COL_TITLE,      /* a code shown by its Chinese title */
+        BD_COL_CASE,       /* a case number linking to its page */
         BD_COL_ENTERPRISE, /* a name linking to the dossier of link_col */
-        BD_COL_REGION, /* a region code with its name */
-        BD_COL_RATE,   /* 0..1 as a percentage */
+        BD_COL_REGION,     /* a region code with its name */
+        BD_COL_RATE,       /* 0..1 as a percentage */
 } bd_col_kind_t;
 
 typedef struct {

@@ -113,13 +113,12 @@ static int read_filter(bd_req_t *rq, filter_t *f)
         if (f->officer && !strcmp(f->officer, "me"))
                 f->officer = bd_session_login(rq->session);
         if (f->overdue)
-                f->overdue = (!strcmp(f->overdue, "1") ||
-                              !strcmp(f->overdue, "true"))
-                                 ? "true"
-                                 : "false";
+                f->overdue =
+                    (!strcmp(f->overdue, "1") || !strcmp(f->overdue, "true"))
+                        ? "true"
+                        : "false";
         if (f->due_soon) {
-                if (!strcmp(f->due_soon, "0") ||
-                    !strcmp(f->due_soon, "false"))
+                if (!strcmp(f->due_soon, "0") || !strcmp(f->due_soon, "false"))
                         f->due_soon = NULL;
                 else
                         snprintf(f->due_days, sizeof(f->due_days), "%s",
@@ -136,8 +135,7 @@ static int read_filter(bd_req_t *rq, filter_t *f)
 
 static bd_query_t sort_query(const filter_t *f)
 {
-        for (size_t i = 0; f->sort && i < sizeof(sorts) / sizeof(sorts[0]);
-             i++)
+        for (size_t i = 0; f->sort && i < sizeof(sorts) / sizeof(sorts[0]); i++)
                 if (!strcmp(f->sort, sorts[i].key))
                         return sorts[i].q;
         return BD_Q_BOARD_BY_PRIORITY;
@@ -173,8 +171,8 @@ static void filter_form(bd_req_t *rq, const filter_t *f)
         option(b, "P3", "P3 一般", f->priority);
         bd_buf_puts(b, "</select></label><label>期限 <select "
                        "name=\"overdue\">");
-        const char *od = f->overdue ? (!strcmp(f->overdue, "true") ? "1" : "0")
-                                    : "";
+        const char *od =
+            f->overdue ? (!strcmp(f->overdue, "true") ? "1" : "0") : "";
         option(b, "", "全部", od);
         option(b, "1", "已逾期", od);
         option(b, "0", "未逾期", od);
@@ -191,9 +189,8 @@ static void filter_form(bd_req_t *rq, const filter_t *f)
             strcmp(raw_officer, "-"))
                 option(b, raw_officer, raw_officer, raw_officer);
         bd_buf_puts(b, "</select></label><label>辖区 <select name=\"region\">");
-        static const char *const regions[] = {"350203", "350205", "350206",
-                                              "350211", "350212", "350213",
-                                              NULL};
+        static const char *const regions[] = {
+            "350203", "350205", "350206", "350211", "350212", "350213", NULL};
         option(b, "", "全部", f->region);
         int known = 0;
         for (const char *const *r = regions; *r; r++) {
@@ -206,9 +203,10 @@ static void filter_form(bd_req_t *rq, const filter_t *f)
         for (size_t i = 0; i < sizeof(sorts) / sizeof(sorts[0]); i++)
                 option(b, sorts[i].key, sorts[i].label,
                        f->sort ? f->sort : "priority");
-        bd_buf_puts(b, "</select></label><label>查找 <input type=\"search\" "
-                       "name=\"q\" placeholder=\"企业名称、案件编号或信用代码\" "
-                       "value=\"");
+        bd_buf_puts(b,
+                    "</select></label><label>查找 <input type=\"search\" "
+                    "name=\"q\" placeholder=\"企业名称、案件编号或信用代码\" "
+                    "value=\"");
         bd_html_attr(b, f->q);
         bd_buf_puts(b, "\"></label><button type=\"submit\">筛选</button> "
                        "<a href=\"/\">清除</a></form>");
@@ -219,9 +217,9 @@ static void filter_form(bd_req_t *rq, const filter_t *f)
 static void href_with(bd_buf_t *b, bd_req_t *rq, const char *path,
                       const char *key, const char *value)
 {
-        static const char *const keys[] = {"status", "priority", "overdue",
-                                           "due_soon", "officer", "region",
-                                           "q", "sort", "page", NULL};
+        static const char *const keys[] = {
+            "status", "priority", "overdue", "due_soon", "officer",
+            "region", "q",        "sort",    "page",     NULL};
         bd_buf_t q = {0};
         for (const char *const *k = keys; *k; k++) {
                 const char *v = strcmp(*k, key) ? bd_page_arg(rq, *k) : value;
@@ -282,10 +280,14 @@ void bd_pg_board(bd_req_t *rq)
         snprintf(f.limit, sizeof(f.limit), "%d", PAGE_SIZE);
         snprintf(f.offset, sizeof(f.offset), "%lld",
                  (long long)(f.page - 1) * PAGE_SIZE);
-        const char *params[9] = {f.status,   f.priority,
-                                 f.overdue,  f.officer,
-                                 f.region,   f.due_soon ? f.due_days : NULL,
-                                 f.q,        all ? NULL : f.limit,
+        const char *params[9] = {f.status,
+                                 f.priority,
+                                 f.overdue,
+                                 f.officer,
+                                 f.region,
+                                 f.due_soon ? f.due_days : NULL,
+                                 f.q,
+                                 all ? NULL : f.limit,
                                  all ? "0" : f.offset};
         PGresult *rows = NULL, *counts = NULL;
         if (bd_page_query(rq, sort_query(&f), params, &rows))

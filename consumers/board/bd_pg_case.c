@@ -92,8 +92,7 @@ static void head_html(bd_req_t *rq, const PGresult *h, const PGresult *o)
         bd_buf_puts(b, "</a></dd>");
         dt(b, "统一社会信用代码", code);
         dt(b, "辖区", region);
-        bd_col_t st = {"case_status", "", BD_COL_TITLE, BD_T_CASE_STATUS,
-                       NULL};
+        bd_col_t st = {"case_status", "", BD_COL_TITLE, BD_T_CASE_STATUS, NULL};
         bd_col_t pr = {"priority", "", BD_COL_TITLE, BD_T_PRIORITY, NULL};
         char tb[128];
         dt(b, "案件状态", bd_cell_text(h, 0, &st, tb, sizeof(tb)));
@@ -104,8 +103,9 @@ static void head_html(bd_req_t *rq, const PGresult *h, const PGresult *o)
                 char opened[32];
                 const char *at = bd_val(o, 0, "opened_at");
                 snprintf(opened, sizeof(opened), "%.16s", at ? at : "");
-                dt(b, "承办人", bd_val(o, 0, "officer") ? bd_val(o, 0, "officer")
-                                                       : "未分配");
+                dt(b, "承办人",
+                   bd_val(o, 0, "officer") ? bd_val(o, 0, "officer")
+                                           : "未分配");
                 dt(b, "立案时间", opened);
                 dt(b, "未清零问题", bd_val(o, 0, "open_findings"));
                 dt(b, "其中严重", bd_val(o, 0, "serious_findings"));
@@ -263,8 +263,8 @@ static void acts_html(bd_req_t *rq, const PGresult *a, int open)
                 int in_force = force && !strcmp(force, "t");
                 bd_buf_puts(b, in_force ? "<tr>" : "<tr class=\"revoked\">");
                 static const char *const cols[] = {"act_title", "on_date",
-                                                   "doc_no", "until_date",
-                                                   "note", "recorded_by"};
+                                                   "doc_no",    "until_date",
+                                                   "note",      "recorded_by"};
                 for (size_t k = 0; k < sizeof(cols) / sizeof(cols[0]); k++) {
                         bd_buf_puts(b, "<td>");
                         bd_html_txt(b, bd_val(a, i, cols[k]));
@@ -316,18 +316,19 @@ static void acts_html(bd_req_t *rq, const PGresult *a, int open)
                 bd_buf_puts(b, today);
                 bd_buf_puts(b, "\" value=\"");
                 bd_buf_puts(b, today);
-                bd_buf_puts(b, "\"></label><label>文号 <input type=\"text\" "
-                               "name=\"doc_no\" maxlength=\"100\" "
-                               "placeholder=\"如：湖市监责改〔2026〕12号\">"
-                               "</label><label>整顿期限至 <input type=\"date\" "
-                               "name=\"until_date\"></label><label>备注 "
-                               "<input type=\"text\" name=\"note\" "
-                               "maxlength=\"500\"></label><button "
-                               "type=\"submit\">登记</button></form><p "
-                               "class=\"hint\">登记后，相关期限自该日期起依法"
-                               "计算（责令整改：整改期限 60 日、复查 75 日；公告："
-                               "公告后复查 60–90 日；送达：异议复检期 15 日）。"
-                               "</p>");
+                bd_buf_puts(b,
+                            "\"></label><label>文号 <input type=\"text\" "
+                            "name=\"doc_no\" maxlength=\"100\" "
+                            "placeholder=\"如：湖市监责改〔2026〕12号\">"
+                            "</label><label>整顿期限至 <input type=\"date\" "
+                            "name=\"until_date\"></label><label>备注 "
+                            "<input type=\"text\" name=\"note\" "
+                            "maxlength=\"500\"></label><button "
+                            "type=\"submit\">登记</button></form><p "
+                            "class=\"hint\">登记后，相关期限自该日期起依法"
+                            "计算（责令整改：整改期限 60 日、复查 75 日；公告："
+                            "公告后复查 60–90 日；送达：异议复检期 15 日）。"
+                            "</p>");
         }
         bd_buf_puts(b, "</section>");
 }
@@ -417,15 +418,27 @@ void bd_pg_case(bd_req_t *rq)
         if (rq->route.format == BD_FMT_JSON) {
                 json_t *c = bd_row_json(h, 0);
                 /* The plan's per-action columns do not describe the case. */
-                static const char *const per_action[] = {
-                    "action_id", "action", "action_title", "about_result_id",
-                    "due_date", "not_before", "status", "measure", "basis",
-                    "done_at", "done_by", "done_by_result", "note", "overdue",
-                    "status_title", "provisional", "original_result_id",
-                    "is_period", "action_sort"};
-                for (size_t k = 0; c && k < sizeof(per_action) /
-                                                sizeof(per_action[0]);
-                     k++)
+                static const char *const per_action[] = {"action_id",
+                                                         "action",
+                                                         "action_title",
+                                                         "about_result_id",
+                                                         "due_date",
+                                                         "not_before",
+                                                         "status",
+                                                         "measure",
+                                                         "basis",
+                                                         "done_at",
+                                                         "done_by",
+                                                         "done_by_result",
+                                                         "note",
+                                                         "overdue",
+                                                         "status_title",
+                                                         "provisional",
+                                                         "original_result_id",
+                                                         "is_period",
+                                                         "action_sort"};
+                for (size_t k = 0;
+                     c && k < sizeof(per_action) / sizeof(per_action[0]); k++)
                         json_object_del(c, per_action[k]);
                 if (c && PQntuples(o) == 1) {
                         json_t *open = bd_row_json(o, 0);
@@ -452,8 +465,8 @@ void bd_pg_case(bd_req_t *rq)
         head_html(rq, h, o);
         const char *st = bd_val(h, 0, "case_status");
         int open = st && (!strcmp(st, "OPEN") || !strcmp(st, "ESCALATED"));
-        const char *cr = PQntuples(o) == 1 ? bd_val(o, 0, "close_requested")
-                                           : NULL;
+        const char *cr =
+            PQntuples(o) == 1 ? bd_val(o, 0, "close_requested") : NULL;
         if (cr && !strcmp(cr, "t") &&
             (bd_session_caps(rq->session) & BD_CAP_CONFIRM_CLOSE))
                 close_html(rq);

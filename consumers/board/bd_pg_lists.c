@@ -90,8 +90,9 @@ void bd_pg_overdue(bd_req_t *rq)
         } else {
                 bd_page_begin(rq, "逾期与临期", BD_R_OVERDUE);
                 bd_buf_t *b = &rq->body;
-                bd_buf_printf(b, "<section><h2>已逾期事项 <span "
-                                 "class=\"badge\">%d</span></h2>",
+                bd_buf_printf(b,
+                              "<section><h2>已逾期事项 <span "
+                              "class=\"badge\">%d</span></h2>",
                               PQntuples(r));
                 bd_buf_puts(b, "<p class=\"tools\"><a class=\"button\" "
                                "href=\"/overdue.csv\" download>导出 CSV</a>"
@@ -100,8 +101,9 @@ void bd_pg_overdue(bd_req_t *rq)
                               "没有逾期事项。");
                 bd_buf_puts(b, "</section>");
                 if (soon) {
-                        bd_buf_printf(b, "<section><h2>7 日内到期 <span "
-                                         "class=\"badge soon\">%d</span></h2>",
+                        bd_buf_printf(b,
+                                      "<section><h2>7 日内到期 <span "
+                                      "class=\"badge soon\">%d</span></h2>",
                                       PQntuples(soon));
                         bd_table_html(b, soon, due_soon_cols, NDUESOON, NULL,
                                       "7 日内没有到期的事项。");
@@ -170,8 +172,8 @@ void bd_pg_rechecks(bd_req_t *rq)
         if (rq->route.format == BD_FMT_CSV) {
                 bd_page_csv(rq, "待确认复查.csv", r, recheck_cols, NRECHECK);
         } else if (rq->route.format == BD_FMT_JSON) {
-                bd_page_json(rq, json_pack("{s:o}", "rechecks",
-                                           bd_rows_json(r)));
+                bd_page_json(rq,
+                             json_pack("{s:o}", "rechecks", bd_rows_json(r)));
         } else {
                 bd_page_begin(rq, "待确认复查", BD_R_RECHECKS);
                 bd_buf_t *b = &rq->body;
@@ -236,9 +238,9 @@ void bd_pg_stats(bd_req_t *rq)
                 return;
         }
         if (rq->route.format == BD_FMT_JSON) {
-                bd_page_json(rq, json_pack("{s:o,s:o}", "quarters",
-                                           bd_rows_json(q), "stats",
-                                           bd_rows_json(r)));
+                bd_page_json(rq,
+                             json_pack("{s:o,s:o}", "quarters", bd_rows_json(q),
+                                       "stats", bd_rows_json(r)));
         } else {
                 bd_page_begin(rq, "质量统计", BD_R_STATS);
                 bd_buf_t *b = &rq->body;
@@ -249,13 +251,15 @@ void bd_pg_stats(bd_req_t *rq)
                 int first = PQntuples(q) > 24 ? PQntuples(q) - 24 : 0;
                 for (int i = first; i < PQntuples(q); i++, n++) {
                         snprintf(labels[n], sizeof(labels[n]), "%s",
-                                 bd_val(q, i, "quarter") ? bd_val(q, i, "quarter")
-                                                         : "");
+                                 bd_val(q, i, "quarter")
+                                     ? bd_val(q, i, "quarter")
+                                     : "");
                         bars[n].label = labels[n];
-                        long long nc = strtoll(bd_val(q, i, "nonconforming")
-                                                   ? bd_val(q, i, "nonconforming")
-                                                   : "0",
-                                               NULL, 10);
+                        long long nc =
+                            strtoll(bd_val(q, i, "nonconforming")
+                                        ? bd_val(q, i, "nonconforming")
+                                        : "0",
+                                    NULL, 10);
                         bars[n].v[0] = strtoll(bd_val(q, i, "cleared")
                                                    ? bd_val(q, i, "cleared")
                                                    : "0",
@@ -272,8 +276,7 @@ void bd_pg_stats(bd_req_t *rq)
                 bd_buf_puts(b, "</section><section><h2>按产品类别、级别、环节"
                                "</h2><p class=\"tools\"><a class=\"button\" "
                                "href=\"/stats.csv\" download>导出 CSV</a></p>");
-                bd_table_html(b, r, stats_cols, NSTATS, NULL,
-                              "暂无抽查结果。");
+                bd_table_html(b, r, stats_cols, NSTATS, NULL, "暂无抽查结果。");
                 bd_buf_puts(b, "</section>");
                 bd_page_end(rq);
         }

@@ -6,8 +6,7 @@
 #include "bd_page.h"
 #include "bd_pages.h"
 
-void bd_pg_login(bd_req_t *rq, int status, const char *error,
-                 const char *login)
+void bd_pg_login(bd_req_t *rq, int status, const char *error, const char *login)
 {
         bd_buf_free(&rq->body);
         rq->route.format = BD_FMT_HTML;

@@ -15,7 +15,7 @@
 #include "bd_page.h"
 #include "bd_pages.h"
 
-#define BASIS                                                                 \
+#define BASIS                                                                                                    \
         "《产品质量监督抽查管理暂行办法》第四十六条、《中华人民共和国产品质量" \
         "法》第十七条"
 
@@ -107,23 +107,21 @@ void bd_pg_notice(bd_req_t *rq)
                 json_t *items = json_array();
                 for (int i = 0; i < PQntuples(diag); i++)
                         json_array_append_new(
-                            items,
-                            json_pack("{s:s?,s:s?}", "category",
-                                      bd_val(diag, i, "category_title"),
-                                      "items",
-                                      bd_val(diag, i, "failed_items")));
+                            items, json_pack("{s:s?,s:s?}", "category",
+                                             bd_val(diag, i, "category_title"),
+                                             "items",
+                                             bd_val(diag, i, "failed_items")));
                 bd_page_json(
-                    rq,
-                    json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
-                              "s:o,s:s,s:s}",
-                              "bureau", cfg->bureau_name, "case_no",
-                              rq->route.case_no, "doc_no", doc_no,
-                              "enterprise_name",
-                              bd_val(h, 0, "enterprise_name"), "credit_code",
-                              bd_val(h, 0, "credit_code"), "address", address,
-                              "products", products, "report_nos", report_nos,
-                              "deadline", deadline, "failed", items, "basis",
-                              BASIS, "date", date));
+                    rq, json_pack(
+                            "{s:s,s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,s:s?,"
+                            "s:o,s:s,s:s}",
+                            "bureau", cfg->bureau_name, "case_no",
+                            rq->route.case_no, "doc_no", doc_no,
+                            "enterprise_name", bd_val(h, 0, "enterprise_name"),
+                            "credit_code", bd_val(h, 0, "credit_code"),
+                            "address", address, "products", products,
+                            "report_nos", report_nos, "deadline", deadline,
+                            "failed", items, "basis", BASIS, "date", date));
                 goto out;
         }
         rq->status = 200;

@@ -3,8 +3,8 @@
  * district (ql.zero_out_summary, each result once) and per cause category
  * (ql.zero_out_progress, summed over the officer's districts), as SVG bar
  * charts and tables, and (with ql.case_findings) the last twelve months'
- * trend of cleared and still open results.  /progress.csv exports ql.zero_out_progress's rows;
- * /api/progress gives both views.
+ * trend of cleared and still open results.  /progress.csv exports
+ * ql.zero_out_progress's rows; /api/progress gives both views.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +35,7 @@ static const bd_col_t summary_cols[] = {
 #define NSUMMARY (sizeof(summary_cols) / sizeof(summary_cols[0]))
 
 static const char *const parts_class[BD_CHART_PARTS] = {"bar-cleared",
-                                                         "bar-open"};
+                                                        "bar-open"};
 static const char *const parts_name[BD_CHART_PARTS] = {"已清零", "未清零"};
 
 #define MAX_BARS 64
@@ -47,8 +47,8 @@ static void region_chart(bd_buf_t *b, const PGresult *s)
         size_t n = 0;
         for (int i = 0; i < PQntuples(s) && n < MAX_BARS; i++, n++) {
                 bd_col_t c = {"region_code", "", BD_COL_REGION, 0, NULL};
-                const char *t = bd_cell_text(s, i, &c, labels[n],
-                                             sizeof(labels[n]));
+                const char *t =
+                    bd_cell_text(s, i, &c, labels[n], sizeof(labels[n]));
                 if (t != labels[n])
                         snprintf(labels[n], sizeof(labels[n]), "%s",
                                  t ? t : "");
@@ -79,8 +79,7 @@ static void category_chart(bd_buf_t *b, const PGresult *p)
                 bars[k].v[0] += strtoll(bd_val(p, i, "cleared"), NULL, 10);
                 bars[k].v[1] += strtoll(bd_val(p, i, "open"), NULL, 10);
         }
-        bd_chart_bars(b, "各类问题清零进度", bars, n, parts_class,
-                      parts_name);
+        bd_chart_bars(b, "各类问题清零进度", bars, n, parts_class, parts_name);
 }
 
 /* Month by month: cleared in the month, and still open at its end. */
@@ -130,9 +129,8 @@ void bd_pg_progress(bd_req_t *rq)
                 return;
         }
         if (rq->route.format == BD_FMT_JSON) {
-                json_t *doc = json_pack("{s:o,s:o}", "summary",
-                                        bd_rows_json(s), "progress",
-                                        bd_rows_json(p));
+                json_t *doc = json_pack("{s:o,s:o}", "summary", bd_rows_json(s),
+                                        "progress", bd_rows_json(p));
                 if (doc && t)
                         json_object_set_new(doc, "trend", bd_rows_json(t));
                 bd_page_json(rq, doc);
@@ -144,16 +142,17 @@ void bd_pg_progress(bd_req_t *rq)
                         nc += strtoll(bd_val(s, i, "nonconforming"), NULL, 10);
                         cl += strtoll(bd_val(s, i, "cleared"), NULL, 10);
                 }
-                bd_buf_printf(b, "<ul class=\"counts\"><li class=\"count\">"
-                                 "<span class=\"n\">%lld</span><span "
-                                 "class=\"l\">不合格批次</span></li><li "
-                                 "class=\"count\"><span class=\"n\">%lld"
-                                 "</span><span class=\"l\">已清零</span></li>"
-                                 "<li class=\"count alert\"><span "
-                                 "class=\"n\">%lld</span><span class=\"l\">"
-                                 "未清零</span></li><li class=\"count\"><span "
-                                 "class=\"n\">%.1f%%</span><span "
-                                 "class=\"l\">清零率</span></li></ul>",
+                bd_buf_printf(b,
+                              "<ul class=\"counts\"><li class=\"count\">"
+                              "<span class=\"n\">%lld</span><span "
+                              "class=\"l\">不合格批次</span></li><li "
+                              "class=\"count\"><span class=\"n\">%lld"
+                              "</span><span class=\"l\">已清零</span></li>"
+                              "<li class=\"count alert\"><span "
+                              "class=\"n\">%lld</span><span class=\"l\">"
+                              "未清零</span></li><li class=\"count\"><span "
+                              "class=\"n\">%.1f%%</span><span "
+                              "class=\"l\">清零率</span></li></ul>",
                               nc, cl, nc - cl,
                               nc ? 100.0 * (double)cl / (double)nc : 0.0);
                 bd_buf_puts(b, "<section><h2>按辖区</h2>");

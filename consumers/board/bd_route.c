@@ -199,8 +199,8 @@ void bd_route_match(const char *path, int post, bd_route_t *r)
                 *r = cand;
                 r->id = d->id;
                 r->format = fmt;
-                r->is_post = d->kind == P_POST || (d->kind == P_GET_POST &&
-                                                   post);
+                r->is_post =
+                    d->kind == P_POST || (d->kind == P_GET_POST && post);
                 return;
         }
 }

@@ -43,9 +43,9 @@ typedef enum {
 
 typedef enum { BD_FMT_HTML = 0, BD_FMT_CSV, BD_FMT_JSON } bd_format_t;
 
-#define BD_CASE_NO_MAX  32
-#define BD_CODE_MAX     18
-#define BD_STATIC_MAX   64
+#define BD_CASE_NO_MAX 32
+#define BD_CODE_MAX    18
+#define BD_STATIC_MAX  64
 
 typedef struct {
         bd_route_id_t id;

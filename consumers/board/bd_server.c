@@ -19,8 +19,8 @@
 
 #include "bd_html.h"
 
-#define CSP                                                                   \
-        "default-src 'self'; img-src 'self' data:; object-src 'none'; "       \
+#define CSP                                                                    \
+        "default-src 'self'; img-src 'self' data:; object-src 'none'; "        \
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct bd_server_s {
@@ -102,16 +102,16 @@ static enum MHD_Result answer(bd_server_t *s, struct MHD_Connection *conn,
 {
         struct MHD_Response *r;
         int status = rq->status ? rq->status : 500;
-        const char *inm = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                      "If-None-Match");
+        const char *inm =
+            MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "If-None-Match");
         if (rq->static_data && rq->etag && inm && !strcmp(inm, rq->etag)) {
                 status = 304;
                 r = MHD_create_response_from_buffer(0, NULL,
                                                     MHD_RESPMEM_PERSISTENT);
         } else if (rq->static_data) {
-                r = MHD_create_response_from_buffer(
-                    head ? 0 : rq->static_len, (void *)rq->static_data,
-                    MHD_RESPMEM_PERSISTENT);
+                r = MHD_create_response_from_buffer(head ? 0 : rq->static_len,
+                                                    (void *)rq->static_data,
+                                                    MHD_RESPMEM_PERSISTENT);
         } else {
                 size_t len;
                 char *data = bd_buf_take(&rq->body, &len);
@@ -177,8 +177,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                 return MHD_YES;
         }
         if (*upload_size) {
-                if (!c->too_large &&
-                    c->body.len + *upload_size <= (size_t)s->cfg->board_max_body)
+                if (!c->too_large && c->body.len + *upload_size <=
+                                         (size_t)s->cfg->board_max_body)
                         bd_buf_putn(&c->body, upload, *upload_size);
                 else
                         c->too_large = 1;
@@ -197,9 +197,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
                 const char *ct = MHD_lookup_connection_value(
                     conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
                 if (c->body.len &&
-                    (!ct || strncasecmp(ct,
-                                        "application/x-www-form-urlencoded",
-                                        33)))
+                    (!ct ||
+                     strncasecmp(ct, "application/x-www-form-urlencoded", 33)))
                         rq.form_invalid = 1;
                 else if (bd_form_parse(&form, c->body.data ? c->body.data : "",
                                        c->body.len))
@@ -214,8 +213,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         rq.arg = get_arg;
         rq.arg_ctx = conn;
         rq.form = &form;
-        rq.cookie = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND,
-                                                "ql_session");
+        rq.cookie =
+            MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "ql_session");
         rq.client = client;
         rq.now = time(NULL);
         if (c->too_large) {
@@ -237,16 +236,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn,
         int quiet = rq.route.id == BD_R_STATIC || rq.route.id == BD_R_HEALTHZ ||
                     rq.route.id == BD_R_READYZ;
         ql_log(s->lg,
-               quiet                ? QL_LOG_DEBUG
-               : rq.status >= 500   ? QL_LOG_WARN
-                                    : QL_LOG_INFO,
+               quiet              ? QL_LOG_DEBUG
+               : rq.status >= 500 ? QL_LOG_WARN
+                                  : QL_LOG_INFO,
                "%s %s %d login=%s client=%s ms=%.1f", method, path, rq.status,
                rq.login[0] ? rq.login : "-", client, secs * 1000);
         return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn,
-                         void **con_cls, enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
 {
         conn_t *c = *con_cls;
         if (c) {
@@ -307,10 +306,10 @@ bd_server_t *bd_server_new(const ql_config_t *cfg, ql_log_t *lg,
         if (cfg->board_tls_cert) {
                 s->tls_cert = read_file(cfg->board_tls_cert, errstr,
                                         errstr_size, "board_tls_cert");
-                s->tls_key = s->tls_cert ? read_file(cfg->board_tls_key, errstr,
-                                                     errstr_size,
-                                                     "board_tls_key")
-                                         : NULL;
+                s->tls_key = s->tls_cert
+                                 ? read_file(cfg->board_tls_key, errstr,
+                                             errstr_size, "board_tls_key")
+                                 : NULL;
                 if (!s->tls_key) {
                         freeaddrinfo(ai);
                         bd_server_destroy(s);

@@ -108,8 +108,7 @@ static void unlink_session(bd_sessions_t *t, bd_session_t *s)
 
 /* Move the idle sessions past the timeout from the table to *dead.  Under
  * lock. */
-static size_t collect_expired(bd_sessions_t *t, time_t now,
-                              bd_session_t **dead)
+static size_t collect_expired(bd_sessions_t *t, time_t now, bd_session_t **dead)
 {
         size_t n = 0;
         for (bd_session_t **p = &t->head; *p;) {
@@ -184,8 +183,7 @@ bd_session_t *bd_sessions_create(bd_sessions_t *t, const char *login,
         return s;
 }
 
-bd_session_t *bd_sessions_acquire(bd_sessions_t *t, const char *id,
-                                  time_t now)
+bd_session_t *bd_sessions_acquire(bd_sessions_t *t, const char *id, time_t now)
 {
         if (!id || strlen(id) != BD_SESSION_ID_LEN)
                 return NULL;
@@ -196,9 +194,9 @@ bd_session_t *bd_sessions_acquire(bd_sessions_t *t, const char *id,
         for (bd_session_t *s = t->head; s; s = s->next)
                 if (bd_session_token_eq(s->id, id))
                         found = s;
-        if (found && (found->ended ||
-                      (found->refs == 0 &&
-                       now - found->last_used > t->idle_timeout))) {
+        if (found &&
+            (found->ended ||
+             (found->refs == 0 && now - found->last_used > t->idle_timeout))) {
                 if (found->refs == 0) {
                         unlink_session(t, found);
                         dead = found;

@@ -28,9 +28,9 @@
 #include <stddef.h>
 #include <time.h>
 
-#define BD_SESSION_ID_LEN  64 /* hex characters: 32 random bytes */
+#define BD_SESSION_ID_LEN    64 /* hex characters: 32 random bytes */
 #define BD_SESSION_LOGIN_MAX 63
-#define BD_SESSION_STMTS   128 /* prepared statements a connection may hold */
+#define BD_SESSION_STMTS     128 /* prepared statements a connection may hold */
 #define BD_SESSION_FLASH_MAX 512
 
 typedef struct bd_session_s bd_session_t;
@@ -50,8 +50,7 @@ bd_session_t *bd_sessions_create(bd_sessions_t *t, const char *login,
 
 /* The session named by `id`, now in use; NULL if unknown, ended or idle
  * past the timeout (an expired one is freed here). */
-bd_session_t *bd_sessions_acquire(bd_sessions_t *t, const char *id,
-                                  time_t now);
+bd_session_t *bd_sessions_acquire(bd_sessions_t *t, const char *id, time_t now);
 
 /* Done with it: idle from `now` on.  A session ended meanwhile is freed. */
 void bd_sessions_release(bd_sessions_t *t, bd_session_t *s, time_t now);

@@ -16,19 +16,19 @@
 
 /* $1 status, $2 priority, $3 overdue, $4 officer ('-': unassigned),
  * $5 region prefix, $6 due within N days, $7 text (name, case, code). */
-#define BOARD_WHERE                                                           \
-        "WHERE ($1::text IS NULL OR status = $1) "                           \
-        "AND ($2::text IS NULL OR priority = $2) "                           \
-        "AND ($3::boolean IS NULL OR overdue = $3) "                         \
-        "AND ($4::text IS NULL OR ($4 = '-' AND officer IS NULL) "           \
-        "     OR officer = $4) "                                             \
-        "AND ($5::text IS NULL OR starts_with(region_code, $5)) "            \
-        "AND ($6::integer IS NULL OR (NOT overdue AND next_due <= " TODAY    \
-        " + $6)) "                                                           \
-        "AND ($7::text IS NULL OR strpos(enterprise_name, $7) > 0 "          \
+#define BOARD_WHERE                                                            \
+        "WHERE ($1::text IS NULL OR status = $1) "                             \
+        "AND ($2::text IS NULL OR priority = $2) "                             \
+        "AND ($3::boolean IS NULL OR overdue = $3) "                           \
+        "AND ($4::text IS NULL OR ($4 = '-' AND officer IS NULL) "             \
+        "     OR officer = $4) "                                               \
+        "AND ($5::text IS NULL OR starts_with(region_code, $5)) "              \
+        "AND ($6::integer IS NULL OR (NOT overdue AND next_due <= " TODAY      \
+        " + $6)) "                                                             \
+        "AND ($7::text IS NULL OR strpos(enterprise_name, $7) > 0 "            \
         "     OR case_no = upper($7) OR credit_code = upper($7)) "
 
-#define BOARD(order)                                                          \
+#define BOARD(order)                                                           \
         BOARD_COLS BOARD_WHERE "ORDER BY " order " LIMIT $8 OFFSET $9"
 
 static const bd_sql_t stmts[BD_Q_COUNT] = {
@@ -39,8 +39,8 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
     [BD_Q_BOARD_BY_DUE] = {"board_due",
                            BOARD("next_due NULLS LAST, priority, case_no"), 9,
                            0},
-    [BD_Q_BOARD_BY_OPENED] = {"board_opened",
-                              BOARD("opened_at DESC, case_no"), 9, 0},
+    [BD_Q_BOARD_BY_OPENED] = {"board_opened", BOARD("opened_at DESC, case_no"),
+                              9, 0},
     [BD_Q_BOARD_BY_ENTERPRISE] = {"board_enterprise",
                                   BOARD("enterprise_name, case_no"), 9, 0},
     [BD_Q_BOARD_BY_CASE] = {"board_case", BOARD("case_no"), 9, 0},
@@ -61,8 +61,7 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                         "LIMIT 1",
                         1, 0},
     [BD_Q_CASE_OPEN] = {"case_open",
-                        "SELECT * FROM ql.case_board WHERE case_no = $1",
-                        1, 0},
+                        "SELECT * FROM ql.case_board WHERE case_no = $1", 1, 0},
     [BD_Q_CASE_PLAN] = {"case_plan",
                         "SELECT * FROM ql.case_plan WHERE case_no = $1 "
                         "ORDER BY due_date, action_id",
@@ -107,8 +106,8 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                           "WHERE action_id = $1::bigint",
                           1, 0},
     [BD_Q_ASSIGN] = {"assign", "SELECT ql.assign_case($1, $2)", 2, 0},
-    [BD_Q_COMPLETE] = {"complete",
-                       "SELECT ql.complete_action($1::bigint, $2)", 2, 0},
+    [BD_Q_COMPLETE] = {"complete", "SELECT ql.complete_action($1::bigint, $2)",
+                       2, 0},
     [BD_Q_TODAY] = {"today", "SELECT " TODAY, 0, 0},
     [BD_Q_ACCEPT] = {"accept", "SELECT ql.accept_followup($1, $2)", 2,
                      BD_CAP_ACCEPT},
@@ -187,17 +186,16 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                          "SELECT ql.record_act($1, $2, $3::date, $4, $5, "
                          "$6::date)",
                          6, BD_CAP_ACTS},
-    [BD_Q_REVOKE_ACT] = {"revoke_act",
-                         "SELECT ql.revoke_act($1::bigint, $2)", 2,
-                         BD_CAP_ACTS},
+    [BD_Q_REVOKE_ACT] = {"revoke_act", "SELECT ql.revoke_act($1::bigint, $2)",
+                         2, BD_CAP_ACTS},
     [BD_Q_ACT_CASE] = {"act_case",
                        "SELECT case_no FROM ql.case_acts "
                        "WHERE act_id = $1::bigint",
                        1, BD_CAP_CASE_ACTS},
     [BD_Q_REOPEN] = {"reopen", "SELECT ql.reopen_action($1::bigint, $2)", 2,
                      BD_CAP_REOPEN},
-    [BD_Q_CONFIRM_CLOSE] = {"confirm_close", "SELECT ql.confirm_close($1)",
-                            1, BD_CAP_CONFIRM_CLOSE},
+    [BD_Q_CONFIRM_CLOSE] = {"confirm_close", "SELECT ql.confirm_close($1)", 1,
+                            BD_CAP_CONFIRM_CLOSE},
 };
 
 const bd_sql_t *bd_sql(bd_query_t q)
@@ -205,13 +203,13 @@ const bd_sql_t *bd_sql(bd_query_t q)
         return q < BD_Q_COUNT ? &stmts[q] : NULL;
 }
 
-#define HAS_REL(r)  "to_regclass('" r "') IS NOT NULL"
-#define HAS_FN(f)                                                             \
-        "EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON "            \
-        "n.oid = p.pronamespace WHERE n.nspname = 'ql' AND p.proname = '" f  \
+#define HAS_REL(r) "to_regclass('" r "') IS NOT NULL"
+#define HAS_FN(f)                                                              \
+        "EXISTS (SELECT 1 FROM pg_proc p JOIN pg_namespace n ON "              \
+        "n.oid = p.pronamespace WHERE n.nspname = 'ql' AND p.proname = '" f    \
         "')"
-#define HAS_COL(r, c)                                                         \
-        "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "               \
+#define HAS_COL(r, c)                                                          \
+        "EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = "                 \
         "to_regclass('" r "') AND attname = '" c "' AND NOT attisdropped)"
 
 const char bd_sql_whoami[] =
@@ -220,15 +218,12 @@ const char bd_sql_whoami[] =
     "        AND pg_has_role(current_user, o.oid, 'MEMBER')) "
     "FROM pg_roles r WHERE r.rolname = current_user";
 
-const char bd_sql_caps[] =
-    "SELECT " HAS_FN("record_act") ", " HAS_REL("ql.case_findings") ", "
-    HAS_REL("ql.case_history") ", " HAS_REL("ql.due_soon") ", "
-    HAS_REL("ql.officer_workload") ", " HAS_REL("ql.quality_stats") ", "
-    HAS_COL("ql.case_board", "region_name") ", "
-    HAS_COL("ql.case_plan", "provisional") ", " HAS_FN("reopen_action") ", "
-    HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", "
-    HAS_COL("ql.case_board", "objection") ", " HAS_REL("ql.case_notice")
-    ", " HAS_REL("ql.case_acts");
+const char
+    bd_sql_caps
+        [] = "SELECT " HAS_FN("record_act") ", " HAS_REL("ql.case_findings") ","
+                                                                             " " HAS_REL("ql.case_history") ", " HAS_REL("ql.due_soon") ", " HAS_REL("ql.officer_workload") ", " HAS_REL("ql.quality_stats") ", " HAS_COL("ql.case_board", "region_name") ", " HAS_COL("ql.case_plan", "provisional") ", " HAS_FN(
+                                                                                 "reopen_action") ", " HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", " HAS_COL("ql.case_board",
+                                                                                                                                                                           "objection") ", " HAS_REL("ql.case_notice") ", " HAS_REL("ql.case_acts");
 
 const char bd_sql_session_setup[] =
     "SET TIME ZONE 'Asia/Shanghai'; SET statement_timeout = '20s'; "

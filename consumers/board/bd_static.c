@@ -55,8 +55,8 @@ void bd_static_destroy(bd_static_t *st)
         free(st);
 }
 
-static int load_one(file_t *f, const char *dir, const char *name,
-                    char *errstr, size_t errstr_size)
+static int load_one(file_t *f, const char *dir, const char *name, char *errstr,
+                    size_t errstr_size)
 {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -73,8 +73,8 @@ static int load_one(file_t *f, const char *dir, const char *name,
         f->data = malloc(f->len + 1);
         f->name = strdup(name);
         if (!f->data || !f->name || fread(f->data, 1, f->len, fp) != f->len) {
-                snprintf(errstr, errstr_size, "board_static_dir: cannot read %s",
-                         path);
+                snprintf(errstr, errstr_size,
+                         "board_static_dir: cannot read %s", path);
                 fclose(fp);
                 return -1;
         }
@@ -82,7 +82,8 @@ static int load_one(file_t *f, const char *dir, const char *name,
         uint64_t h = 1469598103934665603ULL;
         for (size_t i = 0; i < f->len; i++)
                 h = (h ^ (unsigned char)f->data[i]) * 1099511628211ULL;
-        snprintf(f->etag, sizeof(f->etag), "\"%016llx\"", (unsigned long long)h);
+        snprintf(f->etag, sizeof(f->etag), "\"%016llx\"",
+                 (unsigned long long)h);
         f->type = type_of(name);
         return 0;
 }
@@ -133,9 +134,8 @@ bd_static_t *bd_static_load(const char *dir, char *errstr, size_t errstr_size)
         return st;
 }
 
-const char *bd_static_get(const bd_static_t *st, const char *name,
-                          size_t *len, const char **content_type,
-                          const char **etag)
+const char *bd_static_get(const bd_static_t *st, const char *name, size_t *len,
+                          const char **content_type, const char **etag)
 {
         for (size_t i = 0; i < st->n; i++)
                 if (!strcmp(st->f[i].name, name)) {

@@ -17,8 +17,7 @@ void bd_static_destroy(bd_static_t *st); /* accepts NULL */
 
 /* The file called name: its bytes, length, Content-Type and ETag; NULL if
  * there is none.  Owned by st. */
-const char *bd_static_get(const bd_static_t *st, const char *name,
-                          size_t *len, const char **content_type,
-                          const char **etag);
+const char *bd_static_get(const bd_static_t *st, const char *name, size_t *len,
+                          const char **content_type, const char **etag);
 
 #endif

@@ -106,8 +106,7 @@ void bd_throttle_forget(bd_throttle_t *t, const char *key)
 {
         pthread_mutex_lock(&t->lock);
         for (size_t i = 0; i < t->cap; i++)
-                if (t->e[i].key[0] &&
-                    !strncmp(t->e[i].key, key, KEY_MAX - 1))
+                if (t->e[i].key[0] && !strncmp(t->e[i].key, key, KEY_MAX - 1))
                         memset(&t->e[i], 0, sizeof(t->e[i]));
         pthread_mutex_unlock(&t->lock);
 }

@@ -17,10 +17,8 @@ static const pair_t case_status[] = {{"OPEN", "整改中"},
                                      {"CLEARED", "已清零"},
                                      {"CLOSED", "已结案"},
                                      {NULL, NULL}};
-static const pair_t priority[] = {{"P1", "P1 紧急"},
-                                  {"P2", "P2 较急"},
-                                  {"P3", "P3 一般"},
-                                  {NULL, NULL}};
+static const pair_t priority[] = {
+    {"P1", "P1 紧急"}, {"P2", "P2 较急"}, {"P3", "P3 一般"}, {NULL, NULL}};
 static const pair_t action_status[] = {{"PENDING", "待办"},
                                        {"DONE", "已完成"},
                                        {"CANCELLED", "已取消"},
@@ -29,9 +27,8 @@ static const pair_t finding_status[] = {{"OPEN", "未清零"},
                                         {"CLEARED", "已清零"},
                                         {"VOIDED", "已撤销"},
                                         {NULL, NULL}};
-static const pair_t severity[] = {{"SERIOUS", "严重不合格"},
-                                  {"GENERAL", "一般不合格"},
-                                  {NULL, NULL}};
+static const pair_t severity[] = {
+    {"SERIOUS", "严重不合格"}, {"GENERAL", "一般不合格"}, {NULL, NULL}};
 static const pair_t kind[] = {{"SUPERVISION", "监督抽查"},
                               {"RECHECK", "复查"},
                               {"RETEST", "复检"},
@@ -56,47 +53,35 @@ static const pair_t recheck_reason[] = {
     {"NO_REFERENCE", "未注明原结果"},
     {"OTHER_LAB", "非原承检机构，待确认"},
     {NULL, NULL}};
-static const pair_t act[] = {{"SERVED", "送达检验结果"},
-                             {"RECTIFY_ORDER", "责令整改"},
-                             {"OBJECTION_FILED", "申请复检"},
-                             {"ANNOUNCED", "公告"},
-                             {"SUSPENSION_ORDER", "责令停业整顿"},
-                             {NULL, NULL}};
-static const pair_t objection[] = {{"NOT_SERVED", "未送达"},
-                                   {"OPEN", "异议期内"},
-                                   {"CLOSED", "异议期已过"},
-                                   {"FILED", "已申请复检"},
-                                   {"FILED_LATE", "逾期申请复检"},
-                                   {NULL, NULL}};
-static const pair_t importance[] = {{"A", "A类"},
-                                    {"B", "B类"},
-                                    {"UNCLASSIFIED", "未分类"},
-                                    {NULL, NULL}};
+static const pair_t act[] = {
+    {"SERVED", "送达检验结果"},           {"RECTIFY_ORDER", "责令整改"},
+    {"OBJECTION_FILED", "申请复检"},      {"ANNOUNCED", "公告"},
+    {"SUSPENSION_ORDER", "责令停业整顿"}, {NULL, NULL}};
+static const pair_t objection[] = {
+    {"NOT_SERVED", "未送达"},       {"OPEN", "异议期内"},
+    {"CLOSED", "异议期已过"},       {"FILED", "已申请复检"},
+    {"FILED_LATE", "逾期申请复检"}, {NULL, NULL}};
+static const pair_t importance[] = {
+    {"A", "A类"}, {"B", "B类"}, {"UNCLASSIFIED", "未分类"}, {NULL, NULL}};
 /* GB/T 2260: Xiamen and its districts. */
-static const pair_t region[] = {{"3502", "厦门市"},
-                                {"350200", "厦门市"},
-                                {"350203", "思明区"},
-                                {"350205", "海沧区"},
-                                {"350206", "湖里区"},
-                                {"350211", "集美区"},
-                                {"350212", "同安区"},
-                                {"350213", "翔安区"},
+static const pair_t region[] = {
+    {"3502", "厦门市"},   {"350200", "厦门市"}, {"350203", "思明区"},
+    {"350205", "海沧区"}, {"350206", "湖里区"}, {"350211", "集美区"},
+    {"350212", "同安区"}, {"350213", "翔安区"}, {NULL, NULL}};
+static const pair_t action[] = {{"STOP_SALE", "停止生产销售"},
+                                {"OBJECTION_WINDOW", "异议复检期"},
+                                {"ENFORCEMENT_REFERRAL", "移送立案查处"},
+                                {"DIAGNOSIS", "把脉问诊"},
+                                {"KEY_SUPERVISION", "列入重点监管"},
+                                {"RECTIFY", "限期整改"},
+                                {"RECHECK", "组织复查"},
+                                {"PUBLIC_ANNOUNCEMENT", "公告"},
+                                {"SECOND_RECHECK", "公告后复查"},
+                                {"SUSPEND_REORGANIZE", "责令停业整顿"},
+                                {"REORGANIZE_RECHECK", "整顿后复查"},
+                                {"LICENSE_REVOCATION", "吊销营业执照"},
+                                {"NOTIFY_PRODUCER_BUREAU", "通报生产者所在地"},
                                 {NULL, NULL}};
-static const pair_t action[] = {
-    {"STOP_SALE", "停止生产销售"},
-    {"OBJECTION_WINDOW", "异议复检期"},
-    {"ENFORCEMENT_REFERRAL", "移送立案查处"},
-    {"DIAGNOSIS", "把脉问诊"},
-    {"KEY_SUPERVISION", "列入重点监管"},
-    {"RECTIFY", "限期整改"},
-    {"RECHECK", "组织复查"},
-    {"PUBLIC_ANNOUNCEMENT", "公告"},
-    {"SECOND_RECHECK", "公告后复查"},
-    {"SUSPEND_REORGANIZE", "责令停业整顿"},
-    {"REORGANIZE_RECHECK", "整顿后复查"},
-    {"LICENSE_REVOCATION", "吊销营业执照"},
-    {"NOTIFY_PRODUCER_BUREAU", "通报生产者所在地"},
-    {NULL, NULL}};
 static const pair_t category[] = {{"LABELING", "标志标识与使用说明"},
                                   {"HAZARDOUS_SUBSTANCE", "有害物质"},
                                   {"ELECTRICAL_SAFETY", "电气安全"},

@@ -20,7 +20,7 @@
 #include "ql_log.h"
 #include "ql_metrics.h"
 
-#define PROG "ql-board"
+#define PROG         "ql-board"
 #define REAP_SECONDS 30
 
 static const char summary[] =

@@ -41,9 +41,15 @@ static void test_html_txt(void **state)
         assert_string_equal(s, "厦门市第1商行\t甲\n乙");
         free(s);
         /* Control characters and broken UTF-8 become U+FFFD. */
-        s = txt(bd_html_txt, "a\x01" "b\xff" "c\xe5\x8e" "d");
-        assert_string_equal(s, "a\xEF\xBF\xBD" "b\xEF\xBF\xBD" "c\xEF\xBF\xBD"
-                               "\xEF\xBF\xBD" "d");
+        s = txt(bd_html_txt, "a\x01"
+                             "b\xff"
+                             "c\xe5\x8e"
+                             "d");
+        assert_string_equal(s, "a\xEF\xBF\xBD"
+                               "b\xEF\xBF\xBD"
+                               "c\xEF\xBF\xBD"
+                               "\xEF\xBF\xBD"
+                               "d");
         free(s);
         /* An overlong encoding of '<' is not let through as one. */
         s = txt(bd_html_txt, "\xc0\xbc");
@@ -61,8 +67,9 @@ static void test_html_attr_and_url(void **state)
         assert_string_equal(s, "&quot; onmouseover=&quot;x&#10;line");
         free(s);
         s = txt(bd_html_url_arg, "QL-2026-00001/../x?a=1&b=<\"> 湖");
-        assert_string_equal(s, "QL-2026-00001%2F..%2Fx%3Fa%3D1%26b%3D%3C%22%3E%20"
-                               "%E6%B9%96");
+        assert_string_equal(s,
+                            "QL-2026-00001%2F..%2Fx%3Fa%3D1%26b%3D%3C%22%3E%20"
+                            "%E6%B9%96");
         free(s);
         assert_true(bd_html_valid_utf8("湖里", strlen("湖里")));
         assert_false(bd_html_valid_utf8("a\0b", 3));
@@ -108,7 +115,8 @@ static void test_csv_cells(void **state)
 static void test_form(void **state)
 {
         bd_form_t f;
-        const char *body = "login=wang&password=p%40ss+w%C3%B6rd&csrf=ab&empty=&login=x";
+        const char *body =
+            "login=wang&password=p%40ss+w%C3%B6rd&csrf=ab&empty=&login=x";
         assert_int_equal(bd_form_parse(&f, body, strlen(body)), 0);
         assert_string_equal(bd_form_get(&f, "login"), "wang"); /* first wins */
         assert_string_equal(bd_form_get(&f, "password"), "p@ss w\xc3\xb6rd");
