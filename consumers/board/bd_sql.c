@@ -225,6 +225,9 @@ const char
                                                                                  "reopen_action") ", " HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", " HAS_COL("ql.case_board",
                                                                                                                                                                            "objection") ", " HAS_REL("ql.case_notice") ", " HAS_REL("ql.case_acts");
 
+/* Generic plans: every statement is planned once per connection, not at
+ * each call (the views are large joins; planning them cost more than
+ * running them for one case). */
 const char bd_sql_session_setup[] =
     "SET TIME ZONE 'Asia/Shanghai'; SET statement_timeout = '20s'; "
-    "SET DateStyle = 'ISO, YMD'";
+    "SET DateStyle = 'ISO, YMD'; SET plan_cache_mode = force_generic_plan";
