@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "bd_app.h"
+#include "bd_db.h"
 #include "bd_server.h"
 #include "ql_config.h"
 #include "ql_log.h"
@@ -41,6 +42,16 @@ static const char summary[] =
     "officer sees and may do.  The password is never stored.  /healthz and "
     "/readyz\n"
     "are served on the same port, /metrics on QL_METRICS_ADDR.";
+
+/* /readyz on the metrics address: the database accepts connections. */
+static int ready(void *arg, char *why, size_t why_size)
+{
+        const ql_config_t *cfg = arg;
+        if (bd_db_ping(cfg->board_pg))
+                return 1;
+        snprintf(why, why_size, "the database does not accept connections");
+        return 0;
+}
 
 static void reload(int argc, char **argv, ql_log_t *lg)
 {
@@ -89,6 +100,7 @@ int main(int argc, char **argv)
                 ql_error(lg, "%s", errstr);
                 goto out;
         }
+        ql_metrics_set_ready(metrics, ready, &cfg);
         if (cfg.metrics_addr && *cfg.metrics_addr &&
             ql_metrics_serve(metrics, cfg.metrics_addr, errstr,
                              sizeof(errstr))) {

@@ -186,6 +186,8 @@ def main():
         check(r.status == 200, "/healthz: %d" % r.status)
         r = anon.get("/readyz")
         check(r.status == 200, "/readyz: %d %s" % (r.status, r.body))
+        r = B.Client(board.metrics_port).get("/readyz")
+        check(r.status == 200 and r.body.startswith("ready"), "metrics /readyz: %d" % r.status)
         m = B.Client(board.metrics_port).get("/metrics").body
         check('ql_board_logins_total{outcome="ok"} 2' in m,
               "sign-ins not counted:\n" + m[-1500:])
