@@ -133,6 +133,18 @@ static void answer_text(bd_req_t *rq, int status, const char *text)
         bd_buf_puts(&rq->body, text);
 }
 
+/* A login as typed, safe for a log line: control characters become '?'
+ * (a newline must not forge a line). */
+static void loggable(char *dst, size_t size, const char *src)
+{
+        size_t i = 0;
+        for (; src && *src && i + 1 < size; src++) {
+                unsigned char c = (unsigned char)*src;
+                dst[i++] = c < 0x20 || c == 0x7F ? '?' : (char)c;
+        }
+        dst[i] = '\0';
+}
+
 static void do_login(bd_req_t *rq)
 {
         bd_app_t *app = rq->app;
@@ -143,7 +155,7 @@ static void do_login(bd_req_t *rq)
                 bd_pg_login(rq, 401, "请输入账号和密码。", login);
                 return;
         }
-        snprintf(rq->login, sizeof(rq->login), "%s", login);
+        loggable(rq->login, sizeof(rq->login), login);
         char key_login[96], key_addr[96];
         snprintf(key_login, sizeof(key_login), "login:%s", login);
         snprintf(key_addr, sizeof(key_addr), "addr:%s", rq->client);
@@ -154,7 +166,7 @@ static void do_login(bd_req_t *rq)
         if (wait > 0) {
                 ql_counter_add(app->login_throttled, 1);
                 ql_warn(app->lg, "sign-in of %s from %s throttled for %d s",
-                        login, rq->client, wait);
+                        rq->login, rq->client, wait);
                 char msg[200];
                 snprintf(msg, sizeof(msg),
                          "登录失败次数过多，请 %d 分钟后再试。",
@@ -171,8 +183,8 @@ static void do_login(bd_req_t *rq)
                 bd_throttle_fail(app->throttle, key_login, rq->now);
                 bd_throttle_fail(app->throttle_addr, key_addr, rq->now);
                 ql_counter_add(app->login_denied, 1);
-                ql_info(app->lg, "sign-in of %s from %s refused: %s", login,
-                        rq->client, why);
+                ql_info(app->lg, "sign-in of %s from %s refused: %s",
+                        rq->login, rq->client, why);
                 bd_pg_login(rq, 401,
                             rc == BD_LOGIN_DENIED
                                 ? "账号或密码不正确。"
@@ -183,7 +195,7 @@ static void do_login(bd_req_t *rq)
         if (rc != BD_LOGIN_OK) {
                 ql_counter_add(app->login_refused, 1);
                 ql_error(app->lg, "sign-in of %s: database unavailable: %s",
-                         login, why);
+                         rq->login, why);
                 bd_pg_login(rq, 503, "暂时无法连接数据库，请稍后再试。", login);
                 return;
         }
@@ -193,7 +205,7 @@ static void do_login(bd_req_t *rq)
         if (!s) {
                 PQfinish(conn);
                 ql_counter_add(app->login_refused, 1);
-                ql_warn(app->lg, "sign-in of %s refused: %s", login,
+                ql_warn(app->lg, "sign-in of %s refused: %s", rq->login,
                         full ? "session table full" : "out of memory");
                 bd_pg_login(rq, 503,
                             full ? "同时在线人数已满，请稍后再试。"
@@ -206,7 +218,7 @@ static void do_login(bd_req_t *rq)
         ql_counter_add(app->login_ok, 1);
         ql_gauge_set(app->sessions_gauge,
                      (double)bd_sessions_count(app->sessions));
-        ql_info(app->lg, "%s signed in from %s", login, rq->client);
+        ql_info(app->lg, "%s signed in from %s", rq->login, rq->client);
         rq->session = s;
         set_cookie(rq, bd_session_id(s), 0);
         bd_redirect(rq, "/", 0, NULL);
@@ -285,8 +297,7 @@ static void dispatch(bd_req_t *rq)
                 bd_form_confirm_close(rq);
                 return;
         case BD_R_LOGOUT:
-                ql_info(rq->app->lg, "%s signed out",
-                        bd_session_login(rq->session));
+                ql_info(rq->app->lg, "%s signed out", rq->login);
                 bd_sessions_end(rq->app->sessions, rq->session);
                 set_cookie(rq, "", 1);
                 bd_redirect(rq, "/login", 0, NULL);
@@ -358,8 +369,7 @@ void bd_app_handle(bd_app_t *app, bd_req_t *rq)
                 }
                 return;
         }
-        snprintf(rq->login, sizeof(rq->login), "%s",
-                 bd_session_login(rq->session));
+        loggable(rq->login, sizeof(rq->login), bd_session_login(rq->session));
         if (rq->route.id == BD_R_NOT_FOUND) {
                 bd_page_error(rq, 404, "页面不存在", "没有这个页面。");
         } else if (rq->route.is_post && (rq->form_invalid || !csrf_ok(rq))) {

@@ -56,6 +56,8 @@ def main():
         r = wrong.login("not_an_officer", "x-secret-4")
         check(r.status == 401 and "不是案件承办人" in r.body,
               "a login outside ql_officer was let in: %d" % r.status)
+        r = wrong.login("forger\n2026-01-01T00:00:00Z INFO  ql-board: forged", "x")
+        check(r.status == 401, "a login with a newline: %d" % r.status)
         r = wrong.login("postgres", "anything")
         check(r.status == 401, "postgres without its password: %d" % r.status)
 
@@ -200,6 +202,8 @@ def main():
                        "not-the-password", old, li.cookie):
             check(secret not in log, "the log holds a secret: %s" % secret[:6])
         check("huli_wang signed in" in log, "sign-ins are not logged")
+        check("\n2026-01-01T00:00:00Z INFO  ql-board: forged" not in log,
+              "a login forged a log line")
 
         # Idle expiry: a board with a 2 s timeout.
         short = w.board("short", QL_BOARD_IDLE_TIMEOUT="2")
