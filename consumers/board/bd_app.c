@@ -183,8 +183,8 @@ static void do_login(bd_req_t *rq)
                 bd_throttle_fail(app->throttle, key_login, rq->now);
                 bd_throttle_fail(app->throttle_addr, key_addr, rq->now);
                 ql_counter_add(app->login_denied, 1);
-                ql_info(app->lg, "sign-in of %s from %s refused: %s",
-                        rq->login, rq->client, why);
+                ql_info(app->lg, "sign-in of %s from %s refused: %s", rq->login,
+                        rq->client, why);
                 bd_pg_login(rq, 401,
                             rc == BD_LOGIN_DENIED
                                 ? "账号或密码不正确。"

@@ -310,6 +310,8 @@ json_t *bd_row_json(const PGresult *r, int row)
         json_t *o = json_object();
         for (int c = 0; o && c < PQnfields(r); c++) {
                 json_t *v;
+                if (!strncmp(PQfname(r, c), "cnt_", 4))
+                        continue; /* a count of the page, not of the row */
                 if (PQgetisnull(r, row, c)) {
                         v = json_null();
                 } else {

@@ -80,7 +80,9 @@ void bd_page_csv(bd_req_t *rq, const char *filename, const PGresult *r,
                  const bd_col_t *cols, size_t ncols);
 
 /* Every column of every row as JSON objects, typed by the column's SQL
- * type (numbers, booleans, strings, null). */
+ * type (numbers, booleans, strings, null).  Columns named cnt_* are
+ * counts of the whole list riding on each row (window aggregates), not
+ * row data: left out. */
 json_t *bd_rows_json(const PGresult *r);
 json_t *bd_row_json(const PGresult *r, int row);
 

@@ -133,12 +133,18 @@ static int read_filter(bd_req_t *rq, filter_t *f)
         return 0;
 }
 
-static bd_query_t sort_query(const filter_t *f)
+/* The statement of the sort order: with 015's titles and region names
+ * when the database has them. */
+static bd_query_t sort_query(bd_req_t *rq, const filter_t *f)
 {
+        bd_query_t q = BD_Q_BOARD_BY_PRIORITY;
         for (size_t i = 0; f->sort && i < sizeof(sorts) / sizeof(sorts[0]); i++)
                 if (!strcmp(f->sort, sorts[i].key))
-                        return sorts[i].q;
-        return BD_Q_BOARD_BY_PRIORITY;
+                        q = sorts[i].q;
+        if (bd_session_caps(rq->session) & BD_CAP_REGION_NAME)
+                q = (bd_query_t)(q - BD_Q_BOARD_BY_PRIORITY +
+                                 BD_Q_BOARD8_BY_PRIORITY);
+        return q;
 }
 
 static void option(bd_buf_t *b, const char *value, const char *label,
@@ -236,19 +242,20 @@ static void href_with(bd_buf_t *b, bd_req_t *rq, const char *path,
         bd_buf_free(&q);
 }
 
+/* The counts of the filtered cases, from the cnt_* columns of the
+ * board's first row (or of the counts statement). */
 static void counts_html(bd_req_t *rq, const PGresult *c)
 {
         static const struct {
-                int col;
-                const char *label, *key, *value, *cls;
+                const char *col, *label, *key, *value, *cls;
         } cards[] = {
-            {0, "在办案件", NULL, NULL, ""},
-            {1, "P1 紧急", "priority", "P1", " warn"},
-            {2, "已升级", "status", "ESCALATED", " warn"},
-            {3, "已逾期", "overdue", "1", " alert"},
-            {4, "7日内到期", "due_soon", "1", ""},
-            {5, "未分配", "officer", "-", ""},
-            {6, "有严重问题", NULL, NULL, ""},
+            {"cnt_total", "在办案件", NULL, NULL, ""},
+            {"cnt_p1", "P1 紧急", "priority", "P1", " warn"},
+            {"cnt_escalated", "已升级", "status", "ESCALATED", " warn"},
+            {"cnt_overdue", "已逾期", "overdue", "1", " alert"},
+            {"cnt_due_soon", "7日内到期", "due_soon", "1", ""},
+            {"cnt_unassigned", "未分配", "officer", "-", ""},
+            {"cnt_serious", "有严重问题", NULL, NULL, ""},
         };
         bd_buf_t *b = &rq->body;
         bd_buf_puts(b, "<ul class=\"counts\">");
@@ -260,7 +267,8 @@ static void counts_html(bd_req_t *rq, const PGresult *c)
                         bd_buf_puts(b, "\">");
                 }
                 bd_buf_puts(b, "<span class=\"n\">");
-                bd_html_txt(b, PQgetvalue(c, 0, cards[i].col));
+                const char *v = bd_val(c, 0, cards[i].col);
+                bd_html_txt(b, v ? v : "0");
                 bd_buf_puts(b, "</span><span class=\"l\">");
                 bd_html_txt(b, cards[i].label);
                 bd_buf_puts(b, "</span>");
@@ -290,20 +298,31 @@ void bd_pg_board(bd_req_t *rq)
                                  all ? NULL : f.limit,
                                  all ? "0" : f.offset};
         PGresult *rows = NULL, *counts = NULL;
-        if (bd_page_query(rq, sort_query(&f), params, &rows))
+        if (bd_page_query(rq, sort_query(rq, &f), params, &rows))
                 return;
         if (rq->route.format == BD_FMT_CSV) {
                 bd_page_csv(rq, "案件看板.csv", rows, cols, NCOLS);
                 PQclear(rows);
                 return;
         }
-        if (bd_page_query(rq, BD_Q_BOARD_COUNTS, params, &counts)) {
+        /* The counts ride on the rows; a page past the end has none. */
+        if (PQntuples(rows) == 0 &&
+            bd_page_query(rq, BD_Q_BOARD_COUNTS, params, &counts)) {
                 PQclear(rows);
                 return;
         }
-        long long total = strtoll(PQgetvalue(counts, 0, 0), NULL, 10);
+        const PGresult *cr = counts ? counts : rows;
+        const char *tv = bd_val(cr, 0, "cnt_total");
+        long long total = tv ? strtoll(tv, NULL, 10) : 0;
         if (rq->route.format == BD_FMT_JSON) {
-                json_t *c = bd_row_json(counts, 0);
+                json_t *c = json_object();
+                for (int k = 0; c && PQntuples(cr) > 0 && k < PQnfields(cr);
+                     k++)
+                        if (!strncmp(PQfname(cr, k), "cnt_", 4))
+                                json_object_set_new(
+                                    c, PQfname(cr, k) + 4,
+                                    json_integer(strtoll(PQgetvalue(cr, 0, k),
+                                                         NULL, 10)));
                 json_t *doc = json_pack(
                     "{s:o,s:o,s:i,s:i,s:I}", "cases", bd_rows_json(rows),
                     "counts", c ? c : json_object(), "page", f.page,
@@ -315,7 +334,7 @@ void bd_pg_board(bd_req_t *rq)
         }
         bd_page_begin(rq, "案件看板", BD_R_BOARD);
         bd_buf_t *b = &rq->body;
-        counts_html(rq, counts);
+        counts_html(rq, cr);
         filter_form(rq, &f);
         bd_buf_puts(b, "<p class=\"tools\"><a class=\"button\" href=\"");
         href_with(b, rq, "/board.csv", "page", NULL);

@@ -389,10 +389,12 @@ void bd_pg_case(bd_req_t *rq)
         const char *params[1] = {rq->route.case_no};
         PGresult *h = NULL, *o = NULL, *plan = NULL, *diag = NULL;
         PGresult *fnd = NULL, *acts = NULL, *hist = NULL;
-        if (bd_page_query(rq, BD_Q_CASE_HEAD, params, &h))
+        /* The plan's rows carry the case's own columns: its first row is
+         * the head.  No rows: no such case in the officer's regions. */
+        if (bd_page_query(rq, BD_Q_CASE_PLAN, params, &plan))
                 return;
-        if (PQntuples(h) == 0) {
-                PQclear(h);
+        if (PQntuples(plan) == 0) {
+                PQclear(plan);
                 char msg[200];
                 snprintf(msg, sizeof(msg),
                          "未找到案件 %s，或该案件不在您负责的辖区内。",
@@ -400,8 +402,7 @@ void bd_pg_case(bd_req_t *rq)
                 bd_page_error(rq, 404, "未找到案件", msg);
                 return;
         }
-        if (bd_page_query(rq, BD_Q_CASE_PLAN, params, &plan))
-                goto out;
+        h = plan;
         if (rq->route.format == BD_FMT_CSV) {
                 char name[80];
                 snprintf(name, sizeof(name), "%s-整改方案.csv",
@@ -495,7 +496,6 @@ void bd_pg_case(bd_req_t *rq)
         }
         bd_page_end(rq);
 out:
-        PQclear(h);
         PQclear(o);
         PQclear(plan);
         PQclear(diag);

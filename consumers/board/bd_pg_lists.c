@@ -14,6 +14,8 @@
 #include "bd_page.h"
 #include "bd_pages.h"
 
+#define LIST_PAGE 200
+
 static const bd_col_t overdue_cols[] = {
     {"days_overdue", "逾期天数", BD_COL_NUM, 0, NULL},
     {"case_no", "案件编号", BD_COL_CASE, 0, NULL},
@@ -72,17 +74,34 @@ void bd_pg_overdue(bd_req_t *rq)
                 PQclear(r);
                 return;
         }
-        if (bd_page_query(rq, BD_Q_OVERDUE, NULL, &r))
+        /* Pages of LIST_PAGE (a district may have thousands overdue); the
+         * CSV has them all. */
+        const char *page = bd_page_arg(rq, "page");
+        long pg = page && strlen(page) < 7 ? strtol(page, NULL, 10) : 1;
+        if (pg < 1)
+                pg = 1;
+        char limit[16], offset[24];
+        snprintf(limit, sizeof(limit), "%d", LIST_PAGE);
+        snprintf(offset, sizeof(offset), "%ld", (pg - 1) * LIST_PAGE);
+        int all = rq->route.format == BD_FMT_CSV;
+        const char *params[2] = {all ? NULL : limit, all ? "0" : offset};
+        if (bd_page_query(rq, BD_Q_OVERDUE, params, &r))
                 return;
+        const char *soon_params[1] = {limit};
         if ((caps & BD_CAP_DUE_SOON) && rq->route.format != BD_FMT_CSV &&
-            bd_page_query(rq, BD_Q_DUE_SOON, NULL, &soon)) {
+            bd_page_query(rq, BD_Q_DUE_SOON, soon_params, &soon)) {
                 PQclear(r);
                 return;
         }
+        const char *tv = PQntuples(r) ? bd_val(r, 0, "cnt_total") : NULL;
+        long long total = tv ? strtoll(tv, NULL, 10) : 0;
         if (rq->route.format == BD_FMT_CSV) {
                 bd_page_csv(rq, "逾期事项.csv", r, overdue_cols, NOVERDUE);
         } else if (rq->route.format == BD_FMT_JSON) {
-                json_t *doc = json_pack("{s:o}", "overdue", bd_rows_json(r));
+                json_t *doc =
+                    json_pack("{s:o,s:I,s:i,s:i}", "overdue", bd_rows_json(r),
+                              "overdue_total", (json_int_t)total, "page",
+                              (int)pg, "page_size", LIST_PAGE);
                 if (doc && soon)
                         json_object_set_new(doc, "due_soon",
                                             bd_rows_json(soon));

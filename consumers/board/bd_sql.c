@@ -10,9 +10,23 @@
 /* China Standard Time's today, as the views count it. */
 #define TODAY "((now() AT TIME ZONE 'UTC') + interval '8 hours')::date"
 
-/* Every column of the views: a newer schema's titles, region names and
- * provisional flags come along, and the pages show them where they are. */
-#define BOARD_COLS "SELECT * FROM ql.case_board "
+/* The board reads its columns by name: a column of the view it does not
+ * name is not computed (the view is a subquery), and some are dear.  The
+ * counts at the top come as window aggregates over the same filtered rows
+ * (cnt_*), so the view is read once per page. */
+#define BOARD_BASE_COLS                                                        \
+        "case_no, credit_code, enterprise_name, region_code, status, "         \
+        "priority, open_findings, serious_findings, next_action, next_due, "   \
+        "overdue, officer, opened_at, "                                        \
+        "count(*) OVER () AS cnt_total, "                                      \
+        "count(*) FILTER (WHERE priority = 'P1') OVER () AS cnt_p1, "          \
+        "count(*) FILTER (WHERE status = 'ESCALATED') OVER () "                \
+        "AS cnt_escalated, "                                                   \
+        "count(*) FILTER (WHERE overdue) OVER () AS cnt_overdue, "             \
+        "count(*) FILTER (WHERE NOT overdue AND next_due <= " TODAY " + 7) "   \
+        "OVER () AS cnt_due_soon, "                                            \
+        "count(*) FILTER (WHERE officer IS NULL) OVER () AS cnt_unassigned, "  \
+        "count(*) FILTER (WHERE serious_findings > 0) OVER () AS cnt_serious "
 
 /* $1 status, $2 priority, $3 overdue, $4 officer ('-': unassigned),
  * $5 region prefix, $6 due within N days, $7 text (name, case, code). */
@@ -29,31 +43,53 @@
         "     OR case_no = upper($7) OR credit_code = upper($7)) "
 
 #define BOARD(order)                                                           \
-        BOARD_COLS BOARD_WHERE "ORDER BY " order " LIMIT $8 OFFSET $9"
+        "SELECT " BOARD_BASE_COLS "FROM ql.case_board " BOARD_WHERE            \
+        "ORDER BY " order " LIMIT $8 OFFSET $9"
+
+/* With the titles and region names of migration 015.  The region's name is
+ * a function call (not inlined): made for the page's rows only, outside
+ * the sort. */
+#define BOARD8(order)                                                          \
+        "SELECT b.*, ql.region_name(b.region_code) AS region_name FROM ("      \
+        "SELECT " BOARD_BASE_COLS ", status_title, priority_title, "           \
+        "next_action_title, next_due_provisional FROM "                        \
+        "ql.case_board " BOARD_WHERE "ORDER BY " order                         \
+        " LIMIT $8 OFFSET $9) b ORDER BY " order
+
+#define ORDER_PRIORITY   "priority, next_due NULLS LAST, case_no"
+#define ORDER_DUE        "next_due NULLS LAST, priority, case_no"
+#define ORDER_OPENED     "opened_at DESC, case_no"
+#define ORDER_ENTERPRISE "enterprise_name, case_no"
+#define ORDER_CASE       "case_no"
 
 static const bd_sql_t stmts[BD_Q_COUNT] = {
-    [BD_Q_BOARD_BY_PRIORITY] = {"board_priority",
-                                BOARD("priority, next_due NULLS LAST, "
-                                      "case_no"),
-                                9, 0},
-    [BD_Q_BOARD_BY_DUE] = {"board_due",
-                           BOARD("next_due NULLS LAST, priority, case_no"), 9,
-                           0},
-    [BD_Q_BOARD_BY_OPENED] = {"board_opened", BOARD("opened_at DESC, case_no"),
-                              9, 0},
-    [BD_Q_BOARD_BY_ENTERPRISE] = {"board_enterprise",
-                                  BOARD("enterprise_name, case_no"), 9, 0},
-    [BD_Q_BOARD_BY_CASE] = {"board_case", BOARD("case_no"), 9, 0},
+    [BD_Q_BOARD_BY_PRIORITY] = {"board_priority", BOARD(ORDER_PRIORITY), 9, 0},
+    [BD_Q_BOARD_BY_DUE] = {"board_due", BOARD(ORDER_DUE), 9, 0},
+    [BD_Q_BOARD_BY_OPENED] = {"board_opened", BOARD(ORDER_OPENED), 9, 0},
+    [BD_Q_BOARD_BY_ENTERPRISE] = {"board_enterprise", BOARD(ORDER_ENTERPRISE),
+                                  9, 0},
+    [BD_Q_BOARD_BY_CASE] = {"board_case", BOARD(ORDER_CASE), 9, 0},
+    [BD_Q_BOARD8_BY_PRIORITY] = {"board8_priority", BOARD8(ORDER_PRIORITY), 9,
+                                 BD_CAP_REGION_NAME},
+    [BD_Q_BOARD8_BY_DUE] = {"board8_due", BOARD8(ORDER_DUE), 9,
+                            BD_CAP_REGION_NAME},
+    [BD_Q_BOARD8_BY_OPENED] = {"board8_opened", BOARD8(ORDER_OPENED), 9,
+                               BD_CAP_REGION_NAME},
+    [BD_Q_BOARD8_BY_ENTERPRISE] = {"board8_enterprise",
+                                   BOARD8(ORDER_ENTERPRISE), 9,
+                                   BD_CAP_REGION_NAME},
+    [BD_Q_BOARD8_BY_CASE] = {"board8_case", BOARD8(ORDER_CASE), 9,
+                             BD_CAP_REGION_NAME},
     [BD_Q_BOARD_COUNTS] =
         {"board_counts",
-         "SELECT count(*) AS total, "
-         "count(*) FILTER (WHERE priority = 'P1') AS p1, "
-         "count(*) FILTER (WHERE status = 'ESCALATED') AS escalated, "
-         "count(*) FILTER (WHERE overdue) AS overdue, "
+         "SELECT count(*) AS cnt_total, "
+         "count(*) FILTER (WHERE priority = 'P1') AS cnt_p1, "
+         "count(*) FILTER (WHERE status = 'ESCALATED') AS cnt_escalated, "
+         "count(*) FILTER (WHERE overdue) AS cnt_overdue, "
          "count(*) FILTER (WHERE NOT overdue AND next_due <= " TODAY " + 7) "
-         "AS due_soon, "
-         "count(*) FILTER (WHERE officer IS NULL) AS unassigned, "
-         "count(*) FILTER (WHERE serious_findings > 0) AS serious "
+         "AS cnt_due_soon, "
+         "count(*) FILTER (WHERE officer IS NULL) AS cnt_unassigned, "
+         "count(*) FILTER (WHERE serious_findings > 0) AS cnt_serious "
          "FROM ql.case_board " BOARD_WHERE,
          7, 0},
     [BD_Q_CASE_HEAD] = {"case_head",
@@ -72,9 +108,11 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                              "ORDER BY serious_findings DESC, category",
                              1, 0},
     [BD_Q_OVERDUE] = {"overdue",
-                      "SELECT * FROM ql.overdue_actions "
-                      "ORDER BY days_overdue DESC, case_no, action_id",
-                      0, 0},
+                      "SELECT *, count(*) OVER () AS cnt_total "
+                      "FROM ql.overdue_actions "
+                      "ORDER BY days_overdue DESC, case_no, action_id "
+                      "LIMIT $1 OFFSET $2",
+                      2, 0},
     [BD_Q_PROGRESS] = {"progress",
                        "SELECT * FROM ql.zero_out_progress "
                        "ORDER BY region_code, open DESC, category",
@@ -127,9 +165,10 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                      "SELECT * FROM ql.case_notice WHERE case_no = $1", 1,
                      BD_CAP_NOTICE},
     [BD_Q_DUE_SOON] = {"due_soon",
-                       "SELECT * FROM ql.due_soon "
-                       "ORDER BY days_left, case_no, action_id",
-                       0, BD_CAP_DUE_SOON},
+                       "SELECT *, count(*) OVER () AS cnt_total "
+                       "FROM ql.due_soon "
+                       "ORDER BY days_left, case_no, action_id LIMIT $1",
+                       1, BD_CAP_DUE_SOON},
     /* The CSV of 逾期与临期: both lists in one table. */
     [BD_Q_OVERDUE_ALL] =
         {"overdue_all",
@@ -218,12 +257,16 @@ const char bd_sql_whoami[] =
     "        AND pg_has_role(current_user, o.oid, 'MEMBER')) "
     "FROM pg_roles r WHERE r.rolname = current_user";
 
-const char
-    bd_sql_caps
-        [] = "SELECT " HAS_FN("record_act") ", " HAS_REL("ql.case_findings") ","
-                                                                             " " HAS_REL("ql.case_history") ", " HAS_REL("ql.due_soon") ", " HAS_REL("ql.officer_workload") ", " HAS_REL("ql.quality_stats") ", " HAS_COL("ql.case_board", "region_name") ", " HAS_COL("ql.case_plan", "provisional") ", " HAS_FN(
-                                                                                 "reopen_action") ", " HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", " HAS_COL("ql.case_board",
-                                                                                                                                                                           "objection") ", " HAS_REL("ql.case_notice") ", " HAS_REL("ql.case_acts");
+const char bd_sql_caps[] =
+    "SELECT " HAS_FN("record_act") ", " HAS_REL(
+        "ql.case_findings") ","
+                            " " HAS_REL("ql.case_history") ", " HAS_REL("ql."
+                                                                        "due_"
+                                                                        "soon") ", " HAS_REL("ql.officer_workload") ", " HAS_REL("ql.quality_stats") ", " HAS_COL("ql.case_board", "region_name") ", " HAS_COL(
+                                "ql.case_plan",
+                                "provisional") ", " HAS_FN("reopen_action") ","
+                                                                            " " HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", " HAS_COL("ql.case_board",
+                                                                                                                                                    "objection") ", " HAS_REL("ql.case_notice") ", " HAS_REL("ql.case_acts");
 
 /* Generic plans: every statement is planned once per connection, not at
  * each call (the views are large joins; planning them cost more than

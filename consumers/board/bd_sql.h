@@ -33,6 +33,11 @@ typedef enum {
         BD_Q_BOARD_BY_OPENED,
         BD_Q_BOARD_BY_ENTERPRISE,
         BD_Q_BOARD_BY_CASE,
+        BD_Q_BOARD8_BY_PRIORITY, /* the same five with 015's titles */
+        BD_Q_BOARD8_BY_DUE,
+        BD_Q_BOARD8_BY_OPENED,
+        BD_Q_BOARD8_BY_ENTERPRISE,
+        BD_Q_BOARD8_BY_CASE,
         BD_Q_BOARD_COUNTS,
         BD_Q_CASE_HEAD,
         BD_Q_CASE_OPEN,
