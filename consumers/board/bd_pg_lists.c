@@ -85,10 +85,14 @@ void bd_pg_overdue(bd_req_t *rq)
         snprintf(offset, sizeof(offset), "%ld", (pg - 1) * LIST_PAGE);
         int all = rq->route.format == BD_FMT_CSV;
         const char *params[2] = {all ? NULL : limit, all ? "0" : offset};
-        if (bd_page_query(rq, BD_Q_OVERDUE, params, &r))
+        if (bd_page_query(
+                rq, (caps & BD_CAP_REGION_NAME) ? BD_Q_OVERDUE8 : BD_Q_OVERDUE,
+                params, &r))
                 return;
         const char *soon_params[1] = {limit};
-        if ((caps & BD_CAP_DUE_SOON) && rq->route.format != BD_FMT_CSV &&
+        if ((caps & (BD_CAP_DUE_SOON | BD_CAP_REGION_NAME)) ==
+                (BD_CAP_DUE_SOON | BD_CAP_REGION_NAME) &&
+            rq->route.format != BD_FMT_CSV &&
             bd_page_query(rq, BD_Q_DUE_SOON, soon_params, &soon)) {
                 PQclear(r);
                 return;

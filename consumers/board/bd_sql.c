@@ -56,6 +56,11 @@
         "ql.case_board " BOARD_WHERE "ORDER BY " order                         \
         " LIMIT $8 OFFSET $9) b ORDER BY " order
 
+#define OVERDUE_COLS                                                           \
+        "action_id, case_no, enterprise_name, action, due_date, "              \
+        "days_overdue, credit_code, region_code, priority, officer, "          \
+        "action_title"
+
 #define ORDER_PRIORITY   "priority, next_due NULLS LAST, case_no"
 #define ORDER_DUE        "next_due NULLS LAST, priority, case_no"
 #define ORDER_OPENED     "opened_at DESC, case_no"
@@ -107,12 +112,24 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                              "WHERE case_no = $1 "
                              "ORDER BY serious_findings DESC, category",
                              1, 0},
+    /* A district may have thousands overdue: sorted and counted on the
+     * view's cheap columns, the region's name (a function call) for the
+     * page's rows only. */
     [BD_Q_OVERDUE] = {"overdue",
-                      "SELECT *, count(*) OVER () AS cnt_total "
+                      "SELECT " OVERDUE_COLS ", count(*) OVER () AS cnt_total "
                       "FROM ql.overdue_actions "
                       "ORDER BY days_overdue DESC, case_no, action_id "
                       "LIMIT $1 OFFSET $2",
                       2, 0},
+    [BD_Q_OVERDUE8] = {"overdue8",
+                       "SELECT o.*, ql.region_name(o.region_code) AS "
+                       "region_name FROM (SELECT " OVERDUE_COLS ", "
+                       "provisional, priority_title, count(*) OVER () AS "
+                       "cnt_total FROM ql.overdue_actions "
+                       "ORDER BY days_overdue DESC, case_no, action_id "
+                       "LIMIT $1 OFFSET $2) o "
+                       "ORDER BY days_overdue DESC, case_no, action_id",
+                       2, BD_CAP_REGION_NAME},
     [BD_Q_PROGRESS] = {"progress",
                        "SELECT * FROM ql.zero_out_progress "
                        "ORDER BY region_code, open DESC, category",
@@ -165,10 +182,15 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                      "SELECT * FROM ql.case_notice WHERE case_no = $1", 1,
                      BD_CAP_NOTICE},
     [BD_Q_DUE_SOON] = {"due_soon",
-                       "SELECT *, count(*) OVER () AS cnt_total "
-                       "FROM ql.due_soon "
-                       "ORDER BY days_left, case_no, action_id LIMIT $1",
-                       1, BD_CAP_DUE_SOON},
+                       "SELECT d.*, ql.region_name(d.region_code) AS "
+                       "region_name FROM (SELECT action_id, case_no, "
+                       "enterprise_name, action, action_title, due_date, "
+                       "days_left, provisional, credit_code, region_code, "
+                       "priority, priority_title, officer, count(*) OVER () "
+                       "AS cnt_total FROM ql.due_soon "
+                       "ORDER BY days_left, case_no, action_id LIMIT $1) d "
+                       "ORDER BY days_left, case_no, action_id",
+                       1, BD_CAP_DUE_SOON | BD_CAP_REGION_NAME},
     /* The CSV of 逾期与临期: both lists in one table. */
     [BD_Q_OVERDUE_ALL] =
         {"overdue_all",
@@ -258,15 +280,12 @@ const char bd_sql_whoami[] =
     "FROM pg_roles r WHERE r.rolname = current_user";
 
 const char bd_sql_caps[] =
-    "SELECT " HAS_FN("record_act") ", " HAS_REL(
-        "ql.case_findings") ","
-                            " " HAS_REL("ql.case_history") ", " HAS_REL("ql."
-                                                                        "due_"
-                                                                        "soon") ", " HAS_REL("ql.officer_workload") ", " HAS_REL("ql.quality_stats") ", " HAS_COL("ql.case_board", "region_name") ", " HAS_COL(
-                                "ql.case_plan",
-                                "provisional") ", " HAS_FN("reopen_action") ","
-                                                                            " " HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", " HAS_COL("ql.case_board",
-                                                                                                                                                    "objection") ", " HAS_REL("ql.case_notice") ", " HAS_REL("ql.case_acts");
+    "SELECT " HAS_FN("record_act") ", " HAS_REL("ql.case_findings") ","
+                                                                    " " HAS_REL("ql.case_history") ", " HAS_REL("ql."
+                                                                                                                "due_"
+                                                                                                                "soon") ", " HAS_REL("ql.officer_workload") ", " HAS_REL("ql.quality_stats") ", " HAS_COL("ql.case_board", "region_name") ", " HAS_COL("ql.case_plan", "provisional") ", " HAS_FN("reopen_action") ","
+                                                                                                                                                                                                                                                                                                                   " " HAS_FN("confirm_close") ", " HAS_FN("accept_followup") ", " HAS_COL("ql.case_board", "objection") ", " HAS_REL(
+                                                                                                                                                                                                                                                                                                                       "ql.case_notice") ", " HAS_REL("ql.case_acts");
 
 /* Generic plans: every statement is planned once per connection, not at
  * each call (the views are large joins; planning them cost more than

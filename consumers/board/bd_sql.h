@@ -44,6 +44,7 @@ typedef enum {
         BD_Q_CASE_PLAN,
         BD_Q_CASE_DIAGNOSIS,
         BD_Q_OVERDUE,
+        BD_Q_OVERDUE8, /* with 015's titles and region names */
         BD_Q_PROGRESS,
         BD_Q_SUMMARY,
         BD_Q_DOSSIER,
