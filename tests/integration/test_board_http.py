@@ -136,7 +136,8 @@ def main():
         # Completing it again: the function refuses, the officer reads why.
         r = wang.post("/actions/%s/complete" % action_a, {"note": "again"})
         page = wang.get(r.header("Location")).body
-        check("当前状态下不能执行此操作" in page, "no refusal message for a done action")
+        check("操作未被接受" in page and "只有待办事项可以办结" in page,
+              "the function's refusal of a done action is not shown")
 
         # Assign within the district: to a colleague, then to an outsider.
         r = wang.post("/cases/%s/assign" % case_a, {"login": "huli_zhao"})
@@ -145,7 +146,8 @@ def main():
                     % case_a) == ["huli_zhao"], "case not assigned to huli_zhao")
         r = wang.post("/cases/%s/assign" % case_a, {"login": "jimei_li"})
         page = wang.get(r.header("Location")).body
-        check("不被接受" in page, "assigning to an officer of another district: no message")
+        check("操作未被接受" in page and "不负责辖区" in page,
+              "assigning to an officer of another district: no refusal shown")
         check(w.sql("SELECT officer FROM ql.enforcement_case WHERE case_no = '%s'"
                     % case_a) == ["huli_zhao"], "case assigned outside the district")
 
