@@ -235,6 +235,26 @@ bd_db_rc_t bd_db_run(bd_session_t *s, ql_log_t *lg, bd_query_t q,
         PGresult *r =
             PQexecPrepared(c, st->name, st->nparams, params, NULL, NULL, 0);
         ExecStatusType t = PQresultStatus(r);
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (t == PGRES_FATAL_ERROR && state && !strcmp(state, "0A000") &&
+            PQtransactionStatus(c) == PQTRANS_IDLE) {
+                /* "cached plan must not change result type": a migration
+                 * changed a view's columns under the prepared statement.
+                 * Prepared again, once, on the new definition. */
+                PQclear(r);
+                char sql[96];
+                snprintf(sql, sizeof(sql), "DEALLOCATE %s", st->name);
+                PQclear(PQexec(c, sql));
+                prepared[q] = 0;
+                PGresult *p = PQprepare(c, st->name, st->sql, 0, NULL);
+                if (PQresultStatus(p) != PGRES_COMMAND_OK)
+                        return fail(s, lg, st, p, msg, msg_size);
+                PQclear(p);
+                prepared[q] = 1;
+                r = PQexecPrepared(c, st->name, st->nparams, params, NULL, NULL,
+                                   0);
+                t = PQresultStatus(r);
+        }
         if (t != PGRES_TUPLES_OK && t != PGRES_COMMAND_OK)
                 return fail(s, lg, st, r, msg, msg_size);
         *res = r;
