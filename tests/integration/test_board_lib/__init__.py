@@ -298,15 +298,16 @@ class World:
         return b
 
     def close(self):
-        for b in self.boards:
-            try:
+        """Stop the boards, then the cluster -- the cluster even when a
+        board failed to stop (that failure is still the test's)."""
+        try:
+            for b in self.boards:
                 b.stop()
-            except SystemExit:
-                raise
-        if self.cluster:
-            self.cluster.stop()
-        if not os.environ.get("QL_KEEP_TMP"):
-            shutil.rmtree(self.tmp, ignore_errors=True)
+        finally:
+            if self.cluster:
+                self.cluster.stop()
+            if not os.environ.get("QL_KEEP_TMP"):
+                shutil.rmtree(self.tmp, ignore_errors=True)
 
     def __enter__(self):
         return self
