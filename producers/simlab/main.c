@@ -5,7 +5,9 @@
  * file parses the options, opens the output and drives the generator
  * (simlab_gen) into the writer (simlab_out) or the gateway client
  * (simlab_post); with --validate every document is first checked with
- * ql_result_validate, the same check every producer applies.
+ * ql_result_validate, the same check every producer applies.  With --acts
+ * the officers' acts on the results still open are written at the end
+ * (simlab_acts); --catalogue prints the categories and items drawn from.
  *
  * Exit status: 0 done (with --post: every document accepted), 1 failure
  * (output, memory, an invalid document, the gateway unreachable or
@@ -25,6 +27,8 @@
 
 #include "ql_result.h"
 #include "ql_time.h"
+#include "simlab_acts.h"
+#include "simlab_catalogue.h"
 #include "simlab_gen.h"
 #include "simlab_out.h"
 #include "simlab_post.h"
@@ -36,6 +40,7 @@
 
 static void usage(FILE *out)
 {
+        double mean = DEFAULT_NONCONFORMING;
         fprintf(
             out,
             "Usage: ql-simlab [OPTION]...\n"
@@ -49,14 +54,23 @@ static void usage(FILE *out)
             "  --count N             documents to write, follow-ups and "
             "duplicates\n"
             "                        included (default %d; huli: %d)\n"
-            "  --nonconforming SHARE share of supervision results that are\n"
-            "                        NONCONFORMING (default %.1f)\n"
+            "  --nonconforming SHARE mean share of supervision results that "
+            "are\n"
+            "                        NONCONFORMING (default %.1f); the share "
+            "differs by\n"
+            "                        stage and product category (at the "
+            "default:\n"
+            "                        production %.1f%%, circulation %.1f%%, "
+            "e-commerce\n"
+            "                        %.1f%%; illustrative rates, not "
+            "statistics)\n"
             "  --recheck-share SHARE share of nonconforming results rechecked "
             "(复查)\n"
-            "                        60-75 days later (default %.1f); about "
-            "4%% "
-            "are\n"
-            "                        also retested (复检) within 15 days\n"
+            "                        within 75 days of the order to rectify "
+            "(default\n"
+            "                        %.1f); about 4%% are retested (复检) "
+            "within 15 days\n"
+            "                        of being served the result\n"
             "  --duplicates SHARE    share of documents that repeat a recent "
             "one\n"
             "                        unchanged (default 0)\n"
@@ -69,8 +83,20 @@ static void usage(FILE *out)
             "  --scenario huli       湖里区 (350206): %d results by default, "
             "exactly\n"
             "                        %d nonconforming supervision results, "
-            "most\n"
-            "                        rechecked, a few retested, %d refusals\n"
+            "%d of\n"
+            "                        them cleared by a recheck or voided by "
+            "a retest,\n"
+            "                        %d failing their recheck; %d "
+            "refusals\n"
+            "  --acts FILE           also write the officers' acts on the "
+            "results still\n"
+            "                        open at the end (served, re-test "
+            "applied for,\n"
+            "                        order to rectify with its number, "
+            "announcement) as\n"
+            "                        a psql script to run as an officer after "
+            "the\n"
+            "                        triage (ql.record_act)\n"
             "  --format jsonl|csv    output format (default jsonl)\n"
             "  --headers en|zh       CSV headers and cell words (default en)\n"
             "  --encoding utf8|gb18030  output encoding (default utf8)\n"
@@ -80,6 +106,11 @@ static void usage(FILE *out)
             "  --validate            check every document with the producers'\n"
             "                        validation; stop at the first invalid "
             "one\n"
+            "  --catalogue           print every product category and "
+            "inspection item\n"
+            "                        drawn from, one JSON object a line "
+            "(category,\n"
+            "                        item, importance, safety), and exit\n"
             "  -h, --help            this help\n"
             "\n"
             "Posting to a ql-gateway instead of writing (the same documents):\n"
@@ -102,10 +133,12 @@ static void usage(FILE *out)
             "1 when\n"
             "the gateway could not be reached (or kept answering 503).\n",
             DEFAULT_COUNT, SIMLAB_HULI_COUNT, DEFAULT_NONCONFORMING,
-            DEFAULT_RECHECK, DEFAULT_START, SIMLAB_HULI_COUNT,
-            SIMLAB_HULI_NONCONFORMING, SIMLAB_HULI_REFUSED,
-            SIMLAB_POST_MAX_BATCH, SIMLAB_POST_DEFAULT_BATCH,
-            SIMLAB_POST_DEFAULT_RETRIES);
+            100 * simlab_nc_rate(mean, 0, -1),
+            100 * simlab_nc_rate(mean, 1, -1),
+            100 * simlab_nc_rate(mean, 2, -1), DEFAULT_RECHECK, DEFAULT_START,
+            SIMLAB_HULI_COUNT, SIMLAB_HULI_NONCONFORMING, SIMLAB_HULI_CLEARED,
+            SIMLAB_HULI_FAILED, SIMLAB_HULI_REFUSED, SIMLAB_POST_MAX_BATCH,
+            SIMLAB_POST_DEFAULT_BATCH, SIMLAB_POST_DEFAULT_RETRIES);
 }
 
 static int bad_usage(const char *fmt, ...)
@@ -162,7 +195,9 @@ typedef struct {
         simlab_encoding_t encoding;
         int bom;
         int validate;
+        int catalogue;
         const char *out;
+        const char *acts;       /* --acts FILE, or NULL */
         const char *post;       /* gateway URL, or NULL to write */
         const char *token;      /* --token */
         const char *token_file; /* --token-file */
@@ -190,6 +225,8 @@ enum {
         OPT_TOKEN_FILE,
         OPT_BATCH,
         OPT_RETRIES,
+        OPT_ACTS,
+        OPT_CATALOGUE,
 };
 
 /* 0 to run, 1 when --help was printed, 2 on bad usage (message printed). */
@@ -215,6 +252,8 @@ static int parse_options(int argc, char **argv, options_t *o)
             {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
             {"batch", required_argument, NULL, OPT_BATCH},
             {"retries", required_argument, NULL, OPT_RETRIES},
+            {"acts", required_argument, NULL, OPT_ACTS},
+            {"catalogue", no_argument, NULL, OPT_CATALOGUE},
             {"help", no_argument, NULL, 'h'},
             {NULL, 0, NULL, 0},
         };
@@ -372,6 +411,14 @@ static int parse_options(int argc, char **argv, options_t *o)
                         o->retries = (int)u;
                         retries_given = 1;
                         break;
+                case OPT_ACTS:
+                        if (!*optarg)
+                                return bad_usage("--acts: empty file name");
+                        o->acts = optarg;
+                        break;
+                case OPT_CATALOGUE:
+                        o->catalogue = 1;
+                        break;
                 default:
                         return bad_usage("unknown or incomplete option '%s'",
                                          argv[optind - 1]);
@@ -400,6 +447,12 @@ static int parse_options(int argc, char **argv, options_t *o)
                                  "recheck shares");
         if (o->gen.huli && !count_given)
                 o->gen.count = SIMLAB_HULI_COUNT;
+        if (o->acts && !strcmp(o->acts, "-") && !o->post &&
+            !strcmp(o->out, "-"))
+                return bad_usage("--acts - and the documents would both go "
+                                 "to standard output");
+        if (o->catalogue && argc > 2)
+                return bad_usage("--catalogue takes no other option");
         return 0;
 }
 
@@ -449,15 +502,49 @@ static double seconds_since(const struct timespec *t0)
                (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
+/* Write the acts kept during the run to --acts FILE.  Returns the exit
+ * status. */
+static int write_acts(const options_t *o, simlab_acts_t *acts, int32_t today)
+{
+        char err[512];
+        int to_stdout = !strcmp(o->acts, "-");
+        FILE *fp = to_stdout ? stdout : fopen(o->acts, "wb");
+        if (!fp) {
+                fprintf(stderr, "ql-simlab: cannot open %s: %s\n", o->acts,
+                        strerror(errno));
+                return 1;
+        }
+        int status = 0;
+        if (simlab_acts_write(acts, fp, today, err, sizeof(err))) {
+                fprintf(stderr, "ql-simlab: %s: %s\n", o->acts, err);
+                status = 1;
+        }
+        if (!to_stdout && fclose(fp) && !status) {
+                fprintf(stderr, "ql-simlab: %s: %s\n", o->acts,
+                        strerror(errno));
+                status = 1;
+        }
+        return status;
+}
+
 /* Generate the documents into the writer on fp or, with --post, to the
- * gateway with token.  Returns the exit status. */
+ * gateway with token; then the acts, with --acts.  Returns the exit
+ * status. */
 static int run(const options_t *o, FILE *fp, const char *token)
 {
         char err[512];
         int status = 0;
         struct timespec t0;
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        simlab_gen_t *gen = simlab_gen_new(&o->gen, err, sizeof(err));
+        simlab_opts_t gopts = o->gen;
+        simlab_acts_t *acts = NULL;
+        simlab_gen_t *gen = NULL;
+        if (o->acts && !(acts = simlab_acts_new()))
+                snprintf(err, sizeof(err), "out of memory");
+        else {
+                gopts.acts = acts;
+                gen = simlab_gen_new(&gopts, err, sizeof(err));
+        }
         simlab_out_t *out = NULL;
         simlab_post_t *post = NULL;
         const char *sink = o->post ? o->post : o->out;
@@ -516,12 +603,15 @@ static int run(const options_t *o, FILE *fp, const char *token)
                 if (!status && st.rejected)
                         status = 3;
         }
+        if (acts && !status)
+                status = write_acts(o, acts, simlab_gen_today(gen));
 done:
         json_decref(doc);
         ql_problems_clear(&errors);
         simlab_post_destroy(post);
         simlab_out_destroy(out);
         simlab_gen_destroy(gen);
+        simlab_acts_destroy(acts);
         return status;
 }
 
@@ -544,12 +634,48 @@ static int post_main(const options_t *o)
         return status;
 }
 
+/* --catalogue: one compact JSON object a line.  Returns the exit status. */
+static int print_catalogue(void)
+{
+        for (size_t i = 0; i < simlab_ncategories; i++) {
+                const simlab_category_t *c = &simlab_categories[i];
+                for (size_t j = 0; j < c->nitems; j++) {
+                        const simlab_item_t *it = &c->items[j];
+                        const char imp[2] = {it->importance, '\0'};
+                        json_t *line = json_pack(
+                            "{s:s, s:s, s:s, s:b}", "category", c->name, "item",
+                            it->name, "importance", imp, "safety", it->safety);
+                        char *text =
+                            line ? json_dumps(line, JSON_COMPACT |
+                                                        JSON_PRESERVE_ORDER)
+                                 : NULL;
+                        json_decref(line);
+                        if (!text) {
+                                fprintf(stderr, "ql-simlab: out of memory\n");
+                                return 1;
+                        }
+                        int bad = puts(text) == EOF;
+                        free(text);
+                        if (bad)
+                                break;
+                }
+        }
+        if (fflush(stdout) || ferror(stdout)) {
+                fprintf(stderr, "ql-simlab: standard output: %s\n",
+                        strerror(errno));
+                return 1;
+        }
+        return 0;
+}
+
 int main(int argc, char **argv)
 {
         options_t o;
         int rc = parse_options(argc, argv, &o);
         if (rc)
                 return rc == 1 ? 0 : rc;
+        if (o.catalogue)
+                return print_catalogue();
         if (o.post)
                 return post_main(&o);
 

@@ -52,9 +52,12 @@ const simlab_lab_t simlab_labs[] = {
 const size_t simlab_nlabs = N(simlab_labs);
 
 const simlab_district_t simlab_districts[] = {
-    {"350203", "思明区", "SM", 22}, {"350205", "海沧区", "HC", 13},
-    {"350206", "湖里区", "HL", 22}, {"350211", "集美区", "JM", 16},
-    {"350212", "同安区", "TA", 15}, {"350213", "翔安区", "XA", 12},
+    {"350203", "思明区", "SM", 22, "思市监"},
+    {"350205", "海沧区", "HC", 13, "海市监"},
+    {"350206", "湖里区", "HL", 22, "湖市监"},
+    {"350211", "集美区", "JM", 16, "集市监"},
+    {"350212", "同安区", "TA", 15, "同市监"},
+    {"350213", "翔安区", "XA", 12, "翔市监"},
 };
 const size_t simlab_ndistricts = N(simlab_districts);
 _Static_assert(N(simlab_districts) <= SIMLAB_MAX_DISTRICTS,
@@ -86,18 +89,20 @@ static const simlab_product_t toy_products[] = {
 static const simlab_item_t toy_items[] = {
     {"邻苯二甲酸酯增塑剂", "GB 6675.1-2014 4.3.2",
      "DBP+BBP+DEHP≤0.1；DINP+DIDP+DNOP≤0.1", "%", 'A', 1, SIMLAB_MAX, 0, 0.1,
-     0.01, 3.5, 2, 0.02, NULL, NULL},
+     0.01, 3.5, 2, 0.02, NULL, NULL, 15},
     {"小零件", "GB 6675.2-2014 5.1", "供36个月以下儿童使用的玩具不应有小零件",
      NULL, 'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL,
-     "眼睛部件脱落，可完全容入小零件试验器"},
+     "眼睛部件脱落，可完全容入小零件试验器", 14},
     {"锐利边缘", "GB 6675.2-2014 5.8", "可触及边缘不应有危险锐利边缘", NULL,
-     'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "外壳分型线处有危险锐利边缘"},
+     'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "外壳分型线处有危险锐利边缘",
+     7},
     {"锐利尖端", "GB 6675.2-2014 5.9", "可触及尖端不应有危险锐利尖端", NULL,
-     'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "发条钥匙尖端为危险锐利尖端"},
+     'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "发条钥匙尖端为危险锐利尖端",
+     4},
     {"可迁移元素(铅)", "GB 6675.4-2014 4.2", "≤90", "mg/kg", 'A', 1, SIMLAB_MAX,
-     0, 90, 2, 460, 0, 10, NULL, NULL},
+     0, 90, 2, 460, 0, 10, NULL, NULL, 3},
     {"标识和使用说明", "GB 6675.1-2014 附录B", "应有年龄警告和使用说明", NULL,
-     'B', 0, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注年龄警告"},
+     'B', 0, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注年龄警告", 36},
 };
 
 /* ---- 电线电缆 ------------------------------------------------------------ */
@@ -110,17 +115,17 @@ static const simlab_product_t cable_products[] = {
 
 static const simlab_item_t cable_items[] = {
     {"导体电阻", "GB/T 3956-2008 5.1.2", "20℃时≤7.41", "Ω/km", 'A', 0,
-     SIMLAB_MAX, 0, 7.41, 7.00, 9.80, 2, 0, NULL, NULL},
+     SIMLAB_MAX, 0, 7.41, 7.00, 9.80, 2, 0, NULL, NULL, 36},
     {"绝缘厚度", "GB/T 5023.3-2008 表4", "平均厚度≥0.80", "mm", 'A', 0,
-     SIMLAB_MIN, 0.80, 0, 0.55, 0.95, 2, 0, NULL, NULL},
+     SIMLAB_MIN, 0.80, 0, 0.55, 0.95, 2, 0, NULL, NULL, 14},
     {"绝缘最薄处厚度", "GB/T 5023.2-2008 1.9", "≥0.62", "mm", 'A', 0,
-     SIMLAB_MIN, 0.62, 0, 0.40, 0.80, 2, 0, NULL, NULL},
+     SIMLAB_MIN, 0.62, 0, 0.40, 0.80, 2, 0, NULL, NULL, 16},
     {"电压试验", "GB/T 5023.2-2008 2.2", "2500V 5min不击穿", NULL, 'A', 1,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, "不击穿", "击穿"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, "不击穿", "击穿", 6},
     {"绝缘老化前抗张强度", "GB/T 5023.1-2008 表1", "≥12.5", "N/mm²", 'B', 0,
-     SIMLAB_MIN, 12.5, 0, 8.0, 19.0, 1, 0, NULL, NULL},
+     SIMLAB_MIN, 12.5, 0, 8.0, 19.0, 1, 0, NULL, NULL, 10},
     {"标志", "GB/T 5023.1-2008 3", "标志应连续、清晰、耐擦", NULL, 'B', 0,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "标志间距超过550mm"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "标志间距超过550mm", 18},
 };
 
 /* ---- 家用电器及电器附件 ------------------------------------------------- */
@@ -134,19 +139,20 @@ static const simlab_product_t appliance_products[] = {
 
 static const simlab_item_t appliance_items[] = {
     {"泄漏电流", "GB 4706.1-2005 13.2", "≤0.75", "mA", 'A', 1, SIMLAB_MAX, 0,
-     0.75, 0.02, 2.50, 2, 0, NULL, NULL},
+     0.75, 0.02, 2.50, 2, 0, NULL, NULL, 6},
     {"电气强度", "GB 4706.1-2005 13.3", "1250V 1min无击穿", NULL, 'A', 1,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, "无击穿", "加强绝缘处击穿"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, "无击穿", "加强绝缘处击穿", 5},
     {"接地措施", "GB 4706.1-2005 27.5", "接地电阻≤0.1", "Ω", 'A', 1, SIMLAB_MAX,
-     0, 0.1, 0.010, 0.350, 3, 0, NULL, NULL},
+     0, 0.1, 0.010, 0.350, 3, 0, NULL, NULL, 12},
     {"对触及带电部件的防护", "GB 4706.1-2005 8.1", "试验指不能触及带电部件",
-     NULL, 'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "试验指可触及带电部件"},
+     NULL, 'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "试验指可触及带电部件",
+     12},
     {"温升", "GB 4706.1-2005 11.8", "手柄≤35", "K", 'A', 0, SIMLAB_MAX, 0, 35,
-     12, 58, 0, 0, NULL, NULL},
+     12, 58, 0, 0, NULL, NULL, 12},
     {"输入功率和电流", "GB 4706.1-2005 10.1", "偏差+5%～-10%", "%", 'B', 0,
-     SIMLAB_RANGE, -10, 5, -18, 12, 1, 0, NULL, NULL},
+     SIMLAB_RANGE, -10, 5, -18, 12, 1, 0, NULL, NULL, 20},
     {"标志和说明", "GB 4706.1-2005 7", "应符合标准要求", NULL, 'B', 0,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注额定输入功率"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注额定输入功率", 28},
 };
 
 /* ---- 服装 ---------------------------------------------------------------- */
@@ -160,19 +166,19 @@ static const simlab_product_t clothing_products[] = {
 
 static const simlab_item_t clothing_items[] = {
     {"甲醛含量", "GB 18401-2010 4.1", "≤75", "mg/kg", 'A', 1, SIMLAB_MAX, 0, 75,
-     8, 260, 0, 20, NULL, NULL},
+     8, 260, 0, 20, NULL, NULL, 8},
     {"pH值", "GB 18401-2010 4.1", "4.0～8.5", NULL, 'A', 0, SIMLAB_RANGE, 4.0,
-     8.5, 3.0, 9.8, 1, 0, NULL, NULL},
+     8.5, 3.0, 9.8, 1, 0, NULL, NULL, 12},
     {"可分解致癌芳香胺染料", "GB 18401-2010 4.1", "禁用(≤20)", "mg/kg", 'A', 1,
-     SIMLAB_MAX, 0, 20, 1, 95, 0, 5, NULL, NULL},
+     SIMLAB_MAX, 0, 20, 1, 95, 0, 5, NULL, NULL, 3},
     {"异味", "GB 18401-2010 4.1", "无", NULL, 'A', 1, SIMLAB_TEXT, 0, 0, 0, 0,
-     0, 0, "无", "有霉味"},
+     0, 0, "无", "有霉味", 3},
     {"纤维含量", "GB/T 29862-2013 4.1", "棉含量偏差≤5", "%", 'B', 0, SIMLAB_MAX,
-     0, 5, 0, 28, 1, 0, NULL, NULL},
+     0, 5, 0, 28, 1, 0, NULL, NULL, 36},
     {"耐水色牢度(变色)", "GB 18401-2010 4.1", "≥3", "级", 'B', 0, SIMLAB_MIN, 3,
-     0, 1, 5, 0, 0, NULL, NULL},
+     0, 1, 5, 0, 0, NULL, NULL, 14},
     {"使用说明", "GB 5296.4-2012 5", "应符合标准要求", NULL, 'B', 0,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注安全技术类别"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注安全技术类别", 24},
 };
 
 /* ---- 家具 ---------------------------------------------------------------- */
@@ -186,17 +192,17 @@ static const simlab_product_t furniture_products[] = {
 
 static const simlab_item_t furniture_items[] = {
     {"甲醛释放量", "GB 18584-2001 5", "≤1.5", "mg/L", 'A', 1, SIMLAB_MAX, 0,
-     1.5, 0.1, 5.8, 1, 0, NULL, NULL},
+     1.5, 0.1, 5.8, 1, 0, NULL, NULL, 14},
     {"稳定性", "GB/T 3324-2017 6.7", "试验中不应倾翻", NULL, 'A', 1,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, "未倾翻", "门打开时向前倾翻"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, "未倾翻", "门打开时向前倾翻", 7},
     {"可溶性重金属(铅)", "GB 18584-2001 5", "≤90", "mg/kg", 'A', 1, SIMLAB_MAX,
-     0, 90, 1, 300, 0, 5, NULL, NULL},
+     0, 90, 1, 300, 0, 5, NULL, NULL, 2},
     {"漆膜附着力", "GB/T 3324-2017 6.6", "≤2", "级", 'B', 0, SIMLAB_MAX, 0, 2,
-     1, 5, 0, 0, NULL, NULL},
+     1, 5, 0, 0, NULL, NULL, 15},
     {"五金件", "GB/T 3324-2017 6.3", "安装应牢固，活动部件灵活", NULL, 'B', 0,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "铰链安装不牢固"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "铰链安装不牢固", 22},
     {"标志", "GB/T 3324-2017 8", "应有产品标志", NULL, 'B', 0, SIMLAB_TEXT, 0,
-     0, 0, 0, 0, 0, NULL, "未标注产品执行标准"},
+     0, 0, 0, 0, 0, NULL, "未标注产品执行标准", 30},
 };
 
 /* ---- 电动自行车 ---------------------------------------------------------- */
@@ -207,19 +213,20 @@ static const simlab_product_t ebike_products[] = {
 
 static const simlab_item_t ebike_items[] = {
     {"最高设计车速", "GB 17761-2018 6.1.1", "≤25", "km/h", 'A', 1, SIMLAB_MAX,
-     0, 25, 20, 48, 1, 0, NULL, NULL},
+     0, 25, 20, 48, 1, 0, NULL, NULL, 14},
     {"制动性能", "GB 17761-2018 6.1.4", "干态制动距离≤7", "m", 'A', 1,
-     SIMLAB_MAX, 0, 7, 3.5, 11.0, 1, 0, NULL, NULL},
+     SIMLAB_MAX, 0, 7, 3.5, 11.0, 1, 0, NULL, NULL, 8},
     {"整车质量", "GB 17761-2018 6.1.3", "≤55", "kg", 'A', 0, SIMLAB_MAX, 0, 55,
-     38, 72, 1, 0, NULL, NULL},
+     38, 72, 1, 0, NULL, NULL, 22},
     {"脚踏行驶能力", "GB 17761-2018 6.1.5", "30min行驶距离≥7", "km", 'B', 0,
-     SIMLAB_MIN, 7, 0, 4, 10, 1, 0, NULL, NULL},
+     SIMLAB_MIN, 7, 0, 4, 10, 1, 0, NULL, NULL, 14},
     {"阻燃性能", "GB 17761-2018 6.4", "非金属材料水平燃烧速度≤75mm/min", NULL,
-     'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "前护板燃烧速度超过75mm/min"},
+     'A', 1, SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "前护板燃烧速度超过75mm/min",
+     6},
     {"防篡改", "GB 17761-2018 6.1.2", "限速装置不应被篡改", NULL, 'A', 1,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "限速线可被拆除"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "限速线可被拆除", 10},
     {"标志", "GB 17761-2018 7.1", "应符合标准要求", NULL, 'B', 0, SIMLAB_TEXT,
-     0, 0, 0, 0, 0, 0, NULL, "无中文产品标识"},
+     0, 0, 0, 0, 0, 0, NULL, "无中文产品标识", 26},
 };
 
 /* ---- 食品相关产品 -------------------------------------------------------- */
@@ -232,17 +239,17 @@ static const simlab_product_t foodcontact_products[] = {
 
 static const simlab_item_t foodcontact_items[] = {
     {"总迁移量", "GB 4806.7-2016 4.3", "≤10", "mg/dm²", 'A', 1, SIMLAB_MAX, 0,
-     10, 0.5, 32, 1, 0, NULL, NULL},
+     10, 0.5, 32, 1, 0, NULL, NULL, 10},
     {"高锰酸钾消耗量", "GB 4806.7-2016 4.3", "≤10", "mg/kg", 'A', 1, SIMLAB_MAX,
-     0, 10, 0.5, 28, 1, 0, NULL, NULL},
+     0, 10, 0.5, 28, 1, 0, NULL, NULL, 12},
     {"重金属(以Pb计)", "GB 4806.7-2016 4.3", "≤1", "mg/kg", 'A', 1, SIMLAB_MAX,
-     0, 1, 0.1, 4.0, 1, 0, NULL, NULL},
+     0, 1, 0.1, 4.0, 1, 0, NULL, NULL, 3},
     {"脱色试验", "GB 4806.7-2016 4.3", "阴性", NULL, 'A', 1, SIMLAB_TEXT, 0, 0,
-     0, 0, 0, 0, "阴性", "阳性"},
+     0, 0, 0, 0, "阴性", "阳性", 6},
     {"感官", "GB 4806.7-2016 4.2", "无异臭、不洁物", NULL, 'B', 0, SIMLAB_TEXT,
-     0, 0, 0, 0, 0, 0, NULL, "有异味"},
+     0, 0, 0, 0, 0, 0, NULL, "有异味", 20},
     {"标签标识", "GB 4806.1-2016 8", "应标注“食品接触用”等内容", NULL, 'B', 0,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注“食品接触用”"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注“食品接触用”", 40},
 };
 
 /* ---- 学生用品 ------------------------------------------------------------ */
@@ -256,15 +263,15 @@ static const simlab_product_t student_products[] = {
 
 static const simlab_item_t student_items[] = {
     {"可迁移元素(铅)", "GB 21027-2020 4.2", "≤90", "mg/kg", 'A', 1, SIMLAB_MAX,
-     0, 90, 1, 380, 0, 10, NULL, NULL},
+     0, 90, 1, 380, 0, 10, NULL, NULL, 6},
     {"邻苯二甲酸酯", "GB 21027-2020 4.4", "≤0.1", "%", 'A', 1, SIMLAB_MAX, 0,
-     0.1, 0.01, 2.8, 2, 0.02, NULL, NULL},
+     0.1, 0.01, 2.8, 2, 0.02, NULL, NULL, 12},
     {"苯", "GB 21027-2020 4.3", "≤10", "mg/kg", 'A', 1, SIMLAB_MAX, 0, 10, 0.5,
-     60, 1, 1, NULL, NULL},
+     60, 1, 1, NULL, NULL, 6},
     {"锐利边缘", "GB 21027-2020 4.6", "不应有危险锐利边缘", NULL, 'A', 1,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "刀片处有危险锐利边缘"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "刀片处有危险锐利边缘", 8},
     {"标识", "GB 21027-2020 5", "应标注执行标准和安全警示", NULL, 'B', 0,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注执行标准"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "未标注执行标准", 50},
 };
 
 /* ---- 建筑装饰装修材料 --------------------------------------------------- */
@@ -276,17 +283,17 @@ static const simlab_product_t paint_products[] = {
 
 static const simlab_item_t paint_items[] = {
     {"VOC含量", "GB 18582-2020 4", "≤80", "g/L", 'A', 1, SIMLAB_MAX, 0, 80, 2,
-     210, 0, 2, NULL, NULL},
+     210, 0, 2, NULL, NULL, 12},
     {"甲醛含量", "GB 18582-2020 4", "≤50", "mg/kg", 'A', 1, SIMLAB_MAX, 0, 50,
-     1, 160, 0, 5, NULL, NULL},
+     1, 160, 0, 5, NULL, NULL, 6},
     {"苯系物总和含量", "GB 18582-2020 4", "≤100", "mg/kg", 'A', 1, SIMLAB_MAX,
-     0, 100, 5, 320, 0, 10, NULL, NULL},
+     0, 100, 5, 320, 0, 10, NULL, NULL, 6},
     {"可溶性重金属(铅)", "GB 18582-2020 4", "≤90", "mg/kg", 'A', 1, SIMLAB_MAX,
-     0, 90, 1, 280, 0, 5, NULL, NULL},
+     0, 90, 1, 280, 0, 5, NULL, NULL, 3},
     {"对比率(白色和浅色)", "GB/T 9756-2018 5", "≥0.93", NULL, 'B', 0,
-     SIMLAB_MIN, 0.93, 0, 0.85, 0.98, 2, 0, NULL, NULL},
+     SIMLAB_MIN, 0.93, 0, 0.85, 0.98, 2, 0, NULL, NULL, 33},
     {"标志", "GB 18582-2020 7", "应符合标准要求", NULL, 'B', 0, SIMLAB_TEXT, 0,
-     0, 0, 0, 0, 0, NULL, "未标注施工配比"},
+     0, 0, 0, 0, 0, NULL, "未标注施工配比", 30},
 };
 
 /* ---- 燃气器具 ------------------------------------------------------------ */
@@ -297,46 +304,51 @@ static const simlab_product_t gas_products[] = {
 
 static const simlab_item_t gas_items[] = {
     {"气密性", "GB 16410-2020 5.3.1", "漏气量≤0.07", "L/h", 'A', 1, SIMLAB_MAX,
-     0, 0.07, 0.01, 0.35, 2, 0, NULL, NULL},
+     0, 0.07, 0.01, 0.35, 2, 0, NULL, NULL, 8},
     {"熄火保护装置", "GB 16410-2020 5.3.12", "开阀≤15s，闭阀≤60s", NULL, 'A', 1,
-     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "闭阀时间72s"},
+     SIMLAB_TEXT, 0, 0, 0, 0, 0, 0, NULL, "闭阀时间72s", 12},
     {"烟气中CO含量", "GB 16410-2020 5.3.8", "≤0.05", "%", 'A', 1, SIMLAB_MAX, 0,
-     0.05, 0.005, 0.210, 3, 0, NULL, NULL},
+     0.05, 0.005, 0.210, 3, 0, NULL, NULL, 8},
     {"热效率", "GB 16410-2020 5.3.9", "≥63", "%", 'A', 0, SIMLAB_MIN, 63, 0, 52,
-     72, 1, 0, NULL, NULL},
+     72, 1, 0, NULL, NULL, 26},
     {"燃烧噪声", "GB 16410-2020 5.3.7", "≤65", "dB(A)", 'B', 0, SIMLAB_MAX, 0,
-     65, 48, 74, 0, 0, NULL, NULL},
+     65, 48, 74, 0, 0, NULL, NULL, 12},
     {"标志", "GB 16410-2020 8", "应符合标准要求", NULL, 'B', 0, SIMLAB_TEXT, 0,
-     0, 0, 0, 0, 0, NULL, "未标注适用气种"},
+     0, 0, 0, 0, 0, NULL, "未标注适用气种", 30},
 };
 
-#define CATEGORY(name, industry, seller, products, items, grades, home, lab)   \
+/* Production samples fail least (the producer's own quality control is
+ * checked at the gate), shops more, online sellers most (illustrative). */
+const unsigned simlab_stage_nc_rate[SIMLAB_NSTAGES] = {65, 120, 185};
+
+#define CATEGORY(name, industry, seller, products, items, grades, home, lab,   \
+                 nc_rate)                                                      \
         {                                                                      \
                 name, industry, seller, products, N(products), items,          \
-                    N(items), grades, home, lab                                \
+                    N(items), grades, home, lab, nc_rate                       \
         }
 
 const simlab_category_t simlab_categories[] = {
     CATEGORY("儿童用品", "玩具", "玩具店", toy_products, toy_items, NULL,
-             P_CHENGHAI, L_XMQI),
+             P_CHENGHAI, L_XMQI, 120),
     CATEGORY("电线电缆", "电线电缆", "五金店", cable_products, cable_items,
-             NULL, P_DONGGUAN, L_FJQI),
+             NULL, P_DONGGUAN, L_FJQI, 150),
     CATEGORY("家用电器及电器附件", "电器", "家电商行", appliance_products,
-             appliance_items, NULL, P_SHUNDE, L_XMEB),
+             appliance_items, NULL, P_SHUNDE, L_XMEB, 90),
     CATEGORY("服装", "服饰", "服装店", clothing_products, clothing_items,
-             LIST("合格品", "一等品", "优等品"), P_JINJIANG, L_FJFI),
+             LIST("合格品", "一等品", "优等品"), P_JINJIANG, L_FJFI, 100),
     CATEGORY("家具", "家具", "家具店", furniture_products, furniture_items,
-             LIST("合格品"), P_SHUNDE, L_FJQI),
+             LIST("合格品"), P_SHUNDE, L_FJQI, 90),
     CATEGORY("电动自行车", "车业", "车行", ebike_products, ebike_items, NULL,
-             P_WUXI, L_FJQI),
+             P_WUXI, L_FJQI, 120),
     CATEGORY("食品相关产品", "塑胶制品", "日用品店", foodcontact_products,
-             foodcontact_items, NULL, P_TAIZHOU, L_XMQI),
+             foodcontact_items, NULL, P_TAIZHOU, L_XMQI, 60),
     CATEGORY("学生用品", "文具", "文具店", student_products, student_items,
-             NULL, P_YIWU, L_XMQI),
+             NULL, P_YIWU, L_XMQI, 100),
     CATEGORY("建筑装饰装修材料", "涂料", "建材店", paint_products, paint_items,
-             NULL, P_GUANGZHOU, L_FJQI),
+             NULL, P_GUANGZHOU, L_FJQI, 70),
     CATEGORY("燃气器具", "厨具", "厨卫商行", gas_products, gas_items, NULL,
-             P_CIXI, L_XMEB),
+             P_CIXI, L_XMEB, 100),
 };
 const size_t simlab_ncategories = N(simlab_categories);
 

@@ -5,6 +5,13 @@
  * safety flag and how a measured value passes or fails), the inspection
  * labs, Xiamen's districts, places where manufacturers of sold goods are,
  * and the words enterprise names and brands are made of.  Read-only data.
+ *
+ * How often things fail (the nonconforming rates per category and per
+ * stage, each item's share of a category's failures) are illustrative
+ * defaults chosen to look like Chinese supervision spot checks -- national
+ * rates of a few percent to about 15%, e-commerce among the highest,
+ * labelling and performance items failing more often than safety items --
+ * not statistics of any real campaign.
  */
 #ifndef SIMLAB_CATALOGUE_H
 #define SIMLAB_CATALOGUE_H
@@ -33,6 +40,8 @@ typedef struct {
         double nd;             /* below this a lab writes 未检出; 0: never */
         const char *pass_text; /* TEXT: NULL means 符合 */
         const char *fail_text; /* TEXT: the finding when it fails */
+        unsigned fail_weight;  /* its share of the category's failing items,
+                                  relative to the category's other items */
 } simlab_item_t;
 
 typedef struct {
@@ -51,6 +60,10 @@ typedef struct {
         const char *const *grades; /* NULL-terminated, or NULL: no grade */
         int home; /* index into simlab_places of its typical origin */
         int lab;  /* index into simlab_labs of its usual lab */
+        /* Nonconforming rate, in tenths of a percent, where the mean over
+         * all categories is 100 (10%): relative, scaled to the share asked
+         * for (illustrative, see above). */
+        unsigned nc_rate;
 } simlab_category_t;
 
 typedef struct {
@@ -61,10 +74,11 @@ typedef struct {
 } simlab_lab_t;
 
 typedef struct {
-        const char *code; /* GB/T 2260 */
-        const char *name; /* 湖里区 */
-        const char *abbr; /* plan prefix, "HL" */
-        unsigned weight;  /* share of the city's enterprises */
+        const char *code;   /* GB/T 2260 */
+        const char *name;   /* 湖里区 */
+        const char *abbr;   /* plan prefix, "HL" */
+        unsigned weight;    /* share of the city's enterprises */
+        const char *bureau; /* its bureau's document-number prefix, 湖市监 */
 } simlab_district_t;
 
 typedef struct {
@@ -81,6 +95,12 @@ extern const simlab_district_t simlab_districts[];
 extern const size_t simlab_ndistricts;
 extern const simlab_place_t simlab_places[];
 extern const size_t simlab_nplaces;
+
+/* Nonconforming rates by where the sample was taken, in the order of the
+ * record's stage enum (PRODUCTION, CIRCULATION, ECOMMERCE), in tenths of a
+ * percent: relative, like simlab_category_t.nc_rate (illustrative). */
+#define SIMLAB_NSTAGES 3
+extern const unsigned simlab_stage_nc_rate[SIMLAB_NSTAGES];
 
 /* Word lists, NULL-terminated. */
 extern const char *const simlab_trade_first[]; /* 鑫 宏 华 ... */

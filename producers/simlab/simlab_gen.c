@@ -11,6 +11,17 @@
  *     |-- chance(duplicates) ---> a recent document again  (unchanged)
  *     '-- otherwise ------------> supervision(), build_doc(), and schedule()
  *                                 its follow-ups if it is NONCONFORMING
+ *
+ * What schedule() decides for a nonconforming result reported on day R
+ * (every day a working day):
+ *
+ *   R + 2..4     served on the enterprise (送达)
+ *   served + 1..6  it may apply for a retest (申请复检), the retest report
+ *                follows 3..5 days later, still within served + 15
+ *   served (or the retest) + 3..11   the order to rectify (责令整改)
+ *   order + 60..66  the recheck sample, its report 3..5 days later, by
+ *                order + 75 (Order 18 Arts. 46, 47)
+ *   a failed recheck + 10..29   the announcement (公告, Art. 47)
  */
 #include "simlab_gen.h"
 
@@ -24,16 +35,25 @@
 #include "simlab_catalogue.h"
 #include "simlab_rng.h"
 
-#define SPAN_DAYS         730 /* results spread over two years */
-#define RECENT            16  /* documents kept for --duplicates */
-#define MANUFACTURERS     40  /* manufacturers per category */
-#define REFUSED_SHARE     0.003
-#define RETEST_SHARE      0.04
-#define RECHECK_FAIL      0.2
-#define HULI_RECHECK      0.88
-#define HULI_RECHECK_FAIL 0.025
-#define HULI_RETEST       0.03
-#define HULI_CUTOFF       80 /* no nonconformity this close to the end */
+#define SPAN_DAYS     730 /* results spread over two years */
+#define RECENT        16  /* documents kept for --duplicates */
+#define MANUFACTURERS 40  /* manufacturers per category */
+#define REFUSED_SHARE 0.003
+#define RETEST_SHARE  0.04
+#define RETEST_VOIDS  0.4 /* share of retests that void the original */
+#define RECHECK_FAIL  0.2
+/* Who is sampled: producers at their plant, sellers in shops or, a few of
+ * them, online (the mix simlab_nc_rate() averages over). */
+#define PRODUCER_SHARE   0.45
+#define ECOMMERCE_SELLER 15 /* percent of sellers */
+/* The 湖里区 scenario: how its cleared results came about, and how many of
+ * the open ones had been retested. */
+#define HULI_VOIDED           0.015 /* of the cleared: voided by a retest */
+#define HULI_RETEST_CONFIRMED 0.015 /* of the cleared by recheck */
+#define HULI_OPEN_RETESTED    0.04
+/* No nonconformity this close to the end: its recheck comes up to 109 days
+ * later, the announcement of a failed one up to 140. */
+#define HULI_CUTOFF 145
 
 /* Streams derived from the seed: the main one decides the results in
  * order; the others are keyed by what they describe (enterprise number,
@@ -91,6 +111,7 @@ typedef struct {
         uint32_t fail_mask; /* bit i: items[i] fails */
         char plan_id[40];
         char refers_to[96];
+        long act; /* follow-up: its original's number in o.acts, or -1 */
 } result_spec_t;
 
 struct simlab_gen_s {
@@ -111,9 +132,12 @@ struct simlab_gen_s {
         size_t nrecent, recent_pos;
         const json_t *last; /* the document produced last (borrowed) */
 
+        int32_t today; /* the day of the last document produced */
+
         /* 湖里区 scenario quotas */
         long cutoff_slot;
         long nc_need, refused_need, supervisions;
+        long nc_left, cleared_need, failed_need; /* outcomes to decide */
 };
 
 /* ---- small helpers ------------------------------------------------------ */
@@ -234,7 +258,8 @@ static void enterprise(const simlab_gen_t *g, long idx, enterprise_t *e)
         const char *registrar =
             simlab_rng_chance(&r, 0.4) ? "350200" : e->district->code;
 
-        e->role = simlab_rng_chance(&r, 0.45) ? ROLE_PRODUCER : ROLE_SELLER;
+        e->role =
+            simlab_rng_chance(&r, PRODUCER_SHARE) ? ROLE_PRODUCER : ROLE_SELLER;
         if (e->role == ROLE_PRODUCER) {
                 static const char *const forms[] = {"有限公司", "科技有限公司",
                                                     "实业有限公司",
@@ -252,7 +277,7 @@ static void enterprise(const simlab_gen_t *g, long idx, enterprise_t *e)
                 snprintf(e->name, sizeof(e->name), "厦门市%s%s%s",
                          e->district->name, trade, c->seller);
                 make_credit_code(&r, "92", e->district->code, e->credit_code);
-        } else if (form < 85) {
+        } else if (form < 100 - ECOMMERCE_SELLER) {
                 static const char *const forms[] = {
                     "商贸有限公司", "贸易有限公司", "百货有限公司",
                     "超市有限公司", NULL};
@@ -557,15 +582,21 @@ static void sample_dates(simlab_rng_t *r, result_spec_t *s)
                 s->batch[0] = '\0';
 }
 
-/* 1 or, rarely, 2 or 3 failing items. */
+/* 1 or, rarely, 2 or 3 failing items, each drawn by its fail_weight. */
 static uint32_t fail_mask(simlab_rng_t *r, const simlab_category_t *c)
 {
+        unsigned weights[32];
+        _Static_assert(sizeof(uint32_t) * 8 == 32, "a mask bit per item");
+        for (size_t i = 0; i < c->nitems && i < 32; i++)
+                weights[i] = c->items[i].fail_weight;
         unsigned n = simlab_rng_chance(r, 0.7)   ? 1
                      : simlab_rng_chance(r, 0.8) ? 2
                                                  : 3;
         uint32_t mask = 0;
         while (n--)
-                mask |= 1u << simlab_rng_below(r, (uint32_t)c->nitems);
+                mask |= 1u << simlab_rng_weighted(
+                            r, weights,
+                            (unsigned)(c->nitems < 32 ? c->nitems : 32));
         return mask;
 }
 
@@ -579,9 +610,9 @@ static uint32_t fails_again(simlab_rng_t *r, uint32_t mask)
 }
 
 /* In the 湖里区 scenario: draw exactly `*need` events over the supervision
- * slots before the cutoff, spreading them evenly; past the cutoff every
- * remaining one is forced. */
-static int quota(simlab_gen_t *g, long *need)
+ * slots before the cutoff, spreading them evenly, a slot's chance scaled by
+ * `weight` (1 on average); past the cutoff every remaining one is forced. */
+static int quota(simlab_gen_t *g, long *need, double weight)
 {
         if (*need <= 0)
                 return 0;
@@ -593,9 +624,74 @@ static int quota(simlab_gen_t *g, long *need)
         double share =
             g->slot > 0 ? (double)g->supervisions / (double)g->slot : 1.0;
         double p = (double)*need / ((double)left * share + 1e-9);
-        if (simlab_rng_chance(&g->rng, p))
+        if (simlab_rng_chance(&g->rng, p * weight))
                 return --*need, 1;
         return 0;
+}
+
+/* Exactly `*need` of the next `left` draws hit: each one with the chance
+ * need / left. */
+static int draw_exact(simlab_rng_t *r, long *need, long left)
+{
+        if (*need <= 0)
+                return 0;
+        if (left <= *need || simlab_rng_chance(r, (double)*need / (double)left))
+                return --*need, 1;
+        return 0;
+}
+
+/* ---- nonconforming rates ------------------------------------------------ */
+
+/* The share of samples taken at each stage (see enterprise()). */
+static double stage_share(int stage)
+{
+        double seller = 1 - PRODUCER_SHARE;
+        return stage == STAGE_PRODUCTION ? PRODUCER_SHARE
+               : stage == STAGE_CIRCULATION
+                   ? seller * (100 - ECOMMERCE_SELLER) / 100.0
+                   : seller * ECOMMERCE_SELLER / 100.0;
+}
+
+/* The relative rate of a stage and of a category, each 1 on average over
+ * the samples (categories are drawn uniformly); a negative index: 1. */
+static double stage_factor(int stage)
+{
+        double mean = 0;
+        for (int i = 0; i < SIMLAB_NSTAGES; i++)
+                mean += stage_share(i) * simlab_stage_nc_rate[i];
+        return stage < 0 ? 1 : simlab_stage_nc_rate[stage] / mean;
+}
+
+static double category_factor(int category)
+{
+        double mean = 0;
+        for (size_t i = 0; i < simlab_ncategories; i++)
+                mean += simlab_categories[i].nc_rate;
+        mean /= (double)simlab_ncategories;
+        return category < 0 ? 1 : simlab_categories[category].nc_rate / mean;
+}
+
+/* The rate of stage and category relative to the mean (1 on average); the
+ * rates multiply, as a shop's share of bad goods rises with the goods'. */
+static double nc_factor(int stage, int category)
+{
+        return stage_factor(stage) * category_factor(category);
+}
+
+double simlab_nc_rate(double mean, int stage, int category)
+{
+        /* Where mean * factor would pass 1, the contrast between the rates
+         * is narrowed (towards 1, the average) just enough: the mean stays
+         * what was asked, up to a mean of 1 with every rate 1. */
+        double top = 0;
+        for (int i = 0; i < SIMLAB_NSTAGES; i++)
+                for (size_t j = 0; j < simlab_ncategories; j++)
+                        if (nc_factor(i, (int)j) > top)
+                                top = nc_factor(i, (int)j);
+        double contrast = 1;
+        if (mean > 0 && mean * top > 1)
+                contrast = (1 / mean - 1) / (top - 1);
+        return mean * (1 + contrast * (nc_factor(stage, category) - 1));
 }
 
 /* A general lab (one that tests any category) other than `not`. */
@@ -621,6 +717,7 @@ static void supervision(simlab_gen_t *g, int32_t day, result_spec_t *s)
 {
         simlab_rng_t *r = &g->rng;
         memset(s, 0, sizeof(*s));
+        s->act = -1;
         s->kind = KIND_SUPERVISION;
         s->report_day = day;
         s->enterprise = (long)simlab_rng_below(r, (uint32_t)g->nenterprises);
@@ -668,67 +765,146 @@ static void supervision(simlab_gen_t *g, int32_t day, result_spec_t *s)
 
         g->supervisions++;
         if (g->o.huli) {
-                if (quota(g, &g->refused_need))
+                if (quota(g, &g->refused_need, 1))
                         s->verdict = VERDICT_REFUSED;
-                else if (quota(g, &g->nc_need))
+                else if (quota(g, &g->nc_need,
+                               nc_factor(e.stage, (int)s->category)))
                         s->verdict = VERDICT_NONCONFORMING;
                 else
                         s->verdict = VERDICT_CONFORMING;
         } else if (simlab_rng_chance(r, REFUSED_SHARE)) {
                 s->verdict = VERDICT_REFUSED;
         } else {
-                s->verdict = simlab_rng_chance(r, g->o.nonconforming)
-                                 ? VERDICT_NONCONFORMING
-                                 : VERDICT_CONFORMING;
+                double p = simlab_nc_rate(g->o.nonconforming, e.stage,
+                                          (int)s->category);
+                s->verdict = simlab_rng_chance(r, p) ? VERDICT_NONCONFORMING
+                                                     : VERDICT_CONFORMING;
         }
         if (s->verdict == VERDICT_NONCONFORMING)
                 s->fail_mask = fail_mask(r, c);
 }
 
-/* Schedule the retest and recheck of nonconforming result orig. */
+/* What becomes of a nonconforming result. */
+typedef struct {
+        int retest, voided;         /* retested (复检); the retest voids it */
+        int recheck, recheck_fails; /* rechecked (复查); it fails */
+} outcome_t;
+
+static void decide_outcome(simlab_gen_t *g, outcome_t *o)
+{
+        simlab_rng_t *r = &g->rng;
+        if (g->o.huli) {
+                /* Exact counts: cleared ones among the nonconforming ones
+                 * left, failed rechecks among the open ones left. */
+                long open_left = g->nc_left - g->cleared_need;
+                int cleared = draw_exact(r, &g->cleared_need, g->nc_left);
+                g->nc_left--;
+                if (cleared) {
+                        o->voided = simlab_rng_chance(r, HULI_VOIDED);
+                        o->retest = o->voided ||
+                                    simlab_rng_chance(r, HULI_RETEST_CONFIRMED);
+                        o->recheck = !o->voided;
+                        o->recheck_fails = 0;
+                } else {
+                        o->retest = simlab_rng_chance(r, HULI_OPEN_RETESTED);
+                        o->voided = 0;
+                        o->recheck = o->recheck_fails =
+                            draw_exact(r, &g->failed_need, open_left);
+                }
+                return;
+        }
+        o->retest = simlab_rng_chance(r, RETEST_SHARE);
+        o->voided = o->retest && simlab_rng_chance(r, RETEST_VOIDS);
+        o->recheck = !o->voided && simlab_rng_chance(r, g->o.recheck_share);
+        o->recheck_fails = o->recheck && simlab_rng_chance(r, RECHECK_FAIL);
+}
+
+/* A working day lo..hi days after day. */
+static int32_t days_after(simlab_rng_t *r, int32_t day, int lo, int hi)
+{
+        return working_day(day + (int32_t)simlab_rng_range(r, lo, hi));
+}
+
+/* Schedule the retest and recheck of nonconforming result orig, and keep
+ * the days of the officers' acts on it (see the top of this file). */
 static int schedule(simlab_gen_t *g, const result_spec_t *orig,
                     const char *result_id)
 {
         simlab_rng_t *r = &g->rng;
-        double retest = g->o.huli ? HULI_RETEST : RETEST_SHARE;
-        double recheck = g->o.huli ? HULI_RECHECK : g->o.recheck_share;
-        double recheck_fail = g->o.huli ? HULI_RECHECK_FAIL : RECHECK_FAIL;
-        int voided = 0;
+        outcome_t o;
+        decide_outcome(g, &o);
+        result_spec_t retest = {0}, recheck = {0};
+        int32_t served = days_after(r, orig->report_day, 2, 4);
+        int32_t objection = SIMLAB_NO_DAY, announced = SIMLAB_NO_DAY;
+        int32_t order_from = served;
 
-        if (simlab_rng_chance(r, retest)) {
-                /* 复检: the reserve sample of the same batch, at another
-                 * lab, within 15 days; it may void the original. */
-                result_spec_t s = *orig;
-                s.kind = KIND_RETEST;
-                s.report_day = working_day(orig->report_day +
-                                           (int32_t)simlab_rng_range(r, 5, 13));
+        if (o.retest) {
+                /* 复检: the enterprise applies within 15 days of being
+                 * served; the reserve sample of the same batch is tested at
+                 * another lab, which reports within the same 15 days; it
+                 * may void the original. */
+                objection = days_after(r, served, 1, 6);
+                retest = *orig;
+                retest.kind = KIND_RETEST;
+                retest.report_day = days_after(r, objection, 3, 5);
                 if (g->fixed_lab < 0)
-                        s.lab = general_lab(g, orig->lab);
-                voided = simlab_rng_chance(r, 0.4);
-                s.verdict = voided ? VERDICT_CONFORMING : VERDICT_NONCONFORMING;
-                s.fail_mask = voided ? 0 : fails_again(r, orig->fail_mask);
-                snprintf(s.plan_id, sizeof(s.plan_id), "%.36s-FJ",
+                        retest.lab = general_lab(g, orig->lab);
+                retest.verdict =
+                    o.voided ? VERDICT_CONFORMING : VERDICT_NONCONFORMING;
+                retest.fail_mask =
+                    o.voided ? 0 : fails_again(r, orig->fail_mask);
+                snprintf(retest.plan_id, sizeof(retest.plan_id), "%.36s-FJ",
                          orig->plan_id);
-                snprintf(s.refers_to, sizeof(s.refers_to), "%.90s", result_id);
-                if (heap_push(g, &s))
+                snprintf(retest.refers_to, sizeof(retest.refers_to), "%.90s",
+                         result_id);
+                order_from = retest.report_day;
+        }
+        int32_t ordered = days_after(r, order_from, 3, 11);
+        if (o.recheck) {
+                /* 复查: a new sample after the 60 days of rectification,
+                 * reported within 75 days of the order. */
+                recheck = *orig;
+                recheck.kind = KIND_RECHECK;
+                recheck.sampled_day = days_after(r, ordered, 60, 66);
+                recheck.report_day = days_after(r, recheck.sampled_day, 3, 5);
+                sample_dates(r, &recheck);
+                recheck.verdict = o.recheck_fails ? VERDICT_NONCONFORMING
+                                                  : VERDICT_CONFORMING;
+                recheck.fail_mask =
+                    o.recheck_fails ? fails_again(r, orig->fail_mask) : 0;
+                snprintf(recheck.plan_id, sizeof(recheck.plan_id), "%.36s-FC",
+                         orig->plan_id);
+                snprintf(recheck.refers_to, sizeof(recheck.refers_to), "%.90s",
+                         result_id);
+                if (o.recheck_fails)
+                        announced = days_after(r, recheck.report_day, 10, 29);
+        }
+
+        long act = -1;
+        if (g->o.acts) {
+                enterprise_t e;
+                enterprise(g, orig->enterprise, &e);
+                simlab_acts_original_t a = {
+                    result_id,
+                    e.district->bureau,
+                    o.retest ? lab_at(g, retest.lab)->name : NULL,
+                    orig->report_day,
+                    served,
+                    objection,
+                    ordered,
+                    announced};
+                act = simlab_acts_add(g->o.acts, &a);
+                if (act < 0)
                         return -1;
         }
-        if (!voided && simlab_rng_chance(r, recheck)) {
-                /* 复查: a new sample after rectification. */
-                result_spec_t s = *orig;
-                s.kind = KIND_RECHECK;
-                s.report_day = working_day(
-                    orig->report_day + (int32_t)simlab_rng_range(r, 60, 73));
-                s.sampled_day =
-                    s.report_day - (int32_t)simlab_rng_range(r, 5, 15);
-                sample_dates(r, &s);
-                int fails = simlab_rng_chance(r, recheck_fail);
-                s.verdict = fails ? VERDICT_NONCONFORMING : VERDICT_CONFORMING;
-                s.fail_mask = fails ? fails_again(r, orig->fail_mask) : 0;
-                snprintf(s.plan_id, sizeof(s.plan_id), "%.36s-FC",
-                         orig->plan_id);
-                snprintf(s.refers_to, sizeof(s.refers_to), "%.90s", result_id);
-                if (heap_push(g, &s))
+        if (o.retest) {
+                retest.act = act;
+                if (heap_push(g, &retest))
+                        return -1;
+        }
+        if (o.recheck) {
+                recheck.act = act;
+                if (heap_push(g, &recheck))
                         return -1;
         }
         return 0;
@@ -779,8 +955,11 @@ simlab_gen_t *simlab_gen_new(const simlab_opts_t *opts, char *errstr,
         g->nenterprises = opts->count / 5 > 40 ? opts->count / 5 : 40;
         g->cutoff_slot = (long)((int64_t)opts->count *
                                 (SPAN_DAYS - HULI_CUTOFF) / SPAN_DAYS);
+        g->today = opts->start_day - 1;
         if (opts->huli) {
-                g->nc_need = SIMLAB_HULI_NONCONFORMING;
+                g->nc_need = g->nc_left = SIMLAB_HULI_NONCONFORMING;
+                g->cleared_need = SIMLAB_HULI_CLEARED;
+                g->failed_need = SIMLAB_HULI_FAILED;
                 g->refused_need = SIMLAB_HULI_REFUSED;
         }
         return g;
@@ -807,10 +986,18 @@ int simlab_gen_next(simlab_gen_t *g, json_t **out, char *errstr,
         char result_id[96];
         json_t *doc;
 
+        g->today = day;
         if (g->nheap && g->heap[0].report_day <= day) {
                 result_spec_t s;
                 heap_pop(g, &s);
                 doc = build_doc(g, &s, result_id, sizeof(result_id));
+                /* Tell the acts what became of the original. */
+                if (doc && g->o.acts && s.act >= 0) {
+                        if (s.verdict == VERDICT_CONFORMING)
+                                simlab_acts_settled(g->o.acts, s.act);
+                        else if (s.kind == KIND_RECHECK)
+                                simlab_acts_failed(g->o.acts, s.act);
+                }
         } else if (g->o.duplicates > 0 && g->nrecent >= 2 &&
                    simlab_rng_chance(&g->rng, g->o.duplicates)) {
                 /* Any recent document but the one just produced, so that
@@ -844,6 +1031,11 @@ int simlab_gen_next(simlab_gen_t *g, json_t **out, char *errstr,
         g->slot++;
         *out = doc;
         return 1;
+}
+
+int32_t simlab_gen_today(const simlab_gen_t *g)
+{
+        return g->today;
 }
 
 void simlab_gen_destroy(simlab_gen_t *g)
