@@ -502,35 +502,10 @@ static double seconds_since(const struct timespec *t0)
                (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-/* Write the acts kept during the run to --acts FILE.  Returns the exit
- * status. */
-static int write_acts(const options_t *o, simlab_acts_t *acts, int32_t today)
-{
-        char err[512];
-        int to_stdout = !strcmp(o->acts, "-");
-        FILE *fp = to_stdout ? stdout : fopen(o->acts, "wb");
-        if (!fp) {
-                fprintf(stderr, "ql-simlab: cannot open %s: %s\n", o->acts,
-                        strerror(errno));
-                return 1;
-        }
-        int status = 0;
-        if (simlab_acts_write(acts, fp, today, err, sizeof(err))) {
-                fprintf(stderr, "ql-simlab: %s: %s\n", o->acts, err);
-                status = 1;
-        }
-        if (!to_stdout && fclose(fp) && !status) {
-                fprintf(stderr, "ql-simlab: %s: %s\n", o->acts,
-                        strerror(errno));
-                status = 1;
-        }
-        return status;
-}
-
 /* Generate the documents into the writer on fp or, with --post, to the
- * gateway with token; then the acts, with --acts.  Returns the exit
- * status. */
-static int run(const options_t *o, FILE *fp, const char *token)
+ * gateway with token; then, with --acts, the acts onto acts_fp.  Returns
+ * the exit status. */
+static int run(const options_t *o, FILE *fp, const char *token, FILE *acts_fp)
 {
         char err[512];
         int status = 0;
@@ -603,8 +578,12 @@ static int run(const options_t *o, FILE *fp, const char *token)
                 if (!status && st.rejected)
                         status = 3;
         }
-        if (acts && !status)
-                status = write_acts(o, acts, simlab_gen_today(gen));
+        if (acts && !status &&
+            simlab_acts_write(acts, acts_fp, simlab_gen_today(gen), err,
+                              sizeof(err))) {
+                fprintf(stderr, "ql-simlab: %s: %s\n", o->acts, err);
+                status = 1;
+        }
 done:
         json_decref(doc);
         ql_problems_clear(&errors);
@@ -615,7 +594,7 @@ done:
         return status;
 }
 
-static int post_main(const options_t *o)
+static int post_main(const options_t *o, FILE *acts_fp)
 {
         char *owned = o->token_file ? read_token(o->token_file) : NULL;
         if (o->token_file && !owned)
@@ -625,7 +604,7 @@ static int post_main(const options_t *o)
                 free(owned);
                 return 1;
         }
-        int status = run(o, NULL, owned ? owned : o->token);
+        int status = run(o, NULL, owned ? owned : o->token, acts_fp);
         curl_global_cleanup();
         if (owned) {
                 memset(owned, 0, strlen(owned));
@@ -668,6 +647,28 @@ static int print_catalogue(void)
         return 0;
 }
 
+/* Open PATH for writing, "-" being standard output; NULL with the reason
+ * printed. */
+static FILE *open_out(const char *path)
+{
+        FILE *fp = strcmp(path, "-") ? fopen(path, "wb") : stdout;
+        if (!fp)
+                fprintf(stderr, "ql-simlab: cannot open %s: %s\n", path,
+                        strerror(errno));
+        return fp;
+}
+
+/* Close what open_out opened; status, or 1 if it was 0 and closing
+ * failed (message printed). */
+static int close_out(FILE *fp, const char *path, int status)
+{
+        if (fp && fp != stdout && fclose(fp) && !status) {
+                fprintf(stderr, "ql-simlab: %s: %s\n", path, strerror(errno));
+                status = 1;
+        }
+        return status;
+}
+
 int main(int argc, char **argv)
 {
         options_t o;
@@ -676,20 +677,19 @@ int main(int argc, char **argv)
                 return rc == 1 ? 0 : rc;
         if (o.catalogue)
                 return print_catalogue();
-        if (o.post)
-                return post_main(&o);
 
-        int to_stdout = !strcmp(o.out, "-");
-        FILE *fp = to_stdout ? stdout : fopen(o.out, "wb");
-        if (!fp) {
-                fprintf(stderr, "ql-simlab: cannot open %s: %s\n", o.out,
-                        strerror(errno));
+        /* Both files are opened before anything is generated: a path that
+         * cannot be written stops the run at once. */
+        FILE *acts_fp = o.acts ? open_out(o.acts) : NULL;
+        if (o.acts && !acts_fp)
                 return 1;
+        int status;
+        if (o.post) {
+                status = post_main(&o, acts_fp);
+        } else {
+                FILE *fp = open_out(o.out);
+                status = fp ? run(&o, fp, NULL, acts_fp) : 1;
+                status = close_out(fp, o.out, status);
         }
-        int status = run(&o, fp, NULL);
-        if (!to_stdout && fclose(fp) && !status) {
-                fprintf(stderr, "ql-simlab: %s: %s\n", o.out, strerror(errno));
-                status = 1;
-        }
-        return status;
+        return close_out(acts_fp, o.acts, status);
 }
