@@ -3,8 +3,10 @@
  * categories of the national key industrial product catalogue with their
  * real inspection items (standard clause, requirement, unit, A/B importance,
  * safety flag and how a measured value passes or fails), the inspection
- * labs, Xiamen's districts, places where manufacturers of sold goods are,
- * and the words enterprise names and brands are made of.  Read-only data.
+ * labs, Xiamen's districts (with streets and industrial areas for
+ * addresses), places where manufacturers of sold goods are (with their
+ * towns), and the words enterprise names, brands and contact persons are
+ * made of.  Read-only data.
  *
  * How often things fail (the nonconforming rates per category and per
  * stage, each item's share of a category's failures) are illustrative
@@ -79,11 +81,14 @@ typedef struct {
         const char *abbr;   /* plan prefix, "HL" */
         unsigned weight;    /* share of the city's enterprises */
         const char *bureau; /* its bureau's document-number prefix, 湖市监 */
+        const char *const *roads; /* NULL-terminated: where shops are */
+        const char *const *parks; /* NULL-terminated: where plants are */
 } simlab_district_t;
 
 typedef struct {
-        const char *code;   /* GB/T 2260 */
-        const char *prefix; /* the start of a manufacturer's name */
+        const char *code;         /* GB/T 2260 */
+        const char *prefix;       /* the start of a manufacturer's name */
+        const char *const *towns; /* NULL-terminated: 镇, 街道 of its plants */
 } simlab_place_t;
 
 extern const simlab_category_t simlab_categories[];
@@ -106,6 +111,9 @@ extern const unsigned simlab_stage_nc_rate[SIMLAB_NSTAGES];
 extern const char *const simlab_trade_first[]; /* 鑫 宏 华 ... */
 extern const char *const simlab_trade_second[];
 extern const char *const simlab_brands[];
+extern const char *const simlab_surnames[];      /* 陈 林 黄 ... */
+extern const char *const simlab_given_names[];   /* 晓燕 志强 ... */
+extern const char *const simlab_factory_roads[]; /* 工业大道 兴业路 ... */
 
 /* Entries in a NULL-terminated list. */
 size_t simlab_count(const char *const *list);

@@ -58,7 +58,13 @@
 /* Streams derived from the seed: the main one decides the results in
  * order; the others are keyed by what they describe (enterprise number,
  * manufacturer number, report) so that it renders the same every time. */
-enum { STREAM_MAIN, STREAM_ENTERPRISE, STREAM_MANUFACTURER, STREAM_REPORT };
+enum {
+        STREAM_MAIN,
+        STREAM_ENTERPRISE,
+        STREAM_MANUFACTURER,
+        STREAM_REPORT,
+        STREAM_ADDRESS, /* an enterprise's address and contact */
+};
 
 enum { KIND_SUPERVISION, KIND_RECHECK, KIND_RETEST };
 enum { VERDICT_CONFORMING, VERDICT_NONCONFORMING, VERDICT_REFUSED };
@@ -86,12 +92,15 @@ typedef struct {
         int stage;         /* where its samples are taken */
         unsigned category; /* what it makes, or mostly sells */
         int brand;         /* a producer's own brand */
+        char address[192];
+        char contact[96]; /* "" when the lab wrote none */
 } enterprise_t;
 
 typedef struct {
         char credit_code[19]; /* "" when the sample does not say */
         char name[160];
         const char *region_code; /* NULL when unknown */
+        char address[192];       /* "" when the label gives none */
 } manufacturer_t;
 
 /* One result, decided; rendered by build_doc(). */
@@ -237,6 +246,63 @@ static void trade_name(uint64_t seed, long idx, long pool, char *buf,
                                         simlab_trade_second[x % nb]);
 }
 
+/* Where enterprise e is and whom the lab spoke to (联系人, 联系电话), from
+ * their own stream: a plant in an industrial area, a shop on a street, an
+ * office for an online seller; a person with a mobile or a Xiamen landline
+ * number (0592, seven digits), a number alone, or nothing. */
+static void enterprise_address(const simlab_gen_t *g, long idx, enterprise_t *e)
+{
+        static const char *const digits[] = {"一", "二", "三", NULL};
+        static const char *const mobiles[] = {"133", "135", "136", "137", "138",
+                                              "139", "150", "151", "158", "159",
+                                              "186", "189", NULL};
+        simlab_rng_t r;
+        simlab_rng_derive(&r, g->o.seed, STREAM_ADDRESS, (uint64_t)idx);
+        const simlab_district_t *d = e->district;
+        int number = (int)simlab_rng_range(&r, 1, 399);
+        int floor = (int)simlab_rng_range(&r, 1, 12);
+        if (e->role == ROLE_PRODUCER)
+                snprintf(e->address, sizeof(e->address),
+                         "厦门市%s%s%d号%d号厂房%s", d->name,
+                         pick(&r, d->parks), number,
+                         (int)simlab_rng_range(&r, 1, 8),
+                         simlab_rng_chance(&r, 0.5) ? "一层" : "");
+        else if (e->stage == STAGE_ECOMMERCE)
+                snprintf(e->address, sizeof(e->address),
+                         "厦门市%s%s%d号%d%02d室", d->name, pick(&r, d->roads),
+                         number, floor, (int)simlab_rng_range(&r, 1, 20));
+        else if (e->credit_code[0] == '9' && e->credit_code[1] == '2')
+                snprintf(e->address, sizeof(e->address), "厦门市%s%s%d号%s",
+                         d->name, pick(&r, d->roads), number,
+                         simlab_rng_chance(&r, 0.4)
+                             ? (simlab_rng_chance(&r, 0.5) ? "之一" : "之二")
+                             : "店面");
+        else
+                snprintf(e->address, sizeof(e->address), "厦门市%s%s%d号%s楼",
+                         d->name, pick(&r, d->roads), number, pick(&r, digits));
+
+        char person[32], phone[24];
+        snprintf(person, sizeof(person), "%s%s", pick(&r, simlab_surnames),
+                 simlab_rng_chance(&r, 0.1)
+                     ? (simlab_rng_chance(&r, 0.5) ? "先生" : "女士")
+                     : pick(&r, simlab_given_names));
+        unsigned form = simlab_rng_below(&r, 100);
+        if (form < 65)
+                snprintf(phone, sizeof(phone), "%s%08u", pick(&r, mobiles),
+                         (unsigned)simlab_rng_below(&r, 100000000));
+        else
+                snprintf(phone, sizeof(phone), "0592-%c%06u",
+                         "2356"[simlab_rng_below(&r, 4)],
+                         (unsigned)simlab_rng_below(&r, 1000000));
+        if (form < 90)
+                snprintf(e->contact, sizeof(e->contact), "%s %s", person,
+                         phone);
+        else if (form < 95)
+                snprintf(e->contact, sizeof(e->contact), "%s", phone);
+        else
+                e->contact[0] = '\0';
+}
+
 static void enterprise(const simlab_gen_t *g, long idx, enterprise_t *e)
 {
         simlab_rng_t r;
@@ -269,6 +335,7 @@ static void enterprise(const simlab_gen_t *g, long idx, enterprise_t *e)
                          simlab_rng_chance(&r, 0.3) ? "市" : "", trade,
                          c->industry, pick(&r, forms));
                 make_credit_code(&r, "91", registrar, e->credit_code);
+                enterprise_address(g, idx, e);
                 return;
         }
         unsigned form = simlab_rng_below(&r, 100);
@@ -291,6 +358,7 @@ static void enterprise(const simlab_gen_t *g, long idx, enterprise_t *e)
                          trade);
                 make_credit_code(&r, "91", registrar, e->credit_code);
         }
+        enterprise_address(g, idx, e);
 }
 
 static void manufacturer(const simlab_gen_t *g, unsigned category, long idx,
@@ -313,6 +381,14 @@ static void manufacturer(const simlab_gen_t *g, unsigned category, long idx,
         if (simlab_rng_chance(&r, 0.7))
                 make_credit_code(&r, "91", p->code, m->credit_code);
         m->region_code = simlab_rng_chance(&r, 0.8) ? p->code : NULL;
+        /* The label's address, drawn last: the draws above stay those of
+         * the manufacturer before addresses were written. */
+        m->address[0] = '\0';
+        if (simlab_rng_chance(&r, 0.85))
+                snprintf(m->address, sizeof(m->address), "%s%s%s%d号",
+                         p->prefix, pick(&r, p->towns),
+                         pick(&r, simlab_factory_roads),
+                         (int)simlab_rng_range(&r, 1, 299));
 }
 
 /* ---- measured values ---------------------------------------------------- */
@@ -424,19 +500,22 @@ static json_t *build_doc(simlab_gen_t *g, const result_spec_t *s,
         fmt_date(s->sampled_day, day, sizeof(day));
         json_object_set_new(doc, "sampled_on", json_string(day));
         json_object_set_new(doc, "reported_at", json_string(ts));
-        json_object_set_new(doc, "enterprise",
-                            json_pack("{s:s, s:s, s:s, s:s}", "credit_code",
-                                      e.credit_code, "name", e.name,
-                                      "region_code", e.district->code, "role",
-                                      role_symbols[e.role]));
+        /* address and contact: record schema version 2. */
+        json_object_set_new(
+            doc, "enterprise",
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "credit_code",
+                      e.credit_code, "name", e.name, "region_code",
+                      e.district->code, "role", role_symbols[e.role], "address",
+                      e.address, "contact", str_or_null(e.contact)));
         if (s->manufacturer >= 0) {
                 manufacturer_t m;
                 manufacturer(g, s->category, s->manufacturer, &m);
-                json_object_set_new(doc, "manufacturer",
-                                    json_pack("{s:o, s:s, s:o}", "credit_code",
-                                              str_or_null(m.credit_code),
-                                              "name", m.name, "region_code",
-                                              str_or_null(m.region_code)));
+                json_object_set_new(
+                    doc, "manufacturer",
+                    json_pack("{s:o, s:s, s:o, s:o}", "credit_code",
+                              str_or_null(m.credit_code), "name", m.name,
+                              "region_code", str_or_null(m.region_code),
+                              "address", str_or_null(m.address)));
         } else {
                 json_object_set_new(doc, "manufacturer", json_null());
         }

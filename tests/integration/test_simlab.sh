@@ -110,6 +110,8 @@ KINDS = {"SUPERVISION", "RECHECK", "RETEST"}
 STAGES = {"PRODUCTION", "CIRCULATION", "ECOMMERCE"}
 ROLES = {"PRODUCER", "SELLER"}
 XIAMEN = {"350203", "350205", "350206", "350211", "350212", "350213"}
+DISTRICTS = dict(zip(sorted(XIAMEN), ["思明区", "海沧区", "湖里区", "集美区",
+                                     "同安区", "翔安区"]))
 
 def check_docs(name, docs):
     """The essentials of every document, follow-ups pointing back."""
@@ -130,12 +132,22 @@ def check_docs(name, docs):
             fail(f"{where}: enterprise not registered in Xiamen")
         if not e["name"].startswith("厦门"):
             fail(f"{where}: enterprise name {e['name']}")
+        # Record schema v2: where the enterprise is, whom to call.
+        if not re.fullmatch(r"厦门市" + DISTRICTS[e["region_code"]] +
+                            r"\S+?\d+号\S*", e["address"] or ""):
+            fail(f"{where}: enterprise address {e['address']!r}")
+        if e["contact"] is not None and not re.fullmatch(
+                r"(\S{2,4} )?(1[35-9]\d{9}|0592-\d{7})", e["contact"]):
+            fail(f"{where}: enterprise contact {e['contact']!r}")
         m = d["manufacturer"]
         if m is not None:
             if e["role"] != "SELLER":
                 fail(f"{where}: a producer sample names a manufacturer")
             if m["credit_code"] is not None and not uscc_valid(m["credit_code"]):
                 fail(f"{where}: invalid manufacturer code {m['credit_code']}")
+            if m["address"] is not None and not re.fullmatch(
+                    r"\S+?(市|区)\S+?\d+号", m["address"]):
+                fail(f"{where}: manufacturer address {m['address']!r}")
         elif e["role"] == "SELLER":
             fail(f"{where}: a seller sample without manufacturer")
         if not (d["sampled_on"] <= d["reported_at"][:10]):
@@ -280,6 +292,12 @@ fails = collections.Counter(i["name"] for d in ncd for i in d["items"]
 labelling = sum(v for k, v in fails.items() if "标" in k or "说明" in k)
 if labelling < 0.25 * sum(fails.values()):
     fail(f"labelling items are {labelling} of {sum(fails.values())} failures")
+contacts = sum(d["enterprise"]["contact"] is not None for d in sup) / len(sup)
+made = [d["manufacturer"] for d in sup if d["manufacturer"]]
+labelled = sum(m["address"] is not None for m in made) / len(made)
+if not 0.8 <= contacts < 1 or not 0.7 <= labelled < 1:
+    fail(f"{contacts:.2f} of results name a contact, {labelled:.2f} of "
+         "manufacturers an address")
 print(f"rates: {overall:.3f} overall, " +
       ", ".join(f"{k.lower()} {v:.3f}" for k, v in sorted(stage.items())) +
       f"; {safety:.0%} with a failed safety item")
@@ -414,8 +432,10 @@ print(f"acts: huli {rows_} acts on 48 open results ({dict(kinds)}); "
 EN = ["result_id", "report_no", "lab_code", "lab_name", "plan_id", "level",
       "kind", "refers_to", "stage", "sampled_on", "reported_at",
       "enterprise_credit_code", "enterprise_name", "enterprise_region_code",
-      "enterprise_role", "manufacturer_credit_code", "manufacturer_name",
-      "manufacturer_region_code", "product_category", "product_name",
+      "enterprise_role", "enterprise_address", "enterprise_contact",
+      "manufacturer_credit_code", "manufacturer_name",
+      "manufacturer_region_code", "manufacturer_address", "product_category",
+      "product_name",
       "product_brand", "product_model", "product_grade", "product_batch",
       "product_production_date", "item_name", "item_clause",
       "item_requirement", "item_measured", "item_unit", "item_importance",
@@ -440,7 +460,9 @@ ZH_HEADERS = {"报告编号": "report_no", "受检单位": "enterprise_name",
               "产品名称": "product_name", "规格型号": "product_model",
               "检验项目": "item_name", "标准要求": "item_requirement",
               "实测值": "item_measured", "单项判定": "item_verdict",
-              "检验结论": "verdict", "承检机构": "lab_name"}
+              "检验结论": "verdict", "承检机构": "lab_name",
+              "受检单位地址": "enterprise_address", "联系人": "enterprise_contact",
+              "生产企业地址": "manufacturer_address"}
 
 def read_csv(name, encoding, zh):
     with open(f"{T}/{name}", "rb") as f:
@@ -474,7 +496,7 @@ def docs_from_rows(rows, zh):
         first = not docs or docs[-1]["report_no"] != cells["report_no"]
         if first:
             mf = {k: cells["manufacturer_" + k]
-                  for k in ("credit_code", "name", "region_code")}
+                  for k in ("credit_code", "name", "region_code", "address")}
             docs.append({
                 "result_id": cells["result_id"], "report_no": cells["report_no"],
                 "lab": {"code": cells["lab_code"], "name": cells["lab_name"]},
@@ -483,7 +505,8 @@ def docs_from_rows(rows, zh):
                 "stage": cells["stage"], "sampled_on": cells["sampled_on"],
                 "reported_at": cells["reported_at"],
                 "enterprise": {k: cells["enterprise_" + k] for k in
-                               ("credit_code", "name", "region_code", "role")},
+                               ("credit_code", "name", "region_code", "role",
+                                "address", "contact")},
                 "manufacturer": mf if any(mf.values()) else None,
                 "product": {k: cells["product_" + k] for k in
                             ("category", "name", "brand", "model", "grade",
