@@ -151,21 +151,21 @@ INSERT INTO ql.action_kind (action, title, sort_order, offset_days, not_before_d
 -- safety (before MECHANICAL_SAFETY's 防护); combustion noise and insulation
 -- tensile strength are performance (before FIRE_SAFETY's 燃烧 and
 -- ELECTRICAL_SAFETY's 绝缘); carbon monoxide in flue gas and the migration
--- tests of food-contact materials are hazardous substances; gas tightness
+-- and sensory tests of food-contact materials are hazardous substances; gas tightness
 -- and flame-failure devices are fire safety; speed limits, tamper-proofing
--- and hardware are mechanical and structural safety; sensory, adhesion and
--- opacity are performance.
+-- and hardware are mechanical and structural safety; adhesion and opacity
+-- are performance.
 INSERT INTO ql.cause_rule (priority, pattern, category, note) VALUES
 (15, '噪声|抗张强度|断裂伸长率', 'PERFORMANCE',
  'performance items whose names contain 燃烧 or 绝缘: before FIRE_SAFETY and ELECTRICAL_SAFETY'),
-(18, '一氧化碳|烟气中CO|CO含量|脱色|高锰酸钾|迁移量|蒸发残渣', 'HAZARDOUS_SUBSTANCE',
- 'CO in flue gas; migration tests of food-contact materials'),
+(18, '一氧化碳|烟气中CO|CO含量|脱色|高锰酸钾|迁移量|蒸发残渣|感官', 'HAZARDOUS_SUBSTANCE',
+ 'CO in flue gas; the migration and sensory tests of food-contact materials (GB 4806: an odour or foreign matter points to residues)'),
 (25, '带电部件|电压试验|耐压|击穿', 'ELECTRICAL_SAFETY',
  'voltage tests; protection against access to live parts (before 防护 of MECHANICAL_SAFETY)'),
 (38, '熄火保护|气密|漏气|燃气泄漏', 'FIRE_SAFETY', 'gas appliances: tightness, flame-failure devices'),
 (48, '车速|防篡改|限速|五金件|连接件|紧固件', 'MECHANICAL_SAFETY',
  'e-bike speed and tamper-proofing; furniture hardware'),
-(58, '感官|附着力|对比率|遮盖力|行驶能力|续驶', 'PERFORMANCE', 'sensory and coating performance; e-bike pedalling');
+(58, '附着力|对比率|遮盖力|行驶能力|续驶', 'PERFORMANCE', 'coating performance; e-bike pedalling');
 
 -- The rules digest covers the new columns and the bureau's region: a change
 -- of either re-derives every plan (ql.recategorize).
@@ -768,7 +768,10 @@ END $$;
 -- The derivation.  ql.derive_plans as in 012, and: dates count from the
 -- acts (provisional until one is recorded); no STOP_SALE for a refusal;
 -- NOTIFY_PRODUCER_BUREAU; REORGANIZE_RECHECK; the role's measure; the
--- dated part of stored actions follows the acts at every call.
+-- dated part of stored actions follows the acts at every call; the
+-- announcement and the suspension, recorded as acts, carry out
+-- PUBLIC_ANNOUNCEMENT and SUSPEND_REORGANIZE (DONE by the officer who
+-- recorded them).
 CREATE OR REPLACE FUNCTION ql.derive_plans(full_recompute boolean) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET enable_hashjoin = on SET enable_mergejoin = on AS $$
 BEGIN
@@ -939,20 +942,35 @@ BEGIN
                                      WHERE ac0.about_result_id = n.result_id))
     ), d AS (
         SELECT pa.action_id, o.case_no, o.credit_code,
-               CASE WHEN ac.completed_by IS NOT NULL OR f.done_by_result IS NOT NULL THEN 'DONE'
+               CASE WHEN ac.completed_by IS NOT NULL OR f.done_by_result IS NOT NULL
+                         OR ax.recorded_by IS NOT NULL THEN 'DONE'
                     WHEN o.status <> 'OPEN' OR o.case_status IN ('CLEARED', 'CLOSED') THEN 'CANCELLED'
                     ELSE 'PENDING' END AS status,
-               f.done_by_result, coalesce(ac.completed_at, f.done_at) AS done_at,
-               ac.completed_by AS done_by, ac.note
+               f.done_by_result, coalesce(ac.completed_at, f.done_at, ax.recorded_at) AS done_at,
+               coalesce(ac.completed_by, ax.recorded_by) AS done_by, coalesce(ac.note, ax.note) AS note
           FROM o
          CROSS JOIN LATERAL (SELECT pa.action_id, pa.action, pa.about_result_id
                                FROM ql.plan_action pa
                               WHERE pa.original_result_id = o.result_id OFFSET 0) pa
           LEFT JOIN ql.action_completion ac
                  ON ac.about_result_id = pa.about_result_id AND ac.action = pa.action
-          LEFT JOIN LATERAL (SELECT l.next_recheck_id, l.next_recheck_at FROM ql.followup_link l
-                              WHERE pa.action IN ('SECOND_RECHECK', 'REORGANIZE_RECHECK')
+          LEFT JOIN LATERAL (SELECT l.next_recheck_id, l.next_recheck_at, l.reported_at
+                               FROM ql.followup_link l
+                              WHERE pa.action IN ('SECOND_RECHECK', 'REORGANIZE_RECHECK',
+                                                  'PUBLIC_ANNOUNCEMENT', 'SUSPEND_REORGANIZE')
                                 AND l.result_id = pa.about_result_id) sr ON true
+          -- The act that carried out an escalation step: the announcement,
+          -- the suspension, recorded on or after the failed recheck.
+          LEFT JOIN LATERAL (SELECT a.recorded_by, a.recorded_at,
+                                    ql.title('act', a.act) || ' ' || a.on_date
+                                    || coalesce(' ' || a.doc_no, '') AS note
+                               FROM ql.case_act a
+                              WHERE pa.action IN ('PUBLIC_ANNOUNCEMENT', 'SUSPEND_REORGANIZE')
+                                AND a.case_no = o.case_no AND a.revoked_at IS NULL
+                                AND a.act = CASE pa.action WHEN 'PUBLIC_ANNOUNCEMENT' THEN 'ANNOUNCED'
+                                                           ELSE 'SUSPENSION_ORDER' END
+                                AND a.on_date >= ql.cst_date(sr.reported_at)
+                              ORDER BY a.on_date DESC, a.act_id DESC LIMIT 1) ax ON true
          CROSS JOIN LATERAL (SELECT CASE pa.action WHEN 'RECHECK' THEN o.first_recheck_id
                                                    WHEN 'OBJECTION_WINDOW' THEN o.first_retest_id
                                                    WHEN 'SECOND_RECHECK' THEN sr.next_recheck_id

@@ -8,7 +8,7 @@
 -- that an officer of another district sees and changes nothing.
 BEGIN;
 \ir fixtures.sql
-SELECT plan(77);
+SELECT plan(79);
 
 CREATE ROLE qltap_cw_huli LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_cw_boss LOGIN IN ROLE ql_officer;
@@ -143,6 +143,10 @@ SELECT results_eq(format($$SELECT not_before, due_date, provisional FROM ql.plan
                            WHERE case_no = %L AND action = 'SECOND_RECHECK'$$, :'a'),
                   $$VALUES (date '2024-08-19', date '2024-09-18', false)$$,
                   'after it: not before +60, due +90 from the announcement (Art. 48), firm');
+SELECT results_eq(format($$SELECT status, done_by, note FROM ql.plan_action
+                           WHERE case_no = %L AND action = 'PUBLIC_ANNOUNCEMENT'$$, :'a'),
+                  $$VALUES ('DONE', 'qltap_cw_huli', '公告 2024-06-20')$$,
+                  'the recorded announcement carries out PUBLIC_ANNOUNCEMENT');
 -- A second failure: SUSPENSION_ORDER dates REORGANIZE_RECHECK.
 SELECT qltest.put('LAB1:A3', '914403001922038216', 'RECHECK', 'NONCONFORMING', '2024-09-10 02:00+00', 'LAB1:A1');
 SELECT results_eq(format($$SELECT due_date, provisional FROM ql.plan_action
@@ -158,6 +162,8 @@ RESET SESSION AUTHORIZATION;
 SELECT results_eq(format($$SELECT due_date, provisional FROM ql.plan_action
                            WHERE case_no = %L AND action = 'REORGANIZE_RECHECK'$$, :'a'),
                   $$VALUES (date '2024-11-15', false)$$, 'due on the end of the period, firm');
+SELECT is((SELECT status FROM ql.plan_action WHERE case_no = :'a' AND action = 'SUSPEND_REORGANIZE'),
+          'DONE', 'and the recorded suspension carries out SUSPEND_REORGANIZE');
 -- A third failure: LICENSE_REVOCATION; completing it requests the close.
 SELECT qltest.put('LAB1:A4', '914403001922038216', 'RECHECK', 'NONCONFORMING', '2024-11-20 02:00+00', 'LAB1:A1');
 SELECT action_id AS revocation FROM ql.plan_action WHERE case_no = :'a' AND action = 'LICENSE_REVOCATION' \gset
