@@ -74,6 +74,15 @@ static const setting_t settings[] = {
 
     {"pg", "QL_PG", T_STR, OFF(pg), "dbname=qingling", QL_PROG_TRIAGE, 0, 0, 0,
      "CONNINFO", "libpq connection string"},
+    {"pg_password_file", "QL_PG_PASSWORD_FILE", T_STR, OFF(pg_password_file),
+     NULL, QL_PROG_TRIAGE, 0, 0, 0, "FILE",
+     "PostgreSQL password, read from FILE at start (one line; e.g. a Docker "
+     "secret); overrides a password in --pg"},
+    {"pg_statement_timeout_ms", "QL_PG_STATEMENT_TIMEOUT_MS", T_INT,
+     OFF(pg_statement_timeout_ms), "60000", QL_PROG_TRIAGE, 0, 100, 3600000,
+     "MS",
+     "PostgreSQL statement_timeout; a statement not answered within it "
+     "(plus at most 5 s) drops the connection"},
     {"group", "QL_GROUP", T_STR, OFF(group), "ql-triage", QL_PROG_TRIAGE, 0, 0,
      0, "ID", "Kafka consumer group"},
     {"batch_size", "QL_BATCH_SIZE", T_INT, OFF(batch_size), "2000",

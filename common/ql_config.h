@@ -49,7 +49,9 @@ typedef struct {
         int kafka_timeout_ms; /* delivery bound for producers */
 
         /* ql-triage */
-        char *pg;    /* QL_PG */
+        char *pg;               /* QL_PG */
+        char *pg_password_file; /* QL_PG_PASSWORD_FILE, or NULL */
+        int pg_statement_timeout_ms;
         char *group; /* QL_GROUP */
         int batch_size;
         int batch_ms;

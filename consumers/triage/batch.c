@@ -31,6 +31,8 @@ struct triage_batch_s {
         size_t nparts, parts_cap;
         triage_reject_t *rejects;
         size_t nrejects, rejects_cap;
+        triage_gap_t *gaps;
+        size_t ngaps, gaps_cap;
         triage_buf_t lines, strs, bytes;
         const char **set; /* string set for triage_batch_mark() */
         size_t set_cap;
@@ -290,7 +292,7 @@ void triage_batch_reset(triage_batch_t *b)
 {
         for (size_t i = 0; i < b->nrejects; i++)
                 reject_free(&b->rejects[i]);
-        b->nrows = b->nparts = b->nrejects = 0;
+        b->nrows = b->nparts = b->nrejects = b->ngaps = 0;
         b->lines.len = b->strs.len = b->bytes.len = 0;
 }
 
@@ -303,6 +305,7 @@ void triage_batch_destroy(triage_batch_t *b)
         free(b->rows);
         free(b->parts);
         free(b->rejects);
+        free(b->gaps);
         free(b->set);
         triage_buf_free(&b->lines);
         triage_buf_free(&b->strs);
@@ -467,6 +470,36 @@ int triage_batch_add_reject(triage_batch_t *b, int32_t partition,
         }
         part_note(p, offset);
         return 0;
+}
+
+int triage_batch_add_gap(triage_batch_t *b, int32_t partition, int64_t first,
+                         int64_t last, int64_t start)
+{
+        if (first > last ||
+            grow((void **)&b->gaps, &b->gaps_cap, b->ngaps, sizeof(*b->gaps)))
+                return -1;
+        triage_batch_part_t *p = part_for(b, partition, start);
+        if (!p)
+                return -1;
+        if (last + 1 > p->end)
+                p->end = last + 1;
+        b->gaps[b->ngaps++] = (triage_gap_t){partition, first, last};
+        return 0;
+}
+
+size_t triage_batch_gap_count(const triage_batch_t *b)
+{
+        return b->ngaps;
+}
+
+const triage_gap_t *triage_batch_gap(const triage_batch_t *b, size_t i)
+{
+        return i < b->ngaps ? &b->gaps[i] : NULL;
+}
+
+size_t triage_batch_pending(const triage_batch_t *b)
+{
+        return triage_batch_records(b) + b->ngaps;
 }
 
 size_t triage_batch_records(const triage_batch_t *b)

@@ -73,6 +73,15 @@ typedef struct {
         int from_row; /* index of the row it replaced, or -1 */
 } triage_reject_t;
 
+/* Offsets first..last of a partition that the broker no longer has
+ * (retention deleted them before they were stored).  The batch's
+ * transaction records them in ql.expired_range and moves the partition's
+ * stored offset past them. */
+typedef struct {
+        int32_t partition;
+        int64_t first, last;
+} triage_gap_t;
+
 typedef struct triage_batch_s triage_batch_t;
 
 /* A batch for `topic` (copied). */
@@ -100,8 +109,18 @@ int triage_batch_add_reject(triage_batch_t *b, int32_t partition,
                             triage_reject_kind_t kind, const char *result_id,
                             const char *error);
 
+/* Add a gap (see triage_gap_t) on partition, first <= last; `start` as
+ * for triage_batch_add_row().  The partition's end moves to last + 1 at
+ * least.  0, or -1 if memory ran out (the batch is unchanged then). */
+int triage_batch_add_gap(triage_batch_t *b, int32_t partition, int64_t first,
+                         int64_t last, int64_t start);
+size_t triage_batch_gap_count(const triage_batch_t *b);
+const triage_gap_t *triage_batch_gap(const triage_batch_t *b, size_t i);
+
 /* Records in the batch (rows plus rejects that did not come from a row). */
 size_t triage_batch_records(const triage_batch_t *b);
+/* Records plus gaps: 0 when the batch has nothing to write. */
+size_t triage_batch_pending(const triage_batch_t *b);
 size_t triage_batch_rows(const triage_batch_t *b);
 const char *triage_batch_topic(const triage_batch_t *b);
 

@@ -11,10 +11,24 @@
  * Two batches take turns: one fills on this thread while the writer thread
  * stores the other.  The filling batch starts where the one being written
  * ends (partitions.h: base); if that one fails, both are discarded.
+ *
+ * Position moves forward past offsets that are not there only in two
+ * ways, both exact: a record arrives beyond the position (the ones between
+ * are gone: a gap, from the position to the record), or, before the
+ * fetcher is sent somewhere (assignment, resync), the partition's log
+ * start is asked for and found past the position (a gap up to it, and the
+ * fetcher goes to the log start: nothing below it can arrive after that).
+ * A gap travels in the batch like a record, so the batch's transaction
+ * records it in ql.expired_range with the offset move.
+ *
+ * Nothing here waits on PostgreSQL without a bound (store.h), and the
+ * rebalance callback tries it once: partitions whose offsets it could not
+ * read are assigned paused and picked up by the resync.
  */
 #include "consumer.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,13 +45,20 @@
 #include "store.h"
 #include "writer.h"
 
-#define POLL_MS         100
-#define BACKOFF_MIN_MS  200
-#define BACKOFF_MAX_MS  5000
-#define SEEK_TIMEOUT_MS 5000
-#define PROGRESS_MS     10000
-#define PING_MS         5000
-#define PREFETCH_KB     12288 /* queued.max.messages.kbytes, split by --workers */
+#define POLL_MS          100
+#define BACKOFF_MIN_MS   200
+#define BACKOFF_MAX_MS   5000
+#define SEEK_TIMEOUT_MS  5000
+#define PROGRESS_MS      10000
+#define PING_MS          5000
+#define PREFETCH_KB      12288 /* queued.max.messages.kbytes, split by --workers */
+#define LOG_START_MS     5000  /* asking the brokers for the log starts */
+#define QUIET_MS         2000  /* no record for this long: the queue is empty */
+#define RETRY_EVERY_MS   5000  /* failed derivations: look for due ones */
+#define RETRY_OVERDUE_MS 60000 /* ...between batches when never idle */
+#define RETRY_MAX        20    /* enterprises per look */
+#define RETRY_BUDGET_MS  5000  /* ...started within this long (the poll waits) \
+                                */
 
 struct triage_consumer_s {
         ql_log_t *lg;
@@ -46,6 +67,7 @@ struct triage_consumer_s {
         atomic_int uscc_mode; /* ql_uscc_mode_t; SIGHUP may change it */
         char *topic;
         int batch_size, batch_ms, idle_exit;
+        int lead; /* the process's first member: retries derivations */
 
         rd_kafka_t *rk;
         triage_store_t *store;
@@ -68,11 +90,19 @@ struct triage_consumer_s {
                                   * idle */
         uint64_t progress_stored;
         int64_t progress_at;
+        int64_t next_retry; /* ms: look for due failed derivations */
 
         atomic_int kafka_ok, pg_ok;
         triage_totals_t totals;
+        /* Records that expired before they were stored, for /readyz (read
+         * from the metrics thread). */
+        pthread_mutex_t expired_lock;
+        uint64_t expired;
+        size_t expired_ranges;
+        char expired_last[160];
         ql_counter_t *m_records, *m_stored, *m_duplicates, *m_rejected,
-            *m_batches, *m_pg_errors, *m_lost;
+            *m_batches, *m_pg_errors, *m_lost, *m_dlq_failures,
+            *m_dlq_truncated, *m_expired, *m_derivation_failures;
         ql_histogram_t *m_batch_seconds;
 };
 
@@ -118,8 +148,9 @@ static int ensure_pg(triage_consumer_t *c)
         return 0;
 }
 
-/* The held partitions as a librdkafka list, offsets at the stored ones
- * (nothing stored: the beginning).  NULL if none are held. */
+/* The held partitions as a librdkafka list, offsets at their positions
+ * (the stored offsets, or past a gap; nothing stored: the beginning).
+ * NULL if none are held. */
 static rd_kafka_topic_partition_list_t *held_list(triage_consumer_t *c)
 {
         size_t n = triage_partitions_count(c->parts);
@@ -133,9 +164,66 @@ static rd_kafka_topic_partition_list_t *held_list(triage_consumer_t *c)
                         break;
                 rd_kafka_topic_partition_list_add(l, c->topic, p.partition)
                     ->offset =
-                    p.stored >= 0 ? p.stored : RD_KAFKA_OFFSET_BEGINNING;
+                    p.position >= 0 ? p.position : RD_KAFKA_OFFSET_BEGINNING;
         }
         return l;
+}
+
+/* The fetcher is about to be sent to the offsets in l (positions of held,
+ * loaded partitions).  Ask the brokers where each partition's log starts
+ * now; where that is past the position (nothing stored counts as 0), the
+ * records between expired before they were stored: the gap goes into the
+ * filling batch, and the position and l's offset move to the log start, so
+ * nothing below it can arrive afterwards.  Without an answer nothing
+ * changes: a gap then shows when the first record beyond it arrives. */
+static void check_log_starts(triage_consumer_t *c,
+                             rd_kafka_topic_partition_list_t *l)
+{
+        rd_kafka_topic_partition_list_t *q =
+            rd_kafka_topic_partition_list_copy(l);
+        for (int i = 0; i < q->cnt; i++)
+                q->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING; /* earliest */
+        rd_kafka_resp_err_t err =
+            rd_kafka_offsets_for_times(c->rk, q, LOG_START_MS);
+        if (err) {
+                ql_warn(c->lg,
+                        "cannot ask where the partitions' logs start (%s); "
+                        "expired records will show when the next record "
+                        "arrives",
+                        rd_kafka_err2str(err));
+                rd_kafka_topic_partition_list_destroy(q);
+                return;
+        }
+        for (int i = 0; i < q->cnt; i++) {
+                triage_partition_t p;
+                int64_t lo = q->elems[i].offset;
+                if (q->elems[i].err || lo <= 0 ||
+                    triage_partitions_find(c->parts, q->elems[i].partition,
+                                           &p) ||
+                    !p.loaded)
+                        continue;
+                int64_t due = p.position >= 0 ? p.position : 0;
+                if (lo <= due)
+                        continue;
+                int was_empty = !triage_batch_pending(c->batch);
+                if (triage_batch_add_gap(c->batch, p.partition, due, lo - 1,
+                                         p.base)) {
+                        ql_error(c->lg, "out of memory recording a gap");
+                        continue;
+                }
+                if (was_empty)
+                        c->batch_started = now_ms();
+                triage_partitions_skip_to(c->parts, p.partition, lo);
+                for (int k = 0; k < l->cnt; k++)
+                        if (l->elems[k].partition == p.partition)
+                                l->elems[k].offset = lo;
+                ql_warn(c->lg,
+                        "%s/%" PRId32 ": the log starts at %" PRId64
+                        ", past offset %" PRId64
+                        " that was due: fetching from %" PRId64,
+                        c->topic, p.partition, lo, due, lo);
+        }
+        rd_kafka_topic_partition_list_destroy(q);
 }
 
 /* Discard the filling batch and ask for a resync after a back-off: the
@@ -161,16 +249,20 @@ static void start_resync(triage_consumer_t *c)
 static int resync(triage_consumer_t *c)
 {
         char err[512];
-        if (ensure_pg(c) ||
+        int loaded = !ensure_pg(c); /* a failure is said by ensure_pg */
+        if (loaded &&
             triage_store_load_offsets(c->store, c->parts, err, sizeof(err))) {
-                if (triage_store_connected(c->store))
-                        ql_warn(c->lg, "%s", err);
+                ql_warn(c->lg, "%s", err);
+                loaded = 0;
+        }
+        if (!loaded) {
                 atomic_store(&c->pg_ok, triage_store_connected(c->store));
                 c->resync_at = now_ms() + next_backoff(c);
                 return -1;
         }
         rd_kafka_topic_partition_list_t *l = held_list(c);
         if (l) {
+                check_log_starts(c, l);
                 rd_kafka_error_t *e =
                     rd_kafka_seek_partitions(c->rk, l, SEEK_TIMEOUT_MS);
                 int bad = e != NULL;
@@ -266,6 +358,37 @@ static void count_batch(triage_consumer_t *c, const triage_batch_t *b,
                  records, stored, dups, rejected, seconds);
 }
 
+/* What a committed batch did besides storing records: the gaps it
+ * recorded (said here, once committed), the dead letters Kafka refused for
+ * good or that were cut to fit, the case derivations that failed. */
+static void count_extras(triage_consumer_t *c, const triage_batch_t *b,
+                         const triage_writer_result_t *res)
+{
+        for (size_t i = 0; i < triage_batch_gap_count(b); i++) {
+                const triage_gap_t *g = triage_batch_gap(b, i);
+                uint64_t n = (uint64_t)(g->last - g->first + 1);
+                ql_error(c->lg,
+                         "%s/%" PRId32 ": offsets %" PRId64 "..%" PRId64
+                         " (%" PRIu64
+                         " records) expired from the broker (retention) "
+                         "before they were stored; recorded in "
+                         "ql.expired_range",
+                         c->topic, g->partition, g->first, g->last, n);
+                ql_counter_add(c->m_expired, n);
+                pthread_mutex_lock(&c->expired_lock);
+                c->expired += n;
+                c->expired_ranges++;
+                snprintf(c->expired_last, sizeof(c->expired_last),
+                         "%s/%" PRId32 " %" PRId64 "..%" PRId64, c->topic,
+                         g->partition, g->first, g->last);
+                pthread_mutex_unlock(&c->expired_lock);
+        }
+        ql_counter_add(c->m_dlq_failures, res->dead.skipped);
+        ql_counter_add(c->m_dlq_truncated, res->dead.truncated);
+        ql_counter_add(c->m_derivation_failures,
+                       res->stats.derivation_failures);
+}
+
 /* Act on a written batch: count it and move the stored offsets, or, if it
  * failed, discard it and the batch filling behind it and go back to the
  * stored offsets (`revoking`: the partitions are going anyway, so no
@@ -278,6 +401,7 @@ static int handle(triage_consumer_t *c, triage_writer_result_t *res,
         atomic_store(&c->pg_ok, res->connected);
         if (res->rc == TRIAGE_STORE_OK) {
                 count_batch(c, b, res->seconds);
+                count_extras(c, b, res);
                 triage_partitions_commit(c->parts, b);
                 commit_to_kafka(c, b);
                 triage_batch_reset(b);
@@ -335,34 +459,26 @@ static void submit(triage_consumer_t *c)
 static int flush_now(triage_consumer_t *c, int revoking)
 {
         int rc = drain(c, revoking);
-        if (!rc && triage_batch_records(c->batch) && !c->resync) {
+        if (!rc && triage_batch_pending(c->batch) && !c->resync) {
                 submit(c);
                 rc = drain(c, revoking);
         }
         return rc;
 }
 
-/* Read the stored offsets of the partitions just assigned, retrying until
- * PostgreSQL answers or the program is stopping.  0 when loaded. */
+/* Read the stored offsets of the partitions just assigned: one try,
+ * bounded (store.h), for the rebalance callback must not hold the group.
+ * 0 when loaded. */
 static int load_assigned(triage_consumer_t *c)
 {
-        for (;;) {
-                char err[512];
-                if (!ensure_pg(c)) {
-                        if (!triage_store_load_offsets(c->store, c->parts, err,
-                                                       sizeof(err)))
-                                return 0;
-                        ql_warn(c->lg, "%s", err);
-                        atomic_store(&c->pg_ok,
-                                     triage_store_connected(c->store));
-                }
-                int wait = next_backoff(c);
-                for (int waited = 0; waited < wait; waited += 50) {
-                        if (!*c->run)
-                                return -1;
-                        sleep_ms(50);
-                }
-        }
+        char err[512];
+        if (ensure_pg(c))
+                return -1;
+        if (!triage_store_load_offsets(c->store, c->parts, err, sizeof(err)))
+                return 0;
+        ql_warn(c->lg, "%s", err);
+        atomic_store(&c->pg_ok, triage_store_connected(c->store));
+        return -1;
 }
 
 static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
@@ -376,35 +492,65 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                         "%s%" PRId32, i ? "," : "",
                                         list->elems[i].partition);
         if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                /* The store is needed here: nothing may be in flight. */
+                /* The store is needed here: nothing may be in flight.  What
+                 * is left of the partitions held before is not ours to
+                 * write any more. */
                 drain(c, 1);
+                triage_batch_reset(c->batch);
                 int32_t ids[list->cnt ? list->cnt : 1];
                 size_t n = 0;
                 for (int i = 0; i < list->cnt; i++)
                         if (!strcmp(list->elems[i].topic, c->topic))
                                 ids[n++] = list->elems[i].partition;
                 c->resync = 0;
-                if (triage_partitions_assign(c->parts, ids, n) ||
-                    load_assigned(c)) {
-                        /* Stopping (or out of memory): hold nothing. */
-                        triage_partitions_assign(c->parts, NULL, 0);
+                if (triage_partitions_assign(c->parts, ids, n)) {
+                        /* Out of memory: hold nothing. */
                         rd_kafka_assign(rk, NULL);
                         return;
                 }
+                /* PostgreSQL not answering: take the partitions anyway
+                 * (the group goes on), paused, and let the resync read
+                 * their offsets once it answers. */
+                int loaded = !load_assigned(c);
+                for (int i = 0; i < list->cnt; i++)
+                        list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+                if (loaded) {
+                        for (int i = 0; i < list->cnt; i++) {
+                                triage_partition_t p;
+                                if (!triage_partitions_find(
+                                        c->parts, list->elems[i].partition,
+                                        &p) &&
+                                    p.position >= 0)
+                                        list->elems[i].offset = p.position;
+                        }
+                        check_log_starts(c, list);
+                }
                 for (int i = 0; i < list->cnt; i++) {
-                        triage_partition_t p = {0};
-                        for (size_t j = 0;
-                             !triage_partitions_at(c->parts, j, &p); j++)
-                                if (p.partition == list->elems[i].partition)
-                                        break;
-                        list->elems[i].offset = p.stored >= 0
-                                                    ? p.stored
-                                                    : RD_KAFKA_OFFSET_BEGINNING;
-                        if (p.stored >= 0)
+                        triage_partition_t p = {.stored = TRIAGE_OFFSET_NONE};
+                        triage_partitions_find(c->parts,
+                                               list->elems[i].partition, &p);
+                        if (!loaded)
                                 ql_info(c->lg,
                                         "assigned %s/%" PRId32
-                                        " from stored offset %" PRId64,
-                                        c->topic, p.partition, p.stored);
+                                        " paused until its stored offset "
+                                        "can be read",
+                                        c->topic, list->elems[i].partition);
+                        else if (p.stored >= 0)
+                                ql_info(c->lg,
+                                        "assigned %s/%" PRId32
+                                        " from stored offset %" PRId64 "%s",
+                                        c->topic, p.partition, p.stored,
+                                        p.position > p.stored
+                                            ? " (past expired records)"
+                                            : "");
+                        else if (p.position > 0)
+                                ql_info(c->lg,
+                                        "assigned %s/%" PRId32
+                                        " from offset %" PRId64
+                                        ", where its log starts (nothing "
+                                        "stored; the records before it "
+                                        "expired)",
+                                        c->topic, p.partition, p.position);
                         else
                                 ql_info(c->lg,
                                         "assigned %s/%" PRId32
@@ -413,13 +559,20 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                         c->topic, list->elems[i].partition);
                 }
                 rd_kafka_assign(rk, list);
-                /* A partition paused during an earlier resync may come
-                 * back paused: this assignment starts afresh. */
-                rd_kafka_resume_partitions(rk, list);
+                if (loaded) {
+                        /* A partition paused during an earlier resync may
+                         * come back paused: this assignment starts
+                         * afresh. */
+                        rd_kafka_resume_partitions(rk, list);
+                        c->backoff_ms = BACKOFF_MIN_MS;
+                } else {
+                        rd_kafka_pause_partitions(rk, list);
+                        c->resync = 1;
+                        c->resync_at = now_ms() + next_backoff(c);
+                }
                 atomic_store(&c->kafka_ok, 1);
                 c->assigned = 1;
                 c->last_activity = now_ms();
-                c->backoff_ms = BACKOFF_MIN_MS;
                 return;
         }
         if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -581,6 +734,26 @@ static void register_metrics(triage_consumer_t *c, ql_metrics_t *m)
             m, "ql_triage_batch_seconds",
             "Time to write one batch to PostgreSQL, dead letters included.",
             NULL);
+        c->m_dlq_failures = ql_metrics_counter(
+            m, "ql_triage_dlq_failures_total",
+            "Dead letters Kafka refused for good (topic deleted, access "
+            "denied, too large): kept in ql.rejected_record only.",
+            NULL);
+        c->m_dlq_truncated = ql_metrics_counter(
+            m, "ql_triage_dlq_truncated_total",
+            "Dead letters cut to fit message.max.bytes (header "
+            "'truncated').",
+            NULL);
+        c->m_expired = ql_metrics_counter(
+            m, "ql_triage_expired_records_total",
+            "Records deleted by the topic's retention before they were "
+            "stored (ql.expired_range).",
+            NULL);
+        c->m_derivation_failures = ql_metrics_counter(
+            m, "ql_triage_derivation_failures_total",
+            "Failed case derivations of an enterprise, retries included "
+            "(ql.derivation_failure).",
+            NULL);
 }
 
 triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
@@ -595,6 +768,8 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->lg = opts->lg;
         c->codec = opts->codec;
         c->run = opts->run;
+        c->lead = opts->lead;
+        pthread_mutex_init(&c->expired_lock, NULL);
         atomic_init(&c->uscc_mode, (int)cfg->uscc_check);
         atomic_init(&c->recategorize, 0);
         /* Like the prefetch, the batch size is the process's: members
@@ -612,7 +787,8 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->parts = triage_partitions_new(cfg->topic);
         c->batch = triage_batch_new(cfg->topic);
         c->spare = triage_batch_new(cfg->topic);
-        c->store = triage_store_new(cfg->pg, cfg->group, cfg->topic, c->lg);
+        c->store = triage_store_new(opts->pg, cfg->group, cfg->topic,
+                                    cfg->pg_statement_timeout_ms, c->lg);
         if (!c->topic || !c->parts || !c->batch || !c->spare || !c->store) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto fail;
@@ -651,6 +827,7 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->next_progress = now + PROGRESS_MS;
         c->progress_at = now;
         c->next_ping = now + PING_MS;
+        c->next_retry = now + RETRY_EVERY_MS;
         ql_info(c->lg,
                 "consuming %s in group %s (batches of %d records or %d ms)",
                 cfg->topic, cfg->group, c->batch_size, c->batch_ms);
@@ -674,16 +851,26 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
             !triage_partitions_accept(c->parts, m->partition, m->offset, &start,
                                       &expected))
                 return;
-        if (expected >= 0 && m->offset > expected)
-                ql_error(c->lg,
-                         "%s/%" PRId32 ": offsets %" PRId64 "..%" PRId64
-                         " are gone from the broker (retention?) and were "
-                         "never stored",
-                         c->topic, m->partition, expected, m->offset - 1);
         int64_t now = now_ms();
         c->last_activity = now;
-        if (!triage_batch_records(c->batch))
+        if (!triage_batch_pending(c->batch))
                 c->batch_started = now;
+        /* The fetcher skipped offsets: they expired before they were
+         * stored (typically after a fetch found its offset out of range
+         * and librdkafka went on from the log start).  The gap is said
+         * when its batch commits. */
+        if (m->offset > expected &&
+            triage_batch_add_gap(c->batch, m->partition, expected,
+                                 m->offset - 1, start)) {
+                ql_error(c->lg,
+                         "%s/%" PRId32 "/%" PRId64
+                         ": out of memory; re-reading the batch",
+                         c->topic, m->partition, m->offset);
+                drain(c, 0);
+                if (!c->resync)
+                        start_resync(c);
+                return;
+        }
 
         triage_record_t rec;
         triage_reject_kind_t kind;
@@ -775,11 +962,58 @@ static int fresh_watermarks(triage_consumer_t *c)
         return rc;
 }
 
+/* Retry the failed case derivations that are due (store.h). */
+static void retry_derivations(triage_consumer_t *c, int64_t now)
+{
+        triage_retry_stats_t r;
+        char err[512];
+        c->next_retry = now + RETRY_EVERY_MS;
+        if (triage_store_retry_derivations(c->store, RETRY_MAX, RETRY_BUDGET_MS,
+                                           &r, err, sizeof(err))) {
+                ql_warn(c->lg, "retrying failed case derivations: %s", err);
+                atomic_store(&c->pg_ok, triage_store_connected(c->store));
+                return;
+        }
+        ql_counter_add(c->m_derivation_failures, r.failed);
+        if (r.retried)
+                ql_info(c->lg,
+                        "retried %zu failed case derivations: %zu derived, "
+                        "%zu failed again; %zu unresolved "
+                        "(ql.derivation_failure)",
+                        r.retried, r.resolved, r.failed, r.open);
+}
+
+/* Quiet partitions (no record for QUIET_MS, so none waits in the queue)
+ * whose log, by the fetcher's last answer, now starts past the position:
+ * their records expired with nothing after them to show it (a fetch found
+ * its offset out of range, librdkafka went to the log start, and nothing
+ * came).  A resync asks the log starts and records the gap. */
+static void check_quiet_partitions(triage_consumer_t *c, int64_t now)
+{
+        if (c->resync || !c->assigned || triage_batch_pending(c->batch) ||
+            triage_writer_busy(c->writer) || now - c->last_activity < QUIET_MS)
+                return;
+        triage_partition_t p;
+        for (size_t i = 0; !triage_partitions_at(c->parts, i, &p); i++) {
+                int64_t due = p.position >= 0 ? p.position : 0;
+                if (p.loaded && p.low > due) {
+                        ql_warn(c->lg,
+                                "%s/%" PRId32 ": the log now starts at "
+                                "%" PRId64 ", past offset %" PRId64
+                                " that is due; reading the log starts again",
+                                c->topic, p.partition, p.low, due);
+                        start_resync(c);
+                        c->resync_at = now;
+                        return;
+                }
+        }
+}
+
 static void periodic(triage_consumer_t *c, int64_t now)
 {
         /* The cause rules are data: a reload re-applies them, between
          * batches, on the connection the writer is not using then. */
-        if (atomic_load(&c->recategorize) && !triage_batch_records(c->batch) &&
+        if (atomic_load(&c->recategorize) && !triage_batch_pending(c->batch) &&
             !triage_writer_busy(c->writer) &&
             triage_store_connected(c->store)) {
                 char err[512];
@@ -797,13 +1031,25 @@ static void periodic(triage_consumer_t *c, int64_t now)
         if (now >= c->next_watermarks) {
                 cached_watermarks(c);
                 c->next_watermarks = now + 1000;
+                check_quiet_partitions(c, now);
         }
-        if (now >= c->next_ping && !triage_batch_records(c->batch) &&
+        if (c->lead && now >= c->next_retry && !c->resync &&
+            !triage_writer_busy(c->writer) &&
+            triage_store_connected(c->store) &&
+            (!triage_batch_pending(c->batch) ||
+             now >= c->next_retry + RETRY_OVERDUE_MS))
+                retry_derivations(c, now);
+        if (now >= c->next_ping && !triage_batch_pending(c->batch) &&
             !triage_writer_busy(c->writer)) {
                 char err[512];
                 if (triage_store_connected(c->store) &&
                     triage_store_ping(c->store, err, sizeof(err))) {
                         ql_warn(c->lg, "%s", err);
+                        atomic_store(&c->pg_ok, 0);
+                        start_resync(c);
+                } else if (!triage_store_connected(c->store) && !c->resync) {
+                        /* Dropped between batches (a retry timed out): the
+                         * resync reconnects. */
                         atomic_store(&c->pg_ok, 0);
                         start_resync(c);
                 }
@@ -836,7 +1082,7 @@ static void periodic(triage_consumer_t *c, int64_t now)
 static int idle_done(triage_consumer_t *c, int64_t now)
 {
         if (!c->idle_exit || !c->assigned || c->resync ||
-            triage_batch_records(c->batch) || triage_writer_busy(c->writer) ||
+            triage_batch_pending(c->batch) || triage_writer_busy(c->writer) ||
             !triage_store_connected(c->store) ||
             triage_partitions_all_loaded(c->parts) ||
             now - c->last_activity < (int64_t)c->idle_exit * 1000 ||
@@ -866,7 +1112,7 @@ int triage_consumer_step(triage_consumer_t *c)
         if (c->resync && now >= c->resync_at)
                 resync(c);
         int timeout = POLL_MS;
-        if (triage_batch_records(c->batch)) {
+        if (triage_batch_pending(c->batch)) {
                 int64_t due = c->batch_started + c->batch_ms - now;
                 timeout = due < 0 ? 0 : due < POLL_MS ? (int)due : POLL_MS;
         }
@@ -876,13 +1122,13 @@ int triage_consumer_step(triage_consumer_t *c)
                 rd_kafka_message_destroy(m);
         }
         now = now_ms();
-        size_t n = triage_batch_records(c->batch);
+        size_t n = triage_batch_pending(c->batch);
         if (n && !c->resync &&
             (n >= (size_t)c->batch_size ||
              now >= c->batch_started + c->batch_ms)) {
                 /* One batch in flight at most: wait for the one before. */
                 drain(c, 0);
-                if (!c->resync && triage_batch_records(c->batch))
+                if (!c->resync && triage_batch_pending(c->batch))
                         submit(c);
         }
         periodic(c, now);
@@ -926,6 +1172,7 @@ void triage_consumer_destroy(triage_consumer_t *c)
         triage_batch_destroy(c->batch);
         triage_batch_destroy(c->spare);
         triage_partitions_destroy(c->parts);
+        pthread_mutex_destroy(&c->expired_lock);
         free(c->topic);
         free(c);
 }
@@ -933,4 +1180,15 @@ void triage_consumer_destroy(triage_consumer_t *c)
 void triage_consumer_totals(const triage_consumer_t *c, triage_totals_t *out)
 {
         *out = c->totals;
+}
+
+size_t triage_consumer_expired(triage_consumer_t *c, uint64_t *records,
+                               char *last, size_t last_size)
+{
+        pthread_mutex_lock(&c->expired_lock);
+        size_t ranges = c->expired_ranges;
+        *records = c->expired;
+        snprintf(last, last_size, "%s", c->expired_last);
+        pthread_mutex_unlock(&c->expired_lock);
+        return ranges;
 }

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pgconn.h"
 #include "ql_codec.h"
 #include "ql_config.h"
 #include "ql_log.h"
@@ -43,11 +44,14 @@
 typedef struct triage_consumer_s triage_consumer_t;
 
 typedef struct {
-        const ql_config_t *cfg;  /* read at creation; may go afterwards */
-        ql_log_t *lg;            /* borrowed */
-        ql_metrics_t *metrics;   /* borrowed; NULL: no metrics */
-        const ql_codec_t *codec; /* borrowed */
+        const ql_config_t *cfg;    /* read at creation; may go afterwards */
+        ql_log_t *lg;              /* borrowed */
+        ql_metrics_t *metrics;     /* borrowed; NULL: no metrics */
+        const ql_codec_t *codec;   /* borrowed */
+        const triage_pgconn_t *pg; /* borrowed */
         const volatile sig_atomic_t *run; /* main clears it to stop */
+        int lead; /* the process's first member: it retries failed case
+                   * derivations when idle */
 } triage_consumer_opts_t;
 
 /* Connect to PostgreSQL (retrying until *run is cleared), create the
@@ -82,6 +86,12 @@ void triage_consumer_emit_lag(const triage_consumer_t *c,
 /* Finish the batch in flight (one attempt), leave the group, close. */
 void triage_consumer_close(triage_consumer_t *c);
 void triage_consumer_destroy(triage_consumer_t *c); /* accepts NULL */
+
+/* Records that expired from the broker before they were stored, since
+ * start: their number, the number of ranges (the return value) and the
+ * last range as "topic/partition first..last".  Any thread may call it. */
+size_t triage_consumer_expired(triage_consumer_t *c, uint64_t *records,
+                               char *last, size_t last_size);
 
 /* Totals so far. */
 typedef struct {

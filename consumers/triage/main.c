@@ -5,8 +5,10 @@
  * SIGTERM/SIGINT stop the loop (the batch in flight is finished, the group
  * left), SIGHUP reloads the log level, the credit code check and the cause
  * rules (re-applied to existing findings).
- * --migrate-only and --redrive are one-shot modes.
+ * --migrate-only and --redrive are one-shot modes.  The PostgreSQL
+ * password file is read once, here, before anything connects.
  */
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +23,7 @@
 #include "consumer.h"
 #include "migrate.h"
 #include "partitions.h"
+#include "pgconn.h"
 #include "ql_codec.h"
 #include "ql_config.h"
 #include "ql_log.h"
@@ -65,13 +68,14 @@ static const char summary[] =
 
 /* Apply the migrations; retry while PostgreSQL is unreachable (not in the
  * one-shot mode).  0 when the schema is current. */
-static int migrate(const ql_config_t *cfg, ql_log_t *lg)
+static int migrate(const ql_config_t *cfg, const triage_pgconn_t *pg,
+                   ql_log_t *lg)
 {
         int wait_ms = 200;
         for (;;) {
                 char err[1024];
                 int fatal;
-                int n = triage_migrate(cfg->pg, cfg->sql_dir, lg, &fatal, err,
+                int n = triage_migrate(pg, cfg->sql_dir, lg, &fatal, err,
                                        sizeof(err));
                 if (n >= 0) {
                         ql_info(lg,
@@ -129,14 +133,38 @@ static void collect_lag(void *arg, ql_metrics_emit_fn emit, void *emit_ctx)
                         triage_consumer_emit_lag(ls->v[i].c, emit, emit_ctx);
 }
 
+/* Ready when every member is; either way the detail says how many records
+ * expired from the broker before they were stored, since start. */
 static int ready_all(void *arg, char *why, size_t why_size)
 {
         const lanes_t *ls = arg;
-        for (int i = 0; i < ls->n; i++)
-                if (!ls->v[i].c ||
-                    !triage_consumer_ready(ls->v[i].c, why, why_size))
+        int ready = 1;
+        uint64_t expired = 0;
+        size_t ranges = 0;
+        char last[160] = "";
+        for (int i = 0; i < ls->n; i++) {
+                if (!ls->v[i].c)
                         return 0;
-        return 1;
+                if (ready && !triage_consumer_ready(ls->v[i].c, why, why_size))
+                        ready = 0;
+                uint64_t n;
+                char one[160];
+                size_t r =
+                    triage_consumer_expired(ls->v[i].c, &n, one, sizeof(one));
+                if (r) {
+                        expired += n;
+                        ranges += r;
+                        snprintf(last, sizeof(last), "%s", one);
+                }
+        }
+        if (ranges) {
+                size_t len = ready ? 0 : strlen(why);
+                snprintf(why + len, why_size - len,
+                         "%s%" PRIu64 " records expired before they were "
+                         "stored, %zu ranges in ql.expired_range (last %s)",
+                         len ? "; " : "", expired, ranges, last);
+        }
+        return ready;
 }
 
 static void do_reload(int argc, char **argv, ql_log_t *lg, const lanes_t *ls)
@@ -166,9 +194,9 @@ static void do_reload(int argc, char **argv, ql_log_t *lg, const lanes_t *ls)
 
 /* Create the members and start their threads; 0 when all run.  On failure
  * the caller stops the ones started (run cleared, joined). */
-static int start_lanes(const ql_config_t *cfg, ql_log_t *lg,
-                       ql_metrics_t *metrics, const ql_codec_t *codec,
-                       lanes_t *ls)
+static int start_lanes(const ql_config_t *cfg, const triage_pgconn_t *pg,
+                       ql_log_t *lg, ql_metrics_t *metrics,
+                       const ql_codec_t *codec, lanes_t *ls)
 {
         for (int i = 0; i < ls->n; i++) {
                 lane_t *l = &ls->v[i];
@@ -188,7 +216,9 @@ static int start_lanes(const ql_config_t *cfg, ql_log_t *lg,
                     .lg = l->lg,
                     .metrics = metrics,
                     .codec = codec,
+                    .pg = pg,
                     .run = &run,
+                    .lead = i == 0,
                 };
                 if (!(l->c = triage_consumer_new(&opts, err, sizeof(err)))) {
                         ql_error(l->lg, "%s", err);
@@ -257,9 +287,17 @@ int main(int argc, char **argv)
                 ql_config_free(&cfg);
                 return rc == QL_CONFIG_HELP ? 0 : 2;
         }
+        /* Like a bad setting, an unusable password stops the start. */
+        triage_pgconn_t *pg = triage_pgconn_new(&cfg, err, sizeof(err));
+        if (!pg) {
+                fprintf(stderr, PROG ": %s\n", err);
+                ql_config_free(&cfg);
+                return 2;
+        }
         ql_log_t *lg = ql_log_new(PROG, cfg.log_level, cfg.log_format);
         if (!lg) {
                 fprintf(stderr, PROG ": out of memory\n");
+                triage_pgconn_destroy(pg);
                 ql_config_free(&cfg);
                 return 1;
         }
@@ -270,7 +308,7 @@ int main(int argc, char **argv)
         lanes_t lanes = {NULL, 0};
 
         if (cfg.redrive) {
-                long n = triage_redrive(&cfg, lg, err, sizeof(err));
+                long n = triage_redrive(&cfg, pg, lg, err, sizeof(err));
                 if (n < 0)
                         ql_error(lg, "%s", err);
                 else
@@ -279,7 +317,7 @@ int main(int argc, char **argv)
                 status = n < 0;
                 goto out;
         }
-        if (migrate(&cfg, lg)) {
+        if (migrate(&cfg, pg, lg)) {
                 status = run ? 1 : 0;
                 goto out;
         }
@@ -304,7 +342,7 @@ int main(int argc, char **argv)
                 goto out;
         }
         lanes.n = cfg.workers;
-        if (start_lanes(&cfg, lg, metrics, codec, &lanes)) {
+        if (start_lanes(&cfg, pg, lg, metrics, codec, &lanes)) {
                 status = run ? 1 : 0;
                 run = 0;
                 join_lanes(argc, argv, lg, &lanes);
@@ -357,6 +395,7 @@ out:
         free(lanes.v);
         ql_codec_destroy(codec);
         ql_log_destroy(lg);
+        triage_pgconn_destroy(pg);
         ql_config_free(&cfg);
         return status;
 }

@@ -223,7 +223,7 @@ static int is_applied(PGresult *r, const char *name)
         return 0;
 }
 
-int triage_migrate(const char *conninfo, const char *dir, ql_log_t *lg,
+int triage_migrate(const triage_pgconn_t *pg, const char *dir, ql_log_t *lg,
                    int *fatal, char *errstr, size_t errstr_size)
 {
         *fatal = 1;
@@ -237,10 +237,7 @@ int triage_migrate(const char *conninfo, const char *dir, ql_log_t *lg,
                 free_names(names, n);
                 return -1;
         }
-        const char *const keys[] = {
-            "connect_timeout", "fallback_application_name", "dbname", NULL};
-        const char *const vals[] = {"5", "ql-triage", conninfo, NULL};
-        PGconn *c = PQconnectdbParams(keys, vals, 1);
+        PGconn *c = triage_pgconn_connect(pg);
         if (!c || PQstatus(c) != CONNECTION_OK) {
                 snprintf(errstr, errstr_size, "PostgreSQL connection: %s",
                          c ? PQerrorMessage(c) : "out of memory");

@@ -12,13 +12,14 @@
 
 #include <stddef.h>
 
+#include "pgconn.h"
 #include "ql_log.h"
 
-/* Apply what is missing from `dir` to the database of `conninfo`.
+/* Apply what is missing from `dir` to the database `pg` reaches.
  * Returns the number of files applied (>= 0), or -1 with errstr; *fatal is
  * set when retrying cannot help (a migration failed, the directory is
  * unreadable) and clear when the database was unreachable. */
-int triage_migrate(const char *conninfo, const char *dir, ql_log_t *lg,
+int triage_migrate(const triage_pgconn_t *pg, const char *dir, ql_log_t *lg,
                    int *fatal /* OUT */, char *errstr, size_t errstr_size);
 
 /* 1 if `name` is a migration file name: three digits, '_', anything,

@@ -93,6 +93,17 @@ int triage_partitions_at(triage_partitions_t *t, size_t i,
         return rc;
 }
 
+int triage_partitions_find(triage_partitions_t *t, int32_t partition,
+                           triage_partition_t *out)
+{
+        pthread_mutex_lock(&t->lock);
+        triage_partition_t *p = find(t, partition);
+        if (p)
+                *out = *p;
+        pthread_mutex_unlock(&t->lock);
+        return p ? 0 : -1;
+}
+
 void triage_partitions_set_stored(triage_partitions_t *t, int32_t partition,
                                   int64_t stored)
 {
@@ -123,13 +134,23 @@ int triage_partitions_accept(triage_partitions_t *t, int32_t partition,
         pthread_mutex_lock(&t->lock);
         triage_partition_t *p = find(t, partition);
         if (p && p->loaded && offset >= p->position) {
-                *expected = p->position;
+                *expected = p->position >= 0 ? p->position : 0;
                 p->position = offset + 1;
                 *base = p->base;
                 take = 1;
         }
         pthread_mutex_unlock(&t->lock);
         return take;
+}
+
+void triage_partitions_skip_to(triage_partitions_t *t, int32_t partition,
+                               int64_t offset)
+{
+        pthread_mutex_lock(&t->lock);
+        triage_partition_t *p = find(t, partition);
+        if (p && p->loaded && offset > p->position)
+                p->position = offset;
+        pthread_mutex_unlock(&t->lock);
 }
 
 void triage_partitions_submit(triage_partitions_t *t, const triage_batch_t *b)

@@ -54,6 +54,9 @@ size_t triage_partitions_count(triage_partitions_t *t);
 /* A copy of entry i; 0, or -1 if i is out of range. */
 int triage_partitions_at(triage_partitions_t *t, size_t i,
                          triage_partition_t *out /* OUT */);
+/* A copy of the entry of `partition`; 0, or -1 if it is not held. */
+int triage_partitions_find(triage_partitions_t *t, int32_t partition,
+                           triage_partition_t *out /* OUT */);
 
 /* The offset loaded from PostgreSQL (TRIAGE_OFFSET_NONE: none stored);
  * position follows it.  Unknown partitions are ignored. */
@@ -65,11 +68,18 @@ int triage_partitions_all_loaded(triage_partitions_t *t);
 /* Decide on a record at partition/offset: 1 to take it (position moves past
  * it and *base gets where the batch being built starts on this partition),
  * 0 to skip it (not held, not loaded, or below position).  *expected gets
- * the offset that was due (TRIAGE_OFFSET_NONE if any would do): a record
- * beyond it means the ones between are gone from the broker. */
+ * the offset that was due (0 when nothing is stored and nothing was taken
+ * yet: a partition's offsets start at 0): a record beyond it means the ones
+ * between are gone from the broker. */
 int triage_partitions_accept(triage_partitions_t *t, int32_t partition,
                              int64_t offset, int64_t *base /* OUT */,
                              int64_t *expected /* OUT */);
+
+/* The offsets below `offset` are gone from the broker and the fetcher goes
+ * to `offset`: position moves there (never back).  The gap is the
+ * caller's to record. */
+void triage_partitions_skip_to(triage_partitions_t *t, int32_t partition,
+                               int64_t offset);
 
 /* A batch goes to the writer: the next batch starts where it ends. */
 void triage_partitions_submit(triage_partitions_t *t, const triage_batch_t *b);

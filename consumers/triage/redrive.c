@@ -97,13 +97,10 @@ static int produce_chunk(const ql_config_t *cfg, ql_log_t *lg, rd_kafka_t *rk,
         return rc;
 }
 
-long triage_redrive(const ql_config_t *cfg, ql_log_t *lg, char *errstr,
-                    size_t errstr_size)
+long triage_redrive(const ql_config_t *cfg, const triage_pgconn_t *pg,
+                    ql_log_t *lg, char *errstr, size_t errstr_size)
 {
-        const char *const keys[] = {
-            "connect_timeout", "fallback_application_name", "dbname", NULL};
-        const char *const vals[] = {"5", "ql-triage", cfg->pg, NULL};
-        PGconn *c = PQconnectdbParams(keys, vals, 1);
+        PGconn *c = triage_pgconn_connect(pg);
         if (!c || PQstatus(c) != CONNECTION_OK) {
                 snprintf(errstr, errstr_size, "PostgreSQL connection: %s",
                          c ? PQerrorMessage(c) : "out of memory");

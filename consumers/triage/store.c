@@ -6,22 +6,40 @@
  * caller acts on: a row PostgreSQL refuses (classes 22, 23, 54: redo the
  * batch row by row), a fault (the connection, or a class that a retry may
  * cure), and anything else (schema problems: also retried, loudly).
+ *
+ * The connection is in libpq's non-blocking mode and every exchange goes
+ * through io_wait(), which polls the socket against a deadline: libpq's
+ * own blocking calls would wait for a frozen or unreachable server for as
+ * long as TCP lets them (hours).
  */
 #include "store.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#define CONNECT_WAIT_MAX_MS 10000
+#define ANSWER_GRACE_MAX_MS 5000
 
 struct triage_store_s {
-        char *conninfo;
+        const triage_pgconn_t *pg;
         char *group;
         char *topic;
         ql_log_t *lg;
         PGconn *conn;
         int has_retriage;
+        int statement_timeout_ms;
+        int wait_ms;         /* a statement's answer, at most */
+        int connect_wait_ms; /* a connection, at most */
+        long open_failures;  /* unresolved derivation failures, as last seen
+                              * (a hint: > 0 makes a batch resolve its
+                              * enterprises' rows) */
+        char io_error[256];  /* why the last exchange failed on our side */
         char describe[512];
         triage_buf_t scratch; /* array literals, COPY lines */
 };
@@ -71,6 +89,36 @@ static const char *const statements[][2] = {
                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                " ON CONFLICT (topic, kafka_partition, kafka_offset)"
                " DO NOTHING"},
+    {"expired", "INSERT INTO ql.expired_range (group_id, topic,"
+                " kafka_partition, first_offset, last_offset)"
+                " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
+    /* A failure starts an episode, or counts as one more attempt of the
+     * open one. */
+    {"failure_record",
+     "INSERT INTO ql.derivation_failure AS f (credit_code, error)"
+     " VALUES ($1, $2) ON CONFLICT (credit_code) DO UPDATE"
+     " SET error = excluded.error, last_failed_at = now(),"
+     " attempts = CASE WHEN f.resolved_at IS NULL THEN f.attempts + 1"
+     " ELSE 1 END,"
+     " first_failed_at = CASE WHEN f.resolved_at IS NULL"
+     " THEN f.first_failed_at ELSE now() END,"
+     " resolved_at = NULL"},
+    {"failure_resolve", "UPDATE ql.derivation_failure SET resolved_at = now()"
+                        " WHERE resolved_at IS NULL"
+                        " AND credit_code = ANY ($1::text[])"
+                        " RETURNING credit_code"},
+    {"failure_due",
+     "SELECT credit_code FROM ql.derivation_failure"
+     " WHERE resolved_at IS NULL AND last_failed_at <= now() -"
+     " least(interval '5 seconds' * power(2, least(attempts - 1, 10)),"
+     " interval '1 hour')"
+     " ORDER BY last_failed_at LIMIT $1"},
+    {"failure_again", "UPDATE ql.derivation_failure"
+                      " SET attempts = attempts + 1, last_failed_at = now(),"
+                      " error = $2"
+                      " WHERE credit_code = $1 AND resolved_at IS NULL"},
+    {"failure_open", "SELECT count(*) FROM ql.derivation_failure"
+                     " WHERE resolved_at IS NULL"},
 };
 
 static const char copy_rows_sql[] =
@@ -89,17 +137,25 @@ static const char stage_sql[] =
     " refers_to text, reported_at text, record text, kafka_topic text,"
     " kafka_partition integer, kafka_offset bigint) ON COMMIT DELETE ROWS";
 
-triage_store_t *triage_store_new(const char *conninfo, const char *group,
-                                 const char *topic, ql_log_t *lg)
+triage_store_t *triage_store_new(const triage_pgconn_t *pg, const char *group,
+                                 const char *topic, int statement_timeout_ms,
+                                 ql_log_t *lg)
 {
         triage_store_t *s = calloc(1, sizeof(*s));
         if (!s)
                 return NULL;
-        s->conninfo = strdup(conninfo);
+        s->pg = pg;
         s->group = strdup(group);
         s->topic = strdup(topic);
         s->lg = lg;
-        if (!s->conninfo || !s->group || !s->topic) {
+        s->statement_timeout_ms = statement_timeout_ms;
+        s->wait_ms =
+            statement_timeout_ms + (statement_timeout_ms < ANSWER_GRACE_MAX_MS
+                                        ? statement_timeout_ms
+                                        : ANSWER_GRACE_MAX_MS);
+        s->connect_wait_ms =
+            s->wait_ms < CONNECT_WAIT_MAX_MS ? s->wait_ms : CONNECT_WAIT_MAX_MS;
+        if (!s->group || !s->topic) {
                 triage_store_destroy(s);
                 return NULL;
         }
@@ -112,7 +168,6 @@ void triage_store_destroy(triage_store_t *s)
         if (!s)
                 return;
         triage_store_disconnect(s);
-        free(s->conninfo);
         free(s->group);
         free(s->topic);
         triage_buf_free(&s->scratch);
@@ -156,6 +211,142 @@ static err_class_t classify(const char *sqlstate)
         return ERR_OTHER;
 }
 
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The exchange failed on our side (no answer in time, a broken socket):
+ * say why and drop the connection, which also ends the server's
+ * transaction as soon as it notices. */
+static void io_fail(triage_store_t *s, const char *why)
+{
+        snprintf(s->io_error, sizeof(s->io_error), "%s", why);
+        s->io_error[strcspn(s->io_error, "\n")] = '\0';
+        triage_store_disconnect(s);
+}
+
+/* Send what libpq holds and, with until_result, wait until a result can be
+ * read without blocking, all before `deadline` (ms).  Input is consumed
+ * while output waits, so a server that answers an error in the middle of a
+ * COPY is heard.  0, or -1 with the connection dropped. */
+static int io_wait(triage_store_t *s, int until_result, int64_t deadline)
+{
+        for (;;) {
+                if (!s->conn) {
+                        if (!s->io_error[0])
+                                snprintf(s->io_error, sizeof(s->io_error),
+                                         "not connected");
+                        return -1;
+                }
+                int pending = PQflush(s->conn);
+                if (pending < 0) {
+                        io_fail(s, PQerrorMessage(s->conn));
+                        return -1;
+                }
+                if (!pending) {
+                        if (!until_result)
+                                return 0;
+                        if (!PQconsumeInput(s->conn)) {
+                                io_fail(s, PQerrorMessage(s->conn));
+                                return -1;
+                        }
+                        if (!PQisBusy(s->conn))
+                                return 0;
+                }
+                int64_t left = deadline - now_ms();
+                if (left <= 0) {
+                        char why[128];
+                        snprintf(why, sizeof(why),
+                                 "no answer from PostgreSQL within %d ms; "
+                                 "connection dropped",
+                                 s->wait_ms);
+                        io_fail(s, why);
+                        return -1;
+                }
+                struct pollfd pfd = {
+                    .fd = PQsocket(s->conn),
+                    .events = (short)(POLLIN | (pending ? POLLOUT : 0))};
+                int n = poll(&pfd, 1, left > 60000 ? 60000 : (int)left);
+                if (n < 0 && errno != EINTR) {
+                        io_fail(s, strerror(errno));
+                        return -1;
+                }
+                if (n > 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)) &&
+                    !PQconsumeInput(s->conn)) {
+                        io_fail(s, PQerrorMessage(s->conn));
+                        return -1;
+                }
+        }
+}
+
+static int failed_status(ExecStatusType st)
+{
+        return st == PGRES_BAD_RESPONSE || st == PGRES_NONFATAL_ERROR ||
+               st == PGRES_FATAL_ERROR;
+}
+
+/* The results of the command just sent: the first failed one if any, else
+ * the last; a COPY IN result at once (the caller sends the data).  NULL
+ * when the command could not be sent or no answer came in time. */
+static PGresult *collect(triage_store_t *s, int sent, int64_t deadline)
+{
+        if (!sent)
+                return NULL;
+        PGresult *keep = NULL;
+        for (;;) {
+                if (io_wait(s, 1, deadline)) {
+                        PQclear(keep);
+                        return NULL;
+                }
+                PGresult *r = PQgetResult(s->conn);
+                if (!r)
+                        return keep;
+                if (PQresultStatus(r) == PGRES_COPY_IN) {
+                        PQclear(keep);
+                        return r;
+                }
+                if (!keep || (!failed_status(PQresultStatus(keep)) &&
+                              failed_status(PQresultStatus(r)))) {
+                        PQclear(keep);
+                        keep = r;
+                } else {
+                        PQclear(r);
+                }
+        }
+}
+
+/* Ready to send a command?  Clears the last exchange's error. */
+static int ready(triage_store_t *s)
+{
+        s->io_error[0] = '\0';
+        if (s->conn)
+                return 1;
+        snprintf(s->io_error, sizeof(s->io_error), "not connected");
+        return 0;
+}
+
+/* A plain-text command (constant SQL only). */
+static PGresult *exec_sql(triage_store_t *s, const char *sql)
+{
+        int64_t deadline = now_ms() + s->wait_ms;
+        return collect(s, ready(s) && PQsendQuery(s->conn, sql), deadline);
+}
+
+/* A prepared statement with text parameters (binary where lengths say). */
+static PGresult *run(triage_store_t *s, const char *name, int n,
+                     const char *const *values, const int *lengths,
+                     const int *formats)
+{
+        int64_t deadline = now_ms() + s->wait_ms;
+        return collect(s,
+                       ready(s) && PQsendQueryPrepared(s->conn, name, n, values,
+                                                       lengths, formats, 0),
+                       deadline);
+}
+
 /* Check r (which may be NULL) for status `want`.  On anything else: the
  * error in errstr as "what: message (SQLSTATE)", its class in *cls, and
  * -1.  r is not cleared. */
@@ -169,7 +360,9 @@ static int check(triage_store_t *s, PGresult *r, ExecStatusType want,
         const char *msg =
             r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         if (!msg)
-                msg = PQerrorMessage(s->conn);
+                msg = s->io_error[0] ? s->io_error
+                      : s->conn      ? PQerrorMessage(s->conn)
+                                     : "not connected";
         char clean[400];
         snprintf(clean, sizeof(clean), "%s", msg && *msg ? msg : "failed");
         clean[strcspn(clean, "\n")] = '\0';
@@ -177,8 +370,8 @@ static int check(triage_store_t *s, PGresult *r, ExecStatusType want,
                  state ? " (SQLSTATE " : "", state ? state : "",
                  state ? ")" : "");
         if (cls)
-                *cls = PQstatus(s->conn) == CONNECTION_OK ? classify(state)
-                                                          : ERR_TRANSIENT;
+                *cls =
+                    triage_store_connected(s) ? classify(state) : ERR_TRANSIENT;
         return -1;
 }
 
@@ -186,18 +379,10 @@ static int check(triage_store_t *s, PGresult *r, ExecStatusType want,
 static int command(triage_store_t *s, const char *sql, err_class_t *cls,
                    char *errstr, size_t errstr_size)
 {
-        PGresult *r = PQexec(s->conn, sql);
+        PGresult *r = exec_sql(s, sql);
         int rc = check(s, r, PGRES_COMMAND_OK, sql, cls, errstr, errstr_size);
         PQclear(r);
         return rc;
-}
-
-/* A prepared statement with text parameters (binary where lengths say). */
-static PGresult *run(triage_store_t *s, const char *name, int n,
-                     const char *const *values, const int *lengths,
-                     const int *formats)
-{
-        return PQexecPrepared(s->conn, name, n, values, lengths, formats, 0);
 }
 
 /* Server notices (NOTICE, WARNING) go to the log, not to stderr raw. */
@@ -218,19 +403,38 @@ static void describe_conn(triage_store_t *s)
                  PQdb(s->conn), PQuser(s->conn));
 }
 
-int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
-                         size_t errstr_size)
+/* Connect without blocking longer than connect_wait_ms: libpq's own
+ * connect_timeout applies to its blocking calls only.  0, or -1 with
+ * errstr (the connection dropped). */
+static int open_conn(triage_store_t *s, char *errstr, size_t errstr_size)
 {
-        *fatal = 0;
-        triage_store_disconnect(s);
-        /* The operator's conninfo comes last, so it overrides these. */
-        const char *const keys[] = {
-            "connect_timeout", "fallback_application_name", "dbname", NULL};
-        const char *const vals[] = {"5", "ql-triage", s->conninfo, NULL};
-        s->conn = PQconnectdbParams(keys, vals, 1);
+        s->conn = PQconnectStartParams(triage_pgconn_keys(s->pg),
+                                       triage_pgconn_values(s->pg), 1);
         if (!s->conn) {
                 snprintf(errstr, errstr_size, "PostgreSQL: out of memory");
                 return -1;
+        }
+        int64_t deadline = now_ms() + s->connect_wait_ms;
+        PostgresPollingStatusType st = PGRES_POLLING_WRITING;
+        while (PQstatus(s->conn) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
+               st != PGRES_POLLING_FAILED) {
+                int64_t left = deadline - now_ms();
+                if (left <= 0) {
+                        snprintf(errstr, errstr_size,
+                                 "PostgreSQL connection: no answer within "
+                                 "%d ms",
+                                 s->connect_wait_ms);
+                        triage_store_disconnect(s);
+                        return -1;
+                }
+                struct pollfd pfd = {
+                    .fd = PQsocket(s->conn),
+                    .events = st == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+                int n = poll(&pfd, 1, (int)left);
+                if (n < 0 && errno != EINTR)
+                        break;
+                if (n > 0)
+                        st = PQconnectPoll(s->conn);
         }
         if (PQstatus(s->conn) != CONNECTION_OK) {
                 char msg[400];
@@ -240,6 +444,22 @@ int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
                 triage_store_disconnect(s);
                 return -1;
         }
+        if (PQsetnonblocking(s->conn, 1)) {
+                snprintf(errstr, errstr_size,
+                         "PostgreSQL connection: cannot go non-blocking");
+                triage_store_disconnect(s);
+                return -1;
+        }
+        return 0;
+}
+
+int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
+                         size_t errstr_size)
+{
+        *fatal = 0;
+        triage_store_disconnect(s);
+        if (open_conn(s, errstr, errstr_size))
+                return -1;
         PQsetNoticeProcessor(s->conn, on_notice, s->lg);
         describe_conn(s);
         const char *enc = PQparameterStatus(s->conn, "server_encoding");
@@ -252,14 +472,29 @@ int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
                 triage_store_disconnect(s);
                 return -1;
         }
+        /* The server keeps its own watch too: the backend of a connection
+         * cut off is ended within about 25 s instead of holding the
+         * batch's row locks for the kernel's two hours. */
+        char session[256];
+        snprintf(session, sizeof(session),
+                 "SET client_encoding = 'UTF8';"
+                 " SET statement_timeout = %d;"
+                 " SET tcp_keepalives_idle = 10;"
+                 " SET tcp_keepalives_interval = 5;"
+                 " SET tcp_keepalives_count = 3",
+                 s->statement_timeout_ms);
         err_class_t cls = ERR_TRANSIENT;
-        if (PQsetClientEncoding(s->conn, "UTF8") ||
+        if (command(s, session, &cls, errstr, errstr_size) ||
             command(s, stage_sql, &cls, errstr, errstr_size))
                 goto fail;
         for (size_t i = 0; i < sizeof(statements) / sizeof(statements[0]);
              i++) {
-                PGresult *r = PQprepare(s->conn, statements[i][0],
-                                        statements[i][1], 0, NULL);
+                int64_t deadline = now_ms() + s->wait_ms;
+                PGresult *r = collect(
+                    s,
+                    ready(s) && PQsendPrepare(s->conn, statements[i][0],
+                                              statements[i][1], 0, NULL),
+                    deadline);
                 int rc = check(s, r, PGRES_COMMAND_OK, statements[i][0], &cls,
                                errstr, errstr_size);
                 PQclear(r);
@@ -269,11 +504,11 @@ int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
         /* ql.retriage may take more arguments, as long as they have
          * defaults: what matters is that ql.retriage(text[]) resolves. */
         PGresult *r =
-            PQexec(s->conn, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc"
-                            " WHERE pronamespace = to_regnamespace('ql')"
-                            " AND proname = 'retriage' AND pronargs >= 1"
-                            " AND proargtypes[0] = 'text[]'::regtype"
-                            " AND pronargs - pronargdefaults <= 1)");
+            exec_sql(s, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc"
+                        " WHERE pronamespace = to_regnamespace('ql')"
+                        " AND proname = 'retriage' AND pronargs >= 1"
+                        " AND proargtypes[0] = 'text[]'::regtype"
+                        " AND pronargs - pronargdefaults <= 1)");
         int rc = check(s, r, PGRES_TUPLES_OK, "retriage look-up", &cls, errstr,
                        errstr_size);
         s->has_retriage =
@@ -282,14 +517,27 @@ int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
         if (rc)
                 goto fail;
         if (s->has_retriage) {
-                r = PQprepare(s->conn, "retriage",
-                              "SELECT ql.retriage($1::text[])", 0, NULL);
+                int64_t deadline = now_ms() + s->wait_ms;
+                r = collect(s,
+                            ready(s) &&
+                                PQsendPrepare(s->conn, "retriage",
+                                              "SELECT ql.retriage($1::text[])",
+                                              0, NULL),
+                            deadline);
                 rc = check(s, r, PGRES_COMMAND_OK, "retriage", &cls, errstr,
                            errstr_size);
                 PQclear(r);
                 if (rc)
                         goto fail;
         }
+        r = run(s, "failure_open", 0, NULL, NULL, NULL);
+        rc = check(s, r, PGRES_TUPLES_OK, "derivation failures", &cls, errstr,
+                   errstr_size);
+        if (!rc)
+                s->open_failures = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        if (rc)
+                goto fail;
         return 0;
 fail:
         /* A missing table is not cured by reconnecting. */
@@ -304,7 +552,7 @@ int triage_store_ping(triage_store_t *s, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "PostgreSQL: not connected");
                 return -1;
         }
-        PGresult *r = PQexec(s->conn, "SELECT 1");
+        PGresult *r = exec_sql(s, "SELECT 1");
         int rc =
             check(s, r, PGRES_TUPLES_OK, "ping", NULL, errstr, errstr_size);
         PQclear(r);
@@ -323,7 +571,7 @@ int triage_store_recategorize(triage_store_t *s, long *changed, char *errstr,
         }
         if (!s->has_retriage)
                 return 0;
-        PGresult *r = PQexec(s->conn, "SELECT ql.recategorize()");
+        PGresult *r = exec_sql(s, "SELECT ql.recategorize()");
         int rc = check(s, r, PGRES_TUPLES_OK, "recategorize", NULL, errstr,
                        errstr_size);
         if (!rc && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
@@ -426,17 +674,36 @@ static attempt_t move_offsets(triage_store_t *s, const triage_batch_t *b,
 /* Send COPY data in slices: libpq's output buffer grows to the largest
  * message and keeps that size, so one message per batch would hold a
  * batch's worth of memory per connection for good.  The server joins the
- * slices (a line may span two). */
+ * slices (a line may span two).  In non-blocking mode libpq queues what
+ * the socket does not take at once, so after every slice's worth the
+ * queue is drained (against the COPY's deadline) before more is added. */
 #define COPY_SLICE (64 * 1024)
 
-static int put_copy(PGconn *conn, const char *p, size_t n)
+typedef struct {
+        triage_store_t *s;
+        int64_t deadline;
+        size_t unflushed; /* bytes queued since the last drain */
+} copy_out_t;
+
+static int put_copy(copy_out_t *o, const char *p, size_t n)
 {
         while (n) {
                 size_t k = n < COPY_SLICE ? n : COPY_SLICE;
-                if (PQputCopyData(conn, p, (int)k) != 1)
+                int rc = -1;
+                while (o->s->conn &&
+                       (rc = PQputCopyData(o->s->conn, p, (int)k)) == 0)
+                        if (io_wait(o->s, 0, o->deadline))
+                                return 0;
+                if (!o->s->conn || rc != 1)
                         return 0;
                 p += k;
                 n -= k;
+                o->unflushed += k;
+                if (o->unflushed >= COPY_SLICE) {
+                        if (io_wait(o->s, 0, o->deadline))
+                                return 0;
+                        o->unflushed = 0;
+                }
         }
         return 1;
 }
@@ -449,7 +716,9 @@ static attempt_t copy_rows(triage_store_t *s, const triage_batch_t *b,
                            size_t only, int with_seq, char *errstr,
                            size_t errstr_size)
 {
-        PGresult *r = PQexec(s->conn, sql);
+        copy_out_t o = {s, now_ms() + s->wait_ms, 0};
+        PGresult *r =
+            collect(s, ready(s) && PQsendQuery(s->conn, sql), o.deadline);
         err_class_t cls;
         if (check(s, r, PGRES_COPY_IN, "COPY", &cls, errstr, errstr_size)) {
                 PQclear(r);
@@ -469,8 +738,8 @@ static attempt_t copy_rows(triage_store_t *s, const triage_batch_t *b,
                 if (with_seq) {
                         char seq[24];
                         int n = snprintf(seq, sizeof(seq), "%zu\t", i);
-                        ok = put_copy(s->conn, seq, (size_t)n) &&
-                             put_copy(s->conn, line, len);
+                        ok = put_copy(&o, seq, (size_t)n) &&
+                             put_copy(&o, line, len);
                         continue;
                 }
                 if (run_start && run_start + run_len == line) {
@@ -478,24 +747,34 @@ static attempt_t copy_rows(triage_store_t *s, const triage_batch_t *b,
                         continue;
                 }
                 if (run_start)
-                        ok = put_copy(s->conn, run_start, run_len);
+                        ok = put_copy(&o, run_start, run_len);
                 run_start = line;
                 run_len = len;
         }
         if (ok && run_start)
-                ok = put_copy(s->conn, run_start, run_len);
-        if (PQputCopyEnd(s->conn, ok ? NULL : "client failed to send") != 1)
-                ok = 0;
-        attempt_t a = ATTEMPT_OK;
-        while ((r = PQgetResult(s->conn))) {
-                if (a == ATTEMPT_OK && check(s, r, PGRES_COMMAND_OK, "COPY",
-                                             &cls, errstr, errstr_size))
-                        a = fault_of(cls);
-                PQclear(r);
+                ok = put_copy(&o, run_start, run_len);
+        if (!s->conn) {
+                /* The wait ran out: the connection is gone. */
+                snprintf(errstr, errstr_size, "COPY: %s", s->io_error);
+                return ATTEMPT_FAULT;
         }
+        int ended;
+        while ((ended = PQputCopyEnd(s->conn,
+                                     ok ? NULL : "client failed to send")) == 0)
+                if (io_wait(s, 0, o.deadline)) {
+                        snprintf(errstr, errstr_size, "COPY: %s", s->io_error);
+                        return ATTEMPT_FAULT;
+                }
+        if (ended != 1)
+                ok = 0;
+        r = collect(s, 1, o.deadline);
+        attempt_t a = ATTEMPT_OK;
+        if (check(s, r, PGRES_COMMAND_OK, "COPY", &cls, errstr, errstr_size))
+                a = fault_of(cls);
+        PQclear(r);
         if (a == ATTEMPT_OK && !ok) {
                 snprintf(errstr, errstr_size, "COPY: %s",
-                         PQerrorMessage(s->conn));
+                         s->conn ? PQerrorMessage(s->conn) : s->io_error);
                 a = ATTEMPT_FAULT;
         }
         return a;
@@ -668,10 +947,79 @@ static attempt_t write_rejects(triage_store_t *s, const triage_batch_t *b,
         return ATTEMPT_OK;
 }
 
+/* Record the batch's gaps in ql.expired_range. */
+static attempt_t write_gaps(triage_store_t *s, const triage_batch_t *b,
+                            char *errstr, size_t errstr_size)
+{
+        for (size_t i = 0; i < triage_batch_gap_count(b); i++) {
+                const triage_gap_t *g = triage_batch_gap(b, i);
+                char part[16], first[24], last[24];
+                snprintf(part, sizeof(part), "%" PRId32, g->partition);
+                snprintf(first, sizeof(first), "%" PRId64, g->first);
+                snprintf(last, sizeof(last), "%" PRId64, g->last);
+                const char *params[] = {s->group, s->topic, part, first, last};
+                PGresult *r = run(s, "expired", 5, params, NULL, NULL);
+                err_class_t cls;
+                int rc = check(s, r, PGRES_COMMAND_OK, "record expired range",
+                               &cls, errstr, errstr_size);
+                PQclear(r);
+                /* Like a reject, a gap is no row to isolate. */
+                if (rc)
+                        return ATTEMPT_FAULT;
+        }
+        return ATTEMPT_OK;
+}
+
+/* Mark the failed derivations of the enterprises in `codes` (an array
+ * literal) resolved, now that they derived.  Only asked when some are
+ * known to be open. */
+static attempt_t resolve_failures(triage_store_t *s, const char *codes,
+                                  const char *how, char *errstr,
+                                  size_t errstr_size)
+{
+        if (s->open_failures <= 0)
+                return ATTEMPT_OK;
+        const char *params[] = {codes};
+        PGresult *r = run(s, "failure_resolve", 1, params, NULL, NULL);
+        err_class_t cls;
+        if (check(s, r, PGRES_TUPLES_OK, "resolve derivation failures", &cls,
+                  errstr, errstr_size)) {
+                PQclear(r);
+                return ATTEMPT_FAULT;
+        }
+        for (int i = 0; i < PQntuples(r); i++)
+                ql_info(s->lg,
+                        "case derivation of enterprise %s succeeded %s; its "
+                        "ql.derivation_failure row is resolved",
+                        PQgetvalue(r, i, 0), how);
+        s->open_failures -= PQntuples(r);
+        PQclear(r);
+        return ATTEMPT_OK;
+}
+
+/* Record a failed derivation of one enterprise (inside the transaction,
+ * after its savepoint was rolled back). */
+static attempt_t record_failure(triage_store_t *s, const char *code,
+                                const char *why, char *errstr,
+                                size_t errstr_size)
+{
+        const char *params[] = {code, why};
+        PGresult *r = run(s, "failure_record", 2, params, NULL, NULL);
+        err_class_t cls;
+        int rc = check(s, r, PGRES_COMMAND_OK, "record derivation failure",
+                       &cls, errstr, errstr_size);
+        PQclear(r);
+        if (rc)
+                return ATTEMPT_FAULT;
+        s->open_failures++;
+        return ATTEMPT_OK;
+}
+
 /* ql.retriage for the enterprises with new results.  one_by_one: each
- * enterprise under a savepoint, a failure logged and skipped. */
+ * enterprise under a savepoint; a failure is logged, recorded in
+ * ql.derivation_failure (counted in *failures) and skipped. */
 static attempt_t retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
-                          char *errstr, size_t errstr_size)
+                          size_t *failures, char *errstr, size_t errstr_size)
 {
         if (!s->has_retriage)
                 return ATTEMPT_OK;
@@ -691,7 +1039,9 @@ static attempt_t retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                                errstr, errstr_size);
                 PQclear(r);
                 if (!rc)
-                        return ATTEMPT_OK;
+                        return resolve_failures(s, s->scratch.buf,
+                                                "with its next results", errstr,
+                                                errstr_size);
                 /* The case rules refused: isolate the enterprise. */
                 return cls == ERR_TRANSIENT ? ATTEMPT_FAULT : ATTEMPT_ROW;
         }
@@ -725,20 +1075,32 @@ static attempt_t retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                 int rc = check(s, r, PGRES_TUPLES_OK, "ql.retriage", &cls, why,
                                sizeof(why));
                 PQclear(r);
-                triage_buf_free(&one);
+                attempt_t a = ATTEMPT_OK;
                 if (rc && cls == ERR_TRANSIENT) {
                         snprintf(errstr, errstr_size, "%s", why);
-                        return ATTEMPT_FAULT;
-                }
-                if (rc) {
+                        a = ATTEMPT_FAULT;
+                } else if (rc) {
                         ql_error(s->lg,
                                  "retriage of enterprise %s failed, its case "
-                                 "is left as it was: %s",
+                                 "is left as it was; recorded in "
+                                 "ql.derivation_failure and retried: %s",
                                  code, why);
                         if (command(s, "ROLLBACK TO SAVEPOINT triage_retriage",
                                     &cls, errstr, errstr_size))
-                                return ATTEMPT_FAULT;
+                                a = ATTEMPT_FAULT;
+                        else
+                                a = record_failure(s, code, why, errstr,
+                                                   errstr_size);
+                        if (a == ATTEMPT_OK)
+                                (*failures)++;
+                } else {
+                        a = resolve_failures(s, one.buf,
+                                             "with its next results", errstr,
+                                             errstr_size);
                 }
+                triage_buf_free(&one);
+                if (a != ATTEMPT_OK)
+                        return a;
                 if (command(s, "RELEASE SAVEPOINT triage_retriage", &cls,
                             errstr, errstr_size))
                         return ATTEMPT_FAULT;
@@ -748,12 +1110,16 @@ static attempt_t retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
 
 static attempt_t attempt(triage_store_t *s, triage_batch_t *b, int one_by_one,
                          triage_store_hook_fn hook, void *hook_arg,
-                         char *errstr, size_t errstr_size)
+                         size_t *failures, char *errstr, size_t errstr_size)
 {
         err_class_t cls;
+        *failures = 0;
+        long open_before = s->open_failures;
         if (command(s, "BEGIN", &cls, errstr, errstr_size))
                 return ATTEMPT_FAULT;
         attempt_t a = move_offsets(s, b, errstr, errstr_size);
+        if (a == ATTEMPT_OK)
+                a = write_gaps(s, b, errstr, errstr_size);
         if (a == ATTEMPT_OK)
                 a = one_by_one
                         ? write_rows_one_by_one(s, b, errstr, errstr_size)
@@ -761,15 +1127,15 @@ static attempt_t attempt(triage_store_t *s, triage_batch_t *b, int one_by_one,
         if (a == ATTEMPT_OK)
                 a = write_rejects(s, b, errstr, errstr_size);
         if (a == ATTEMPT_OK)
-                a = retriage(s, b, one_by_one, errstr, errstr_size);
+                a = retriage(s, b, one_by_one, failures, errstr, errstr_size);
         if (a == ATTEMPT_OK && hook && hook(hook_arg, b, errstr, errstr_size))
                 a = ATTEMPT_HOOK;
-        if (a == ATTEMPT_OK) {
-                if (command(s, "COMMIT", &cls, errstr, errstr_size))
-                        return ATTEMPT_FAULT;
+        if (a == ATTEMPT_OK && command(s, "COMMIT", &cls, errstr, errstr_size))
+                a = ATTEMPT_FAULT;
+        if (a == ATTEMPT_OK)
                 return ATTEMPT_OK;
-        }
-        if (PQstatus(s->conn) == CONNECTION_OK &&
+        s->open_failures = open_before;
+        if (triage_store_connected(s) &&
             PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
                 char ignore[256];
                 if (command(s, "ROLLBACK", NULL, ignore, sizeof(ignore)))
@@ -780,26 +1146,32 @@ static attempt_t attempt(triage_store_t *s, triage_batch_t *b, int one_by_one,
 
 triage_store_rc_t triage_store_write(triage_store_t *s, triage_batch_t *b,
                                      triage_store_hook_fn hook, void *hook_arg,
-                                     char *errstr, size_t errstr_size)
+                                     triage_store_stats_t *stats, char *errstr,
+                                     size_t errstr_size)
 {
+        memset(stats, 0, sizeof(*stats));
         if (!triage_store_connected(s)) {
                 snprintf(errstr, errstr_size, "PostgreSQL: not connected");
                 return TRIAGE_STORE_FAULT;
         }
         triage_batch_unmark(b);
-        attempt_t a = attempt(s, b, 0, hook, hook_arg, errstr, errstr_size);
+        size_t failures = 0;
+        attempt_t a =
+            attempt(s, b, 0, hook, hook_arg, &failures, errstr, errstr_size);
         if (a == ATTEMPT_ROW) {
                 ql_warn(s->lg,
                         "batch of %zu records refused (%s); storing it row "
                         "by row",
                         triage_batch_records(b), errstr);
                 triage_batch_unmark(b);
-                a = attempt(s, b, 1, hook, hook_arg, errstr, errstr_size);
+                a = attempt(s, b, 1, hook, hook_arg, &failures, errstr,
+                            errstr_size);
         }
         if (a != ATTEMPT_OK && s->conn && PQstatus(s->conn) != CONNECTION_OK)
                 triage_store_disconnect(s);
         switch (a) {
         case ATTEMPT_OK:
+                stats->derivation_failures = failures;
                 return TRIAGE_STORE_OK;
         case ATTEMPT_LOST:
                 return TRIAGE_STORE_LOST;
@@ -810,4 +1182,119 @@ triage_store_rc_t triage_store_write(triage_store_t *s, triage_batch_t *b,
                 break;
         }
         return TRIAGE_STORE_FAULT;
+}
+
+/* One due enterprise's retry in its own transaction: 1 derived (row
+ * resolved), 0 failed again (attempt counted), -1 a fault (errstr). */
+static int retry_one(triage_store_t *s, const char *code, char *errstr,
+                     size_t errstr_size)
+{
+        err_class_t cls;
+        triage_buf_t one = {0};
+        const char *v[] = {code};
+        if (triage_buf_array_literal(&one, v, 1)) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return -1;
+        }
+        int outcome = -1;
+        if (command(s, "BEGIN", &cls, errstr, errstr_size))
+                goto out;
+        const char *params[] = {one.buf};
+        PGresult *r = run(s, "retriage", 1, params, NULL, NULL);
+        char why[512];
+        int rc =
+            check(s, r, PGRES_TUPLES_OK, "ql.retriage", &cls, why, sizeof(why));
+        PQclear(r);
+        if (rc && cls == ERR_TRANSIENT) {
+                snprintf(errstr, errstr_size, "%s", why);
+                goto out;
+        }
+        if (rc) {
+                /* The derivation's work is undone; only the attempt is
+                 * counted. */
+                if (command(s, "ROLLBACK", &cls, errstr, errstr_size) ||
+                    command(s, "BEGIN", &cls, errstr, errstr_size))
+                        goto out;
+                const char *again[] = {code, why};
+                r = run(s, "failure_again", 2, again, NULL, NULL);
+                int bad =
+                    check(s, r, PGRES_COMMAND_OK, "count derivation attempt",
+                          &cls, errstr, errstr_size);
+                PQclear(r);
+                if (bad)
+                        goto out;
+                ql_error(s->lg,
+                         "retriage of enterprise %s failed again "
+                         "(ql.derivation_failure): %s",
+                         code, why);
+                outcome = 0;
+        } else {
+                long open = s->open_failures;
+                s->open_failures = 1; /* ask, whatever the hint says */
+                attempt_t a = resolve_failures(s, one.buf, "on retry", errstr,
+                                               errstr_size);
+                s->open_failures = open;
+                if (a != ATTEMPT_OK)
+                        goto out;
+                outcome = 1;
+        }
+        if (command(s, "COMMIT", &cls, errstr, errstr_size))
+                outcome = -1;
+out:
+        triage_buf_free(&one);
+        if (outcome < 0 && triage_store_connected(s) &&
+            PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+                char ignore[256];
+                if (command(s, "ROLLBACK", NULL, ignore, sizeof(ignore)))
+                        triage_store_disconnect(s);
+        }
+        return outcome;
+}
+
+int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
+                                   triage_retry_stats_t *out, char *errstr,
+                                   size_t errstr_size)
+{
+        int64_t until = now_ms() + budget_ms;
+        memset(out, 0, sizeof(*out));
+        if (!triage_store_connected(s)) {
+                snprintf(errstr, errstr_size, "PostgreSQL: not connected");
+                return -1;
+        }
+        if (!s->has_retriage)
+                return 0;
+        char limit[16];
+        snprintf(limit, sizeof(limit), "%d", max);
+        const char *params[] = {limit};
+        PGresult *due = run(s, "failure_due", 1, params, NULL, NULL);
+        if (check(s, due, PGRES_TUPLES_OK, "due derivation failures", NULL,
+                  errstr, errstr_size)) {
+                PQclear(due);
+                return -1;
+        }
+        int rc = 0;
+        for (int i = 0; i < PQntuples(due) && now_ms() < until; i++) {
+                int o =
+                    retry_one(s, PQgetvalue(due, i, 0), errstr, errstr_size);
+                if (o < 0) {
+                        rc = -1;
+                        break;
+                }
+                out->retried++;
+                if (o)
+                        out->resolved++;
+                else
+                        out->failed++;
+        }
+        PQclear(due);
+        if (rc)
+                return -1;
+        PGresult *r = run(s, "failure_open", 0, NULL, NULL, NULL);
+        rc = check(s, r, PGRES_TUPLES_OK, "derivation failures", NULL, errstr,
+                   errstr_size);
+        if (!rc)
+                s->open_failures = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        out->open = rc ? 0 : (size_t)s->open_failures;
+        PQclear(r);
+        return rc;
 }

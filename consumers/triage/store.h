@@ -6,6 +6,8 @@
  *     move each touched partition's stored offset from the batch's start to
  *       its end, compare-and-set (rows in partition order: no deadlocks)
  *       -- 0 rows: another consumer owns the partition -> ROLLBACK, LOST
+ *     record the batch's gaps (offsets the broker no longer had) in
+ *       ql.expired_range
  *     look up which result_ids exist; COPY the new rows straight into
  *       ql.inspection_result; COPY the duplicates into a temporary table
  *       and compare their content with the stored rows (a difference is a
@@ -18,10 +20,20 @@
  * If PostgreSQL refuses a row (a value out of a column's range, a check, an
  * error raised by ql.retriage), the transaction is rolled back and redone
  * row by row under savepoints: a refused row becomes an UNSTORABLE reject,
- * a failed retriage of one enterprise is logged, the rest commits.  So one
- * bad record never stalls a partition.  Anything else (connection lost,
- * server restarting, serialization failure) rolls back and is reported as a
- * fault; the caller reconnects and re-reads from the stored offsets.
+ * a failed retriage of one enterprise is recorded in ql.derivation_failure
+ * (and retried later, see triage_store_retry_derivations), the rest
+ * commits.  So one bad record never stalls a partition.  Anything else
+ * (connection lost, server restarting, serialization failure, a statement
+ * over the time limit) rolls back and is reported as a fault; the caller
+ * reconnects and re-reads from the stored offsets.
+ *
+ * Every wait is bounded.  The session runs with statement_timeout set, and
+ * the client itself gives up on a statement that got no answer within the
+ * timeout plus min(timeout, 5 s) -- a server that is frozen or cut off
+ * cannot enforce its own timeout -- by dropping the connection: the
+ * transaction is then lost on both sides, and the compare-and-set on the
+ * stored offsets makes whatever the server may still have committed count
+ * once.  Connecting is bounded the same way (min(that bound, 10 s)).
  *
  * The COPY straight into the table is what makes the writer nearly as fast
  * as a plain COPY; a concurrent writer inserting one of the same result_ids
@@ -35,6 +47,7 @@
 
 #include "batch.h"
 #include "partitions.h"
+#include "pgconn.h"
 #include "ql_log.h"
 
 typedef struct triage_store_s triage_store_t;
@@ -51,10 +64,12 @@ typedef enum {
 typedef int (*triage_store_hook_fn)(void *arg, const triage_batch_t *b,
                                     char *errstr, size_t errstr_size);
 
-/* A store for consumer group `group` on `topic`.  Nothing is connected
- * yet.  lg is borrowed and must outlive the store. */
-triage_store_t *triage_store_new(const char *conninfo, const char *group,
-                                 const char *topic, ql_log_t *lg);
+/* A store for consumer group `group` on `topic`, connecting with pg and
+ * statement_timeout set to statement_timeout_ms.  Nothing is connected yet.
+ * pg and lg are borrowed and must outlive the store. */
+triage_store_t *triage_store_new(const triage_pgconn_t *pg, const char *group,
+                                 const char *topic, int statement_timeout_ms,
+                                 ql_log_t *lg);
 void triage_store_destroy(triage_store_t *s); /* accepts NULL */
 
 /* Connect (dropping any old connection) and prepare the session: UTF-8,
@@ -84,10 +99,31 @@ int triage_store_has_retriage(const triage_store_t *s);
 int triage_store_load_offsets(triage_store_t *s, triage_partitions_t *t,
                               char *errstr, size_t errstr_size);
 
+/* What a committed write did besides storing rows. */
+typedef struct {
+        size_t derivation_failures; /* enterprises recorded as failed */
+} triage_store_stats_t;
+
 /* Write the batch as described above.  On OK every row of b is marked NEW,
- * DUPLICATE or REJECTED and b's rejects are what was stored. */
+ * DUPLICATE or REJECTED, b's rejects are what was stored and *stats says
+ * what else the transaction did. */
 triage_store_rc_t triage_store_write(triage_store_t *s, triage_batch_t *b,
                                      triage_store_hook_fn hook, void *hook_arg,
+                                     triage_store_stats_t *stats /* OUT */,
                                      char *errstr, size_t errstr_size);
+
+/* Retry up to `max` failed case derivations that are due (an enterprise's
+ * n-th attempt waits 5 s * 2^(n-1), at most an hour, after the last one),
+ * each in its own transaction, starting none after budget_ms: a success
+ * marks its ql.derivation_failure row resolved, a failure counts the
+ * attempt.  Only when no batch is being written.  0 with the counts, or -1
+ * with errstr (a fault: the rest waits for the next call). */
+typedef struct {
+        size_t retried, resolved, failed;
+        size_t open; /* rows left unresolved, all enterprises */
+} triage_retry_stats_t;
+int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
+                                   triage_retry_stats_t *out /* OUT */,
+                                   char *errstr, size_t errstr_size);
 
 #endif

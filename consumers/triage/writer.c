@@ -46,7 +46,9 @@ static void *writer_main(void *arg)
                 /* The slot is ours until it is DONE: no lock needed. */
                 double t0 = now_s();
                 r->rc = triage_store_write(w->store, r->batch, triage_dlq_hook,
-                                           w->dlq, r->error, sizeof(r->error));
+                                           w->dlq, &r->stats, r->error,
+                                           sizeof(r->error));
+                triage_dlq_last(w->dlq, &r->dead);
                 r->seconds = now_s() - t0;
                 r->connected = triage_store_connected(w->store);
                 pthread_mutex_lock(&w->lock);

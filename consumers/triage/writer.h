@@ -25,7 +25,9 @@ typedef struct {
         triage_store_rc_t rc;
         char error[1024];
         double seconds;
-        int connected; /* the store's connection after the write */
+        int connected;              /* the store's connection after the write */
+        triage_store_stats_t stats; /* when rc is OK */
+        triage_dlq_stats_t dead;    /* when rc is OK: the hook's last call */
 } triage_writer_result_t;
 
 /* Start the thread.  store and dlq are borrowed and must outlive it. */

@@ -1,10 +1,10 @@
 /*
  * Unit tests for ql-triage's pure logic: the batch (COPY text, array
  * literals, per-partition start and end, duplicate marking, rejects made
- * from rows and undone), the partition table (which records are taken,
- * what a commit and a rewind do, when the consumer is caught up, the lag
- * series) and the record step (decode + validate + columns).  The modules
- * are compiled into this test directly: they belong to the ql-triage
+ * from rows and undone, gaps of expired offsets), the partition table (which
+ * records are taken, what a commit and a rewind do, when the consumer is caught
+ * up, the lag series) and the record step (decode + validate + columns).  The
+ * modules are compiled into this test directly: they belong to the ql-triage
  * binary, not to libqingling.
  */
 #include <setjmp.h>
@@ -311,11 +311,12 @@ static void test_partitions(void **state)
         assert_int_equal(
             triage_partitions_accept(t, 0, 101, &stored, &expected), 1);
         assert_int_equal(expected, 101);
-        /* Nothing stored: anything is taken. */
+        /* Nothing stored: anything is taken, and offset 0 was due (a
+         * record at 3 means 0..2 are gone). */
         assert_int_equal(triage_partitions_accept(t, 4, 3, &stored, &expected),
                          1);
         assert_int_equal(stored, TRIAGE_OFFSET_NONE);
-        assert_int_equal(expected, TRIAGE_OFFSET_NONE);
+        assert_int_equal(expected, 0);
         /* Not held. */
         assert_int_equal(triage_partitions_accept(t, 2, 0, &stored, &expected),
                          0);
@@ -440,6 +441,75 @@ static void decode_doc(const ql_codec_t *codec, json_t *doc,
         free(msg);
 }
 
+/* Gaps: offsets the broker no longer had travel in the batch and move the
+ * partition's end past them, with or without records; the partition
+ * table's position jumps past them and a commit stores it. */
+static void test_gaps(void **state)
+{
+        (void)state;
+        triage_batch_t *b = triage_batch_new("inspection.results");
+        assert_int_equal(triage_batch_pending(b), 0);
+        /* A gap alone, nothing stored: 0..99 gone. */
+        assert_int_equal(triage_batch_add_gap(b, 3, 0, 99, TRIAGE_OFFSET_NONE),
+                         0);
+        assert_int_equal(triage_batch_records(b), 0);
+        assert_int_equal(triage_batch_pending(b), 1);
+        assert_int_equal(triage_batch_part_count(b), 1);
+        assert_int_equal(triage_batch_part(b, 0)->start, TRIAGE_OFFSET_NONE);
+        assert_int_equal(triage_batch_part(b, 0)->end, 100);
+        assert_int_equal(triage_batch_part(b, 0)->count, 0);
+        /* A record after another gap on a partition with records. */
+        add(b, 5, 10, 10, "R1", "C");
+        assert_int_equal(triage_batch_add_gap(b, 5, 11, 19, 10), 0);
+        add(b, 5, 20, 10, "R2", "C");
+        assert_int_equal(triage_batch_part(b, 1)->start, 10);
+        assert_int_equal(triage_batch_part(b, 1)->end, 21);
+        assert_int_equal(triage_batch_part(b, 1)->count, 2);
+        assert_int_equal(triage_batch_gap_count(b), 2);
+        const triage_gap_t *g = triage_batch_gap(b, 1);
+        assert_int_equal(g->partition, 5);
+        assert_int_equal(g->first, 11);
+        assert_int_equal(g->last, 19);
+        assert_null(triage_batch_gap(b, 2));
+        assert_int_equal(triage_batch_pending(b), 4);
+        /* A range upside down is refused. */
+        assert_int_equal(triage_batch_add_gap(b, 5, 30, 29, 10), -1);
+        assert_int_equal(triage_batch_gap_count(b), 2);
+
+        triage_partitions_t *t = triage_partitions_new("inspection.results");
+        int32_t ids[] = {3, 5};
+        triage_partitions_assign(t, ids, 2);
+        triage_partitions_set_stored(t, 3, TRIAGE_OFFSET_NONE);
+        triage_partitions_set_stored(t, 5, 10);
+        /* The fetcher goes to the log start: position follows, never back. */
+        triage_partitions_skip_to(t, 3, 100);
+        triage_partitions_skip_to(t, 5, 5);
+        triage_partition_t p;
+        assert_int_equal(triage_partitions_find(t, 3, &p), 0);
+        assert_int_equal(p.position, 100);
+        assert_int_equal(p.stored, TRIAGE_OFFSET_NONE);
+        assert_int_equal(triage_partitions_find(t, 5, &p), 0);
+        assert_int_equal(p.position, 10);
+        assert_int_equal(triage_partitions_find(t, 4, &p), -1);
+        int64_t base, expected;
+        assert_int_equal(triage_partitions_accept(t, 3, 99, &base, &expected),
+                         0);
+        assert_int_equal(triage_partitions_accept(t, 3, 100, &base, &expected),
+                         1);
+        assert_int_equal(expected, 100);
+        assert_int_equal(base, TRIAGE_OFFSET_NONE);
+        triage_partitions_commit(t, b);
+        assert_int_equal(triage_partitions_find(t, 3, &p), 0);
+        assert_int_equal(p.stored, 100);
+        assert_int_equal(triage_partitions_find(t, 5, &p), 0);
+        assert_int_equal(p.stored, 21);
+        triage_batch_reset(b);
+        assert_int_equal(triage_batch_pending(b), 0);
+        assert_int_equal(triage_batch_gap_count(b), 0);
+        triage_partitions_destroy(t);
+        triage_batch_destroy(b);
+}
+
 static void test_record(void **state)
 {
         char err[1024];
@@ -530,6 +600,7 @@ int main(void)
             cmocka_unit_test(test_mark),
             cmocka_unit_test(test_many_rows),
             cmocka_unit_test(test_partitions),
+            cmocka_unit_test(test_gaps),
             cmocka_unit_test(test_record),
             cmocka_unit_test(test_join),
         };
