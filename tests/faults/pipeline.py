@@ -524,9 +524,12 @@ class Pipeline:
 
     def add_triage(self):
         self.triage_seq += 1
+        # A short statement timeout: a frozen PostgreSQL is given up on
+        # after 2 s + 2 s, which keeps the freeze phase short.
         t = Triage(self.tmp, "triage%d" % self.triage_seq, [
             os.path.join(QL_BIN, "ql-triage"), "-c", self.triage_ini,
-            "--batch-size", "200", "--log-level", "debug"], self.env)
+            "--batch-size", "200", "--pg-statement-timeout-ms", "2000",
+            "--log-level", "debug"], self.env)
         self.triages.append(t)
         self.all_procs.append(t)
         return t.start()
@@ -622,6 +625,51 @@ class Pipeline:
         r = subprocess.run(argv, capture_output=True, text=True, timeout=90)
         if r.returncode != 0:
             raise RuntimeError("pg_ctl restart: %s%s" % (r.stdout, r.stderr))
+
+    def pg_pids(self):
+        """The cluster's postmaster and every process it started."""
+        pgdata = os.environ.get("QL_TEST_PGDATA")
+        if not pgdata:
+            raise RuntimeError("QL_TEST_PGDATA not set: run through tests/run")
+        with open(os.path.join(pgdata, "postmaster.pid")) as f:
+            master = int(f.readline())
+        children = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/status" % d) as f:
+                    ppid = [l for l in f if l.startswith("PPid:")]
+            except OSError:
+                continue
+            if ppid and int(ppid[0].split()[1]) == master:
+                children.append(int(d))
+        return master, children
+
+    def pg_freeze(self):
+        """SIGSTOP the whole cluster: connections stay open, nothing is
+        answered -- what a hung host or a network partition looks like to a
+        client, without the kernel resetting anything."""
+        master, children = self.pg_pids()
+        os.kill(master, signal.SIGSTOP)  # first: no new backends
+        for pid in children + self.pg_pids()[1]:
+            try:
+                os.kill(pid, signal.SIGSTOP)
+            except ProcessLookupError:
+                pass
+        self.frozen = True
+
+    def pg_thaw(self):
+        if not getattr(self, "frozen", False):
+            return
+        master, children = self.pg_pids()
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        os.kill(master, signal.SIGCONT)
+        self.frozen = False
 
     # --- Kafka state ---------------------------------------------------------
 

@@ -261,6 +261,51 @@ def b_pg_restart(P, L):
         % (n, count(logs, "rolled back"))
 
 
+def f_pg_freeze(P, L, at):
+    """PostgreSQL frozen (SIGSTOP) while records flow; meanwhile one member
+    is stopped with SIGTERM: it must leave, and the other take its
+    partitions, while PostgreSQL still answers nothing."""
+    at(1.0)
+    P.pg_freeze()
+    frozen_at = now()
+    at(2.0)
+    victim, survivor = P.triages[1], P.triages[0]
+    L.victim_held = victim.assigned() or set()
+    t0 = now()
+    L.victim_rc = victim.term(40)
+    L.leave_s = now() - t0
+    deadline = now() + 40
+    while now() < deadline and survivor.assigned() != set(range(pl.PARTITIONS)):
+        time.sleep(0.2)
+    L.took = survivor.assigned() or set()
+    L.takeover_s = now() - t0
+    P.pg_thaw()
+    L.frozen_s = now() - frozen_at
+    victim.start()
+    at(STREAM_S)
+
+
+def c_pg_freeze(P):
+    P.pg_thaw()
+
+
+def b_pg_freeze(P, L):
+    logs = P.logs_since(L.marks, "triage")
+    cut = count(logs, "no answer from PostgreSQL within") + \
+        count(logs, "PostgreSQL connection: no answer within")
+    what = ("PostgreSQL frozen for %.1f s; SIGTERM'd member (holding %s) "
+            "left in %.1f s with status %s; the other held all %d partitions "
+            "%.1f s after, still frozen; %d waits cut short"
+            % (L.frozen_s, sorted(L.victim_held), L.leave_s, L.victim_rc,
+               len(L.took), L.takeover_s, cut))
+    if L.victim_rc != 0:
+        L.fail("the member stopped while PostgreSQL was frozen did not "
+               "leave cleanly: " + what)
+    if L.took != set(range(pl.PARTITIONS)):
+        L.fail("the group was held while PostgreSQL was frozen: " + what)
+    return cut, what
+
+
 def f_disk_full(P, L, at):
     if not P.mounted:
         L.skipped = "not run: " + P.mount_note
@@ -382,6 +427,8 @@ FAULTS = [
           bit=b_kill_gateway),
     Fault("pg-restart", "PostgreSQL restart", f_pg_restart,
           bit=b_pg_restart),
+    Fault("pg-freeze", "PostgreSQL frozen (SIGSTOP)", f_pg_freeze,
+          c_pg_freeze, bit=b_pg_freeze),
     # Every file has a rejected record, so every file needs its errors list
     # written while the disk is full.
     Fault("disk-full", "spool disk full (tmpfs)", f_disk_full, c_disk_full,
