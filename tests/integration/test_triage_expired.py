@@ -91,7 +91,7 @@ def check_process(t, addr, ranges):
                                                               b - a + 1)
         if line not in log:
             fail("no ERROR line '%s':\n%s" % (line, log[-3000:]))
-        if not re.search(r"ERROR .*" + re.escape(line), log):
+        if not re.search(r"level=error .*" + re.escape(line), log):
             fail("'%s' is not an ERROR" % line)
         n += b - a + 1
     _, text = T.scrape(addr)

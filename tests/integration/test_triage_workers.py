@@ -22,7 +22,7 @@ N = 3000
 def held(t, member):
     """Partitions member N of t holds now (after its last revocation)."""
     text = "\n".join(l for l in t.text().splitlines()
-                     if "ql-triage/%d:" % member in l)
+                     if "prog=ql-triage/%d " % member in l)
     text = text[max(0, text.rfind("revoked inspection.results")):]
     return set(int(p) for p in re.findall(r"assigned inspection\.results/(\d+)", text))
 
@@ -42,7 +42,7 @@ def main():
                    and not held(t, 1) & held(t, 2))
         for member in (1, 2):
             started = [l for l in t.text().splitlines()
-                       if "ql-triage/%d: consuming" % member in l]
+                       if "prog=ql-triage/%d msg=\"consuming" % member in l]
             if not started or "batches of 100 records" not in started[0]:
                 fail("member %d does not batch 100 records (200 split by 2): %s"
                      % (member, started))
@@ -98,7 +98,7 @@ def main():
         if t.wait(30) != 0:
             fail("SIGTERM: exit status %s\n%s" % (t.proc.returncode, t.text()[-3000:]))
         for member in (1, 2):
-            if "ql-triage/%d: stopping" % member not in t.text():
+            if "prog=ql-triage/%d msg=\"stopping" % member not in t.text():
                 fail("member %d did not stop cleanly:\n%s" % (member, t.text()[-3000:]))
         totals = t.totals()
         if totals["stored"] != N or totals["records"] != N:

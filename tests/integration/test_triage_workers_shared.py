@@ -75,8 +75,8 @@ def main():
         msgs = [(d["result_id"].encode(), T.encode(d)) for d in all_docs]
         t = env.triage("--workers", "2", "--batch-size", "20", "--batch-ms", "50")
         T.wait_for("both members assigned",
-                   lambda: "ql-triage/1: assigned" in t.text()
-                   and "ql-triage/2: assigned" in t.text())
+                   lambda: "prog=ql-triage/1 msg=\"assigned" in t.text()
+                   and "prog=ql-triage/2 msg=\"assigned" in t.text())
         T.produce(env.brokers, msgs)
         T.wait_for("all %d rows and offsets at the high watermarks" % len(msgs),
                    lambda: T.caught_up(env.brokers, len(msgs)), timeout=90)
