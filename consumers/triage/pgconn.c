@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* deploy/env.example's placeholders all start so. */
+/* Placeholders of example configurations start so (the deployment's
+ * database roles refuse them too). */
 #define PLACEHOLDER  "change-me"
 #define PASSWORD_MAX 1024
 
@@ -66,9 +67,8 @@ static int check_conninfo(const char *conninfo, char *errstr,
         PQconninfoFree(opts);
         if (bad) {
                 snprintf(errstr, errstr_size,
-                         "pg: the connection string's password is the "
-                         "placeholder '" PLACEHOLDER
-                         "...' of deploy/env.example; set a real one");
+                         "pg: the connection string's password is a "
+                         "placeholder ('" PLACEHOLDER "...'); set a real one");
                 return -1;
         }
         return 0;
@@ -106,9 +106,8 @@ static char *read_password(const char *path, char *errstr, size_t errstr_size)
                 else if (memchr(buf, '\0', n) || strpbrk(buf, "\r\n"))
                         why = "must hold the password alone on one line";
                 else if (is_placeholder(buf))
-                        why = "holds the placeholder '" PLACEHOLDER
-                              "...' of deploy/env.example; set a real "
-                              "password";
+                        why = "holds a placeholder ('" PLACEHOLDER
+                              "...'); set a real password";
         }
         if (why) {
                 snprintf(errstr, errstr_size, "pg_password_file: %s %s", path,

@@ -11,9 +11,9 @@
  *     dbname=<QL_PG, expanded>                        (overrides the above)
  *     password=<the password file>                    (overrides QL_PG's)
  *
- * It also refuses, at start, the placeholder passwords of deploy/env.example
- * (anything starting with "change-me"), in the connection string or in the
- * password file.  The password is never logged.
+ * It also refuses, at start, placeholder passwords (anything starting with
+ * "change-me"), in the connection string or in the password file.  The
+ * password is never logged.
  */
 #ifndef TRIAGE_PGCONN_H
 #define TRIAGE_PGCONN_H

@@ -9,7 +9,7 @@ checks that:
   - the file wins over a password written in the connection string;
   - without it, or with a wrong one, the connection is refused;
   - a connection string or a password file whose password starts with
-    `change-me` (deploy/env.example's placeholders) stops ql-triage at
+    `change-me` (the example configuration's placeholders) stops ql-triage at
     start with status 2 and one line naming the key, before it connects;
   - --help names the option.
 """
