@@ -7,6 +7,10 @@
  * record); the store moves each stored offset from the first to the second,
  * compare-and-set.
  *
+ * A batch also carries gaps: offsets the broker no longer had, which its
+ * transaction records (ql.expired_range) while moving the stored offset
+ * past them.
+ *
  * Good records are kept as ready-made lines of PostgreSQL COPY text for
  * ql.inspection_result; bad ones as copies of their Kafka key and payload
  * with the reason.  Once the store knows which result_ids exist already, the

@@ -5,7 +5,9 @@
  * partitions' next offsets.  Kafka's own committed offsets are only a copy
  * for tools: the truth is ql.consumer_offset.
  *
- *             assign: offsets loaded from PostgreSQL, fetch from there
+ *    assign: offsets loaded from PostgreSQL (one bounded try, else the
+ *    partitions stay paused until a resync), fetch from there or from the
+ *    log start if the records before it expired
  *                 |
  *                 v
  *     +------> RUNNING ---- batch full or old ----> flush
@@ -18,7 +20,8 @@
  *     |                                               |
  *     +-- RESYNC <--- FAULT (PostgreSQL or dead-letter Kafka): discard the
  *           |         batch, pause the partitions, back off (<= 5 s)
- *           +-------> reconnect, reload offsets, seek, resume
+ *           +-------> reconnect, reload offsets, ask the log starts,
+ *                     seek, resume
  *
  * triage_consumer_step() does one turn of the loop; a thread of main()
  * calls it until a signal or until it reports that --idle-exit is
