@@ -83,6 +83,11 @@ static const setting_t settings[] = {
      "MS",
      "PostgreSQL statement_timeout; a statement not answered within it "
      "(plus at most 5 s) drops the connection"},
+    {"bureau_region", "QL_BUREAU_REGION", T_STR, OFF(bureau_region), NULL,
+     QL_PROG_TRIAGE, 0, 0, 0, "PREFIX",
+     "the bureau's region, a GB/T 2260 prefix (e.g. 350206): a seller's "
+     "product made outside it is notified to the producer's bureau (Art. 44); "
+     "recorded in the database at start (unset: left as recorded)"},
     {"group", "QL_GROUP", T_STR, OFF(group), "ql-triage", QL_PROG_TRIAGE, 0, 0,
      0, "ID", "Kafka consumer group"},
     {"batch_size", "QL_BATCH_SIZE", T_INT, OFF(batch_size), "2000",
@@ -588,6 +593,21 @@ static int validate(const ql_config_t *cfg, int prog, char *errstr,
         if (prog == QL_PROG_TRIAGE && (!cfg->group || !*cfg->group)) {
                 errf(errstr, errstr_size, "group: must not be empty");
                 return -1;
+        }
+        if (prog == QL_PROG_TRIAGE && cfg->bureau_region &&
+            *cfg->bureau_region) {
+                size_t n = strlen(cfg->bureau_region);
+                int digits = n >= 2 && n <= 6;
+                for (size_t i = 0; digits && i < n; i++)
+                        digits = cfg->bureau_region[i] >= '0' &&
+                                 cfg->bureau_region[i] <= '9';
+                if (!digits) {
+                        errf(errstr, errstr_size,
+                             "bureau_region: '%s' is not a GB/T 2260 prefix "
+                             "(2 to 6 digits)",
+                             cfg->bureau_region);
+                        return -1;
+                }
         }
         return 0;
 }

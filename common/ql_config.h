@@ -51,6 +51,7 @@ typedef struct {
         /* ql-triage */
         char *pg;               /* QL_PG */
         char *pg_password_file; /* QL_PG_PASSWORD_FILE, or NULL */
+        char *bureau_region;    /* QL_BUREAU_REGION, or NULL */
         int pg_statement_timeout_ms;
         char *group; /* QL_GROUP */
         int batch_size;

@@ -21,6 +21,7 @@
 #endif
 
 #include "consumer.h"
+#include "bureau.h"
 #include "migrate.h"
 #include "partitions.h"
 #include "pgconn.h"
@@ -324,6 +325,17 @@ int main(int argc, char **argv)
         if (cfg.migrate_only) {
                 status = 0;
                 goto out;
+        }
+        if (cfg.bureau_region && *cfg.bureau_region) {
+                int changed;
+                if (triage_bureau_set(pg, cfg.bureau_region, &changed, err,
+                                      sizeof(err))) {
+                        ql_error(lg, "%s", err);
+                        goto out;
+                }
+                ql_info(lg, "bureau region %s%s", cfg.bureau_region,
+                        changed ? " recorded: every plan derived again"
+                                : " (as recorded)");
         }
         if (!(codec = ql_codec_new(cfg.schema_dir, err, sizeof(err)))) {
                 ql_error(lg, "schema_dir %s: %s", cfg.schema_dir, err);
