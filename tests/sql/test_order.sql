@@ -5,7 +5,7 @@
 -- re-applied whatever the order.
 BEGIN;
 \ir fixtures.sql
-SELECT plan(16);
+SELECT plan(18);
 INSERT INTO ql.officer VALUES (current_user, '');
 
 -- A deterministic pseudo-random data set: 60 enterprises in three districts,
@@ -85,7 +85,8 @@ LANGUAGE sql AS $$
     WITH cn AS (SELECT case_no, opening_result_id AS opening FROM ql.enforcement_case)
     SELECT 'case ' || row(c.credit_code, c.opening_result_id, c.status, c.priority, c.officer,
                           c.opened_at, c.escalated_at, c.cleared_at, c.cleared_by,
-                          c.repeat_offender, c.open_findings, c.serious_findings)::text
+                          c.repeat_offender, c.open_findings, c.serious_findings, c.next_action,
+                          c.next_due, c.next_due_provisional, c.close_requested)::text
       FROM ql.enforcement_case c
     UNION ALL
     SELECT 'finding ' || row(f.result_id, f.item_no, cn.opening, f.item_name, f.severity, f.category,
@@ -153,6 +154,19 @@ SELECT is((SELECT count(*) FROM ql.unmatched_recheck), 3::bigint,
           'time order: the three rechecks without an original wait');
 SELECT is((SELECT count(*) FROM ql.plan_action WHERE done_by = 'qltap_order'), 3::bigint,
           'time order: the recorded completions are applied');
+-- The case summary stored by ql.derive_case_summary (017) is what the plan
+-- says: the earliest pending action that is not the objection period.
+SELECT is((SELECT count(*) FROM ql.enforcement_case c
+            LEFT JOIN LATERAL (
+                  SELECT p.action, p.due_date FROM ql.plan_action p
+                    JOIN ql.action_kind k ON k.action = p.action
+                   WHERE p.case_no = c.case_no AND p.status = 'PENDING'
+                     AND p.action <> 'OBJECTION_WINDOW'
+                   ORDER BY p.due_date, k.sort_order, p.action_id LIMIT 1) n ON true
+           WHERE (c.next_action, c.next_due) IS DISTINCT FROM (n.action, n.due_date)),
+          0::bigint, 'time order: every case''s stored next action is its plan''s');
+SELECT cmp_ok((SELECT count(*) FROM ql.enforcement_case WHERE next_action IS NOT NULL), '>', 10::bigint,
+              'and there are next actions to compare');
 
 -- 2. Backwards, batches of 7: every recheck arrives before its original.
 SELECT qltest.reset();
