@@ -57,13 +57,24 @@ need(all(v.startswith("/run/secrets/") and v[len("/run/secrets/"):] in gsecrets
          and v[len("/run/secrets/"):] in c["secrets"] for v in tls),
      "ql-gateway serves TLS with a certificate and key from secrets")
 need("QL_GATEWAY_ALLOW_PLAIN" not in g["environment"], "ql-gateway: no plain HTTP")
+b = s["ql-board"]
+need(":9464/readyz" in " ".join(b["healthcheck"]["test"]), "ql-board's health check asks its metrics address")
+need(b["depends_on"]["ql-migrate"]["condition"] == "service_completed_successfully", "ql-board waits for the migrations")
+need("user=" not in b["environment"]["QL_BOARD_PG"] and "password" not in b["environment"]["QL_BOARD_PG"],
+     "ql-board has no login of its own: officers sign in")
+btls = [b["environment"].get(k, "") for k in ("QL_BOARD_TLS_CERT", "QL_BOARD_TLS_KEY")]
+bsecrets = {x["source"] if isinstance(x, dict) else x for x in b["secrets"]}
+need(all(v.startswith("/run/secrets/") and v[len("/run/secrets/"):] in bsecrets
+         and v[len("/run/secrets/"):] in c["secrets"] for v in btls),
+     "ql-board serves HTTPS with a certificate and key from secrets (officers' passwords)")
 for v in ["kafka-data", "pg-data", "spool"]:
     need(v in c["volumes"], "volume %s" % v)
 
 # Secrets: files in deploy/secrets/, mounted where *_FILE says, and no
 # password in any environment variable or connection string.
 secrets = c.get("secrets", {})
-for name in ["gateway.tokens", "postgres.password", "ql_owner.password", "ql_triage.password"]:
+for name in ["gateway.tokens", "postgres.password", "ql_owner.password", "ql_triage.password",
+             "board.crt", "board.key"]:
     need(name in secrets, "secret %s defined" % name)
     need(secrets[name]["file"] == os.path.join(src, "deploy/secrets", name),
          "secret %s is deploy/secrets/%s" % (name, name))
