@@ -7,7 +7,7 @@
 -- registration of its enterprises (ql.register_enterprises), leaving the
 -- results queued in ql.triage_pending as the trigger of 003 queues them, and
 -- derives the queued enterprises in large chunks from time to time and when
--- it has caught up (ql.retriage_pending).  The state derived is the same:
+-- it has caught up (ql.pending_enterprises, then ql.retriage on them).  The state derived is the same:
 -- ql.recompute is incremental and order-independent, the tests check it
 -- against full re-derivation; a queue left by a crash is derived when
 -- ql-triage starts again.
@@ -97,12 +97,14 @@ BEGIN
 END $$;
 
 
--- Derive up to max_codes enterprises that have queued results, in one
--- transaction; returns how many (0: nothing queued, or everything queued is
--- being derived by another session).  Enterprises another session is
--- deriving are skipped, not waited for, so that group members drain the
--- queue side by side.
-CREATE FUNCTION ql.retriage_pending(max_codes integer DEFAULT 2000) RETURNS integer
+-- Up to max_codes enterprises with queued results, locked for this
+-- transaction, in code order; enterprises another session holds (it is
+-- deriving them) are skipped, not waited for, so that group members drain
+-- the queue side by side.  ql-triage derives them with ql.retriage in the
+-- same transaction (its one-enterprise-at-a-time fallback and the record of
+-- failed derivations apply as to any batch).  Queued results of an
+-- enterprise not registered (results stored by hand) register it.
+CREATE FUNCTION ql.pending_enterprises(max_codes integer DEFAULT 2000) RETURNS text[]
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
 DECLARE
     codes text[];
@@ -116,17 +118,28 @@ BEGIN
              LIMIT greatest(max_codes, 1)
                FOR NO KEY UPDATE OF e SKIP LOCKED) e;
     IF codes IS NULL THEN
-        -- Queued results of enterprises not registered (a crash between the
-        -- store and the registration cannot happen: both are in the batch's
-        -- transaction; results stored by hand can): register and derive.
         SELECT array_agg(DISTINCT p.credit_code) INTO codes
           FROM (SELECT p.credit_code FROM ql.triage_pending p
                  WHERE NOT EXISTS (SELECT 1 FROM ql.enterprise e WHERE e.credit_code = p.credit_code)
                  LIMIT greatest(max_codes, 1)) p;
-        IF codes IS NULL THEN
-            RETURN 0;
+        IF codes IS NOT NULL THEN
+            PERFORM ql.register_enterprises(codes);
         END IF;
-        PERFORM ql.register_enterprises(codes);
+    END IF;
+    RETURN coalesce(codes, '{}');
+END $$;
+
+-- Derive up to max_codes queued enterprises in one transaction (the same as
+-- ql.retriage(ql.pending_enterprises(max_codes))); returns how many: 0 when
+-- nothing is queued, or everything queued is being derived by another
+-- session.  For maintenance from psql.
+CREATE FUNCTION ql.retriage_pending(max_codes integer DEFAULT 2000) RETURNS integer
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp SET jit = off AS $$
+DECLARE
+    codes text[] := ql.pending_enterprises(max_codes);
+BEGIN
+    IF cardinality(codes) = 0 THEN
+        RETURN 0;
     END IF;
     PERFORM ql.recompute(codes, false);
     RETURN cardinality(codes);
@@ -134,5 +147,6 @@ END $$;
 
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA ql FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION ql.retriage(text[], boolean), ql.recategorize(), ql.set_bureau(text),
-                          ql.register_enterprises(text[], boolean), ql.retriage_pending(integer)
+                          ql.register_enterprises(text[], boolean), ql.retriage_pending(integer),
+                          ql.pending_enterprises(integer)
    TO ql_triage;

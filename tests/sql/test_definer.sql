@@ -11,7 +11,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 \ir fixtures.sql
-SELECT plan(35);
+SELECT plan(36);
 
 CREATE ROLE qltap_def_off LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_def_daemon LOGIN IN ROLE ql_triage;
@@ -198,6 +198,8 @@ SELECT is(qltest.outcome($$SELECT ql.register_enterprises(ARRAY['914403001922038
           'ok', 'nor does register_enterprises');
 SELECT is(qltest.outcome($$SELECT ql.retriage_pending(100)$$),
           'ok', 'nor does retriage_pending');
+SELECT is(qltest.outcome($$SELECT ql.retriage(ql.pending_enterprises(100))$$),
+          'ok', 'nor does pending_enterprises');
 SELECT is(qltest.outcome($$SELECT ql.set_bureau('350206')$$),
           'ok', 'nor does set_bureau, which derives every enterprise again');
 -- With a rule edited, recategorize has work to do and derives.
@@ -212,7 +214,7 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc p
                  WHERE p.pronamespace = 'ql'::regnamespace
                    AND has_function_privilege('ql_triage', p.oid, 'EXECUTE')$$,
               ARRAY['retriage', 'recategorize', 'set_bureau', 'register_enterprises',
-                    'retriage_pending'],
+                    'retriage_pending', 'pending_enterprises'],
               'those are all the functions the triage login may execute');
 
 -- Without planted tables the functions work, and leave nothing in the
