@@ -33,13 +33,14 @@ def main():
         T.wait_for("both consumers assigned",
                    lambda: assigned(a) and assigned(b)
                    and len(assigned(a) | assigned(b)) == 6 and not assigned(a) & assigned(b))
-        stream = T.Streamer(env.brokers, msgs, chunk=400, pause=0.25)
+        stream = T.Streamer(env.brokers, msgs, chunk=400, pause=0.25, hold_at=N // 2)
         T.wait_for("a quarter of the records stored",
                    lambda: T.rows_so_far() >= N // 4, timeout=60)
         if stream.done():
             fail("the stream ended before the kill: not mid-stream")
         b.kill()
         killed_at = T.rows_so_far()
+        stream.release()
         stream.join()
         T.wait_for("all %d rows and offsets at the high watermarks" % N,
                    lambda: T.caught_up(env.brokers, N), timeout=60)

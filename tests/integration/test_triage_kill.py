@@ -15,7 +15,9 @@ N = 8000
 def main():
     with T.Env("ql_test_triage_kill") as env:
         msgs = T.encoded_docs(N)
-        stream = T.Streamer(env.brokers, msgs, chunk=500, pause=0.25)
+        # The stream holds at half until the kill, so the kill always
+        # lands mid-stream however slow or fast the machine is.
+        stream = T.Streamer(env.brokers, msgs, chunk=500, pause=0.25, hold_at=N // 2)
         ini = env.fast_group_config()
         t = env.triage("-c", ini, "--batch-size", "150")
         T.wait_for("a third of the records stored", lambda: T.rows_so_far() >= N // 3, timeout=60)
@@ -25,6 +27,7 @@ def main():
         at_kill = T.count()
         if at_kill >= N:
             fail("everything was stored before the kill")
+        stream.release()
         stream.join()
 
         t2 = env.triage("-c", ini, "--batch-size", "150", "--idle-exit", "2")

@@ -26,7 +26,7 @@ def main():
         addr = "127.0.0.1:%d" % T.free_port()
         t = env.triage("--batch-size", "150", "--metrics-addr", addr)
         T.wait_for("the consumer assigned", lambda: "assigned inspection.results" in t.text())
-        stream = T.Streamer(env.brokers, msgs, chunk=400, pause=0.25)
+        stream = T.Streamer(env.brokers, msgs, chunk=400, pause=0.25, hold_at=N // 2)
         T.wait_for("a quarter of the records stored",
                    lambda: T.rows_so_far() >= N // 4, timeout=60)
         if stream.done():
@@ -34,6 +34,7 @@ def main():
         T.pg_ctl("restart", "-m", "fast", "-w", "-l", "'%s'" % os.path.join(
             os.environ["QL_TEST_PGDATA"], "..", "restart.log"))
         restarted_at = time.time()
+        stream.release()
         stream.join()
         T.wait_for("all %d rows and offsets at the high watermarks" % N,
                    lambda: T.caught_up(env.brokers, N), timeout=60)

@@ -367,16 +367,25 @@ def encoded_docs(n, start=0, **kw):
 class Streamer:
     """Produce messages in a background thread, `chunk` at a time with a
     pause between chunks, so a consumer sees a stream rather than a
-    backlog.  .join() waits and re-raises a failure."""
+    backlog.  .join() waits and re-raises a failure.
 
-    def __init__(self, brokers, messages, chunk=500, pause=0.25):
+    With `hold_at`, the stream stops after that many messages until
+    .release(): a test that must act mid-stream (kill, restart) then does
+    not depend on how fast the machine is."""
+
+    def __init__(self, brokers, messages, chunk=500, pause=0.25, hold_at=None):
         import threading
         self.error = None
         self.produced = 0
+        self.gate = threading.Event()
+        if hold_at is None:
+            self.gate.set()
 
         def run():
             try:
                 for i in range(0, len(messages), chunk):
+                    if hold_at is not None and i >= hold_at:
+                        self.gate.wait()
                     produce(brokers, messages[i:i + chunk])
                     self.produced = i + len(messages[i:i + chunk])
                     time.sleep(pause)
@@ -385,7 +394,11 @@ class Streamer:
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
 
+    def release(self):
+        self.gate.set()
+
     def join(self, timeout=120):
+        self.gate.set()
         self.thread.join(timeout)
         if self.thread.is_alive():
             qltest.fail("the producer did not finish")
