@@ -275,6 +275,9 @@ static void dispatch(bd_req_t *rq)
         case BD_R_STATS:
                 bd_pg_stats(rq);
                 return;
+        case BD_R_WORKLOAD:
+                bd_pg_workload(rq);
+                return;
         case BD_R_ASSIGN:
                 bd_form_assign(rq);
                 return;

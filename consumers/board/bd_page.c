@@ -21,6 +21,7 @@ static const struct {
 } nav[] = {
     {BD_R_BOARD, "/", "案件看板"},
     {BD_R_OVERDUE, "/overdue", "逾期与临期"},
+    {BD_R_WORKLOAD, "/workload", "承办人工作量"},
     {BD_R_PROGRESS, "/progress", "清零进度"},
     {BD_R_RECHECKS, "/rechecks", "待确认复查"},
     {BD_R_STATS, "/stats", "质量统计"},
@@ -163,7 +164,7 @@ const char *bd_cell_text(const PGresult *r, int row, const bd_col_t *c,
 {
         const char *v = bd_val(r, row, c->col);
         if (!v)
-                return NULL;
+                return c->kind == BD_COL_OFFICER ? BD_PAGE_UNASSIGNED : NULL;
         switch (c->kind) {
         case BD_COL_TIME:
                 snprintf(buf, size, "%.16s", v);
@@ -249,6 +250,17 @@ void bd_table_html(bd_buf_t *b, const PGresult *r, const bd_col_t *cols,
                                 bd_buf_puts(b, "<a href=\"/enterprises/");
                                 bd_html_url_arg(b, bd_val(r, row, c->link_col));
                                 bd_buf_puts(b, "\">");
+                                bd_html_txt(b, t);
+                                bd_buf_puts(b, "</a>");
+                        } else if (c->kind == BD_COL_OFFICER) {
+                                /* "-" is the board's filter for the cases
+                                 * no one is assigned to. */
+                                const char *login = bd_val(r, row, c->col);
+                                bd_buf_puts(b, "<a href=\"/?officer=");
+                                bd_html_url_arg(b, login ? login : "-");
+                                bd_buf_puts(b,
+                                            login ? "\">"
+                                                  : "\" class=\"unassigned\">");
                                 bd_html_txt(b, t);
                                 bd_buf_puts(b, "</a>");
                         } else if (t && c->kind == BD_COL_TITLE) {

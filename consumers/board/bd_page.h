@@ -40,6 +40,9 @@ const char *bd_page_arg(bd_req_t *rq, const char *name);
 /* A column's value in row `row`: NULL for SQL NULL or no such column. */
 const char *bd_val(const PGresult *r, int row, const char *col);
 
+/* How a case no one is assigned to names its officer. */
+#define BD_PAGE_UNASSIGNED "未指派"
+
 /* Show a value the way a table cell does (title, date, time ...). */
 typedef enum {
         BD_COL_TEXT = 0,
@@ -52,6 +55,8 @@ typedef enum {
         BD_COL_ENTERPRISE, /* a name linking to the dossier of link_col */
         BD_COL_REGION,     /* a region code with its name */
         BD_COL_RATE,       /* 0..1 as a percentage */
+        BD_COL_OFFICER,    /* a login linking to the board filtered by it;
+                              NULL (no one assigned) is 未指派 */
 } bd_col_kind_t;
 
 typedef struct {
@@ -62,7 +67,8 @@ typedef struct {
         const char *link_col;   /* for BD_COL_ENTERPRISE: credit code */
 } bd_col_t;
 
-/* The text of a cell as shown (titles, cut timestamps ...), in buf. */
+/* The text of a cell as shown (titles, cut timestamps ...), in buf.  NULL
+ * for SQL NULL, except where the kind gives NULL a meaning (an officer). */
 const char *bd_cell_text(const PGresult *r, int row, const bd_col_t *c,
                          char *buf, size_t size);
 

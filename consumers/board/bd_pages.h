@@ -17,6 +17,7 @@ void bd_pg_progress(bd_req_t *rq);
 void bd_pg_enterprise(bd_req_t *rq);
 void bd_pg_rechecks(bd_req_t *rq);
 void bd_pg_stats(bd_req_t *rq);
+void bd_pg_workload(bd_req_t *rq);
 
 /* The sign-in page (no session): status 200 or 401, with an error or not,
  * the login typed kept in the field. */

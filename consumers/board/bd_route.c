@@ -83,6 +83,7 @@ static const route_def_t routes[] = {
     {"enterprises/{e}", BD_R_ENTERPRISE, P_ALL_FORMATS},
     {"rechecks", BD_R_RECHECKS, P_ALL_FORMATS},
     {"stats", BD_R_STATS, P_ALL_FORMATS},
+    {"workload", BD_R_WORKLOAD, P_ALL_FORMATS},
     {"login", BD_R_LOGIN, P_GET_POST},
     {"logout", BD_R_LOGOUT, P_POST},
     {"cases/{c}/acts", BD_R_RECORD_ACT, P_POST},

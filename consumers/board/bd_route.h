@@ -24,6 +24,7 @@ typedef enum {
         BD_R_ENTERPRISE,
         BD_R_RECHECKS,
         BD_R_STATS,
+        BD_R_WORKLOAD,
         /* sign-in (GET shows the form, POST signs in) and out (POST) */
         BD_R_LOGIN,
         BD_R_LOGOUT,

@@ -257,6 +257,14 @@ static const bd_sql_t stmts[BD_Q_COUNT] = {
                      BD_CAP_REOPEN},
     [BD_Q_CONFIRM_CLOSE] = {"confirm_close", "SELECT ql.confirm_close($1)", 1,
                             BD_CAP_CONFIRM_CLOSE},
+    /* Most overdue actions first: whose cases need help.  The view has one
+     * row per officer and one for the unassigned (NULL), so the order is
+     * total. */
+    [BD_Q_WORKLOAD] = {"workload",
+                       "SELECT * FROM ql.officer_workload "
+                       "ORDER BY overdue_actions DESC, open_cases DESC, "
+                       "officer NULLS FIRST",
+                       0, BD_CAP_WORKLOAD},
 };
 
 const bd_sql_t *bd_sql(bd_query_t q)

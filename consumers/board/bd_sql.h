@@ -69,6 +69,7 @@ typedef enum {
         BD_Q_ACT_CASE,
         BD_Q_REOPEN,
         BD_Q_CONFIRM_CLOSE,
+        BD_Q_WORKLOAD,
         BD_Q_COUNT /* not a statement */
 } bd_query_t;
 

@@ -2,13 +2,16 @@
  * Unit tests for ql-board's pure modules: HTML escaping (content,
  * attributes, URL components, invalid UTF-8 and control characters), CSV
  * cells (quoting, the formula guard), form decoding, path routing with its
- * parameter checks, the sign-in throttle's policy, and the session table
- * (ids, expiry, sign-out).
+ * parameter checks, the sign-in throttle's policy, the session table
+ * (ids, expiry, sign-out), and the officer column of a table (a result
+ * made by libpq itself, no server: a link to the board filtered by the
+ * officer, 未指派 for no one).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +21,7 @@
 #include "bd_csv.h"
 #include "bd_form.h"
 #include "bd_html.h"
+#include "bd_page.h"
 #include "bd_route.h"
 #include "bd_session.h"
 #include "bd_throttle.h"
@@ -164,6 +168,19 @@ static void test_routes(void **state)
         assert_string_equal(r.case_no, "QL-2026-00017");
         bd_route_match("/overdue.csv", 0, &r);
         assert_int_equal(r.id, BD_R_OVERDUE);
+        bd_route_match("/workload", 0, &r);
+        assert_int_equal(r.id, BD_R_WORKLOAD);
+        assert_int_equal(r.format, BD_FMT_HTML);
+        bd_route_match("/workload.csv", 0, &r);
+        assert_int_equal(r.id, BD_R_WORKLOAD);
+        assert_int_equal(r.format, BD_FMT_CSV);
+        bd_route_match("/api/workload", 0, &r);
+        assert_int_equal(r.id, BD_R_WORKLOAD);
+        assert_int_equal(r.format, BD_FMT_JSON);
+        bd_route_match("/workload", 1, &r);
+        assert_int_equal(r.id, BD_R_NOT_FOUND);
+        bd_route_match("/workload/x", 0, &r);
+        assert_int_equal(r.id, BD_R_NOT_FOUND);
         bd_route_match("/enterprises/91350200MA2YJ1XR9G", 0, &r);
         assert_int_equal(r.id, BD_R_ENTERPRISE);
         assert_string_equal(r.credit_code, "91350200MA2YJ1XR9G");
@@ -303,6 +320,62 @@ static void test_titles(void **state)
         assert_null(bd_title(BD_T_KIND, NULL));
 }
 
+/* A result of two columns, officer (text, NULL in the last row) and
+ * open_cases, built by libpq without a server. */
+static PGresult *workload_result(const char *const *logins, int n)
+{
+        PGresAttDesc att[2] = {{"officer", 0, 0, 0, 25, -1, -1},
+                               {"open_cases", 0, 0, 0, 20, 8, -1}};
+        PGresult *r = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+        assert_non_null(r);
+        assert_true(PQsetResultAttrs(r, 2, att));
+        for (int i = 0; i < n; i++) {
+                char cnt[8];
+                snprintf(cnt, sizeof(cnt), "%d", i + 1);
+                assert_true(
+                    PQsetvalue(r, i, 0, (char *)logins[i],
+                               logins[i] ? (int)strlen(logins[i]) : -1));
+                assert_true(PQsetvalue(r, i, 1, cnt, (int)strlen(cnt)));
+        }
+        return r;
+}
+
+static void test_officer_column(void **state)
+{
+        static const bd_col_t cols[] = {
+            {"officer", "承办人", BD_COL_OFFICER, 0, NULL},
+            {"open_cases", "在办案件", BD_COL_NUM, 0, NULL},
+        };
+        const char *logins[] = {"huli_wang", "<b>\"x&y\"</b>", NULL};
+        PGresult *r = workload_result(logins, 3);
+        bd_buf_t b = {0};
+        bd_table_html(&b, r, cols, 2, NULL, "");
+        size_t n;
+        char *html = bd_buf_take(&b, &n);
+        assert_non_null(strstr(html, "<a href=\"/?officer=huli_wang\">"
+                                     "huli_wang</a>"));
+        /* A login is data: percent-encoded in the link, escaped as text. */
+        assert_non_null(strstr(html, "<a href=\"/?officer=%3Cb%3E%22x%26y%22"
+                                     "%3C%2Fb%3E\">&lt;b&gt;&quot;x&amp;y"
+                                     "&quot;&lt;/b&gt;</a>"));
+        assert_null(strstr(html, "<b>"));
+        /* No one assigned: the board's "-" filter, shown as 未指派. */
+        assert_non_null(strstr(html, "<a href=\"/?officer=-\" "
+                                     "class=\"unassigned\">未指派</a>"));
+        free(html);
+
+        char buf[64];
+        assert_string_equal(bd_cell_text(r, 2, &cols[0], buf, sizeof(buf)),
+                            "未指派");
+        assert_string_equal(bd_cell_text(r, 0, &cols[0], buf, sizeof(buf)),
+                            "huli_wang");
+        bd_table_csv(&b, r, cols, 2);
+        char *csv = bd_buf_take(&b, &n);
+        assert_non_null(strstr(csv, "\"未指派\",\"3\"\r\n"));
+        free(csv);
+        PQclear(r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -314,6 +387,7 @@ int main(void)
             cmocka_unit_test(test_throttle),
             cmocka_unit_test(test_sessions),
             cmocka_unit_test(test_titles),
+            cmocka_unit_test(test_officer_column),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
