@@ -2,8 +2,9 @@
 chromedriver (python3-selenium).  An officer signs in, filters the board
 (the select submits itself: the page's script runs under the
 Content-Security-Policy), opens a case, completes an action with a note,
-downloads the board's CSV, and opens the rectification notice.  A
-screenshot of every page is kept under the build tree
+downloads the board's CSV, opens the rectification notice, and goes from
+the officers' workload (承办人工作量, reached by the navigation) to the board
+filtered by one officer.  A screenshot of every page is kept under the build tree
 (build/tests/board-screenshots/) for a person to look at; the browser's
 console must hold no error (a blocked script or style would show there).
 """
@@ -202,6 +203,34 @@ def main():
                 d.get(base + path)
                 wait.until(lambda d: d.find_elements(By.TAG_NAME, "footer"))
                 shot(d, name)
+
+            # 承办人工作量: two cases to huli_wang, one to huli_zhao, the rest
+            # unassigned; from the navigation to the page, from an officer
+            # to the board filtered by them.
+            w.officer("huli_zhao", "zhao-secret-3", "350206")
+            cases = w.sql("SELECT case_no FROM ql.case_board ORDER BY case_no",
+                          user="huli_wang")
+            for case, login in zip(cases, ["huli_wang", "huli_wang", "huli_zhao"]):
+                w.sql("SELECT ql.assign_case('%s', '%s')" % (case, login), user="huli_wang")
+            d.find_element(By.LINK_TEXT, "承办人工作量").click()
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "table.rows"))
+            check(d.title.startswith("承办人工作量"), "workload title: " + d.title)
+            view = w.sql("SELECT coalesce(officer, '未指派') || ' ' || open_cases || ' ' || "
+                         "overdue_cases || ' ' || overdue_actions || ' ' || due_soon_actions "
+                         "|| ' ' || p1_cases FROM ql.officer_workload", user="huli_wang")
+            shown = [" ".join(td.text for td in tr.find_elements(By.TAG_NAME, "td"))
+                     for tr in d.find_elements(By.CSS_SELECTOR, "table.rows tbody tr")]
+            check(sorted(shown) == sorted(view) and len(view) == 3,
+                  "the workload page shows %s, the view has %s" % (shown, view))
+            check(d.find_elements(By.CSS_SELECTOR, "svg.chart"), "no workload chart")
+            shot(d, "12-workload")
+            d.find_element(By.LINK_TEXT, "huli_wang").click()
+            wait.until(lambda d: "officer=huli_wang" in d.current_url
+                       and d.find_elements(By.CSS_SELECTOR, "table.rows"))
+            rows = d.find_elements(By.CSS_SELECTOR, "table.rows tbody tr")
+            check(len(rows) == 2 and all("huli_wang" in r.text for r in rows),
+                  "the board of huli_wang shows %d rows" % len(rows))
+            shot(d, "13-board-officer")
             errs = console_errors(d)
             check(not errs, "browser console errors: %s" % errs)
         finally:

@@ -3,20 +3,23 @@ enterprise named <script>alert(1)</script> is text), no inline script or
 style (the Content-Security-Policy allows none), the security headers, the
 CSV exports (BOM, the rows the view has, the formula guard), the JSON API,
 the notice (责令整改通知书), progress charts, the dossier, overdue actions
-longest first, and the acceptance of a recheck from another lab.
+longest first, the officers' workload (承办人工作量) against its view and the
+board its links lead to, and the acceptance of a recheck from another lab.
 """
 import csv
+import html
 import io
 import json
 import os
 import re
 import sys
+import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_board_lib as B  # noqa: E402
 
 check = B.check
-HULI = "350206"
+HULI, JIMEI = "350206", "350211"
 XSS = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example/","点击")'
 
@@ -29,6 +32,202 @@ def no_inline(page, what):
     check(not re.search(r"\son[a-z]+\s*=", page), "%s: an event handler attribute" % what)
     check("<style" not in page, "%s: a <style> element" % what)
     check("javascript:" not in page, "%s: a javascript: URL" % what)
+
+
+# An officer's login with markup in it (PostgreSQL takes any quoted name).
+XSS_LOGIN = "li<script>alert(1)</script>"
+WORKLOAD_HEAD = ["承办人", "在办案件", "有逾期事项的案件", "逾期事项", "7日内到期事项",
+                 "P1 紧急案件"]
+WORKLOAD_COLS = ["officer", "open_cases", "overdue_cases", "overdue_actions",
+                 "due_soon_actions", "p1_cases"]
+
+
+def workload_view(w, login):
+    """ql.officer_workload as `login` reads it, as the page's rows: the
+    officer (None: unassigned) and the numbers."""
+    doc = "\n".join(w.sql("SELECT coalesce(json_agg(v), '[]') FROM ql.officer_workload v",
+                          user=login))
+    return sorted((tuple(r[c] for c in WORKLOAD_COLS) for r in json.loads(doc)),
+                  key=repr)
+
+
+def table_rows(page):
+    """The cells of the page's <table class="rows">, as text, with each
+    row's first link."""
+    body = page.split('<table class="rows">', 1)[1].split("</table>", 1)[0]
+    rows = []
+    for tr in re.findall(r"<tr>(.*?)</tr>", body.split("<tbody>", 1)[1]):
+        cells = [html.unescape(re.sub(r"<[^>]*>", "", td))
+                 for td in re.findall(r"<td[^>]*>(.*?)</td>", tr)]
+        href = re.search(r'<a href="([^"]*)"', tr)
+        rows.append((cells, html.unescape(href.group(1)) if href else None))
+    return rows
+
+
+def cards(page):
+    """The counts at the top: label -> (number, link)."""
+    return {html.unescape(l): (int(n), html.unescape(h)) for h, n, l in re.findall(
+        r'<li class="count[^"]*"><a href="([^"]*)"><span class="n">(\d+)</span>'
+        r'<span class="l">([^<]*)</span>', page)}
+
+
+def board_api(o, href):
+    """The board's JSON for a board link of the page ("/?officer=x")."""
+    check(href.startswith("/?") or href == "/", "not a board link: %s" % href)
+    r = o.get("/api/board" + href[1:])
+    check(r.status == 200, "%s: %d %s" % (href, r.status, r.body[:200]))
+    return json.loads(r.body)
+
+
+def workload(w, board, o):
+    """承办人工作量: the page, its CSV and JSON show ql.officer_workload as
+    the officer reads it; each officer links to the board filtered by that
+    officer, whose counts are the row's; the totals link to the lists they
+    count; an officer of another district sees only that district."""
+    w.officer("huli_zhao", "zhao-secret-3", HULI)
+    w.sql('CREATE ROLE "%s" LOGIN IN ROLE ql_officer' % XSS_LOGIN)
+    w.sql("INSERT INTO ql.officer (login, region_prefix) VALUES (%s, %s)"
+          % (B.sql_str(XSS_LOGIN), B.sql_str(HULI)))
+    w.officer("jimei_li", "jimei-secret-2", JIMEI)
+    more = [B.credit_code(HULI, 14), B.credit_code(HULI, 15)]
+    w.put("XMQI:P-4", more[0], name="厦门湖里戊贸易有限公司", days_ago=2)
+    w.put("XMQI:P-5", more[1], name="厦门湖里己贸易有限公司", days_ago=30)
+    jimei = [B.credit_code(JIMEI, 21), B.credit_code(JIMEI, 22)]
+    w.put("XMQI:J-1", jimei[0], name="厦门集美庚贸易有限公司", days_ago=45)
+    w.put("XMQI:J-2", jimei[1], name="厦门集美辛贸易有限公司", days_ago=3)
+
+    # Nobody assigned yet: one row, 未指派, with every open case.
+    r = o.get("/workload")
+    check(r.status == 200, "/workload: %d %s" % (r.status, r.body[:300]))
+    rows = table_rows(r.body)
+    check(len(rows) == 1 and rows[0][0][0] == "未指派" and rows[0][1] == "/?officer=-",
+          "before any assignment: %s" % rows)
+
+    # Assigned through the case page's form, as huli_wang: the two oldest
+    # cases (70 and 40 days) to huli_zhao, one to the login with markup, the
+    # newest to huli_wang, who has stopped its sale: nothing of it overdue.
+    # The case of 10 days stays unassigned.
+    check(int(w.sql("SELECT count(*) FROM ql.case_board", user="huli_wang")[0]) == 5,
+          "湖里 has not 5 open cases")
+    for n, login in ((13, "huli_zhao"), (11, "huli_zhao"), (15, XSS_LOGIN),
+                     (14, "huli_wang")):
+        case = w.case_of(B.credit_code(HULI, n))
+        r = o.post("/cases/%s/assign" % case, {"login": login})
+        check(r.status == 303, "assign %s: %d" % (case, r.status))
+        got = w.sql("SELECT officer FROM ql.enforcement_case WHERE case_no = '%s'" % case)
+        check(got == [login], "%s assigned to %s, want %s" % (case, got, login))
+    stop = w.sql("SELECT action_id FROM ql.plan_action WHERE case_no = '%s' "
+                 "AND action = 'STOP_SALE' AND status = 'PENDING'" % case)
+    check(len(stop) == 1, "the newest case has no pending STOP_SALE: %s" % stop)
+    check(o.post("/actions/%s/complete" % stop[0], {"note": "已下架封存"}).status == 303,
+          "complete STOP_SALE")
+    li = board.client()
+    check(li.login("jimei_li", "jimei-secret-2").status == 303, "jimei_li sign-in")
+    jimei_case = w.case_of(jimei[0])
+    check(li.post("/cases/%s/assign" % jimei_case, {"login": "jimei_li"}).status == 303,
+          "jimei_li assigns")
+
+    view = workload_view(w, "huli_wang")
+    check(len(view) == 4 and None in [v[0] for v in view], "湖里's workload view: %s" % view)
+    # The numbers mean something: every column counted, and no two columns
+    # alike (a column shown in another's place would be seen).
+    for k, col in enumerate(WORKLOAD_COLS[1:], 1):
+        check(sum(v[k] for v in view) > 0, "the seeded view has no %s: %s" % (col, view))
+    columns = [tuple(v[k] for v in view) for k in range(1, len(WORKLOAD_COLS))]
+    check(len(set(columns)) == len(columns), "two columns of the view alike: %s" % view)
+
+    # The page: the view's rows, most overdue actions first, escaped.
+    r = o.get("/workload")
+    check(r.status == 200, "/workload: %d" % r.status)
+    print("workload of 湖里:", view)
+    no_inline(r.body, "/workload")
+    check(XSS not in r.body and XSS_LOGIN not in r.body, "/workload: a login not escaped")
+    check("li&lt;script&gt;alert(1)&lt;/script&gt;" in r.body, "the login is not shown as text")
+    check('<a href="/workload" class="active" aria-current="page">承办人工作量</a>' in r.body,
+          "the navigation does not mark the page")
+    check("<svg" in r.body and "各承办人在办案件" in r.body, "no chart of the officers")
+    rows = table_rows(r.body)
+    shown = sorted(((None if c[0] == "未指派" else c[0],) + tuple(int(x) for x in c[1:])
+                    for c, _ in rows), key=repr)
+    check(shown == view, "the page shows %s, the view has %s" % (shown, view))
+    order = [int(c[3]) for c, _ in rows]
+    check(order == sorted(order, reverse=True), "not most overdue first: %s" % order)
+    check("jimei_li" not in r.body, "湖里's page shows 集美's officer")
+
+    # Each officer links to the board filtered by them, with the same numbers.
+    for cells, href in rows:
+        login = None if cells[0] == "未指派" else cells[0]
+        # Percent-encoded but for RFC 3986's unreserved characters.
+        want = "/?officer=" + (urllib.parse.quote(login, safe="-_.~") if login else "-")
+        check(href == want, "%s links to %s, want %s" % (cells[0], href, want))
+        doc = board_api(o, href)
+        got = (doc["total"], doc["counts"]["overdue"], doc["counts"]["p1"])
+        check(got == (int(cells[1]), int(cells[2]), int(cells[5])),
+              "%s: the board shows %s cases/overdue/P1, the page %s"
+              % (cells[0], got, cells[1:]))
+        check(all(c["officer"] == login for c in doc["cases"]),
+              "%s: the board lists other officers' cases" % cells[0])
+        page = o.get(href)
+        check(page.status == 200 and XSS not in page.body,
+              "%s's board: %d, escaped: %s" % (cells[0], page.status, XSS not in page.body))
+
+    # The totals: each the count of the list it links to.
+    c = cards(r.body)
+    board_all = board_api(o, "/")
+    for label, want in (("在办案件", board_all["total"]),
+                        ("有逾期事项的案件", board_api(o, "/?overdue=1")["total"]),
+                        ("P1 紧急案件", board_api(o, "/?priority=P1")["total"]),
+                        ("未指派案件", board_api(o, "/?officer=-")["total"]),
+                        ("逾期事项", int(w.sql("SELECT count(*) FROM ql.overdue_actions",
+                                              user="huli_wang")[0])),
+                        ("7日内到期事项", int(w.sql("SELECT count(*) FROM ql.due_soon",
+                                                   user="huli_wang")[0]))):
+        check(label in c and c[label][0] == want,
+              "the count %s is %s, its list has %d" % (label, c.get(label), want))
+    check(c["在办案件"][0] == sum(v[1] for v in view) == 5, "open cases: %s" % c)
+    check(c["逾期事项"][1] == "/overdue" and c["未指派案件"][1] == "/?officer=-",
+          "count links: %s" % c)
+
+    # CSV: BOM, the header, the view's rows with 未指派 for no one.
+    r = o.get("/workload.csv")
+    check(r.status == 200 and r.raw.startswith(b"\xef\xbb\xbf")
+          and "attachment" in (r.header("Content-Disposition") or ""),
+          "/workload.csv: %d" % r.status)
+    rows = list(csv.reader(io.StringIO(r.raw[3:].decode("utf-8"), newline="")))
+    check(rows[0] == WORKLOAD_HEAD, "CSV header: %s" % rows[0])
+    got = sorted(((None if row[0] == "未指派" else row[0],) + tuple(int(x) for x in row[1:])
+                  for row in rows[1:]), key=repr)
+    check(got == view, "CSV rows %s, the view %s" % (got, view))
+
+    # JSON: the view's columns, typed; null for no one.
+    r = o.get("/api/workload")
+    check(r.status == 200 and r.header("Content-Type").startswith("application/json"),
+          "/api/workload: %d" % r.status)
+    doc = json.loads(r.body)["workload"]
+    check(all(isinstance(d["open_cases"], int) for d in doc), "JSON types: %s" % doc)
+    got = sorted((tuple(d[k] for k in WORKLOAD_COLS) for d in doc), key=repr)
+    check(got == view, "JSON rows %s, the view %s" % (got, view))
+
+    # Another district: jimei_li sees 集美's officer and unassigned case only,
+    # and the board behind a 湖里 officer's link is empty for them.
+    jview = workload_view(w, "jimei_li")
+    check(sorted((v[0] or "", v[1]) for v in jview) == [("", 1), ("jimei_li", 1)],
+          "集美's view: %s" % jview)
+    doc = json.loads(li.get("/api/workload").body)["workload"]
+    got = sorted((tuple(d[k] for k in WORKLOAD_COLS) for d in doc), key=repr)
+    check(got == jview, "jimei_li's JSON %s, the view %s" % (got, jview))
+    page = li.get("/workload").body
+    for other in ("huli_zhao", "huli_wang", "li&lt;script&gt;"):
+        check(other not in page, "jimei_li's page shows %s" % other)
+    shown = sorted(((None if c[0] == "未指派" else c[0],) + tuple(int(x) for x in c[1:])
+                    for c, _ in table_rows(page)), key=repr)
+    check(shown == jview, "jimei_li's page %s, the view %s" % (shown, jview))
+    check(board_api(li, "/?officer=huli_zhao")["total"] == 0,
+          "jimei_li sees huli_zhao's cases on the board")
+    rows = list(csv.reader(io.StringIO(li.get("/workload.csv").raw[3:].decode(),
+                                       newline="")))
+    check(len(rows) == 3 and sum(int(r[1]) for r in rows[1:]) == 2,
+          "jimei_li's CSV: %s" % rows)
 
 
 def main():
@@ -58,7 +257,7 @@ def main():
 
         pages = ["/", "/board", "/cases/" + case_x, "/cases/%s/notice" % case_x,
                  "/overdue", "/progress", "/enterprises/" + xss, "/rechecks", "/stats",
-                 "/cases/" + case_p, "/?q=script"]
+                 "/workload", "/cases/" + case_p, "/?q=script"]
         for path in pages:
             r = o.get(path)
             check(r.status == 200, "%s: %d %s" % (path, r.status, r.body[:300]))
@@ -112,6 +311,7 @@ def main():
                 ("/stats.csv", "SELECT count(*) FROM ql.quality_stats"),
                 ("/progress.csv", "SELECT count(*) FROM ql.zero_out_progress"),
                 ("/rechecks.csv", "SELECT count(*) FROM ql.unmatched_recheck"),
+                ("/workload.csv", "SELECT count(*) FROM ql.officer_workload"),
                 ("/cases/%s.csv" % case_p,
                  "SELECT count(*) FROM ql.case_plan WHERE case_no = '%s'" % case_p)):
             r = o.get(path)
@@ -134,6 +334,7 @@ def main():
         check(doc["case"]["case_no"] == case_p and len(doc["plan"]) >= 5
               and doc["diagnosis"], "JSON case: %s" % list(doc))
         for path in ("/api/overdue", "/api/progress", "/api/rechecks", "/api/stats",
+                     "/api/workload",
                      "/api/enterprises/" + plain, "/api/cases/%s/notice" % case_p):
             r = o.get(path)
             check(r.status == 200 and json.loads(r.body), "%s: %d" % (path, r.status))
@@ -143,6 +344,8 @@ def main():
         days = [a["days_overdue"] for a in r]
         check(days == sorted(days, reverse=True) and days[0] >= 70,
               "overdue order: %s" % days)
+
+        workload(w, board, o)
 
         # An order to rectify recorded through the case page's form: the
         # RECTIFY date becomes firm, counted from the order (+60 days).
@@ -228,6 +431,18 @@ def main():
         r = o.get("/progress")
         check(r.status == 200 and "湖里区" in r.body,
               "a view changed under the session: %d %s" % (r.status, r.body[-400:]))
+
+        # A database without ql.officer_workload: the page says so (501)
+        # instead of failing, for a session signed in after it went.
+        w.sql("DROP VIEW ql.officer_workload")
+        old = board.client()
+        check(old.login("huli_wang", "huli-secret-1").status == 303, "sign-in (old schema)")
+        r = old.get("/workload")
+        check(r.status == 501 and "ql.officer_workload" in r.body,
+              "/workload without the view: %d %s" % (r.status, r.body[-300:]))
+        r = old.get("/api/workload")
+        check(r.status == 501 and "error" in json.loads(r.body),
+              "/api/workload without the view: %d" % r.status)
     print("ok: pages escape, export and serve as the views say")
 
 
