@@ -190,7 +190,7 @@ static void filter_form(bd_req_t *rq, const filter_t *f)
                        "name=\"officer\">");
         option(b, "", "全部", raw_officer);
         option(b, "me", "我的案件", raw_officer);
-        option(b, "-", "未分配", raw_officer);
+        option(b, "-", "未指派", raw_officer);
         if (raw_officer && strcmp(raw_officer, "me") &&
             strcmp(raw_officer, "-"))
                 option(b, raw_officer, raw_officer, raw_officer);
@@ -254,7 +254,7 @@ static void counts_html(bd_req_t *rq, const PGresult *c)
             {"cnt_escalated", "已升级", "status", "ESCALATED", " warn"},
             {"cnt_overdue", "已逾期", "overdue", "1", " alert"},
             {"cnt_due_soon", "7日内到期", "due_soon", "1", ""},
-            {"cnt_unassigned", "未分配", "officer", "-", ""},
+            {"cnt_unassigned", "未指派", "officer", "-", ""},
             {"cnt_serious", "有严重问题", NULL, NULL, ""},
         };
         bd_buf_t *b = &rq->body;

@@ -105,7 +105,7 @@ static void head_html(bd_req_t *rq, const PGresult *h, const PGresult *o)
                 snprintf(opened, sizeof(opened), "%.16s", at ? at : "");
                 dt(b, "承办人",
                    bd_val(o, 0, "officer") ? bd_val(o, 0, "officer")
-                                           : "未分配");
+                                           : "未指派");
                 dt(b, "立案时间", opened);
                 dt(b, "未清零问题", bd_val(o, 0, "open_findings"));
                 dt(b, "其中严重", bd_val(o, 0, "serious_findings"));
