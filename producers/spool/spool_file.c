@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ql_charset.h"
-#include "ql_csvread.h"
-#include "ql_jsonlread.h"
+#include "spool_charset.h"
+#include "spool_csvread.h"
+#include "spool_jsonlread.h"
 #include "ql_kafka.h"
 #include "ql_result.h"
 

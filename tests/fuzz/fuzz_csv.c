@@ -20,8 +20,8 @@
 
 #include "fuzz_target.h"
 #include "record_sink.h"
-#include "ql_charset.h"
-#include "ql_csvread.h"
+#include "spool_charset.h"
+#include "spool_csvread.h"
 #include "ql_result.h"
 
 static const ql_csvread_opts_t base_opts = {

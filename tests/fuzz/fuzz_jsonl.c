@@ -15,7 +15,7 @@
 
 #include "fuzz_target.h"
 #include "record_sink.h"
-#include "ql_jsonlread.h"
+#include "spool_jsonlread.h"
 #include "ql_result.h"
 
 static int on_record(void *arg, const ql_jsonlread_rec_t *rec)

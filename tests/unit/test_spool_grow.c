@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "ql_grow.h"
+#include "spool_grow.h"
 
 static void test_first_and_doubling(void **state)
 {

@@ -15,7 +15,7 @@
  * false rejection, about 1 in 10^7 for a million reports), never let a split
  * one through.
  */
-#include "ql_csvread.h"
+#include "spool_csvread.h"
 
 #include <csv.h>
 #include <stdarg.h>
@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "ql_csvmap.h"
-#include "ql_grow.h"
+#include "spool_grow.h"
 
 #define DEFAULT_MAX_ROW     (1u << 20)
 #define DEFAULT_MAX_ROWS    1000

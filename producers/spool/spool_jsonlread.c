@@ -3,13 +3,13 @@
  * chunk is parsed where it lies; only a line split across chunks is copied
  * into the line buffer, which never grows past max_line_bytes.
  */
-#include "ql_jsonlread.h"
+#include "spool_jsonlread.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ql_grow.h"
+#include "spool_grow.h"
 
 #define DEFAULT_MAX_LINE (4u << 20)
 

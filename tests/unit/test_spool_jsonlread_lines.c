@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "ql_jsonlread.h"
+#include "spool_jsonlread.h"
 #include "seen.h"
 
 #define DOC(no, cc)                                                                      \

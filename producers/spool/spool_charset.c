@@ -6,7 +6,7 @@
  * one for the GB18030 byte structure (1, 2 or 4 bytes), and casts a line's
  * vote at its line feed.
  */
-#include "ql_charset.h"
+#include "spool_charset.h"
 
 #include <errno.h>
 #include <iconv.h>

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ql_jsonlread.h"
+#include "spool_jsonlread.h"
 #include "seen.h"
 
 static char *valid_line(const char *report_no, const char *credit_code)

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ql_charset.h"
+#include "spool_charset.h"
 
 /* "报告编号,受检单位\n厦门市湖里区乐童母婴用品商行,é€😀\n" in GB18030: 2-byte
  * hanzi and punctuation, and 4-byte sequences (the emoji). */

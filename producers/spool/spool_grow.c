@@ -2,7 +2,7 @@
  * ql_grow: room made in a growable array, capacity doubled from 64 elements,
  * with the byte count checked against overflow before realloc sees it.
  */
-#include "ql_grow.h"
+#include "spool_grow.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "ql_csvread.h"
+#include "spool_csvread.h"
 #include "seen.h"
 
 /*------------------------------------------------------------------------
