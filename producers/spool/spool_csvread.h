@@ -1,5 +1,5 @@
 /*
- * spool_csvread: a lab's CSV export (design §4, "CSV") read into result
+ * spool_csvread: a lab's CSV export (docs/labs.md, "CSV") read into result
  * documents, streaming: bytes go in in chunks of any size (libcsv does the
  * CSV syntax), one validated document or the list of its problems comes out
  * per report.  At most one report's rows are held at a time.  The column
