@@ -44,6 +44,7 @@
 #include "record.h"
 #include "store.h"
 #include "writer.h"
+#include "ql_util.h"
 
 #define POLL_MS          100
 #define BACKOFF_MIN_MS   200
@@ -105,19 +106,6 @@ struct triage_consumer_s {
             *m_dlq_truncated, *m_expired, *m_derivation_failures;
         ql_histogram_t *m_batch_seconds;
 };
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
 
 static int next_backoff(triage_consumer_t *c)
 {
@@ -212,7 +200,7 @@ static void check_log_starts(triage_consumer_t *c,
                         continue;
                 }
                 if (was_empty)
-                        c->batch_started = now_ms();
+                        c->batch_started = ql_util_mono_ms();
                 triage_partitions_skip_to(c->parts, p.partition, lo);
                 for (int k = 0; k < l->cnt; k++)
                         if (l->elems[k].partition == p.partition)
@@ -240,7 +228,7 @@ static void start_resync(triage_consumer_t *c)
         }
         int wait = next_backoff(c);
         c->resync = 1;
-        c->resync_at = now_ms() + wait;
+        c->resync_at = ql_util_mono_ms() + wait;
         ql_info(c->lg, "retrying from the stored offsets in %d ms", wait);
 }
 
@@ -257,7 +245,7 @@ static int resync(triage_consumer_t *c)
         }
         if (!loaded) {
                 atomic_store(&c->pg_ok, triage_store_connected(c->store));
-                c->resync_at = now_ms() + next_backoff(c);
+                c->resync_at = ql_util_mono_ms() + next_backoff(c);
                 return -1;
         }
         rd_kafka_topic_partition_list_t *l = held_list(c);
@@ -279,7 +267,7 @@ static int resync(triage_consumer_t *c)
                         }
                 if (bad) {
                         rd_kafka_topic_partition_list_destroy(l);
-                        c->resync_at = now_ms() + next_backoff(c);
+                        c->resync_at = ql_util_mono_ms() + next_backoff(c);
                         return -1;
                 }
                 rd_kafka_resume_partitions(c->rk, l);
@@ -431,7 +419,7 @@ static int handle(triage_consumer_t *c, triage_writer_result_t *res,
         }
         start_resync(c);
         if (res->rc == TRIAGE_STORE_LOST)
-                c->resync_at = now_ms(); /* no need to wait */
+                c->resync_at = ql_util_mono_ms(); /* no need to wait */
         return -1;
 }
 
@@ -568,11 +556,11 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 } else {
                         rd_kafka_pause_partitions(rk, list);
                         c->resync = 1;
-                        c->resync_at = now_ms() + next_backoff(c);
+                        c->resync_at = ql_util_mono_ms() + next_backoff(c);
                 }
                 atomic_store(&c->kafka_ok, 1);
                 c->assigned = 1;
-                c->last_activity = now_ms();
+                c->last_activity = ql_util_mono_ms();
                 return;
         }
         if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -805,7 +793,7 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
                                          "stopped before PostgreSQL answered");
                                 goto fail;
                         }
-                        sleep_ms(50);
+                        ql_util_sleep_ms(50);
                 }
         }
         c->backoff_ms = BACKOFF_MIN_MS;
@@ -823,7 +811,7 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
                 goto fail;
         }
         register_metrics(c, opts->metrics);
-        int64_t now = now_ms();
+        int64_t now = ql_util_mono_ms();
         c->next_progress = now + PROGRESS_MS;
         c->progress_at = now;
         c->next_ping = now + PING_MS;
@@ -851,7 +839,7 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
             !triage_partitions_accept(c->parts, m->partition, m->offset, &start,
                                       &expected))
                 return;
-        int64_t now = now_ms();
+        int64_t now = ql_util_mono_ms();
         c->last_activity = now;
         if (!triage_batch_pending(c->batch))
                 c->batch_started = now;
@@ -1108,7 +1096,7 @@ int triage_consumer_step(triage_consumer_t *c)
         triage_writer_result_t res;
         if (triage_writer_collect(c->writer, 0, &res))
                 handle(c, &res, 0);
-        int64_t now = now_ms();
+        int64_t now = ql_util_mono_ms();
         if (c->resync && now >= c->resync_at)
                 resync(c);
         int timeout = POLL_MS;
@@ -1121,7 +1109,7 @@ int triage_consumer_step(triage_consumer_t *c)
                 take(c, m);
                 rd_kafka_message_destroy(m);
         }
-        now = now_ms();
+        now = ql_util_mono_ms();
         size_t n = triage_batch_pending(c->batch);
         if (n && !c->resync &&
             (n >= (size_t)c->batch_size ||

@@ -13,6 +13,7 @@
  * long as TCP lets them (hours).
  */
 #include "store.h"
+#include "ql_util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -222,13 +223,6 @@ static err_class_t classify(const char *sqlstate)
         return ERR_OTHER;
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The exchange failed on our side (no answer in time, a broken socket):
  * say why and drop the connection, which also ends the server's
  * transaction as soon as it notices. */
@@ -267,7 +261,7 @@ static int io_wait(triage_store_t *s, int until_result, int64_t deadline)
                         if (!PQisBusy(s->conn))
                                 return 0;
                 }
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - ql_util_mono_ms();
                 if (left <= 0) {
                         char why[128];
                         snprintf(why, sizeof(why),
@@ -342,7 +336,7 @@ static int ready(triage_store_t *s)
 /* A plain-text command (constant SQL only). */
 static PGresult *exec_sql(triage_store_t *s, const char *sql)
 {
-        int64_t deadline = now_ms() + s->wait_ms;
+        int64_t deadline = ql_util_mono_ms() + s->wait_ms;
         return collect(s, ready(s) && PQsendQuery(s->conn, sql), deadline);
 }
 
@@ -351,7 +345,7 @@ static PGresult *run(triage_store_t *s, const char *name, int n,
                      const char *const *values, const int *lengths,
                      const int *formats)
 {
-        int64_t deadline = now_ms() + s->wait_ms;
+        int64_t deadline = ql_util_mono_ms() + s->wait_ms;
         return collect(s,
                        ready(s) && PQsendQueryPrepared(s->conn, name, n, values,
                                                        lengths, formats, 0),
@@ -421,7 +415,7 @@ static int prepare_all(triage_store_t *s, const char *const (*v)[2], size_t n,
                        err_class_t *cls, char *errstr, size_t errstr_size)
 {
         for (size_t i = 0; i < n; i++) {
-                int64_t deadline = now_ms() + s->wait_ms;
+                int64_t deadline = ql_util_mono_ms() + s->wait_ms;
                 PGresult *r =
                     collect(s,
                             ready(s) && PQsendPrepare(s->conn, v[i][0], v[i][1],
@@ -447,11 +441,11 @@ static int open_conn(triage_store_t *s, char *errstr, size_t errstr_size)
                 snprintf(errstr, errstr_size, "PostgreSQL: out of memory");
                 return -1;
         }
-        int64_t deadline = now_ms() + s->connect_wait_ms;
+        int64_t deadline = ql_util_mono_ms() + s->connect_wait_ms;
         PostgresPollingStatusType st = PGRES_POLLING_WRITING;
         while (PQstatus(s->conn) != CONNECTION_BAD && st != PGRES_POLLING_OK &&
                st != PGRES_POLLING_FAILED) {
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - ql_util_mono_ms();
                 if (left <= 0) {
                         snprintf(errstr, errstr_size,
                                  "PostgreSQL connection: no answer within "
@@ -559,7 +553,7 @@ int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
         if (rc)
                 goto fail;
         if (s->has_retriage) {
-                int64_t deadline = now_ms() + s->wait_ms;
+                int64_t deadline = ql_util_mono_ms() + s->wait_ms;
                 r = collect(s,
                             ready(s) &&
                                 PQsendPrepare(s->conn, "retriage",
@@ -763,7 +757,7 @@ static attempt_t copy_rows(triage_store_t *s, const triage_batch_t *b,
                            size_t only, int with_seq, char *errstr,
                            size_t errstr_size)
 {
-        copy_out_t o = {s, now_ms() + s->wait_ms, 0};
+        copy_out_t o = {s, ql_util_mono_ms() + s->wait_ms, 0};
         PGresult *r =
             collect(s, ready(s) && PQsendQuery(s->conn, sql), o.deadline);
         err_class_t cls;
@@ -1310,7 +1304,7 @@ int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
                                    triage_retry_stats_t *out, char *errstr,
                                    size_t errstr_size)
 {
-        int64_t until = now_ms() + budget_ms;
+        int64_t until = ql_util_mono_ms() + budget_ms;
         memset(out, 0, sizeof(*out));
         if (!triage_store_connected(s)) {
                 snprintf(errstr, errstr_size, "PostgreSQL: not connected");
@@ -1328,7 +1322,7 @@ int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
                 return -1;
         }
         int rc = 0;
-        for (int i = 0; i < PQntuples(due) && now_ms() < until; i++) {
+        for (int i = 0; i < PQntuples(due) && ql_util_mono_ms() < until; i++) {
                 int o =
                     retry_one(s, PQgetvalue(due, i, 0), errstr, errstr_size);
                 if (o < 0) {
