@@ -128,11 +128,8 @@ static int ensure_pg(triage_consumer_t *c)
                 return -1;
         }
         atomic_store(&c->pg_ok, 1);
-        ql_info(c->lg, "connected to PostgreSQL %s%s",
-                triage_store_describe(c->store),
-                triage_store_has_retriage(c->store)
-                    ? ""
-                    : " (ql.retriage not installed: results only)");
+        ql_info(c->lg, "connected to PostgreSQL %s",
+                triage_store_describe(c->store));
         return 0;
 }
 

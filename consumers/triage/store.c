@@ -33,9 +33,6 @@ struct triage_store_s {
         char *topic;
         ql_log_t *lg;
         PGconn *conn;
-        int has_retriage;
-        int has_expired;  /* ql.expired_range exists */
-        int has_failures; /* ql.derivation_failure exists */
         int statement_timeout_ms;
         int wait_ms;         /* a statement's answer, at most */
         int connect_wait_ms; /* a connection, at most */
@@ -92,18 +89,11 @@ static const char *const statements[][2] = {
                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
                " ON CONFLICT (topic, kafka_partition, kafka_offset)"
                " DO NOTHING"},
-};
-
-/* On ql.expired_range (020_triage_faults), prepared when it exists. */
-static const char *const expired_statements[][2] = {
+    {"retriage", "SELECT ql.retriage($1::text[])"},
+    /* ql.expired_range and ql.derivation_failure: 020_triage_faults. */
     {"expired", "INSERT INTO ql.expired_range (group_id, topic,"
                 " kafka_partition, first_offset, last_offset)"
                 " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING"},
-};
-
-/* On ql.derivation_failure (020_triage_faults), prepared when it exists
- * (and ql.retriage does). */
-static const char *const failure_statements[][2] = {
     /* A failure starts an episode, or counts as one more attempt of the
      * open one. */
     {"failure_record",
@@ -201,11 +191,6 @@ int triage_store_connected(const triage_store_t *s)
 const char *triage_store_describe(const triage_store_t *s)
 {
         return s->describe;
-}
-
-int triage_store_has_retriage(const triage_store_t *s)
-{
-        return s->has_retriage;
 }
 
 static err_class_t classify(const char *sqlstate)
@@ -516,72 +501,19 @@ int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
             prepare_all(s, statements, NSTATEMENTS(statements), &cls, errstr,
                         errstr_size))
                 goto fail;
-        /* A schema with the core tables only (no 020_triage_faults): the
-         * gaps and failed derivations are logged and counted, not
-         * recorded. */
-        PGresult *t = exec_sql(s, "SELECT to_regclass('ql.expired_range')"
-                                  " IS NOT NULL, to_regclass("
-                                  "'ql.derivation_failure') IS NOT NULL");
-        int trc = check(s, t, PGRES_TUPLES_OK, "table look-up", &cls, errstr,
-                        errstr_size);
-        if (!trc) {
-                s->has_expired = !strcmp(PQgetvalue(t, 0, 0), "t");
-                s->has_failures = !strcmp(PQgetvalue(t, 0, 1), "t");
-        }
-        PQclear(t);
-        if (trc ||
-            (s->has_expired &&
-             prepare_all(s, expired_statements, NSTATEMENTS(expired_statements),
-                         &cls, errstr, errstr_size)) ||
-            (s->has_failures &&
-             prepare_all(s, failure_statements, NSTATEMENTS(failure_statements),
-                         &cls, errstr, errstr_size)))
-                goto fail;
-        /* ql.retriage may take more arguments, as long as they have
-         * defaults: what matters is that ql.retriage(text[]) resolves. */
-        PGresult *r =
-            exec_sql(s, "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_proc"
-                        " WHERE pronamespace = to_regnamespace('ql')"
-                        " AND proname = 'retriage' AND pronargs >= 1"
-                        " AND proargtypes[0] = 'text[]'::regtype"
-                        " AND pronargs - pronargdefaults <= 1)");
-        int rc = check(s, r, PGRES_TUPLES_OK, "retriage look-up", &cls, errstr,
-                       errstr_size);
-        s->has_retriage =
-            !rc && PQntuples(r) == 1 && !strcmp(PQgetvalue(r, 0, 0), "t");
+        s->open_failures = 0;
+        PGresult *r = run(s, "failure_open", 0, NULL, NULL, NULL);
+        int rc = check(s, r, PGRES_TUPLES_OK, "derivation failures", &cls,
+                       errstr, errstr_size);
+        if (!rc)
+                s->open_failures = strtol(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
         if (rc)
                 goto fail;
-        if (s->has_retriage) {
-                int64_t deadline = ql_util_mono_ms() + s->wait_ms;
-                r = collect(s,
-                            ready(s) &&
-                                PQsendPrepare(s->conn, "retriage",
-                                              "SELECT ql.retriage($1::text[])",
-                                              0, NULL),
-                            deadline);
-                rc = check(s, r, PGRES_COMMAND_OK, "retriage", &cls, errstr,
-                           errstr_size);
-                PQclear(r);
-                if (rc)
-                        goto fail;
-        }
-        s->has_failures = s->has_failures && s->has_retriage;
-        s->open_failures = 0;
-        if (s->has_failures) {
-                r = run(s, "failure_open", 0, NULL, NULL, NULL);
-                rc = check(s, r, PGRES_TUPLES_OK, "derivation failures", &cls,
-                           errstr, errstr_size);
-                if (!rc)
-                        s->open_failures =
-                            strtol(PQgetvalue(r, 0, 0), NULL, 10);
-                PQclear(r);
-                if (rc)
-                        goto fail;
-        }
         return 0;
 fail:
-        /* A missing table is not cured by reconnecting. */
+        /* A missing table or function (a database the migrations have not
+         * reached) is not cured by reconnecting. */
         *fatal = cls == ERR_OTHER;
         triage_store_disconnect(s);
         return -1;
@@ -610,8 +542,6 @@ int triage_store_recategorize(triage_store_t *s, long *changed, char *errstr,
                 snprintf(errstr, errstr_size, "PostgreSQL: not connected");
                 return -1;
         }
-        if (!s->has_retriage)
-                return 0;
         PGresult *r = exec_sql(s, "SELECT ql.recategorize()");
         int rc = check(s, r, PGRES_TUPLES_OK, "recategorize", NULL, errstr,
                        errstr_size);
@@ -992,8 +922,7 @@ static attempt_t write_rejects(triage_store_t *s, const triage_batch_t *b,
 static attempt_t write_gaps(triage_store_t *s, const triage_batch_t *b,
                             char *errstr, size_t errstr_size)
 {
-        for (size_t i = 0; s->has_expired && i < triage_batch_gap_count(b);
-             i++) {
+        for (size_t i = 0; i < triage_batch_gap_count(b); i++) {
                 const triage_gap_t *g = triage_batch_gap(b, i);
                 char part[16], first[24], last[24];
                 snprintf(part, sizeof(part), "%" PRId32, g->partition);
@@ -1019,7 +948,7 @@ static attempt_t resolve_failures(triage_store_t *s, const char *codes,
                                   const char *how, char *errstr,
                                   size_t errstr_size)
 {
-        if (!s->has_failures || s->open_failures <= 0)
+        if (s->open_failures <= 0)
                 return ATTEMPT_OK;
         const char *params[] = {codes};
         PGresult *r = run(s, "failure_resolve", 1, params, NULL, NULL);
@@ -1045,8 +974,6 @@ static attempt_t record_failure(triage_store_t *s, const char *code,
                                 const char *why, char *errstr,
                                 size_t errstr_size)
 {
-        if (!s->has_failures)
-                return ATTEMPT_OK; /* logged only */
         const char *params[] = {code, why};
         PGresult *r = run(s, "failure_record", 2, params, NULL, NULL);
         err_class_t cls;
@@ -1065,8 +992,6 @@ static attempt_t record_failure(triage_store_t *s, const char *code,
 static attempt_t retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                           size_t *failures, char *errstr, size_t errstr_size)
 {
-        if (!s->has_retriage)
-                return ATTEMPT_OK;
         size_t n;
         s->scratch.len = 0;
         if (triage_batch_new_codes(b, &s->scratch, &n)) {
@@ -1126,14 +1051,9 @@ static attempt_t retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                 } else if (rc) {
                         ql_error(s->lg,
                                  "retriage of enterprise %s failed, its case "
-                                 "is left as it was; %s: %s",
-                                 code,
-                                 s->has_failures
-                                     ? "recorded in ql.derivation_failure "
-                                       "and retried"
-                                     : "not retried (no "
-                                       "ql.derivation_failure)",
-                                 why);
+                                 "is left as it was; recorded in "
+                                 "ql.derivation_failure and retried: %s",
+                                 code, why);
                         if (command(s, "ROLLBACK TO SAVEPOINT triage_retriage",
                                     &cls, errstr, errstr_size))
                                 a = ATTEMPT_FAULT;
@@ -1310,8 +1230,6 @@ int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
                 snprintf(errstr, errstr_size, "PostgreSQL: not connected");
                 return -1;
         }
-        if (!s->has_failures)
-                return 0;
         char limit[16];
         snprintf(limit, sizeof(limit), "%d", max);
         const char *params[] = {limit};
