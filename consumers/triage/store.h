@@ -1,6 +1,9 @@
 /*
- * store: ql-triage's PostgreSQL writer.  It owns the connection and writes a
- * batch in ONE transaction:
+ * store: ql-triage's PostgreSQL writer.  It owns the connection
+ * (store_session.c: connecting, the named statements, every exchange
+ * bounded in time) and writes a batch in ONE transaction (store.c), the
+ * case derivation included (store_derive.c, which also retries the
+ * enterprises whose derivation failed):
  *
  *     BEGIN
  *     move each touched partition's stored offset from the batch's start to
