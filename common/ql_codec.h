@@ -6,7 +6,7 @@
  * datum) and reads any known writer schema, resolved to the newest one.
  *
  * Records cross this interface as jansson documents shaped like the lab's
- * JSON (design §3): dates "YYYY-MM-DD", timestamps ISO 8601 with offset,
+ * JSON (README.md, "The record"): dates "YYYY-MM-DD", timestamps ISO 8601 with offset,
  * enums as their symbol strings, nullable fields null or absent.  Encoding
  * expects a document that ql_result_validate() accepted.
  *

@@ -37,7 +37,7 @@ typedef struct {
 } ql_kv_t;
 
 typedef struct {
-        /* shared (design §2) */
+        /* shared (README.md, "Configuration") */
         char *brokers;      /* QL_BROKERS */
         char *topic;        /* QL_TOPIC */
         char *dlq_topic;    /* QL_DLQ_TOPIC */
@@ -87,7 +87,7 @@ typedef struct {
         int max_connections;
         int max_connections_per_address; /* 0: no limit */
 
-        /* ql-board (design §9) */
+        /* ql-board (docs/board.md) */
         char *board_addr;       /* QL_BOARD_ADDR */
         char *board_pg;         /* QL_BOARD_PG: no user, no password */
         char *board_tls_cert;   /* QL_BOARD_TLS_CERT */

@@ -1,5 +1,5 @@
 /*
- * ql_csvmap: the one table of CSV columns for result documents (design §4,
+ * ql_csvmap: the one table of CSV columns for result documents (docs/labs.md,
  * "CSV").  A CSV file holds a header row, then one row per inspection item;
  * the result-level columns repeat on every row of a report and the rows of a
  * report are consecutive.  Each column has an English header (the document's

@@ -1,5 +1,5 @@
 /*
- * ql_result: validation of a lab's result document against design §3.  The
+ * ql_result: validation of a lab's result document against README.md, "The record".  The
  * shape of the record lives in one set of declarative tables (record ->
  * fields -> type, enum symbols, nested record, extra string check) walked by
  * one generic validator; the rules that tie fields together (result_id,

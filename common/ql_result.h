@@ -1,5 +1,5 @@
 /*
- * ql_result: the result document (design §3) as labs send it, in JSON.
+ * ql_result: the result document (README.md, "The record") as labs send it, in JSON.
  * Validation checks every rule of the contract and reports every problem it
  * finds, each as {field path, message} with paths like "items[2].verdict" or
  * "enterprise.credit_code".  It does not stop at the first problem.

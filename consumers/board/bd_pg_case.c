@@ -367,7 +367,8 @@ static void assign_form(bd_req_t *rq, const PGresult *o)
                        "企业所在辖区。</p></section>");
 }
 
-/* Run a §8 statement when the database has it; an empty result stays
+/* Run a statement of the case-work functions (docs/officers.md,
+ * "Recording work") when the database has it; an empty result stays
  * NULL otherwise.  -1 when the page was answered with an error. */
 static int optional(bd_req_t *rq, bd_query_t q, unsigned cap,
                     const char *const *params, PGresult **res)

@@ -1,5 +1,5 @@
 /*
- * ql-board: the officers' web workbench (design §9).  main() builds the
+ * ql-board: the officers' web workbench (docs/board.md).  main() builds the
  * configuration, starts the metrics endpoint, the app (sessions, static
  * files) and the HTTP server, then only waits for signals: every 30 s it
  * ends the sessions idle past the timeout; SIGHUP reloads the log settings;

@@ -24,283 +24,24 @@
  * Nothing here waits on PostgreSQL without a bound (store.h), and the
  * rebalance callback tries it once: partitions whose offsets it could not
  * read are assigned paused and picked up by the resync.
+ *
+ * This file is the loop: records into the filling batch, batches to the
+ * writer and their outcome acted on, the periodic work between batches.
+ * The positions' side (assignment, resync) is consumer_assign.c; building
+ * a member, consumer_setup.c.
  */
+#include "consumer.h"
 #include "consumer.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-#include <librdkafka/rdkafka.h>
-
-#include "batch.h"
-#include "dlq.h"
-#include "partitions.h"
+#include "consumer_private.h"
 #include "ql_kafka.h"
 #include "record.h"
-#include "store.h"
-#include "writer.h"
-
-#define POLL_MS          100
-#define BACKOFF_MIN_MS   200
-#define BACKOFF_MAX_MS   5000
-#define SEEK_TIMEOUT_MS  5000
-#define PROGRESS_MS      10000
-#define PING_MS          5000
-#define PREFETCH_KB      12288 /* queued.max.messages.kbytes, split by --workers */
-#define LOG_START_MS     5000  /* asking the brokers for the log starts */
-#define QUIET_MS         2000  /* no record for this long: the queue is empty */
-#define RETRY_EVERY_MS   5000  /* failed derivations: look for due ones */
-#define RETRY_OVERDUE_MS 60000 /* ...between batches when never idle */
-#define RETRY_MAX        20    /* enterprises per look */
-#define RETRY_BUDGET_MS  5000  /* ...started within this long (the poll waits) \
-                                */
-
-struct triage_consumer_s {
-        ql_log_t *lg;
-        const ql_codec_t *codec;
-        const volatile sig_atomic_t *run;
-        atomic_int uscc_mode; /* ql_uscc_mode_t; SIGHUP may change it */
-        char *topic;
-        int batch_size, batch_ms, idle_exit;
-        int lead; /* the process's first member: retries derivations */
-
-        rd_kafka_t *rk;
-        triage_store_t *store;
-        triage_dlq_t *dlq;
-        triage_partitions_t *parts;
-        triage_writer_t *writer;
-        triage_batch_t *batch; /* filling */
-        triage_batch_t *spare; /* NULL while the writer holds it */
-
-        int64_t batch_started; /* ms; valid while the batch is not empty */
-        int assigned;          /* a group assignment happened */
-        int64_t last_activity; /* ms: a record or an assignment */
-        int64_t next_idle_check;
-
-        int resync;        /* batch discarded: reload offsets and seek */
-        int64_t resync_at; /* not before (ms) */
-        int backoff_ms;
-        int64_t next_ping, next_watermarks, next_progress;
-        atomic_int recategorize; /* SIGHUP: re-apply the cause rules when
-                                  * idle */
-        uint64_t progress_stored;
-        int64_t progress_at;
-        int64_t next_retry; /* ms: look for due failed derivations */
-
-        atomic_int kafka_ok, pg_ok;
-        triage_totals_t totals;
-        /* Records that expired before they were stored, for /readyz (read
-         * from the metrics thread). */
-        pthread_mutex_t expired_lock;
-        uint64_t expired;
-        size_t expired_ranges;
-        char expired_last[160];
-        ql_counter_t *m_records, *m_stored, *m_duplicates, *m_rejected,
-            *m_batches, *m_pg_errors, *m_lost, *m_dlq_failures,
-            *m_dlq_truncated, *m_expired, *m_derivation_failures;
-        ql_histogram_t *m_batch_seconds;
-};
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(int ms)
-{
-        struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-}
-
-static int next_backoff(triage_consumer_t *c)
-{
-        int b = c->backoff_ms;
-        c->backoff_ms = b * 2 > BACKOFF_MAX_MS ? BACKOFF_MAX_MS : b * 2;
-        return b;
-}
-
-/* Connect to PostgreSQL if needed.  0 when connected. */
-static int ensure_pg(triage_consumer_t *c)
-{
-        if (triage_store_connected(c->store))
-                return 0;
-        char err[512];
-        int fatal;
-        if (triage_store_connect(c->store, &fatal, err, sizeof(err))) {
-                atomic_store(&c->pg_ok, 0);
-                ql_warn(c->lg, "%s%s", err,
-                        fatal ? " (fix the database; retrying)" : "");
-                return -1;
-        }
-        atomic_store(&c->pg_ok, 1);
-        ql_info(c->lg, "connected to PostgreSQL %s%s",
-                triage_store_describe(c->store),
-                triage_store_has_retriage(c->store)
-                    ? ""
-                    : " (ql.retriage not installed: results only)");
-        return 0;
-}
-
-/* The held partitions as a librdkafka list, offsets at their positions
- * (the stored offsets, or past a gap; nothing stored: the beginning).
- * NULL if none are held. */
-static rd_kafka_topic_partition_list_t *held_list(triage_consumer_t *c)
-{
-        size_t n = triage_partitions_count(c->parts);
-        if (!n)
-                return NULL;
-        rd_kafka_topic_partition_list_t *l =
-            rd_kafka_topic_partition_list_new((int)n);
-        for (size_t i = 0; i < n; i++) {
-                triage_partition_t p;
-                if (triage_partitions_at(c->parts, i, &p))
-                        break;
-                rd_kafka_topic_partition_list_add(l, c->topic, p.partition)
-                    ->offset =
-                    p.position >= 0 ? p.position : RD_KAFKA_OFFSET_BEGINNING;
-        }
-        return l;
-}
-
-/* The fetcher is about to be sent to the offsets in l (positions of held,
- * loaded partitions).  Ask the brokers where each partition's log starts
- * now; where that is past the position (nothing stored counts as 0), the
- * records between expired before they were stored: the gap goes into the
- * filling batch, and the position and l's offset move to the log start, so
- * nothing below it can arrive afterwards.  Without an answer nothing
- * changes: a gap then shows when the first record beyond it arrives. */
-static void check_log_starts(triage_consumer_t *c,
-                             rd_kafka_topic_partition_list_t *l)
-{
-        rd_kafka_topic_partition_list_t *q =
-            rd_kafka_topic_partition_list_copy(l);
-        for (int i = 0; i < q->cnt; i++)
-                q->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING; /* earliest */
-        rd_kafka_resp_err_t err =
-            rd_kafka_offsets_for_times(c->rk, q, LOG_START_MS);
-        if (err) {
-                ql_warn(c->lg,
-                        "cannot ask where the partitions' logs start (%s); "
-                        "expired records will show when the next record "
-                        "arrives",
-                        rd_kafka_err2str(err));
-                rd_kafka_topic_partition_list_destroy(q);
-                return;
-        }
-        for (int i = 0; i < q->cnt; i++) {
-                triage_partition_t p;
-                int64_t lo = q->elems[i].offset;
-                if (q->elems[i].err || lo <= 0 ||
-                    triage_partitions_find(c->parts, q->elems[i].partition,
-                                           &p) ||
-                    !p.loaded)
-                        continue;
-                int64_t due = p.position >= 0 ? p.position : 0;
-                if (lo <= due)
-                        continue;
-                int was_empty = !triage_batch_pending(c->batch);
-                if (triage_batch_add_gap(c->batch, p.partition, due, lo - 1,
-                                         p.base)) {
-                        ql_error(c->lg, "out of memory recording a gap");
-                        continue;
-                }
-                if (was_empty)
-                        c->batch_started = now_ms();
-                triage_partitions_skip_to(c->parts, p.partition, lo);
-                for (int k = 0; k < l->cnt; k++)
-                        if (l->elems[k].partition == p.partition)
-                                l->elems[k].offset = lo;
-                ql_warn(c->lg,
-                        "%s/%" PRId32 ": the log starts at %" PRId64
-                        ", past offset %" PRId64
-                        " that was due: fetching from %" PRId64,
-                        c->topic, p.partition, lo, due, lo);
-        }
-        rd_kafka_topic_partition_list_destroy(q);
-}
-
-/* Discard the filling batch and ask for a resync after a back-off: the
- * partitions pause until their offsets are reloaded and the fetcher sought
- * there.  Nothing may be in flight (a failed write was just collected). */
-static void start_resync(triage_consumer_t *c)
-{
-        triage_batch_reset(c->batch);
-        triage_partitions_rewind(c->parts);
-        rd_kafka_topic_partition_list_t *l = held_list(c);
-        if (l) {
-                rd_kafka_pause_partitions(c->rk, l);
-                rd_kafka_topic_partition_list_destroy(l);
-        }
-        int wait = next_backoff(c);
-        c->resync = 1;
-        c->resync_at = now_ms() + wait;
-        ql_info(c->lg, "retrying from the stored offsets in %d ms", wait);
-}
-
-/* Reload the stored offsets, seek the fetcher there, resume.  0 when done;
- * on failure the resync is rescheduled. */
-static int resync(triage_consumer_t *c)
-{
-        char err[512];
-        int loaded = !ensure_pg(c); /* a failure is said by ensure_pg */
-        if (loaded &&
-            triage_store_load_offsets(c->store, c->parts, err, sizeof(err))) {
-                ql_warn(c->lg, "%s", err);
-                loaded = 0;
-        }
-        if (!loaded) {
-                atomic_store(&c->pg_ok, triage_store_connected(c->store));
-                c->resync_at = now_ms() + next_backoff(c);
-                return -1;
-        }
-        rd_kafka_topic_partition_list_t *l = held_list(c);
-        if (l) {
-                check_log_starts(c, l);
-                rd_kafka_error_t *e =
-                    rd_kafka_seek_partitions(c->rk, l, SEEK_TIMEOUT_MS);
-                int bad = e != NULL;
-                if (e) {
-                        ql_warn(c->lg, "seek: %s", rd_kafka_error_string(e));
-                        rd_kafka_error_destroy(e);
-                }
-                for (int i = 0; !bad && i < l->cnt; i++)
-                        if (l->elems[i].err) {
-                                ql_warn(c->lg, "seek %s/%" PRId32 ": %s",
-                                        c->topic, l->elems[i].partition,
-                                        rd_kafka_err2str(l->elems[i].err));
-                                bad = 1;
-                        }
-                if (bad) {
-                        rd_kafka_topic_partition_list_destroy(l);
-                        c->resync_at = now_ms() + next_backoff(c);
-                        return -1;
-                }
-                rd_kafka_resume_partitions(c->rk, l);
-                for (int i = 0; i < l->cnt; i++) {
-                        if (l->elems[i].offset >= 0)
-                                ql_info(c->lg,
-                                        "resuming %s/%" PRId32
-                                        " at stored offset %" PRId64,
-                                        c->topic, l->elems[i].partition,
-                                        l->elems[i].offset);
-                        else
-                                ql_info(c->lg,
-                                        "resuming %s/%" PRId32
-                                        " from the beginning",
-                                        c->topic, l->elems[i].partition);
-                }
-                rd_kafka_topic_partition_list_destroy(l);
-        }
-        c->resync = 0;
-        return 0;
-}
+#include "ql_util.h"
 
 /* Copy the committed offsets to Kafka's group offsets, for tools. */
 static void commit_to_kafka(triage_consumer_t *c, const triage_batch_t *b)
@@ -429,15 +170,15 @@ static int handle(triage_consumer_t *c, triage_writer_result_t *res,
                 triage_partitions_rewind(c->parts);
                 return -1;
         }
-        start_resync(c);
+        consumer_start_resync(c);
         if (res->rc == TRIAGE_STORE_LOST)
-                c->resync_at = now_ms(); /* no need to wait */
+                c->resync_at = ql_util_mono_ms(); /* no need to wait */
         return -1;
 }
 
 /* Wait for the batch in flight, if any, and act on it.  0 unless it
  * failed. */
-static int drain(triage_consumer_t *c, int revoking)
+int consumer_drain(triage_consumer_t *c, int revoking)
 {
         triage_writer_result_t res;
         if (!triage_writer_collect(c->writer, -1, &res))
@@ -456,162 +197,14 @@ static void submit(triage_consumer_t *c)
 }
 
 /* Store everything taken so far, now.  0 when all of it committed. */
-static int flush_now(triage_consumer_t *c, int revoking)
+int consumer_flush_now(triage_consumer_t *c, int revoking)
 {
-        int rc = drain(c, revoking);
+        int rc = consumer_drain(c, revoking);
         if (!rc && triage_batch_pending(c->batch) && !c->resync) {
                 submit(c);
-                rc = drain(c, revoking);
+                rc = consumer_drain(c, revoking);
         }
         return rc;
-}
-
-/* Read the stored offsets of the partitions just assigned: one try,
- * bounded (store.h), for the rebalance callback must not hold the group.
- * 0 when loaded. */
-static int load_assigned(triage_consumer_t *c)
-{
-        char err[512];
-        if (ensure_pg(c))
-                return -1;
-        if (!triage_store_load_offsets(c->store, c->parts, err, sizeof(err)))
-                return 0;
-        ql_warn(c->lg, "%s", err);
-        atomic_store(&c->pg_ok, triage_store_connected(c->store));
-        return -1;
-}
-
-static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *list, void *opaque)
-{
-        triage_consumer_t *c = opaque;
-        char names[512] = "";
-        size_t len = 0;
-        for (int i = 0; i < list->cnt && len < sizeof(names) - 16; i++)
-                len += (size_t)snprintf(names + len, sizeof(names) - len,
-                                        "%s%" PRId32, i ? "," : "",
-                                        list->elems[i].partition);
-        if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-                /* The store is needed here: nothing may be in flight.  What
-                 * is left of the partitions held before is not ours to
-                 * write any more. */
-                drain(c, 1);
-                triage_batch_reset(c->batch);
-                int32_t ids[list->cnt ? list->cnt : 1];
-                size_t n = 0;
-                for (int i = 0; i < list->cnt; i++)
-                        if (!strcmp(list->elems[i].topic, c->topic))
-                                ids[n++] = list->elems[i].partition;
-                c->resync = 0;
-                if (triage_partitions_assign(c->parts, ids, n)) {
-                        /* Out of memory: hold nothing. */
-                        rd_kafka_assign(rk, NULL);
-                        return;
-                }
-                /* PostgreSQL not answering: take the partitions anyway
-                 * (the group goes on), paused, and let the resync read
-                 * their offsets once it answers. */
-                int loaded = !load_assigned(c);
-                for (int i = 0; i < list->cnt; i++)
-                        list->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-                if (loaded) {
-                        for (int i = 0; i < list->cnt; i++) {
-                                triage_partition_t p;
-                                if (!triage_partitions_find(
-                                        c->parts, list->elems[i].partition,
-                                        &p) &&
-                                    p.position >= 0)
-                                        list->elems[i].offset = p.position;
-                        }
-                        check_log_starts(c, list);
-                }
-                for (int i = 0; i < list->cnt; i++) {
-                        triage_partition_t p = {.stored = TRIAGE_OFFSET_NONE};
-                        triage_partitions_find(c->parts,
-                                               list->elems[i].partition, &p);
-                        if (!loaded)
-                                ql_info(c->lg,
-                                        "assigned %s/%" PRId32
-                                        " paused until its stored offset "
-                                        "can be read",
-                                        c->topic, list->elems[i].partition);
-                        else if (p.stored >= 0)
-                                ql_info(c->lg,
-                                        "assigned %s/%" PRId32
-                                        " from stored offset %" PRId64 "%s",
-                                        c->topic, p.partition, p.stored,
-                                        p.position > p.stored
-                                            ? " (past expired records)"
-                                            : "");
-                        else if (p.position > 0)
-                                ql_info(c->lg,
-                                        "assigned %s/%" PRId32
-                                        " from offset %" PRId64
-                                        ", where its log starts (nothing "
-                                        "stored; the records before it "
-                                        "expired)",
-                                        c->topic, p.partition, p.position);
-                        else
-                                ql_info(c->lg,
-                                        "assigned %s/%" PRId32
-                                        " from the beginning (nothing "
-                                        "stored)",
-                                        c->topic, list->elems[i].partition);
-                }
-                rd_kafka_assign(rk, list);
-                if (loaded) {
-                        /* A partition paused during an earlier resync may
-                         * come back paused: this assignment starts
-                         * afresh. */
-                        rd_kafka_resume_partitions(rk, list);
-                        c->backoff_ms = BACKOFF_MIN_MS;
-                } else {
-                        rd_kafka_pause_partitions(rk, list);
-                        c->resync = 1;
-                        c->resync_at = now_ms() + next_backoff(c);
-                }
-                atomic_store(&c->kafka_ok, 1);
-                c->assigned = 1;
-                c->last_activity = now_ms();
-                return;
-        }
-        if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
-                /* Finish what was taken while the partitions are ours; what
-                 * fails is re-read by the next owner from the stored
-                 * offsets. */
-                flush_now(c, 1);
-                ql_info(c->lg, "revoked %s/[%s]", c->topic, names);
-        } else {
-                ql_error(c->lg, "rebalance error: %s", rd_kafka_err2str(err));
-                drain(c, 1);
-                triage_batch_reset(c->batch);
-        }
-        c->resync = 0;
-        triage_partitions_assign(c->parts, NULL, 0);
-        rd_kafka_assign(rk, NULL);
-}
-
-static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
-{
-        triage_consumer_t *c = opaque;
-        if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN)
-                atomic_store(&c->kafka_ok, 0);
-        /* librdkafka logs connection failures itself (on_log): say them
-         * once. */
-        ql_log(c->lg,
-               err == RD_KAFKA_RESP_ERR__TRANSPORT ? QL_LOG_DEBUG : QL_LOG_WARN,
-               "kafka: %s: %s", rd_kafka_err2name(err), reason);
-}
-
-static void on_log(const rd_kafka_t *rk, int level, const char *fac,
-                   const char *buf)
-{
-        triage_consumer_t *c = rd_kafka_opaque(rk);
-        ql_log(c->lg,
-               level <= 3   ? QL_LOG_ERROR
-               : level <= 5 ? QL_LOG_WARN
-                            : QL_LOG_DEBUG,
-               "kafka %s: %s", fac, buf);
 }
 
 int triage_consumer_ready(const triage_consumer_t *c, char *why,
@@ -623,218 +216,6 @@ int triage_consumer_ready(const triage_consumer_t *c, char *why,
                          !k && !p ? ", " : "",
                          p ? "" : "postgresql unreachable");
         return k && p;
-}
-
-/* Is `key` among the operator's [kafka] pairs? */
-static int operator_set(const ql_config_t *cfg, const char *key)
-{
-        for (size_t i = 0; i < cfg->kafka_n; i++)
-                if (!strcmp(cfg->kafka[i].key, key))
-                        return 1;
-        return 0;
-}
-
-/* Group members in this process: the prefetch and the batch size are
- * split between them. */
-static int members(const ql_config_t *cfg)
-{
-        return cfg->workers > 1 ? cfg->workers : 1;
-}
-
-static rd_kafka_t *make_consumer(triage_consumer_t *c, const ql_config_t *cfg,
-                                 char *errstr, size_t errstr_size)
-{
-        rd_kafka_conf_t *conf = ql_kafka_conf_new(cfg, errstr, errstr_size);
-        if (!conf)
-                return NULL;
-        /* Defaults an operator may override in [kafka]: a bounded prefetch
-         * keeps memory flat whatever the backlog; the members of one
-         * process (--workers) share the budget.  librdkafka 2.0 stops
-         * fetching a partition while the consumer queue is over either
-         * bound and looks again only when its broker thread wakes, about
-         * once a second: the queue must hold a second's worth of records,
-         * or a backlog is consumed at one queue-full per second.  So the
-         * bound is in bytes (12 MB, ~17,000 records of ~700 bytes) and the
-         * message-count bound is set out of the way.  (A shorter
-         * fetch.error.backoff.ms does not shorten that wait, and with
-         * librdkafka 2.0.2 partitions stalled after leader moves in the
-         * fault suite; it stays at librdkafka's default.) */
-        char kbytes[16];
-        snprintf(kbytes, sizeof(kbytes), "%d", PREFETCH_KB / members(cfg));
-        const char *defaults[][2] = {
-            {"queued.max.messages.kbytes", kbytes},
-            {"queued.min.messages", "10000000"}, /* librdkafka's maximum */
-            {"auto.offset.reset", "earliest"},
-        };
-        /* The guarantees, not negotiable: offsets live in PostgreSQL, and
-         * the rebalance callback speaks the eager protocol. */
-        const char *fixed[][2] = {
-            {"group.id", cfg->group},
-            {"enable.auto.commit", "false"},
-            {"enable.auto.offset.store", "false"},
-            {"enable.partition.eof", "false"},
-            {"partition.assignment.strategy", "range,roundrobin"},
-        };
-        char why[512];
-        for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)
-                if (!operator_set(cfg, defaults[i][0]) &&
-                    rd_kafka_conf_set(conf, defaults[i][0], defaults[i][1], why,
-                                      sizeof(why)) != RD_KAFKA_CONF_OK)
-                        goto bad;
-        for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
-                if (rd_kafka_conf_set(conf, fixed[i][0], fixed[i][1], why,
-                                      sizeof(why)) != RD_KAFKA_CONF_OK)
-                        goto bad;
-        rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
-        rd_kafka_conf_set_error_cb(conf, on_error);
-        rd_kafka_conf_set_log_cb(conf, on_log);
-        rd_kafka_conf_set_opaque(conf, c);
-        rd_kafka_t *rk =
-            rd_kafka_new(RD_KAFKA_CONSUMER, conf, why, sizeof(why));
-        if (!rk)
-                goto bad;
-        /* rd_kafka_new() owns conf now. */
-        rd_kafka_poll_set_consumer(rk);
-        return rk;
-bad:
-        snprintf(errstr, errstr_size, "kafka consumer: %s", why);
-        rd_kafka_conf_destroy(conf);
-        return NULL;
-}
-
-static void register_metrics(triage_consumer_t *c, ql_metrics_t *m)
-{
-        if (!m)
-                return;
-        c->m_records = ql_metrics_counter(
-            m, "ql_triage_records_total",
-            "Records read and settled: stored, duplicate or rejected.", NULL);
-        c->m_stored = ql_metrics_counter(
-            m, "ql_triage_stored_total",
-            "Results inserted into ql.inspection_result.", NULL);
-        c->m_duplicates = ql_metrics_counter(
-            m, "ql_triage_duplicates_total",
-            "Records whose result_id was stored already.", NULL);
-        c->m_rejected = ql_metrics_counter(
-            m, "ql_triage_rejected_total",
-            "Records kept in ql.rejected_record and sent to the dead-letter "
-            "topic.",
-            NULL);
-        c->m_batches = ql_metrics_counter(m, "ql_triage_batches_total",
-                                          "Batches committed.", NULL);
-        c->m_pg_errors = ql_metrics_counter(
-            m, "ql_triage_pg_errors_total",
-            "Batches rolled back by a PostgreSQL fault.", NULL);
-        c->m_lost = ql_metrics_counter(
-            m, "ql_triage_offset_conflicts_total",
-            "Batches rolled back because another consumer had moved the "
-            "partition's stored offset.",
-            NULL);
-        c->m_batch_seconds = ql_metrics_histogram(
-            m, "ql_triage_batch_seconds",
-            "Time to write one batch to PostgreSQL, dead letters included.",
-            NULL);
-        c->m_dlq_failures = ql_metrics_counter(
-            m, "ql_triage_dlq_failures_total",
-            "Dead letters Kafka refused for good (topic deleted, access "
-            "denied, too large): kept in ql.rejected_record only.",
-            NULL);
-        c->m_dlq_truncated = ql_metrics_counter(
-            m, "ql_triage_dlq_truncated_total",
-            "Dead letters cut to fit message.max.bytes (header "
-            "'truncated').",
-            NULL);
-        c->m_expired = ql_metrics_counter(
-            m, "ql_triage_expired_records_total",
-            "Records deleted by the topic's retention before they were "
-            "stored (ql.expired_range).",
-            NULL);
-        c->m_derivation_failures = ql_metrics_counter(
-            m, "ql_triage_derivation_failures_total",
-            "Failed case derivations of an enterprise, retries included "
-            "(ql.derivation_failure).",
-            NULL);
-}
-
-triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
-                                       char *errstr, size_t errstr_size)
-{
-        const ql_config_t *cfg = opts->cfg;
-        triage_consumer_t *c = calloc(1, sizeof(*c));
-        if (!c) {
-                snprintf(errstr, errstr_size, "out of memory");
-                return NULL;
-        }
-        c->lg = opts->lg;
-        c->codec = opts->codec;
-        c->run = opts->run;
-        c->lead = opts->lead;
-        pthread_mutex_init(&c->expired_lock, NULL);
-        atomic_init(&c->uscc_mode, (int)cfg->uscc_check);
-        atomic_init(&c->recategorize, 0);
-        /* Like the prefetch, the batch size is the process's: members
-         * split it, so memory does not grow with --workers (each member
-         * holds the batch it fills and the one being written). */
-        c->batch_size = cfg->batch_size / members(cfg);
-        if (c->batch_size < 1)
-                c->batch_size = 1;
-        c->batch_ms = cfg->batch_ms;
-        c->idle_exit = cfg->idle_exit;
-        c->backoff_ms = BACKOFF_MIN_MS;
-        atomic_init(&c->kafka_ok, 0);
-        atomic_init(&c->pg_ok, 0);
-        c->topic = strdup(cfg->topic);
-        c->parts = triage_partitions_new(cfg->topic);
-        c->batch = triage_batch_new(cfg->topic);
-        c->spare = triage_batch_new(cfg->topic);
-        c->store = triage_store_new(opts->pg, cfg->group, cfg->topic,
-                                    cfg->pg_statement_timeout_ms, c->lg);
-        if (!c->topic || !c->parts || !c->batch || !c->spare || !c->store) {
-                snprintf(errstr, errstr_size, "out of memory");
-                goto fail;
-        }
-        if (!(c->dlq = triage_dlq_new(cfg, c->lg, errstr, errstr_size)) ||
-            !(c->writer =
-                  triage_writer_new(c->store, c->dlq, errstr, errstr_size)))
-                goto fail;
-        while (ensure_pg(c)) {
-                int wait = next_backoff(c);
-                for (int waited = 0; waited < wait; waited += 50) {
-                        if (!*c->run) {
-                                snprintf(errstr, errstr_size,
-                                         "stopped before PostgreSQL answered");
-                                goto fail;
-                        }
-                        sleep_ms(50);
-                }
-        }
-        c->backoff_ms = BACKOFF_MIN_MS;
-        if (!(c->rk = make_consumer(c, cfg, errstr, errstr_size)))
-                goto fail;
-        rd_kafka_topic_partition_list_t *sub =
-            rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(sub, cfg->topic,
-                                          RD_KAFKA_PARTITION_UA);
-        rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, sub);
-        rd_kafka_topic_partition_list_destroy(sub);
-        if (err) {
-                snprintf(errstr, errstr_size, "subscribe to %s: %s", cfg->topic,
-                         rd_kafka_err2str(err));
-                goto fail;
-        }
-        register_metrics(c, opts->metrics);
-        int64_t now = now_ms();
-        c->next_progress = now + PROGRESS_MS;
-        c->progress_at = now;
-        c->next_ping = now + PING_MS;
-        c->next_retry = now + RETRY_EVERY_MS;
-        ql_info(c->lg,
-                "consuming %s in group %s (batches of %d records or %d ms)",
-                cfg->topic, cfg->group, c->batch_size, c->batch_ms);
-        return c;
-fail:
-        triage_consumer_destroy(c);
-        return NULL;
 }
 
 /* A message from the consumer queue. */
@@ -851,7 +232,7 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
             !triage_partitions_accept(c->parts, m->partition, m->offset, &start,
                                       &expected))
                 return;
-        int64_t now = now_ms();
+        int64_t now = ql_util_mono_ms();
         c->last_activity = now;
         if (!triage_batch_pending(c->batch))
                 c->batch_started = now;
@@ -866,9 +247,9 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
                          "%s/%" PRId32 "/%" PRId64
                          ": out of memory; re-reading the batch",
                          c->topic, m->partition, m->offset);
-                drain(c, 0);
+                consumer_drain(c, 0);
                 if (!c->resync)
-                        start_resync(c);
+                        consumer_start_resync(c);
                 return;
         }
 
@@ -907,9 +288,9 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
                          "%s/%" PRId32 "/%" PRId64
                          ": out of memory; re-reading the batch",
                          c->topic, m->partition, m->offset);
-                drain(c, 0);
+                consumer_drain(c, 0);
                 if (!c->resync)
-                        start_resync(c);
+                        consumer_start_resync(c);
         }
 }
 
@@ -936,7 +317,7 @@ static void cached_watermarks(triage_consumer_t *c)
  * before --idle-exit.  0 when every answer came. */
 static int fresh_watermarks(triage_consumer_t *c)
 {
-        rd_kafka_topic_partition_list_t *l = held_list(c);
+        rd_kafka_topic_partition_list_t *l = consumer_held_list(c);
         if (!l)
                 return 0;
         for (int i = 0; i < l->cnt; i++)
@@ -1002,7 +383,7 @@ static void check_quiet_partitions(triage_consumer_t *c, int64_t now)
                                 "%" PRId64 ", past offset %" PRId64
                                 " that is due; reading the log starts again",
                                 c->topic, p.partition, p.low, due);
-                        start_resync(c);
+                        consumer_start_resync(c);
                         c->resync_at = now;
                         return;
                 }
@@ -1046,12 +427,12 @@ static void periodic(triage_consumer_t *c, int64_t now)
                     triage_store_ping(c->store, err, sizeof(err))) {
                         ql_warn(c->lg, "%s", err);
                         atomic_store(&c->pg_ok, 0);
-                        start_resync(c);
+                        consumer_start_resync(c);
                 } else if (!triage_store_connected(c->store) && !c->resync) {
                         /* Dropped between batches (a retry timed out): the
                          * resync reconnects. */
                         atomic_store(&c->pg_ok, 0);
-                        start_resync(c);
+                        consumer_start_resync(c);
                 }
                 const struct rd_kafka_metadata *md;
                 if (!atomic_load(&c->kafka_ok) &&
@@ -1108,9 +489,9 @@ int triage_consumer_step(triage_consumer_t *c)
         triage_writer_result_t res;
         if (triage_writer_collect(c->writer, 0, &res))
                 handle(c, &res, 0);
-        int64_t now = now_ms();
+        int64_t now = ql_util_mono_ms();
         if (c->resync && now >= c->resync_at)
-                resync(c);
+                consumer_resync(c);
         int timeout = POLL_MS;
         if (triage_batch_pending(c->batch)) {
                 int64_t due = c->batch_started + c->batch_ms - now;
@@ -1121,13 +502,13 @@ int triage_consumer_step(triage_consumer_t *c)
                 take(c, m);
                 rd_kafka_message_destroy(m);
         }
-        now = now_ms();
+        now = ql_util_mono_ms();
         size_t n = triage_batch_pending(c->batch);
         if (n && !c->resync &&
             (n >= (size_t)c->batch_size ||
              now >= c->batch_started + c->batch_ms)) {
                 /* One batch in flight at most: wait for the one before. */
-                drain(c, 0);
+                consumer_drain(c, 0);
                 if (!c->resync && triage_batch_pending(c->batch))
                         submit(c);
         }
@@ -1153,28 +534,11 @@ void triage_consumer_close(triage_consumer_t *c)
 {
         if (!c || !c->rk)
                 return;
-        flush_now(c, 1);
+        consumer_flush_now(c, 1);
         rd_kafka_resp_err_t err = rd_kafka_consumer_close(c->rk);
         if (err)
                 ql_warn(c->lg, "closing the consumer: %s",
                         rd_kafka_err2str(err));
-}
-
-void triage_consumer_destroy(triage_consumer_t *c)
-{
-        if (!c)
-                return;
-        if (c->rk)
-                rd_kafka_destroy(c->rk);
-        triage_writer_destroy(c->writer); /* before what it borrows */
-        triage_dlq_destroy(c->dlq);
-        triage_store_destroy(c->store);
-        triage_batch_destroy(c->batch);
-        triage_batch_destroy(c->spare);
-        triage_partitions_destroy(c->parts);
-        pthread_mutex_destroy(&c->expired_lock);
-        free(c->topic);
-        free(c);
 }
 
 void triage_consumer_totals(const triage_consumer_t *c, triage_totals_t *out)

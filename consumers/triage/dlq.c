@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "ql_kafka.h"
+#include "ql_util.h"
 
 #define INDEX_BITS 20 /* rejects per batch: < 2^20 (batch_size <= 100000) */
 #define ROUND_MASK (UINTPTR_MAX >> INDEX_BITS)
@@ -42,13 +43,6 @@ struct triage_dlq_s {
         size_t cap, unsettled;
         triage_dlq_stats_t last;
 };
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void *tag_of(uintptr_t round, size_t index)
 {
@@ -288,7 +282,7 @@ static rd_kafka_resp_err_t produce_one(triage_dlq_t *d, const triage_batch_t *b,
                 if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
                         return err;
                 /* Back-pressure: serve reports to make room. */
-                if (now_ms() >= deadline)
+                if (ql_util_mono_ms() >= deadline)
                         return RD_KAFKA_RESP_ERR__TIMED_OUT;
                 rd_kafka_poll(d->rk, 50);
         }
@@ -337,7 +331,7 @@ int triage_dlq_hook(void *arg, const triage_batch_t *b, char *errstr,
         d->round++;
         memset(d->settled, 0, d->cap);
         d->unsettled = 0;
-        int64_t deadline = now_ms() + d->timeout_ms;
+        int64_t deadline = ql_util_mono_ms() + d->timeout_ms;
         for (size_t i = 0; i < n; i++) {
                 rd_kafka_resp_err_t e = produce_one(d, b, i, deadline);
                 if (e) {
@@ -347,7 +341,7 @@ int triage_dlq_hook(void *arg, const triage_batch_t *b, char *errstr,
                         d->unsettled++;
                 }
         }
-        for (int64_t left; d->unsettled && (left = deadline - now_ms()) > 0;)
+        for (int64_t left; d->unsettled && (left = deadline - ql_util_mono_ms()) > 0;)
                 rd_kafka_poll(d->rk, left < 100 ? (int)left : 100);
 
         size_t retry = 0, skipped = 0;

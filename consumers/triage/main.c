@@ -30,6 +30,7 @@
 #include "ql_log.h"
 #include "ql_metrics.h"
 #include "redrive.h"
+#include "ql_util.h"
 
 #define PROG "ql-triage"
 
@@ -247,12 +248,7 @@ static void join_lanes(int argc, char **argv, ql_log_t *lg, lanes_t *ls)
                                 do_reload(argc, argv, lg, ls);
                         }
                         struct timespec ts;
-                        clock_gettime(CLOCK_REALTIME, &ts);
-                        ts.tv_nsec += 100 * 1000000L;
-                        if (ts.tv_nsec >= 1000000000L) {
-                                ts.tv_sec++;
-                                ts.tv_nsec -= 1000000000L;
-                        }
+                        ql_util_abstime(&ts, 100);
                         if (!pthread_timedjoin_np(l->thread, NULL, &ts))
                                 break;
                 }

@@ -5,6 +5,7 @@
  * ones before it stay applied.
  */
 #include "migrate.h"
+#include "ql_util.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -79,41 +80,6 @@ oom:
         return -1;
 }
 
-static char *read_file(const char *path, char *errstr, size_t errstr_size)
-{
-        FILE *f = fopen(path, "rb");
-        if (!f) {
-                snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
-                return NULL;
-        }
-        char *buf = NULL;
-        size_t len = 0, cap = 0, got;
-        do {
-                if (cap - len < 4096) {
-                        cap = cap ? 2 * cap : 65536;
-                        char *b = realloc(buf, cap + 1);
-                        if (!b) {
-                                free(buf);
-                                fclose(f);
-                                snprintf(errstr, errstr_size, "out of memory");
-                                return NULL;
-                        }
-                        buf = b;
-                }
-                got = fread(buf + len, 1, cap - len, f);
-                len += got;
-        } while (got > 0);
-        int err = ferror(f);
-        fclose(f);
-        if (err) {
-                free(buf);
-                snprintf(errstr, errstr_size, "%s: read error", path);
-                return NULL;
-        }
-        buf[len] = '\0';
-        return buf;
-}
-
 /* Run sql expecting `want`; on failure the message in errstr. */
 static int exec_ok(PGconn *c, const char *sql, ExecStatusType want,
                    char *errstr, size_t errstr_size)
@@ -150,7 +116,7 @@ static int apply_one(PGconn *c, const char *dir, const char *name, char *errstr,
         snprintf(path, sizeof(path), "%s/%s", dir, name);
         snprintf(version, sizeof(version), "%.*s", (int)(strlen(name) - 4),
                  name);
-        char *sql = read_file(path, errstr, errstr_size);
+        char *sql = ql_util_read_file(path, 0, NULL, errstr, errstr_size);
         if (!sql)
                 return -1;
         char why[512];

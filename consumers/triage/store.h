@@ -1,6 +1,9 @@
 /*
- * store: ql-triage's PostgreSQL writer.  It owns the connection and writes a
- * batch in ONE transaction:
+ * store: ql-triage's PostgreSQL writer.  It owns the connection
+ * (store_session.c: connecting, the named statements, every exchange
+ * bounded in time) and writes a batch in ONE transaction (store.c), the
+ * case derivation included (store_derive.c, which also retries the
+ * enterprises whose derivation failed):
  *
  *     BEGIN
  *     move each touched partition's stored offset from the batch's start to
@@ -13,7 +16,7 @@
  *       and compare their content with the stored rows (a difference is a
  *       conflicting duplicate, kept as a reject)
  *     insert the rejects into ql.rejected_record
- *     SELECT ql.retriage(credit codes of the new rows)   (if it exists)
+ *     SELECT ql.retriage(credit codes of the new rows)
  *     hook (the caller produces the dead letters and waits for them)
  *     COMMIT
  *
@@ -73,9 +76,10 @@ triage_store_t *triage_store_new(const triage_pgconn_t *pg, const char *group,
 void triage_store_destroy(triage_store_t *s); /* accepts NULL */
 
 /* Connect (dropping any old connection) and prepare the session: UTF-8,
- * the staging table, the statements, whether ql.retriage exists.  0, or -1
- * with errstr; *fatal set when retrying cannot help (the database is not
- * UTF8, the schema is missing). */
+ * the staging table, the statements.  0, or -1 with errstr; *fatal set when
+ * retrying cannot help (the database is not UTF8, the schema lacks a table
+ * or function ql-triage uses: the migrations up to 020_triage_faults are
+ * all needed). */
 int triage_store_connect(triage_store_t *s, int *fatal /* OUT */, char *errstr,
                          size_t errstr_size);
 int triage_store_connected(const triage_store_t *s);
@@ -85,14 +89,13 @@ int triage_store_ping(triage_store_t *s, char *errstr, size_t errstr_size);
 
 /* Re-apply the cause rules (ql.cause_rule, edited by an administrator) to
  * every finding and re-derive the plans that changed: ql.recategorize().
- * *changed gets the number of findings recategorized (0 when the database
- * has no triage functions).  Only when no batch is being written. */
+ * *changed gets the number of findings recategorized.  Only when no batch
+ * is being written. */
 int triage_store_recategorize(triage_store_t *s, long *changed, char *errstr,
                               size_t errstr_size);
 /* "host=... port=... dbname=... user=..." of the connection (never the
  * password), for log lines. */
 const char *triage_store_describe(const triage_store_t *s);
-int triage_store_has_retriage(const triage_store_t *s);
 
 /* Read the stored offsets of every partition t holds (none stored:
  * TRIAGE_OFFSET_NONE) into t.  0, or -1 with errstr (a fault). */

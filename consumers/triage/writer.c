@@ -4,6 +4,7 @@
  * triage_store_write() on it.
  */
 #include "writer.h"
+#include "ql_util.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -25,13 +26,6 @@ struct triage_writer_s {
         triage_writer_result_t result;
 };
 
-static double now_s(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void *writer_main(void *arg)
 {
         triage_writer_t *w = arg;
@@ -44,12 +38,12 @@ static void *writer_main(void *arg)
                 triage_writer_result_t *r = &w->result;
                 pthread_mutex_unlock(&w->lock);
                 /* The slot is ours until it is DONE: no lock needed. */
-                double t0 = now_s();
+                double t0 = ql_util_mono_s();
                 r->rc = triage_store_write(w->store, r->batch, triage_dlq_hook,
                                            w->dlq, &r->stats, r->error,
                                            sizeof(r->error));
                 triage_dlq_last(w->dlq, &r->dead);
-                r->seconds = now_s() - t0;
+                r->seconds = ql_util_mono_s() - t0;
                 r->connected = triage_store_connected(w->store);
                 pthread_mutex_lock(&w->lock);
                 w->slot = SLOT_DONE;
@@ -120,15 +114,7 @@ int triage_writer_collect(triage_writer_t *w, int timeout_ms,
                           triage_writer_result_t *out)
 {
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        if (timeout_ms > 0) {
-                until.tv_sec += timeout_ms / 1000;
-                until.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-                if (until.tv_nsec >= 1000000000L) {
-                        until.tv_sec++;
-                        until.tv_nsec -= 1000000000L;
-                }
-        }
+        ql_util_abstime(&until, timeout_ms);
         pthread_mutex_lock(&w->lock);
         while (w->slot == SLOT_WRITING && timeout_ms != 0) {
                 if (timeout_ms < 0)

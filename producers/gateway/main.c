@@ -1,5 +1,5 @@
 /*
- * ql-gateway: the HTTP push gateway for inspection labs (design §4).  main()
+ * ql-gateway: the HTTP push gateway for inspection labs (docs/labs.md, "Pushing over HTTP").  main()
  * builds the configuration, loads the token file, the record schemas and the
  * idempotent Kafka producer, starts the server (gw_server.h) and the
  * metrics endpoint (QL_METRICS_ADDR: /metrics, /healthz, /readyz, never on

@@ -1,5 +1,5 @@
 /*
- * simlab_post: sends result documents to a ql-gateway (design §4,
+ * simlab_post: sends result documents to a ql-gateway (docs/labs.md,
  * POST /v1/results) instead of writing them, as a lab's LIMS pushing its
  * reports would.  Documents are gathered into batches of `batch` (sent as
  * a JSON array; a batch of 1 sends the bare document) and each batch goes

@@ -1,8 +1,8 @@
 /*
  * spool_file: reading one spool file.  The bytes go through three stages in
  * fixed-size chunks: the charset sniffer (first pass over the head of the
- * file), the converter to UTF-8, and the format's reader (ql_csvread, which
- * makes a scan pass of its own first, or ql_jsonlread).  The work is shared
+ * file), the converter to UTF-8, and the format's reader (spool_csvread, which
+ * makes a scan pass of its own first, or spool_jsonlread).  The work is shared
  * by threads that hand over in file order through short queues:
  *
  *   CSV:    reader thread   scan pass (a big file's second half on a
@@ -31,9 +31,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ql_charset.h"
-#include "ql_csvread.h"
-#include "ql_jsonlread.h"
+#include "spool_charset.h"
+#include "spool_csvread.h"
+#include "spool_jsonlread.h"
 #include "ql_kafka.h"
 #include "ql_result.h"
 
@@ -59,10 +59,10 @@ typedef struct {
         char *report_no;                /* NULL if none */
         json_t *doc;                    /* the valid document, or NULL */
         ql_problems_t errors, warnings; /* errors: why doc is NULL */
-        ql_csvread_t *builder;
-        ql_csvread_rows_t *rows;
-        ql_jsonlread_t *parser;      /* JSON Lines: a parser's reader */
-        ql_jsonlread_lines_t *lines; /* JSON Lines: a batch of lines */
+        spool_csvread_t *builder;
+        spool_csvread_rows_t *rows;
+        spool_jsonlread_t *parser;      /* JSON Lines: a parser's reader */
+        spool_jsonlread_lines_t *lines; /* JSON Lines: a batch of lines */
         int mark;                    /* the end of a batch's records */
 } rec_t;
 
@@ -117,11 +117,11 @@ typedef struct {
         ql_problems_t file_warnings; /* CSV: the header's (unknown columns) */
         size_t warn_line;
         int tracking_full;
-        ql_csvread_rows_t *rows; /* CSV: the batch being filled */
+        spool_csvread_rows_t *rows; /* CSV: the batch being filled */
         /* JSON Lines: batches of lines to the parsers, in turn */
         queue_t *pq[PARSERS];
         size_t next;
-        ql_jsonlread_lines_t *lines; /* the batch being filled */
+        spool_jsonlread_lines_t *lines; /* the batch being filled */
 } reader_t;
 
 /* JSON Lines: a parsing side, PARSERS of them on threads of their own:
@@ -130,7 +130,7 @@ typedef struct {
 typedef struct {
         sender_t s;         /* records to the publisher */
         queue_t *in;        /* batches of lines from the reader */
-        ql_jsonlread_t *jr; /* handed over first */
+        spool_jsonlread_t *jr; /* handed over first */
 } parser_t;
 
 /* CSV: the building side, on a thread of its own between the reader and
@@ -140,7 +140,7 @@ typedef struct {
         sender_t s;
         queue_t *in;        /* from the reader */
         const reader_t *rd; /* its rc, read once `in` is done */
-        ql_csvread_t *csv;  /* the builder */
+        spool_csvread_t *csv;  /* the builder */
         int unreadable;     /* what the builder found, then: */
         ql_problems_t file_problems;
         size_t file_line;
@@ -178,10 +178,10 @@ static void rec_clear(rec_t *r)
         json_decref(r->doc);
         ql_problems_clear(&r->errors);
         ql_problems_clear(&r->warnings);
-        ql_csvread_destroy(r->builder);
-        ql_csvread_rows_destroy(r->rows);
-        ql_jsonlread_destroy(r->parser);
-        ql_jsonlread_lines_destroy(r->lines);
+        spool_csvread_destroy(r->builder);
+        spool_csvread_rows_destroy(r->rows);
+        spool_jsonlread_destroy(r->parser);
+        spool_jsonlread_lines_destroy(r->lines);
         memset(r, 0, sizeof(*r));
 }
 
@@ -536,7 +536,7 @@ nomem:
  * Building CSV reports, on the builder thread
  */
 
-static int on_built(void *arg, const ql_csvread_rec_t *r)
+static int on_built(void *arg, const spool_csvread_rec_t *r)
 {
         builder_t *b = arg;
         return hand_over(&b->s, r->line, r->report_no, r->doc, r->errors,
@@ -544,17 +544,17 @@ static int on_built(void *arg, const ql_csvread_rec_t *r)
 }
 
 /* What the builder said: 0 go on, else stop. */
-static int built(builder_t *b, ql_csvread_rc_t rc)
+static int built(builder_t *b, spool_csvread_rc_t rc)
 {
         switch (rc) {
-        case QL_CSVREAD_OK:
+        case SPOOL_CSVREAD_OK:
                 return 0;
-        case QL_CSVREAD_STOPPED:
+        case SPOOL_CSVREAD_STOPPED:
                 return 1;
-        case QL_CSVREAD_BAD_FILE:
+        case SPOOL_CSVREAD_BAD_FILE:
                 b->unreadable = 1;
                 return 1;
-        case QL_CSVREAD_NOMEM:
+        case SPOOL_CSVREAD_NOMEM:
                 break;
         }
         snprintf(b->s.why, sizeof(b->s.why), "out of memory");
@@ -566,7 +566,7 @@ static int built(builder_t *b, ql_csvread_rc_t rc)
 static int build_item(builder_t *b, rec_t *r)
 {
         if (r->builder) {
-                ql_csvread_destroy(b->csv);
+                spool_csvread_destroy(b->csv);
                 b->csv = r->builder; /* ours now */
                 r->builder = NULL;
                 return 0;
@@ -577,7 +577,7 @@ static int build_item(builder_t *b, rec_t *r)
                 b->s.stop = 1;
                 return 1;
         }
-        return built(b, ql_csvread_take_rows(b->csv, r->rows, on_built, b));
+        return built(b, spool_csvread_take_rows(b->csv, r->rows, on_built, b));
 }
 
 static void *builder_main(void *arg)
@@ -602,10 +602,10 @@ static void *builder_main(void *arg)
         /* The reader is done (its rc was set before `in` said so): the
          * last report follows its last row. */
         else if (b->rd->rc == READ_OK && b->csv)
-                built(b, ql_csvread_take_end(b->csv, on_built, b));
+                built(b, spool_csvread_take_end(b->csv, on_built, b));
         if (b->unreadable)
                 problems_copy(&b->file_problems,
-                              ql_csvread_problems(b->csv, &b->file_line));
+                              spool_csvread_problems(b->csv, &b->file_line));
         free(batch);
         queue_finish(b->s.q);
         return NULL;
@@ -615,7 +615,7 @@ static void *builder_main(void *arg)
  * Parsing JSON Lines, on the parser threads
  */
 
-static int on_parsed(void *arg, const ql_jsonlread_rec_t *r)
+static int on_parsed(void *arg, const spool_jsonlread_rec_t *r)
 {
         parser_t *p = arg;
         return hand_over(&p->s, r->line, r->report_no, r->doc, r->errors,
@@ -626,7 +626,7 @@ static int on_parsed(void *arg, const ql_jsonlread_rec_t *r)
 static int parse_item(parser_t *p, rec_t *r)
 {
         if (r->parser) {
-                ql_jsonlread_destroy(p->jr);
+                spool_jsonlread_destroy(p->jr);
                 p->jr = r->parser; /* ours now */
                 r->parser = NULL;
                 return 0;
@@ -637,7 +637,7 @@ static int parse_item(parser_t *p, rec_t *r)
                 p->s.stop = 1;
                 return 1;
         }
-        if (ql_jsonlread_take_lines(p->jr, r->lines, on_parsed, p))
+        if (spool_jsonlread_take_lines(p->jr, r->lines, on_parsed, p))
                 return 1; /* on_parsed said why */
         rec_t mark = {.mark = 1};
         if (queue_put(p->s.q, &mark)) {
@@ -691,20 +691,20 @@ static ssize_t read_chunk(reader_t *rd, char *buf, size_t size, off_t off)
         }
 }
 
-static int sniff(reader_t *rd, char *buf, ql_charset_t *cs)
+static int sniff(reader_t *rd, char *buf, spool_charset_t *cs)
 {
-        ql_charset_sniff_t s;
-        ql_charset_sniff_init(&s);
+        spool_charset_sniff_t s;
+        spool_charset_sniff_init(&s);
         ssize_t n;
         off_t off = 0;
         while ((n = read_chunk(rd, buf, CHUNK, off)) > 0) {
                 off += n;
-                if (ql_charset_sniff_feed(&s, buf, (size_t)n))
+                if (spool_charset_sniff_feed(&s, buf, (size_t)n))
                         break;
         }
         if (n < 0)
                 return -1;
-        *cs = ql_charset_sniff_result(&s);
+        *cs = spool_charset_sniff_result(&s);
         return 0;
 }
 
@@ -714,11 +714,11 @@ static int sniff(reader_t *rd, char *buf, ql_charset_t *cs)
 typedef int (*step_fn)(reader_t *rd, void *reader, const char *utf8, size_t len,
                        int end);
 
-static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
+static read_rc_t pass(reader_t *rd, char *buf, spool_charset_t cs, void *reader,
                       step_fn step, off_t from, off_t to)
 {
         char why[256];
-        ql_charset_conv_t *conv = ql_charset_conv_new(cs, why, sizeof(why));
+        spool_charset_conv_t *conv = spool_charset_conv_new(cs, why, sizeof(why));
         if (!conv) {
                 snprintf(rd->s.why, sizeof(rd->s.why), "%s", why);
                 return READ_FAULT;
@@ -742,7 +742,7 @@ static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
                 from += n;
                 const char *out;
                 size_t out_len;
-                if (ql_charset_conv(conv, buf, (size_t)n, n == 0, &out,
+                if (spool_charset_conv(conv, buf, (size_t)n, n == 0, &out,
                                     &out_len, why, sizeof(why))) {
                         snprintf(rd->s.why, sizeof(rd->s.why), "%s", why);
                         rc = READ_FAULT;
@@ -764,20 +764,20 @@ static read_rc_t pass(reader_t *rd, char *buf, ql_charset_t cs, void *reader,
                 if (n == 0)
                         break;
         }
-        ql_charset_conv_destroy(conv);
+        spool_charset_conv_destroy(conv);
         return rc;
 }
 
-static read_rc_t csv_rc(reader_t *rd, ql_csvread_rc_t rc)
+static read_rc_t csv_rc(reader_t *rd, spool_csvread_rc_t rc)
 {
         switch (rc) {
-        case QL_CSVREAD_OK:
+        case SPOOL_CSVREAD_OK:
                 return READ_OK;
-        case QL_CSVREAD_STOPPED:
+        case SPOOL_CSVREAD_STOPPED:
                 return READ_STOPPED;
-        case QL_CSVREAD_BAD_FILE:
+        case SPOOL_CSVREAD_BAD_FILE:
                 return READ_UNREADABLE;
-        case QL_CSVREAD_NOMEM:
+        case SPOOL_CSVREAD_NOMEM:
                 break;
         }
         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
@@ -794,17 +794,17 @@ static int step_of(read_rc_t rc)
 static int csv_scan_step(reader_t *rd, void *reader, const char *s, size_t len,
                          int end)
 {
-        ql_csvread_t *r = reader;
-        ql_csvread_rc_t rc = ql_csvread_scan(r, s, len);
-        if (rc == QL_CSVREAD_OK && end)
-                rc = ql_csvread_scan_end(r);
+        spool_csvread_t *r = reader;
+        spool_csvread_rc_t rc = spool_csvread_scan(r, s, len);
+        if (rc == SPOOL_CSVREAD_OK && end)
+                rc = spool_csvread_scan_end(r);
         return step_of(csv_rc(rd, rc));
 }
 
 /* Hand the batch of rows over; 0, or -1 to stop. */
 static int hand_rows(reader_t *rd)
 {
-        if (!rd->rows || !ql_csvread_rows_count(rd->rows))
+        if (!rd->rows || !spool_csvread_rows_count(rd->rows))
                 return 0;
         rec_t r = {.rows = rd->rows};
         rd->rows = NULL;
@@ -820,32 +820,32 @@ static int hand_rows(reader_t *rd)
 static int csv_rows_step(reader_t *rd, void *reader, const char *s, size_t len,
                          int end)
 {
-        ql_csvread_t *r = reader;
-        ql_csvread_rc_t rc = QL_CSVREAD_OK;
+        spool_csvread_t *r = reader;
+        spool_csvread_rc_t rc = SPOOL_CSVREAD_OK;
         do {
                 size_t n = len < ROWS_SLICE ? len : ROWS_SLICE;
-                if (!rd->rows && !(rd->rows = ql_csvread_rows_new()))
-                        rc = QL_CSVREAD_NOMEM;
-                if (rc == QL_CSVREAD_OK)
-                        rc = ql_csvread_feed_rows(r, s, n, rd->rows);
-                if (rc == QL_CSVREAD_OK && end && n == len)
-                        rc = ql_csvread_end_rows(r, rd->rows);
-                if (rc == QL_CSVREAD_OK && stop_asked(&rd->s)) {
+                if (!rd->rows && !(rd->rows = spool_csvread_rows_new()))
+                        rc = SPOOL_CSVREAD_NOMEM;
+                if (rc == SPOOL_CSVREAD_OK)
+                        rc = spool_csvread_feed_rows(r, s, n, rd->rows);
+                if (rc == SPOOL_CSVREAD_OK && end && n == len)
+                        rc = spool_csvread_end_rows(r, rd->rows);
+                if (rc == SPOOL_CSVREAD_OK && stop_asked(&rd->s)) {
                         rd->s.stop = 1;
                         return 1;
                 }
-                if (rc == QL_CSVREAD_OK && hand_rows(rd))
+                if (rc == SPOOL_CSVREAD_OK && hand_rows(rd))
                         return 1;
                 s += n;
                 len -= n;
-        } while (rc == QL_CSVREAD_OK && len > 0);
+        } while (rc == SPOOL_CSVREAD_OK && len > 0);
         return step_of(csv_rc(rd, rc));
 }
 
 /* The batch of lines to the next parser; 0, or -1 to stop. */
 static int hand_lines(reader_t *rd)
 {
-        if (!rd->lines || !ql_jsonlread_lines_count(rd->lines))
+        if (!rd->lines || !spool_jsonlread_lines_count(rd->lines))
                 return 0;
         rec_t r = {.lines = rd->lines};
         rd->lines = NULL;
@@ -862,16 +862,16 @@ static int hand_lines(reader_t *rd)
 static int jsonl_split_step(reader_t *rd, void *reader, const char *s,
                             size_t len, int end)
 {
-        ql_jsonlread_t *r = reader;
-        ql_jsonlread_rc_t rc = QL_JSONLREAD_OK;
+        spool_jsonlread_t *r = reader;
+        spool_jsonlread_rc_t rc = SPOOL_JSONLREAD_OK;
         do {
                 size_t n = len < LINES_SLICE ? len : LINES_SLICE;
-                if (!rd->lines && !(rd->lines = ql_jsonlread_lines_new()))
-                        rc = QL_JSONLREAD_NOMEM;
-                if (rc == QL_JSONLREAD_OK)
-                        rc = ql_jsonlread_split(r, s, n, end && n == len,
+                if (!rd->lines && !(rd->lines = spool_jsonlread_lines_new()))
+                        rc = SPOOL_JSONLREAD_NOMEM;
+                if (rc == SPOOL_JSONLREAD_OK)
+                        rc = spool_jsonlread_split(r, s, n, end && n == len,
                                                 rd->lines);
-                if (rc == QL_JSONLREAD_NOMEM) {
+                if (rc == SPOOL_JSONLREAD_NOMEM) {
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                         rd->s.fault = 1;
                         return 1;
@@ -891,15 +891,15 @@ static int jsonl_split_step(reader_t *rd, void *reader, const char *s,
 /* ------------------------------------------------------------------------
  * The scan pass of a big CSV file in two halves, on two threads: this one
  * scans up to a line feed near the middle, a helper thread reads the header
- * and scans from there to the end, and ql_csvread joins the two (or, when
+ * and scans from there to the end, and spool_csvread joins the two (or, when
  * the seam turns out to be inside a quoted field, this thread goes on alone
  * from the middle).
  */
 
 typedef struct {
         reader_t rd; /* a copy: its own errors; the same descriptor */
-        ql_charset_t cs;
-        ql_csvread_t *csv;
+        spool_charset_t cs;
+        spool_csvread_t *csv;
         off_t from;
         read_rc_t rc;
 } half_t;
@@ -909,20 +909,20 @@ typedef struct {
 static int csv_head_step(reader_t *rd, void *reader, const char *s, size_t len,
                          int end)
 {
-        ql_csvread_t *r = reader;
-        while (len > 0 && !ql_csvread_has_header(r)) {
+        spool_csvread_t *r = reader;
+        while (len > 0 && !spool_csvread_has_header(r)) {
                 size_t n = 0;
                 while (n < len && s[n] != '\n' && s[n] != '\r')
                         n++;
                 if (n < len)
                         n++;
-                int st = step_of(csv_rc(rd, ql_csvread_scan(r, s, n)));
+                int st = step_of(csv_rc(rd, spool_csvread_scan(r, s, n)));
                 if (st)
                         return st;
                 s += n;
                 len -= n;
         }
-        return ql_csvread_has_header(r);
+        return spool_csvread_has_header(r);
 }
 
 static void *half_main(void *arg)
@@ -933,8 +933,8 @@ static void *half_main(void *arg)
         if (buf) {
                 h->rc =
                     pass(&h->rd, buf, h->cs, h->csv, csv_head_step, 0, h->from);
-                if (ql_csvread_has_header(h->csv) &&
-                    ql_csvread_scan_resume(h->csv) == QL_CSVREAD_OK)
+                if (spool_csvread_has_header(h->csv) &&
+                    spool_csvread_scan_resume(h->csv) == SPOOL_CSVREAD_OK)
                         h->rc = pass(&h->rd, buf, h->cs, h->csv, csv_scan_step,
                                      h->from, -1);
         }
@@ -956,45 +956,45 @@ static off_t seam(reader_t *rd, char *buf)
                                                        : 0;
 }
 
-static read_rc_t scan(reader_t *rd, char *buf, ql_charset_t cs, ql_csvread_t *r,
-                      const ql_csvread_opts_t *o)
+static read_rc_t scan(reader_t *rd, char *buf, spool_charset_t cs, spool_csvread_t *r,
+                      const spool_csvread_opts_t *o)
 {
         off_t m = seam(rd, buf);
         rd->s.why[0] = '\0';
         if (!m)
                 return pass(rd, buf, cs, r, csv_scan_step, 0, -1);
-        half_t h = {.rd = *rd, .cs = cs, .csv = ql_csvread_new(o), .from = m};
+        half_t h = {.rd = *rd, .cs = cs, .csv = spool_csvread_new(o), .from = m};
         pthread_t tid;
         if (!h.csv || pthread_create(&tid, NULL, half_main, &h)) {
-                ql_csvread_destroy(h.csv);
+                spool_csvread_destroy(h.csv);
                 return pass(rd, buf, cs, r, csv_scan_step, 0, -1);
         }
         read_rc_t rc = pass(rd, buf, cs, r, csv_scan_step, 0, m);
         pthread_join(tid, NULL);
-        ql_csvread_rc_t jrc;
+        spool_csvread_rc_t jrc;
         if (rc == READ_OK && h.rc != READ_FAULT &&
-            ql_csvread_scan_join(r, h.csv, &jrc))
+            spool_csvread_scan_join(r, h.csv, &jrc))
                 rc = step_of(csv_rc(rd, jrc)) < 0 ? READ_UNREADABLE
-                     : jrc == QL_CSVREAD_OK       ? READ_OK
+                     : jrc == SPOOL_CSVREAD_OK       ? READ_OK
                                                   : READ_FAULT;
         else if (rc == READ_OK)
                 rc = pass(rd, buf, cs, r, csv_scan_step, m, -1);
-        ql_csvread_destroy(h.csv);
+        spool_csvread_destroy(h.csv);
         return rc;
 }
 
 /* After the scan: the reader that builds the reports, for the publishing
  * thread. */
-static read_rc_t hand_builder(reader_t *rd, ql_csvread_t *scanned,
-                              const ql_csvread_opts_t *o)
+static read_rc_t hand_builder(reader_t *rd, spool_csvread_t *scanned,
+                              const spool_csvread_opts_t *o)
 {
-        rec_t r = {.builder = ql_csvread_new(o)};
+        rec_t r = {.builder = spool_csvread_new(o)};
         if (!r.builder) {
                 snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 rd->s.fault = 1;
                 return READ_FAULT;
         }
-        ql_csvread_adopt_scan(r.builder, scanned);
+        spool_csvread_adopt_scan(r.builder, scanned);
         if (queue_put(rd->s.q, &r)) {
                 rd->s.stop = 1;
                 return READ_STOPPED;
@@ -1009,7 +1009,7 @@ static read_rc_t read_file(reader_t *rd)
                 snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 return READ_FAULT;
         }
-        ql_charset_t cs;
+        spool_charset_t cs;
         read_rc_t rc = READ_FAULT;
         if (sniff(rd, buf, &cs)) {
                 free(buf);
@@ -1017,29 +1017,29 @@ static read_rc_t read_file(reader_t *rd)
         }
         ql_result_opts_t vopts = {rd->s.ctx->uscc_mode, rd->s.ctx->lab};
         if (rd->kind == SPOOL_NAME_CSV) {
-                ql_csvread_opts_t o = {.validate = vopts,
-                                       .charset = ql_charset_name(cs)};
-                ql_csvread_t *r = ql_csvread_new(&o);
+                spool_csvread_opts_t o = {.validate = vopts,
+                                       .charset = spool_charset_name(cs)};
+                spool_csvread_t *r = spool_csvread_new(&o);
                 if (!r) {
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 } else {
                         rc = scan(rd, buf, cs, r, &o);
                         if (rc == READ_OK) {
-                                rd->tracking_full = ql_csvread_tracking_full(r);
+                                rd->tracking_full = spool_csvread_tracking_full(r);
                                 problems_copy(
                                     &rd->file_warnings,
-                                    ql_csvread_warnings(r, &rd->warn_line));
+                                    spool_csvread_warnings(r, &rd->warn_line));
                         }
                         if (rc == READ_OK)
                                 rc = hand_builder(rd, r, &o);
                         if (rc == READ_OK)
                                 rc = pass(rd, buf, cs, r, csv_rows_step, 0, -1);
-                        ql_csvread_rows_destroy(rd->rows);
+                        spool_csvread_rows_destroy(rd->rows);
                         rd->rows = NULL;
                         if (rc == READ_UNREADABLE) {
                                 problems_copy(
                                     &rd->file_problems,
-                                    ql_csvread_problems(r, &rd->file_line));
+                                    spool_csvread_problems(r, &rd->file_line));
                                 if (!rd->file_problems.n) {
                                         snprintf(rd->s.why, sizeof(rd->s.why),
                                                  "out of memory");
@@ -1047,14 +1047,14 @@ static read_rc_t read_file(reader_t *rd)
                                 }
                         }
                 }
-                ql_csvread_destroy(r);
+                spool_csvread_destroy(r);
         } else {
-                ql_jsonlread_opts_t o = {.validate = vopts,
-                                         .charset = ql_charset_name(cs)};
-                ql_jsonlread_t *r = ql_jsonlread_new(&o);
+                spool_jsonlread_opts_t o = {.validate = vopts,
+                                         .charset = spool_charset_name(cs)};
+                spool_jsonlread_t *r = spool_jsonlread_new(&o);
                 rc = r ? READ_OK : READ_FAULT;
                 for (size_t i = 0; i < PARSERS && rc == READ_OK; i++) {
-                        rec_t p = {.parser = ql_jsonlread_new(&o)};
+                        rec_t p = {.parser = spool_jsonlread_new(&o)};
                         if (!p.parser)
                                 rc = READ_FAULT;
                         else if (queue_put(rd->pq[i], &p))
@@ -1064,9 +1064,9 @@ static read_rc_t read_file(reader_t *rd)
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 if (rc == READ_OK)
                         rc = pass(rd, buf, cs, r, jsonl_split_step, 0, -1);
-                ql_jsonlread_lines_destroy(rd->lines);
+                spool_jsonlread_lines_destroy(rd->lines);
                 rd->lines = NULL;
-                ql_jsonlread_destroy(r);
+                spool_jsonlread_destroy(r);
         }
         free(buf);
         if (rd->s.fault && rc != READ_UNREADABLE)
@@ -1208,12 +1208,12 @@ static read_rc_t read_and_publish(job_t *j, int fd, spool_name_t kind)
         for (size_t i = 0; i < PARSERS; i++) {
                 queue_destroy(src[i]); /* clears what was not taken */
                 queue_destroy(rd.pq[i]);
-                ql_jsonlread_destroy(ps[i].jr);
+                spool_jsonlread_destroy(ps[i].jr);
         }
         if (csv)
                 queue_destroy(rd.s.q);
         free(batch);
-        ql_csvread_destroy(b.csv);
+        spool_csvread_destroy(b.csv);
 
         read_rc_t rc = have_reader ? rd.rc : READ_FAULT;
         const char *why = rd.s.why;

@@ -1,6 +1,6 @@
 /*
  * Fuzz target "jsonl": bytes as a lab's JSON Lines export, read by
- * ql_jsonlread (the spool's JSON parser: jansson per line, duplicate keys
+ * spool_jsonlread (the spool's JSON parser: jansson per line, duplicate keys
  * refused, then ql_result_validate()), once in one chunk and once in small
  * chunks.  Beyond "no crash, no leak, no undefined behaviour" it checks that
  * every record is either a document that validates or a non-empty list of
@@ -15,10 +15,10 @@
 
 #include "fuzz_target.h"
 #include "record_sink.h"
-#include "ql_jsonlread.h"
+#include "spool_jsonlread.h"
 #include "ql_result.h"
 
-static int on_record(void *arg, const ql_jsonlread_rec_t *rec)
+static int on_record(void *arg, const spool_jsonlread_rec_t *rec)
 {
         record_sink_add(arg, rec->line, rec->report_no, rec->doc, rec->errors,
                         rec->warnings);
@@ -27,26 +27,26 @@ static int on_record(void *arg, const ql_jsonlread_rec_t *rec)
 
 static json_t *read_jsonl(const uint8_t *data, size_t size, size_t chunk)
 {
-        ql_jsonlread_opts_t o = {
+        spool_jsonlread_opts_t o = {
             .validate = {.uscc_mode = QL_USCC_WARN, .lab_code = "FJQI"},
             .max_line_bytes = 3000,
         };
-        ql_jsonlread_t *r = ql_jsonlread_new(&o);
+        spool_jsonlread_t *r = spool_jsonlread_new(&o);
         FUZZ_CHECK(r);
         record_sink_t k = {.out = json_array(),
                            .validate = o.validate,
                            .lines_strictly_increase = 1};
-        ql_jsonlread_rc_t rc = QL_JSONLREAD_OK;
-        for (size_t off = 0; off < size && rc == QL_JSONLREAD_OK;
+        spool_jsonlread_rc_t rc = SPOOL_JSONLREAD_OK;
+        for (size_t off = 0; off < size && rc == SPOOL_JSONLREAD_OK;
              off += chunk) {
                 size_t n = size - off < chunk ? size - off : chunk;
-                rc = ql_jsonlread_feed(r, (const char *)data + off, n,
+                rc = spool_jsonlread_feed(r, (const char *)data + off, n,
                                        on_record, &k);
         }
-        if (rc == QL_JSONLREAD_OK)
-                rc = ql_jsonlread_end(r, on_record, &k);
-        FUZZ_CHECK(rc == QL_JSONLREAD_OK);
-        ql_jsonlread_destroy(r);
+        if (rc == SPOOL_JSONLREAD_OK)
+                rc = spool_jsonlread_end(r, on_record, &k);
+        FUZZ_CHECK(rc == SPOOL_JSONLREAD_OK);
+        spool_jsonlread_destroy(r);
         return k.out;
 }
 

@@ -2,7 +2,7 @@
  * What the streaming-reader targets (csv, jsonl) check of every record a
  * reader hands out, and the record kept as JSON, so that the outcome of one
  * reading can be compared with another of the same bytes cut differently.
- * ql_csvread and ql_jsonlread give records of the same shape (line, report
+ * spool_csvread and spool_jsonlread give records of the same shape (line, report
  * number, document or errors, warnings); each target's callback passes the
  * fields on.
  */

@@ -1,6 +1,6 @@
 /*
  * bench_csvparse: the floor under ql-spool's CSV path, for its benchmark.
- * Parses a file once with libcsv, with the parser options ql_csvread uses,
+ * Parses a file once with libcsv, with the parser options spool_csvread uses,
  * and nothing else: no charset check, no document, no Avro, no Kafka.  The
  * callbacks only count.  Prints rows, fields and the CPU seconds spent, so
  * the benchmark can show how fast any libcsv-based reader could go on this

@@ -1,6 +1,6 @@
 /*
  * Unit tests of ql_result: a full valid document passes; for each rule of
- * design §3 a mutation of it is rejected with exactly the expected field
+ * README.md, "The record", a mutation of it is rejected with exactly the expected field
  * paths (and nothing else); mutations the contract allows are accepted;
  * several problems are all reported; the fields of schema version 2
  * (optional, bounded in characters) with documents of both shapes; WARN

@@ -4,8 +4,7 @@
  * from rows and undone, gaps of expired offsets), the partition table (which
  * records are taken, what a commit and a rewind do, when the consumer is caught
  * up, the lag series) and the record step (decode + validate + columns).  The
- * modules are compiled into this test directly: they belong to the ql-triage
- * binary, not to libqingling.
+ * modules are ql-triage's: this test links ql_triage_core.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,9 +16,9 @@
 
 #include <cmocka.h>
 
-#include "../../consumers/triage/batch.c"
-#include "../../consumers/triage/partitions.c"
-#include "../../consumers/triage/record.c"
+#include "batch.h"
+#include "partitions.h"
+#include "record.h"
 
 /*------------------------------------------------------------------------
  * Text helpers

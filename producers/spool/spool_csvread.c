@@ -1,5 +1,5 @@
 /*
- * ql_csvread: CSV rows -> result documents.  Bytes are handed to libcsv one
+ * spool_csvread: CSV rows -> result documents.  Bytes are handed to libcsv one
  * line at a time, which is how the reader knows the line of every row: a row
  * begins in the first segment holding something other than blanks after the
  * previous row ended, and libcsv ends rows only at line breaks.  Cells of a
@@ -15,7 +15,7 @@
  * false rejection, about 1 in 10^7 for a million reports), never let a split
  * one through.
  */
-#include "ql_csvread.h"
+#include "spool_csvread.h"
 
 #include <csv.h>
 #include <stdarg.h>
@@ -25,7 +25,7 @@
 #include <string.h>
 
 #include "ql_csvmap.h"
-#include "ql_grow.h"
+#include "spool_grow.h"
 
 #define DEFAULT_MAX_ROW     (1u << 20)
 #define DEFAULT_MAX_ROWS    1000
@@ -125,8 +125,8 @@ typedef struct {
 
 enum { PHASE_SCAN = 0, PHASE_BUILD = 1 };
 
-struct ql_csvread_s {
-        ql_csvread_opts_t o;
+struct spool_csvread_s {
+        spool_csvread_opts_t o;
         int phase;
         struct csv_parser csv;
         int csv_ready;
@@ -182,11 +182,11 @@ struct ql_csvread_s {
         ql_problems_t file_problems;
         size_t file_line;
 
-        ql_csvread_fn fn;
+        spool_csvread_fn fn;
         void *arg;
         int stop, nomem;
 
-        ql_csvread_rows_t *rows_out; /* pass 2 into rows: rows go here */
+        spool_csvread_rows_t *rows_out; /* pass 2 into rows: rows go here */
         int building;                /* builds from rows (take_rows) */
 
         /* enum values, one shared string per symbol (documents hold
@@ -212,7 +212,7 @@ typedef struct {
         size_t text, text_n; /* its text: text[text .. text + text_n) */
 } row_t;
 
-struct ql_csvread_rows_s {
+struct spool_csvread_rows_s {
         char *text;
         size_t text_n, text_cap;
         cell_t *cells;
@@ -222,9 +222,9 @@ struct ql_csvread_rows_s {
         size_t line; /* the reader's line after these rows */
 };
 
-ql_csvread_t *ql_csvread_new(const ql_csvread_opts_t *opts)
+spool_csvread_t *spool_csvread_new(const spool_csvread_opts_t *opts)
 {
-        ql_csvread_t *r = calloc(1, sizeof(*r));
+        spool_csvread_t *r = calloc(1, sizeof(*r));
         if (!r)
                 return NULL;
         if (opts)
@@ -245,7 +245,7 @@ ql_csvread_t *ql_csvread_new(const ql_csvread_opts_t *opts)
         return r;
 }
 
-static void header_free(ql_csvread_t *r)
+static void header_free(spool_csvread_t *r)
 {
         free(r->kind);
         free(r->col);
@@ -259,7 +259,7 @@ static void header_free(ql_csvread_t *r)
         r->have_header = 0;
 }
 
-void ql_csvread_destroy(ql_csvread_t *r)
+void spool_csvread_destroy(spool_csvread_t *r)
 {
         if (!r)
                 return;
@@ -286,26 +286,26 @@ void ql_csvread_destroy(ql_csvread_t *r)
         free(r);
 }
 
-const ql_problems_t *ql_csvread_problems(const ql_csvread_t *r, size_t *line)
+const ql_problems_t *spool_csvread_problems(const spool_csvread_t *r, size_t *line)
 {
         if (line)
                 *line = r->file_line;
         return &r->file_problems;
 }
 
-const ql_problems_t *ql_csvread_warnings(const ql_csvread_t *r, size_t *line)
+const ql_problems_t *spool_csvread_warnings(const spool_csvread_t *r, size_t *line)
 {
         if (line)
                 *line = r->warn_line;
         return &r->file_warnings;
 }
 
-size_t ql_csvread_split_reports(const ql_csvread_t *r)
+size_t spool_csvread_split_reports(const spool_csvread_t *r)
 {
         return r->split.n;
 }
 
-int ql_csvread_tracking_full(const ql_csvread_t *r)
+int spool_csvread_tracking_full(const spool_csvread_t *r)
 {
         return r->tracking_full;
 }
@@ -314,7 +314,7 @@ int ql_csvread_tracking_full(const ql_csvread_t *r)
  * Cells
  */
 
-static const char *cell_text(const ql_csvread_t *r, size_t i, size_t *len)
+static const char *cell_text(const spool_csvread_t *r, size_t i, size_t *len)
 {
         if (i >= r->ncells) {
                 *len = 0;
@@ -349,7 +349,7 @@ static const char *trim(const char *s, size_t *len)
         return s;
 }
 
-static int row_blank(const ql_csvread_t *r)
+static int row_blank(const spool_csvread_t *r)
 {
         for (size_t i = 0; i < r->ncells; i++) {
                 size_t len;
@@ -363,7 +363,7 @@ static int row_blank(const ql_csvread_t *r)
 
 static void on_field(void *s, size_t len, void *data)
 {
-        ql_csvread_t *r = data;
+        spool_csvread_t *r = data;
         if (r->nomem)
                 return;
         /* The scan needs only each row's report number (kept as cell 0)
@@ -385,7 +385,7 @@ static void on_field(void *s, size_t len, void *data)
                 r->row_bytes = 0;
         }
         if (r->ncells == r->cells_cap &&
-            ql_grow(&r->cells, &r->cells_cap, r->ncells + 1,
+            spool_grow(&r->cells, &r->cells_cap, r->ncells + 1,
                     sizeof(*r->cells))) {
                 r->nomem = 1;
                 return;
@@ -413,10 +413,10 @@ static void on_field(void *s, size_t len, void *data)
  * Header
  */
 
-static void file_problem(ql_csvread_t *r, size_t line, const char *field,
+static void file_problem(spool_csvread_t *r, size_t line, const char *field,
                          const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void file_problem(ql_csvread_t *r, size_t line, const char *field,
+static void file_problem(spool_csvread_t *r, size_t line, const char *field,
                          const char *fmt, ...)
 {
         char msg[MSG_SIZE];
@@ -470,7 +470,7 @@ static void put_name(char *buf, size_t size, size_t *off, const char *s,
 
 /* The columns not in the table, as one sentence: the first UNKNOWN_NAMED
  * of them named with their cells. */
-static void unknown_columns(ql_csvread_t *r, const size_t *unknown, size_t n,
+static void unknown_columns(spool_csvread_t *r, const size_t *unknown, size_t n,
                             char *buf, size_t size)
 {
         size_t off = 0;
@@ -497,7 +497,7 @@ static void unknown_columns(ql_csvread_t *r, const size_t *unknown, size_t n,
 }
 
 /* Two header cells with the same text (after trimming). */
-static int same_header(const ql_csvread_t *r, size_t a, size_t b)
+static int same_header(const spool_csvread_t *r, size_t a, size_t b)
 {
         size_t la, lb;
         const char *sa = cell_text(r, a, &la), *sb = cell_text(r, b, &lb);
@@ -507,7 +507,7 @@ static int same_header(const ql_csvread_t *r, size_t a, size_t b)
 }
 
 /* Returns 0, or -1 with file problems (or nomem). */
-static int take_header(ql_csvread_t *r)
+static int take_header(spool_csvread_t *r)
 {
         ql_problems_clear(&r->file_warnings);
         r->warn_line = r->row_line;
@@ -609,10 +609,10 @@ static int take_header(ql_csvread_t *r)
  * Reports
  */
 
-static void add_problem(ql_csvread_t *r, const char *field, size_t line,
+static void add_problem(spool_csvread_t *r, const char *field, size_t line,
                         const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void add_problem(ql_csvread_t *r, const char *field, size_t line,
+static void add_problem(spool_csvread_t *r, const char *field, size_t line,
                         const char *fmt, ...)
 {
         char msg[MSG_SIZE];
@@ -635,7 +635,7 @@ static int has_problem(const ql_problems_t *p, const char *field)
 }
 
 /* Line of the item a path like "items[3].verdict" names, or 0. */
-static size_t path_item_line(const ql_csvread_t *r, const char *path)
+static size_t path_item_line(const spool_csvread_t *r, const char *path)
 {
         if (strncmp(path, "items[", 6) != 0)
                 return 0;
@@ -646,7 +646,7 @@ static size_t path_item_line(const ql_csvread_t *r, const char *path)
         return r->item_line[i];
 }
 
-static int emit(ql_csvread_t *r)
+static int emit(spool_csvread_t *r)
 {
         if (!r->doc && !r->doc_split)
                 return 0;
@@ -675,7 +675,7 @@ static int emit(ql_csvread_t *r)
                                     "%s", p->message);
                 }
         }
-        ql_csvread_rec_t rec = {
+        spool_csvread_rec_t rec = {
             .line = r->doc_line,
             .report_no = report_no,
             .doc = r->errors.n ? NULL : r->doc,
@@ -692,7 +692,7 @@ static int emit(ql_csvread_t *r)
         return stop;
 }
 
-static void start_report(ql_csvread_t *r, int split)
+static void start_report(spool_csvread_t *r, int split)
 {
         r->doc_line = r->row_line;
         r->doc_rows = 0;
@@ -740,7 +740,7 @@ static const char *strip_column(const ql_csv_column_t *c, const char *msg)
 
 /* Keep a copy of the report's first row: later rows whose result-level
  * cells are byte for byte the same need no translation. */
-static void keep_first_row(ql_csvread_t *r)
+static void keep_first_row(spool_csvread_t *r)
 {
         if (r->buf_n > r->first_buf_cap) {
                 char *b = realloc(r->first_buf, r->buf_n);
@@ -767,7 +767,7 @@ static void keep_first_row(ql_csvread_t *r)
         r->first_ncells = r->ncells;
 }
 
-static int same_as_first(const ql_csvread_t *r, size_t i, const char *s,
+static int same_as_first(const spool_csvread_t *r, size_t i, const char *s,
                          size_t len)
 {
         if (i >= r->first_ncells)
@@ -778,7 +778,7 @@ static int same_as_first(const ql_csvread_t *r, size_t i, const char *s,
 
 /* An enum cell's value when it is one of the column's words: the shared
  * string of its symbol (a new reference), else NULL. */
-static json_t *symbol_value(ql_csvread_t *r, const ql_csv_column_t *c,
+static json_t *symbol_value(spool_csvread_t *r, const ql_csv_column_t *c,
                             ql_csv_lang_t lang, const char *s, size_t len)
 {
         const char *sym = ql_csvmap_symbol(c, lang, s, len);
@@ -797,7 +797,7 @@ static json_t *symbol_value(ql_csvread_t *r, const ql_csv_column_t *c,
 
 /* Every cell of the column at header cell i (one, or the parts of a
  * joining column) the same as on the report's first row. */
-static int column_same_as_first(const ql_csvread_t *r, size_t i)
+static int column_same_as_first(const spool_csvread_t *r, size_t i)
 {
         for (size_t k = i + 1; k; k = r->part_next[k - 1]) {
                 size_t len;
@@ -811,7 +811,7 @@ static int column_same_as_first(const ql_csvread_t *r, size_t i)
 /* The value of column c in the current row, from its cell at i (and the
  * further cells of a joining column), or NULL when a cell is not valid
  * (the problem is added) or memory ran out. */
-static json_t *column_value(ql_csvread_t *r, size_t i, const ql_csv_column_t *c,
+static json_t *column_value(spool_csvread_t *r, size_t i, const ql_csv_column_t *c,
                             size_t index, size_t line)
 {
         char path[128], why[MSG_SIZE];
@@ -847,7 +847,7 @@ static json_t *column_value(ql_csvread_t *r, size_t i, const ql_csv_column_t *c,
         return v;
 }
 
-static void add_row(ql_csvread_t *r)
+static void add_row(spool_csvread_t *r)
 {
         size_t row = r->doc_rows++;
         size_t line = r->row_line;
@@ -924,7 +924,7 @@ static void add_row(ql_csvread_t *r)
 }
 
 /* A finished row.  Returns -1 when the file turned out unreadable. */
-static int take_row(ql_csvread_t *r)
+static int take_row(spool_csvread_t *r)
 {
         if (!r->have_header)
                 return take_header(r);
@@ -988,12 +988,12 @@ static int take_row(ql_csvread_t *r)
 }
 
 /* The current row, appended to the rows being handed over. */
-static void put_row(ql_csvread_t *r, ql_csvread_rows_t *out)
+static void put_row(spool_csvread_t *r, spool_csvread_rows_t *out)
 {
-        if (ql_grow(&out->rows, &out->cap, out->n + 1, sizeof(*out->rows)) ||
-            ql_grow(&out->cells, &out->cells_cap, out->ncells + r->ncells,
+        if (spool_grow(&out->rows, &out->cap, out->n + 1, sizeof(*out->rows)) ||
+            spool_grow(&out->cells, &out->cells_cap, out->ncells + r->ncells,
                     sizeof(*out->cells)) ||
-            ql_grow(&out->text, &out->text_cap, out->text_n + r->buf_n, 1)) {
+            spool_grow(&out->text, &out->text_cap, out->text_n + r->buf_n, 1)) {
                 r->nomem = 1;
                 return;
         }
@@ -1010,7 +1010,7 @@ static void put_row(ql_csvread_t *r, ql_csvread_rows_t *out)
 
 /* Between rows: nothing of one is held, and the next byte that is not
  * blank starts the next. */
-static void row_clear(ql_csvread_t *r)
+static void row_clear(spool_csvread_t *r)
 {
         r->in_row = 0;
         r->nfields = 0;
@@ -1021,7 +1021,7 @@ static void row_clear(ql_csvread_t *r)
 
 static void on_row(int term, void *data)
 {
-        ql_csvread_t *r = data;
+        spool_csvread_t *r = data;
         if (!r->nomem && !r->stop && !r->file_problems.n &&
             (r->row_nonblank || !row_blank(r))) {
                 if (r->rows_out)
@@ -1036,13 +1036,13 @@ static void on_row(int term, void *data)
  * Feeding
  */
 
-static ql_csvread_rc_t start(ql_csvread_t *r, int phase)
+static spool_csvread_rc_t start(spool_csvread_t *r, int phase)
 {
         if (r->csv_ready)
                 csv_free(&r->csv);
         r->csv_ready = 0;
         if (csv_init(&r->csv, CSV_APPEND_NULL))
-                return QL_CSVREAD_NOMEM;
+                return SPOOL_CSVREAD_NOMEM;
         csv_set_blk_size(&r->csv, 1024);
         r->csv_ready = 1;
         r->phase = phase;
@@ -1055,20 +1055,20 @@ static ql_csvread_rc_t start(ql_csvread_t *r, int phase)
         r->doc = NULL;
         r->doc_split = 0;
         header_free(r);
-        return QL_CSVREAD_OK;
+        return SPOOL_CSVREAD_OK;
 }
 
-static ql_csvread_rc_t status(ql_csvread_t *r)
+static spool_csvread_rc_t status(spool_csvread_t *r)
 {
         if (r->nomem) {
                 r->failed = 1;
-                return QL_CSVREAD_NOMEM;
+                return SPOOL_CSVREAD_NOMEM;
         }
         if (r->file_problems.n) {
                 r->failed = 1;
-                return QL_CSVREAD_BAD_FILE;
+                return SPOOL_CSVREAD_BAD_FILE;
         }
-        return r->stop ? QL_CSVREAD_STOPPED : QL_CSVREAD_OK;
+        return r->stop ? SPOOL_CSVREAD_STOPPED : SPOOL_CSVREAD_OK;
 }
 
 static int blank_byte(char c)
@@ -1076,10 +1076,10 @@ static int blank_byte(char c)
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static ql_csvread_rc_t feed(ql_csvread_t *r, const char *buf, size_t len)
+static spool_csvread_rc_t feed(spool_csvread_t *r, const char *buf, size_t len)
 {
         if (r->failed)
-                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+                return r->nomem ? SPOOL_CSVREAD_NOMEM : SPOOL_CSVREAD_BAD_FILE;
         while (len > 0 && !r->stop) {
                 /* A segment ends at a line feed or a carriage return:
                  * libcsv may end a row at either, and the row length must
@@ -1129,12 +1129,12 @@ static ql_csvread_rc_t feed(ql_csvread_t *r, const char *buf, size_t len)
         return status(r);
 }
 
-static ql_csvread_rc_t finish(ql_csvread_t *r)
+static spool_csvread_rc_t finish(spool_csvread_t *r)
 {
         if (r->failed)
-                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+                return r->nomem ? SPOOL_CSVREAD_NOMEM : SPOOL_CSVREAD_BAD_FILE;
         if (r->stop)
-                return QL_CSVREAD_STOPPED;
+                return SPOOL_CSVREAD_STOPPED;
         if (r->csv.quoted && r->csv.pstate == CSV_STATE_FIELD_BEGUN) {
                 file_problem(r, r->row_line, "",
                              "a quoted field starting in the row here is "
@@ -1142,8 +1142,8 @@ static ql_csvread_rc_t finish(ql_csvread_t *r)
                 return status(r);
         }
         csv_fini(&r->csv, on_field, on_row, r);
-        ql_csvread_rc_t rc = status(r);
-        if (rc != QL_CSVREAD_OK)
+        spool_csvread_rc_t rc = status(r);
+        if (rc != SPOOL_CSVREAD_OK)
                 return rc;
         if (r->rows_out) /* the header is the builder's */
                 return status(r);
@@ -1157,25 +1157,25 @@ static ql_csvread_rc_t finish(ql_csvread_t *r)
         return status(r);
 }
 
-ql_csvread_rc_t ql_csvread_scan(ql_csvread_t *r, const char *buf, size_t len)
+spool_csvread_rc_t spool_csvread_scan(spool_csvread_t *r, const char *buf, size_t len)
 {
         if (!r->csv_ready) {
-                ql_csvread_rc_t rc = start(r, PHASE_SCAN);
+                spool_csvread_rc_t rc = start(r, PHASE_SCAN);
                 if (rc)
                         return rc;
         }
         return feed(r, buf, len);
 }
 
-ql_csvread_rc_t ql_csvread_scan_end(ql_csvread_t *r)
+spool_csvread_rc_t spool_csvread_scan_end(spool_csvread_t *r)
 {
         if (!r->csv_ready) {
-                ql_csvread_rc_t rc = start(r, PHASE_SCAN);
+                spool_csvread_rc_t rc = start(r, PHASE_SCAN);
                 if (rc)
                         return rc;
         }
-        ql_csvread_rc_t rc = finish(r);
-        if (rc == QL_CSVREAD_OK) {
+        spool_csvread_rc_t rc = finish(r);
+        if (rc == SPOOL_CSVREAD_OK) {
                 csv_free(&r->csv);
                 r->csv_ready = 0;
                 r->phase = PHASE_BUILD; /* the next feed starts pass 2 */
@@ -1185,28 +1185,28 @@ ql_csvread_rc_t ql_csvread_scan_end(ql_csvread_t *r)
 
 /* Every pass-2 call: the parser restarted from the file's first byte
  * unless pass 2 is already under way, and fn the one reports go to. */
-static ql_csvread_rc_t building(ql_csvread_t *r, ql_csvread_fn fn, void *arg)
+static spool_csvread_rc_t building(spool_csvread_t *r, spool_csvread_fn fn, void *arg)
 {
         if (!r->csv_ready || r->phase != PHASE_BUILD) {
-                ql_csvread_rc_t rc = start(r, PHASE_BUILD);
+                spool_csvread_rc_t rc = start(r, PHASE_BUILD);
                 if (rc)
                         return rc;
         }
         r->fn = fn;
         r->arg = arg;
-        return QL_CSVREAD_OK;
+        return SPOOL_CSVREAD_OK;
 }
 
-ql_csvread_rc_t ql_csvread_feed(ql_csvread_t *r, const char *buf, size_t len,
-                                ql_csvread_fn fn, void *arg)
+spool_csvread_rc_t spool_csvread_feed(spool_csvread_t *r, const char *buf, size_t len,
+                                spool_csvread_fn fn, void *arg)
 {
-        ql_csvread_rc_t rc = building(r, fn, arg);
+        spool_csvread_rc_t rc = building(r, fn, arg);
         return rc ? rc : feed(r, buf, len);
 }
 
-ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg)
+spool_csvread_rc_t spool_csvread_end(spool_csvread_t *r, spool_csvread_fn fn, void *arg)
 {
-        ql_csvread_rc_t rc = building(r, fn, arg);
+        spool_csvread_rc_t rc = building(r, fn, arg);
         return rc ? rc : finish(r);
 }
 
@@ -1214,12 +1214,12 @@ ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg)
  * Pass 2 on two threads
  */
 
-ql_csvread_rows_t *ql_csvread_rows_new(void)
+spool_csvread_rows_t *spool_csvread_rows_new(void)
 {
-        return calloc(1, sizeof(ql_csvread_rows_t));
+        return calloc(1, sizeof(spool_csvread_rows_t));
 }
 
-void ql_csvread_rows_destroy(ql_csvread_rows_t *rows)
+void spool_csvread_rows_destroy(spool_csvread_rows_t *rows)
 {
         if (!rows)
                 return;
@@ -1229,25 +1229,25 @@ void ql_csvread_rows_destroy(ql_csvread_rows_t *rows)
         free(rows);
 }
 
-void ql_csvread_rows_clear(ql_csvread_rows_t *rows)
+void spool_csvread_rows_clear(spool_csvread_rows_t *rows)
 {
         rows->n = rows->ncells = rows->text_n = 0;
 }
 
-size_t ql_csvread_rows_count(const ql_csvread_rows_t *rows)
+size_t spool_csvread_rows_count(const spool_csvread_rows_t *rows)
 {
         return rows->n;
 }
 
-size_t ql_csvread_rows_bytes(const ql_csvread_rows_t *rows)
+size_t spool_csvread_rows_bytes(const spool_csvread_rows_t *rows)
 {
         return rows->text_n;
 }
 
-static ql_csvread_rc_t into_rows(ql_csvread_t *r, const char *buf, size_t len,
-                                 int end, ql_csvread_rows_t *out)
+static spool_csvread_rc_t into_rows(spool_csvread_t *r, const char *buf, size_t len,
+                                 int end, spool_csvread_rows_t *out)
 {
-        ql_csvread_rc_t rc = building(r, NULL, NULL); /* rows, not reports */
+        spool_csvread_rc_t rc = building(r, NULL, NULL); /* rows, not reports */
         if (rc)
                 return rc;
         r->rows_out = out;
@@ -1257,18 +1257,18 @@ static ql_csvread_rc_t into_rows(ql_csvread_t *r, const char *buf, size_t len,
         return rc;
 }
 
-ql_csvread_rc_t ql_csvread_feed_rows(ql_csvread_t *r, const char *buf,
-                                     size_t len, ql_csvread_rows_t *out)
+spool_csvread_rc_t spool_csvread_feed_rows(spool_csvread_t *r, const char *buf,
+                                     size_t len, spool_csvread_rows_t *out)
 {
         return into_rows(r, buf, len, 0, out);
 }
 
-ql_csvread_rc_t ql_csvread_end_rows(ql_csvread_t *r, ql_csvread_rows_t *out)
+spool_csvread_rc_t spool_csvread_end_rows(spool_csvread_t *r, spool_csvread_rows_t *out)
 {
         return into_rows(r, NULL, 0, 1, out);
 }
 
-void ql_csvread_adopt_scan(ql_csvread_t *builder, ql_csvread_t *scanned)
+void spool_csvread_adopt_scan(spool_csvread_t *builder, spool_csvread_t *scanned)
 {
         hset_t t = builder->split;
         builder->split = scanned->split;
@@ -1276,12 +1276,12 @@ void ql_csvread_adopt_scan(ql_csvread_t *builder, ql_csvread_t *scanned)
         builder->tracking_full = scanned->tracking_full;
 }
 
-ql_csvread_rc_t ql_csvread_take_rows(ql_csvread_t *r,
-                                     const ql_csvread_rows_t *rows,
-                                     ql_csvread_fn fn, void *arg)
+spool_csvread_rc_t spool_csvread_take_rows(spool_csvread_t *r,
+                                     const spool_csvread_rows_t *rows,
+                                     spool_csvread_fn fn, void *arg)
 {
         if (r->failed)
-                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+                return r->nomem ? SPOOL_CSVREAD_NOMEM : SPOOL_CSVREAD_BAD_FILE;
         if (!r->building) {
                 r->building = 1;
                 r->phase = PHASE_BUILD;
@@ -1312,13 +1312,13 @@ ql_csvread_rc_t ql_csvread_take_rows(ql_csvread_t *r,
         return status(r);
 }
 
-ql_csvread_rc_t ql_csvread_take_end(ql_csvread_t *r, ql_csvread_fn fn,
+spool_csvread_rc_t spool_csvread_take_end(spool_csvread_t *r, spool_csvread_fn fn,
                                     void *arg)
 {
         if (r->failed)
-                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+                return r->nomem ? SPOOL_CSVREAD_NOMEM : SPOOL_CSVREAD_BAD_FILE;
         if (r->stop)
-                return QL_CSVREAD_STOPPED;
+                return SPOOL_CSVREAD_STOPPED;
         r->fn = fn;
         r->arg = arg;
         if (!r->have_header) {
@@ -1335,23 +1335,23 @@ ql_csvread_rc_t ql_csvread_take_end(ql_csvread_t *r, ql_csvread_fn fn,
  * Pass 1 in two halves
  */
 
-int ql_csvread_has_header(const ql_csvread_t *r)
+int spool_csvread_has_header(const spool_csvread_t *r)
 {
         return r->have_header;
 }
 
-ql_csvread_rc_t ql_csvread_scan_resume(ql_csvread_t *r)
+spool_csvread_rc_t spool_csvread_scan_resume(spool_csvread_t *r)
 {
         if (r->failed)
-                return r->nomem ? QL_CSVREAD_NOMEM : QL_CSVREAD_BAD_FILE;
+                return r->nomem ? SPOOL_CSVREAD_NOMEM : SPOOL_CSVREAD_BAD_FILE;
         if (!r->csv_ready || r->phase != PHASE_SCAN || !r->have_header ||
             r->seen.n || r->resumed)
-                return QL_CSVREAD_BAD_FILE; /* not how it is used */
+                return SPOOL_CSVREAD_BAD_FILE; /* not how it is used */
         csv_free(&r->csv);
         if (csv_init(&r->csv, CSV_APPEND_NULL)) {
                 r->csv_ready = 0;
                 r->nomem = r->failed = 1;
-                return QL_CSVREAD_NOMEM;
+                return SPOOL_CSVREAD_NOMEM;
         }
         csv_set_blk_size(&r->csv, 1024);
         r->line = 1;
@@ -1359,7 +1359,7 @@ ql_csvread_rc_t ql_csvread_scan_resume(ql_csvread_t *r)
         r->have_prev = 0;
         r->prev_len = 0;
         r->resumed = 1;
-        return QL_CSVREAD_OK;
+        return SPOOL_CSVREAD_OK;
 }
 
 /* Every hash of from that is not in to; stops counting past limit. */
@@ -1372,7 +1372,7 @@ static size_t hset_count_new(const hset_t *from, const hset_t *to, size_t limit)
         return n;
 }
 
-int ql_csvread_scan_join(ql_csvread_t *a, ql_csvread_t *c, ql_csvread_rc_t *rc)
+int spool_csvread_scan_join(spool_csvread_t *a, spool_csvread_t *c, spool_csvread_rc_t *rc)
 {
         /* a must have ended a row exactly where c began, with the header
          * taken and its scan going on; c must have read to the end. */
@@ -1386,7 +1386,7 @@ int ql_csvread_scan_join(ql_csvread_t *a, ql_csvread_t *c, ql_csvread_rc_t *rc)
                 memset(&c->file_problems, 0, sizeof(c->file_problems));
                 a->file_line = a->line + c->file_line - 1;
                 a->failed = c->failed = 1;
-                *rc = QL_CSVREAD_BAD_FILE;
+                *rc = SPOOL_CSVREAD_BAD_FILE;
                 return 1;
         }
         if (c->csv_ready || c->phase != PHASE_BUILD)
@@ -1422,10 +1422,10 @@ int ql_csvread_scan_join(ql_csvread_t *a, ql_csvread_t *c, ql_csvread_rc_t *rc)
         csv_free(&a->csv);
         a->csv_ready = 0;
         a->phase = PHASE_BUILD; /* as after scan_end */
-        *rc = QL_CSVREAD_OK;
+        *rc = SPOOL_CSVREAD_OK;
         return 1;
 nomem:
         a->nomem = a->failed = 1;
-        *rc = QL_CSVREAD_NOMEM;
+        *rc = SPOOL_CSVREAD_NOMEM;
         return 1;
 }

@@ -1,5 +1,5 @@
 /*
- * Unit tests for ql_csvread: reports grouped from consecutive rows, English
+ * Unit tests for spool_csvread: reports grouped from consecutive rows, English
  * and Chinese headers giving the same documents, the line of every report
  * and of every problem, chunking at every byte, rows that disagree, invalid
  * UTF-8, split reports (every part rejected), unreadable headers and
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "ql_csvread.h"
+#include "spool_csvread.h"
 #include "seen.h"
 
 /*------------------------------------------------------------------------
@@ -69,36 +69,36 @@ static void row_zh(char **buf, const char *report, const char *cc,
         free(old);
 }
 
-static int collect(void *arg, const ql_csvread_rec_t *rec)
+static int collect(void *arg, const spool_csvread_rec_t *rec)
 {
         return seen_add(arg, rec->line, rec->report_no, rec->doc, rec->errors);
 }
 
 /* Read text in chunks of `chunk` bytes (0: all at once) through both
  * passes.  Returns the last rc. */
-static ql_csvread_rc_t read_csv(const char *text, size_t chunk,
-                                const ql_csvread_opts_t *opts, seen_t *s,
-                                ql_csvread_t **keep)
+static spool_csvread_rc_t read_csv(const char *text, size_t chunk,
+                                const spool_csvread_opts_t *opts, seen_t *s,
+                                spool_csvread_t **keep)
 {
-        ql_csvread_t *r = ql_csvread_new(opts);
+        spool_csvread_t *r = spool_csvread_new(opts);
         assert_non_null(r);
         size_t len = strlen(text), step = chunk ? chunk : len;
-        ql_csvread_rc_t rc = QL_CSVREAD_OK;
-        for (size_t off = 0; off < len && rc == QL_CSVREAD_OK; off += step)
-                rc = ql_csvread_scan(r, text + off,
+        spool_csvread_rc_t rc = SPOOL_CSVREAD_OK;
+        for (size_t off = 0; off < len && rc == SPOOL_CSVREAD_OK; off += step)
+                rc = spool_csvread_scan(r, text + off,
                                      off + step > len ? len - off : step);
-        if (rc == QL_CSVREAD_OK)
-                rc = ql_csvread_scan_end(r);
-        for (size_t off = 0; off < len && rc == QL_CSVREAD_OK; off += step)
-                rc = ql_csvread_feed(r, text + off,
+        if (rc == SPOOL_CSVREAD_OK)
+                rc = spool_csvread_scan_end(r);
+        for (size_t off = 0; off < len && rc == SPOOL_CSVREAD_OK; off += step)
+                rc = spool_csvread_feed(r, text + off,
                                      off + step > len ? len - off : step,
                                      collect, s);
-        if (rc == QL_CSVREAD_OK)
-                rc = ql_csvread_end(r, collect, s);
+        if (rc == SPOOL_CSVREAD_OK)
+                rc = spool_csvread_end(r, collect, s);
         if (keep)
                 *keep = r;
         else
-                ql_csvread_destroy(r);
+                spool_csvread_destroy(r);
         return rc;
 }
 
@@ -127,7 +127,7 @@ static void test_two_reports(void **state)
 {
         char *t = two_reports();
         seen_t s = {0};
-        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 2);
         assert_int_equal(s.line[0], 2);
         assert_int_equal(s.line[1], 4);
@@ -157,11 +157,11 @@ static void test_chunking(void **state)
 {
         char *t = two_reports();
         seen_t whole = {0};
-        assert_int_equal(read_csv(t, 0, NULL, &whole, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(t, 0, NULL, &whole, NULL), SPOOL_CSVREAD_OK);
         for (size_t chunk = 1; chunk < 64; chunk += 7) {
                 seen_t s = {0};
                 assert_int_equal(read_csv(t, chunk, NULL, &s, NULL),
-                                 QL_CSVREAD_OK);
+                                 SPOOL_CSVREAD_OK);
                 assert_int_equal(s.n, whole.n);
                 for (size_t i = 0; i < s.n; i++) {
                         assert_int_equal(s.line[i], whole.line[i]);
@@ -181,8 +181,8 @@ static void test_chinese_headers_same_documents(void **state)
         row_zh(&zh, "R1", CC1, "甲商行", "锐利边缘", "合格", "不合格");
         row_zh(&zh, "R2", CC2, "乙公司", "标识", "合格", "合格");
         seen_t a = {0}, b = {0};
-        assert_int_equal(read_csv(en, 0, NULL, &a, NULL), QL_CSVREAD_OK);
-        assert_int_equal(read_csv(zh, 0, NULL, &b, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(en, 0, NULL, &a, NULL), SPOOL_CSVREAD_OK);
+        assert_int_equal(read_csv(zh, 0, NULL, &b, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(a.n, 2);
         assert_int_equal(b.n, 2);
         for (size_t i = 0; i < 2; i++) {
@@ -202,7 +202,7 @@ static void test_rows_disagree(void **state)
         row_en(&t, "R1", CC1, "乙商行", "锐利边缘", "PASS", "NONCONFORMING");
         row_en(&t, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
         seen_t s = {0};
-        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 2);
         assert_null(s.doc[0]);
         assert_non_null(strstr(s.errors[0], "enterprise.name"));
@@ -220,7 +220,7 @@ static void test_invalid_utf8_row(void **state)
         row_en(&t, "R1", CC1, "甲商行", "bad\xff\xfe", "PASS", "CONFORMING");
         row_en(&t, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
         seen_t s = {0};
-        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 2);
         assert_null(s.doc[0]);
         assert_int_equal(s.line[0], 2);
@@ -241,10 +241,10 @@ static void test_split_report_rejected_whole(void **state)
         row_en(&t, "R1", CC1, "甲商行", "锐利边缘", "PASS", "CONFORMING");
         row_en(&t, "R3", CC2, "乙公司", "标识", "PASS", "CONFORMING");
         seen_t s = {0};
-        ql_csvread_t *r;
-        assert_int_equal(read_csv(t, 0, NULL, &s, &r), QL_CSVREAD_OK);
-        assert_int_equal(ql_csvread_split_reports(r), 1);
-        ql_csvread_destroy(r);
+        spool_csvread_t *r;
+        assert_int_equal(read_csv(t, 0, NULL, &s, &r), SPOOL_CSVREAD_OK);
+        assert_int_equal(spool_csvread_split_reports(r), 1);
+        spool_csvread_destroy(r);
         assert_int_equal(s.n, 4);
         assert_null(s.doc[0]);
         assert_int_equal(s.line[0], 2);
@@ -268,8 +268,8 @@ static void test_verdict_and_lab(void **state)
         row_en(&t, "R2", "914403001922038217", "乙公司", "标识", "PASS",
                "CONFORMING");
         seen_t s = {0};
-        ql_csvread_opts_t o = {.validate = {QL_USCC_STRICT, "OTHER"}};
-        assert_int_equal(read_csv(t, 0, &o, &s, NULL), QL_CSVREAD_OK);
+        spool_csvread_opts_t o = {.validate = {QL_USCC_STRICT, "OTHER"}};
+        assert_int_equal(read_csv(t, 0, &o, &s, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 2);
         assert_null(s.doc[0]);
         assert_null(s.doc[1]);
@@ -298,12 +298,12 @@ static void test_header_problems(void **state)
             "column enterprise_contact appears twice (cells 2 and 3)"};
         for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
                 seen_t s = {0};
-                ql_csvread_t *r;
+                spool_csvread_t *r;
                 assert_int_equal(read_csv(texts[i], 0, NULL, &s, &r),
-                                 QL_CSVREAD_BAD_FILE);
+                                 SPOOL_CSVREAD_BAD_FILE);
                 assert_int_equal(s.n, 0);
                 size_t line = 99;
-                const ql_problems_t *p = ql_csvread_problems(r, &line);
+                const ql_problems_t *p = spool_csvread_problems(r, &line);
                 assert_true(p->n > 0);
                 int found = 0;
                 for (size_t k = 0; k < p->n; k++)
@@ -316,7 +316,7 @@ static void test_header_problems(void **state)
                         /* and the missing required columns are listed */
                         assert_true(p->n > 3);
                 }
-                ql_csvread_destroy(r);
+                spool_csvread_destroy(r);
         }
 }
 
@@ -334,7 +334,7 @@ static void test_ignored_columns(void **state)
         if (asprintf(&text, "%s1,%s,\n2,%s,stray\n", t, rows, rows) < 0)
                 fail();
         seen_t s = {0};
-        assert_int_equal(read_csv(text, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(text, 0, NULL, &s, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 1);
         assert_null(s.doc[0]);
         assert_non_null(strstr(s.errors[0], "cell 23 has no column header "
@@ -347,9 +347,9 @@ static void test_ignored_columns(void **state)
 
 /* The header's warnings as one string ("" if none); checks there is at
  * most one. */
-static const char *warnings_of(const ql_csvread_t *r, size_t *line)
+static const char *warnings_of(const spool_csvread_t *r, size_t *line)
 {
-        const ql_problems_t *w = ql_csvread_warnings(r, line);
+        const ql_problems_t *w = spool_csvread_warnings(r, line);
         assert_true(w->n <= 1);
         if (!w->n)
                 return "";
@@ -383,34 +383,34 @@ static void test_unknown_columns_warned(void **state)
                            "(cell 1), '抽样单编号' (cell 23), 'x_lims_id' "
                            "(cell 24)";
         seen_t whole = {0};
-        ql_csvread_t *r;
-        assert_int_equal(read_csv(t, 0, NULL, &whole, &r), QL_CSVREAD_OK);
+        spool_csvread_t *r;
+        assert_int_equal(read_csv(t, 0, NULL, &whole, &r), SPOOL_CSVREAD_OK);
         assert_int_equal(whole.n, 2);
         assert_non_null(whole.doc[0]);
         assert_non_null(whole.doc[1]);
         size_t line = 0;
         assert_string_equal(warnings_of(r, &line), want);
         assert_int_equal(line, 2);
-        assert_int_equal(ql_csvread_problems(r, NULL)->n, 0);
-        ql_csvread_destroy(r);
+        assert_int_equal(spool_csvread_problems(r, NULL)->n, 0);
+        spool_csvread_destroy(r);
         /* The same read in chunks. */
         for (size_t chunk = 1; chunk < 40; chunk += 13) {
                 seen_t s = {0};
                 assert_int_equal(read_csv(t, chunk, NULL, &s, &r),
-                                 QL_CSVREAD_OK);
+                                 SPOOL_CSVREAD_OK);
                 assert_int_equal(s.n, whole.n);
                 for (size_t i = 0; i < s.n; i++)
                         assert_true(json_equal(s.doc[i], whole.doc[i]));
                 assert_string_equal(warnings_of(r, NULL), want);
-                ql_csvread_destroy(r);
+                spool_csvread_destroy(r);
                 seen_free(&s);
         }
         /* The scan alone has them already (what ql-spool reports). */
-        r = ql_csvread_new(NULL);
-        assert_int_equal(ql_csvread_scan(r, t, strlen(t)), QL_CSVREAD_OK);
-        assert_int_equal(ql_csvread_scan_end(r), QL_CSVREAD_OK);
+        r = spool_csvread_new(NULL);
+        assert_int_equal(spool_csvread_scan(r, t, strlen(t)), SPOOL_CSVREAD_OK);
+        assert_int_equal(spool_csvread_scan_end(r), SPOOL_CSVREAD_OK);
         assert_string_equal(warnings_of(r, NULL), want);
-        ql_csvread_destroy(r);
+        spool_csvread_destroy(r);
         seen_free(&whole);
         free(t);
         free(rows);
@@ -418,9 +418,9 @@ static void test_unknown_columns_warned(void **state)
         /* A file whose columns are all known: no warning. */
         t = two_reports();
         seen_t s = {0};
-        assert_int_equal(read_csv(t, 0, NULL, &s, &r), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(t, 0, NULL, &s, &r), SPOOL_CSVREAD_OK);
         assert_string_equal(warnings_of(r, NULL), "");
-        ql_csvread_destroy(r);
+        spool_csvread_destroy(r);
         seen_free(&s);
         free(t);
 
@@ -445,7 +445,7 @@ static void test_unknown_columns_warned(void **state)
         if (asprintf(&text, "%s%s", old, rows) < 0)
                 fail();
         free(old);
-        assert_int_equal(read_csv(text, 0, NULL, &s, &r), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(text, 0, NULL, &s, &r), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 1);
         assert_non_null(s.doc[0]);
         const char *w = warnings_of(r, NULL);
@@ -453,7 +453,7 @@ static void test_unknown_columns_warned(void **state)
                                   "'extra0' (cell 22), 'extra1' (cell 23)"));
         assert_non_null(strstr(w, "'extra19' (cell 41) and 6 more"));
         assert_null(strstr(w, "extra20"));
-        ql_csvread_destroy(r);
+        spool_csvread_destroy(r);
         seen_free(&s);
         /* ... and the control character and the long name, when named */
         free(text);
@@ -461,12 +461,12 @@ static void test_unknown_columns_warned(void **state)
                      (int)strlen(header_en) - 1, header_en,
                      "一二三四五六七八九十一二三四五六七八九十", rows) < 0)
                 fail();
-        assert_int_equal(read_csv(text, 0, NULL, &s, &r), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(text, 0, NULL, &s, &r), SPOOL_CSVREAD_OK);
         assert_string_equal(warnings_of(r, NULL),
                             "2 columns not in the table ignored: 'tab?here' "
                             "(cell 22), '一二三四五六七八九十一二三...' "
                             "(cell 23)");
-        ql_csvread_destroy(r);
+        spool_csvread_destroy(r);
         seen_free(&s);
         free(text);
         free(rows);
@@ -511,11 +511,11 @@ static void test_v2_columns(void **state)
             "R3," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
             "SELLER,/,／,/,/,儿童用品,积木,小零件,A,true,PASS,CONFORMING,\n";
         seen_t a = {0}, b = {0};
-        ql_csvread_t *r;
-        assert_int_equal(read_csv(en, 0, NULL, &a, NULL), QL_CSVREAD_OK);
-        assert_int_equal(read_csv(zh, 3, NULL, &b, &r), QL_CSVREAD_OK);
+        spool_csvread_t *r;
+        assert_int_equal(read_csv(en, 0, NULL, &a, NULL), SPOOL_CSVREAD_OK);
+        assert_int_equal(read_csv(zh, 3, NULL, &b, &r), SPOOL_CSVREAD_OK);
         assert_string_equal(warnings_of(r, NULL), "");
-        ql_csvread_destroy(r);
+        spool_csvread_destroy(r);
         assert_int_equal(a.n, 3);
         assert_int_equal(b.n, 3);
         for (size_t i = 0; i < 3; i++) {
@@ -553,7 +553,7 @@ static void test_v2_columns(void **state)
             "R1," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
             "SELLER,厦门市思明区某路1号,13800000000,某厂,某地,儿童用品,积木,"
             "小零件,A,true,PASS,CONFORMING\n";
-        assert_int_equal(read_csv(zh2, 0, NULL, &a, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(zh2, 0, NULL, &a, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(a.n, 1);
         d = a.doc[0];
         assert_non_null(d);
@@ -564,7 +564,7 @@ static void test_v2_columns(void **state)
         assert_string_equal(str_at(d, "manufacturer", "address"), "某地");
         seen_free(&a);
         char *t = two_reports();
-        assert_int_equal(read_csv(t, 0, NULL, &a, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(t, 0, NULL, &a, NULL), SPOOL_CSVREAD_OK);
         d = a.doc[0];
         assert_true(json_is_null(
             json_object_get(json_object_get(d, "enterprise"), "address")));
@@ -587,7 +587,7 @@ static void test_v2_columns(void **state)
             "SELLER,王芳,儿童用品,积木,小零件,A,true,PASS,CONFORMING,1\n"
             "R2," ROW_START "2026-03-02T10:15:00+08:00," CC1 ",甲商行,350206,"
             "SELLER,王芳,儿童用品,积木,标识,A,true,PASS,CONFORMING,2\n";
-        assert_int_equal(read_csv(split, 0, NULL, &a, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(split, 0, NULL, &a, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(a.n, 2);
         assert_non_null(a.doc[0]);
         assert_string_equal(str_at(a.doc[0], "enterprise", "contact"),
@@ -610,14 +610,14 @@ static void test_unclosed_quote_and_long_row(void **state)
         if (asprintf(&open, "%sR3,\"never closed,\n%s", t, "more\n") < 0)
                 fail();
         seen_t s = {0};
-        ql_csvread_t *r;
-        assert_int_equal(read_csv(open, 0, NULL, &s, &r), QL_CSVREAD_BAD_FILE);
+        spool_csvread_t *r;
+        assert_int_equal(read_csv(open, 0, NULL, &s, &r), SPOOL_CSVREAD_BAD_FILE);
         assert_int_equal(s.n, 0); /* found by the scan: nothing read */
         size_t line;
-        const ql_problems_t *p = ql_csvread_problems(r, &line);
+        const ql_problems_t *p = spool_csvread_problems(r, &line);
         assert_int_equal(line, 5);
         assert_non_null(strstr(p->v[0].message, "never closed"));
-        ql_csvread_destroy(r);
+        spool_csvread_destroy(r);
 
         /* The unclosed quote runs on: the row is too long at line 5. */
         char *runaway = strdup(open);
@@ -628,13 +628,13 @@ static void test_unclosed_quote_and_long_row(void **state)
                         fail();
                 free(old);
         }
-        ql_csvread_opts_t o = {.max_row_bytes = 400};
-        assert_int_equal(read_csv(runaway, 0, &o, &s, &r), QL_CSVREAD_BAD_FILE);
+        spool_csvread_opts_t o = {.max_row_bytes = 400};
+        assert_int_equal(read_csv(runaway, 0, &o, &s, &r), SPOOL_CSVREAD_BAD_FILE);
         assert_int_equal(s.n, 0);
-        p = ql_csvread_problems(r, &line);
+        p = spool_csvread_problems(r, &line);
         assert_int_equal(line, 5);
         assert_non_null(strstr(p->v[0].message, "longer than 400 bytes"));
-        ql_csvread_destroy(r);
+        spool_csvread_destroy(r);
         free(runaway);
         seen_free(&s);
         free(open);
@@ -658,7 +658,7 @@ static void test_quoted_newline_crlf_blank_lines(void **state)
         }
         *o = '\0';
         seen_t s = {0};
-        assert_int_equal(read_csv(crlf, 5, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(crlf, 5, NULL, &s, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 2);
         assert_int_equal(s.line[0], 3); /* after a blank line and the header */
         assert_int_equal(s.line[1], 7); /* the cell spans lines 3-4 */
@@ -678,8 +678,8 @@ static void test_too_many_rows(void **state)
                 row_en(&t, "R1", CC1, "甲商行", "小零件", "PASS", "CONFORMING");
         row_en(&t, "R2", CC2, "乙公司", "标识", "PASS", "CONFORMING");
         seen_t s = {0};
-        ql_csvread_opts_t o = {.max_report_rows = 3};
-        assert_int_equal(read_csv(t, 0, &o, &s, NULL), QL_CSVREAD_OK);
+        spool_csvread_opts_t o = {.max_report_rows = 3};
+        assert_int_equal(read_csv(t, 0, &o, &s, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 2);
         assert_null(s.doc[0]);
         assert_non_null(strstr(s.errors[0], "more than 3 rows"));
@@ -692,7 +692,7 @@ static void test_stop(void **state)
 {
         char *t = two_reports();
         seen_t s = {.stop_after = 1};
-        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_STOPPED);
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), SPOOL_CSVREAD_STOPPED);
         assert_int_equal(s.n, 1);
         seen_free(&s);
         free(t);
@@ -704,7 +704,7 @@ static void test_bad_words_and_slash(void **state)
         row_zh(&t, "R1", CC1, "甲商行", "小零件", "良好", "合格");
         row_zh(&t, "/", CC1, "甲商行", "小零件", "合格", "合格");
         seen_t s = {0};
-        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), QL_CSVREAD_OK);
+        assert_int_equal(read_csv(t, 0, NULL, &s, NULL), SPOOL_CSVREAD_OK);
         assert_int_equal(s.n, 2);
         assert_null(s.doc[0]);
         assert_non_null(strstr(s.errors[0], "items[0].verdict: "));

@@ -1,13 +1,13 @@
 /*
- * ql_grow: room made in a growable array, capacity doubled from 64 elements,
+ * spool_grow: room made in a growable array, capacity doubled from 64 elements,
  * with the byte count checked against overflow before realloc sees it.
  */
-#include "ql_grow.h"
+#include "spool_grow.h"
 
 #include <stdint.h>
 #include <stdlib.h>
 
-int ql_grow(void *p, size_t *cap, size_t need, size_t size)
+int spool_grow(void *p, size_t *cap, size_t need, size_t size)
 {
         if (need <= *cap)
                 return 0;

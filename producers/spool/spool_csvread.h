@@ -1,19 +1,19 @@
 /*
- * ql_csvread: a lab's CSV export (design §4, "CSV") read into result
+ * spool_csvread: a lab's CSV export (docs/labs.md, "CSV") read into result
  * documents, streaming: bytes go in in chunks of any size (libcsv does the
  * CSV syntax), one validated document or the list of its problems comes out
  * per report.  At most one report's rows are held at a time.  The column
  * table, header languages and value words are ql_csvmap's; validation is
- * ql_result_validate()'s.  Input is UTF-8 (ql_charset converts other
+ * ql_result_validate()'s.  Input is UTF-8 (spool_charset converts other
  * encodings first); a cell that is not valid UTF-8 is a problem of its
  * report, reported with the cell's line.
  *
  * A file is read in two passes over the same bytes:
  *
- *     scan:   ql_csvread_scan() ... ql_csvread_scan_end()
+ *     scan:   spool_csvread_scan() ... spool_csvread_scan_end()
  *             checks the header and the file's structure and notes which
  *             report numbers occur in more than one run of rows;
- *     build:  ql_csvread_feed() ... ql_csvread_end()
+ *     build:  spool_csvread_feed() ... spool_csvread_end()
  *             calls fn once per report, in file order.
  *
  * Rules a lab should know (docs/labs.md says the same):
@@ -23,7 +23,7 @@
  *     or a required column missing makes the file unreadable (nothing in
  *     it is published).  A header that is not in ql_csvmap's table is an
  *     ignored column, whatever its cells hold, and the file gets one
- *     warning naming every such column (ql_csvread_warnings()): exports
+ *     warning naming every such column (spool_csvread_warnings()): exports
  *     carry many columns of their own.  An empty header cell and the row
  *     counter 序号 are ignored columns too, without a warning; a cell under
  *     an empty header, or past the last header, must be empty.
@@ -33,7 +33,7 @@
  *     so every part of a split report is rejected, and none of it is
  *     published.  The scan remembers up to max_tracked_reports report
  *     numbers (8 bytes each); past that, repeats of untracked ones are not
- *     detected (ql_csvread_tracking_full() says so).
+ *     detected (spool_csvread_tracking_full() says so).
  *   - Result-level cells must be equal on every row of a report; a report
  *     whose rows disagree is rejected, naming the field and both values
  *     with their lines.
@@ -48,15 +48,15 @@
  * Skipping the scan is allowed (e.g. for a stream): then split reports are
  * not detected, and a structural problem is found only when reached.
  */
-#ifndef QL_CSVREAD_H
-#define QL_CSVREAD_H
+#ifndef SPOOL_CSVREAD_H
+#define SPOOL_CSVREAD_H
 
 #include <jansson.h>
 #include <stddef.h>
 
 #include "ql_result.h"
 
-typedef struct ql_csvread_s ql_csvread_t;
+typedef struct spool_csvread_s spool_csvread_t;
 
 typedef struct {
         ql_result_opts_t validate;  /* lab code, credit code mode */
@@ -65,7 +65,7 @@ typedef struct {
         size_t max_row_bytes;       /* 0: 1 MiB */
         size_t max_report_rows;     /* 0: 1000 */
         size_t max_tracked_reports; /* 0: 1,000,000 */
-} ql_csvread_opts_t;
+} spool_csvread_opts_t;
 
 /* One report.  Everything is borrowed for the duration of the callback. */
 typedef struct {
@@ -74,37 +74,37 @@ typedef struct {
         json_t *doc;           /* the valid document, NULL if rejected */
         const ql_problems_t *errors;   /* why it was rejected (n > 0) */
         const ql_problems_t *warnings; /* accepted with these warnings */
-} ql_csvread_rec_t;
+} spool_csvread_rec_t;
 
 /* Called once per report.  Return 0 to go on, non-zero to stop reading
- * (the feed call then returns QL_CSVREAD_STOPPED). */
-typedef int (*ql_csvread_fn)(void *arg, const ql_csvread_rec_t *rec);
+ * (the feed call then returns SPOOL_CSVREAD_STOPPED). */
+typedef int (*spool_csvread_fn)(void *arg, const spool_csvread_rec_t *rec);
 
 typedef enum {
-        QL_CSVREAD_OK = 0,
-        QL_CSVREAD_STOPPED = 1,   /* fn asked to stop */
-        QL_CSVREAD_BAD_FILE = -1, /* unreadable: see ql_csvread_problems() */
-        QL_CSVREAD_NOMEM = -2,
-} ql_csvread_rc_t;
+        SPOOL_CSVREAD_OK = 0,
+        SPOOL_CSVREAD_STOPPED = 1,   /* fn asked to stop */
+        SPOOL_CSVREAD_BAD_FILE = -1, /* unreadable: see spool_csvread_problems() */
+        SPOOL_CSVREAD_NOMEM = -2,
+} spool_csvread_rc_t;
 
 /* opts is copied (strings are borrowed and must outlive the reader). */
-ql_csvread_t *ql_csvread_new(const ql_csvread_opts_t *opts);
-void ql_csvread_destroy(ql_csvread_t *r); /* accepts NULL */
+spool_csvread_t *spool_csvread_new(const spool_csvread_opts_t *opts);
+void spool_csvread_destroy(spool_csvread_t *r); /* accepts NULL */
 
 /* Pass 1 over the file's bytes, then its end. */
-ql_csvread_rc_t ql_csvread_scan(ql_csvread_t *r, const char *buf, size_t len);
-ql_csvread_rc_t ql_csvread_scan_end(ql_csvread_t *r);
+spool_csvread_rc_t spool_csvread_scan(spool_csvread_t *r, const char *buf, size_t len);
+spool_csvread_rc_t spool_csvread_scan_end(spool_csvread_t *r);
 
 /* Pass 2 over the same bytes, from the start; fn is called per report. */
-ql_csvread_rc_t ql_csvread_feed(ql_csvread_t *r, const char *buf, size_t len,
-                                ql_csvread_fn fn, void *arg);
-ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg);
+spool_csvread_rc_t spool_csvread_feed(spool_csvread_t *r, const char *buf, size_t len,
+                                spool_csvread_fn fn, void *arg);
+spool_csvread_rc_t spool_csvread_end(spool_csvread_t *r, spool_csvread_fn fn, void *arg);
 
 /*
  * Pass 2 on two threads.  The reader that made the scan parses pass 2's
  * bytes into rows (libcsv's work), and a second reader, which adopted the
  * first one's scan, builds the reports from those rows (everything else),
- * calling fn as ql_csvread_feed() would:
+ * calling fn as spool_csvread_feed() would:
  *
  *     scanning reader A                    building reader B
  *     scan()* scan_end()
@@ -118,55 +118,55 @@ ql_csvread_rc_t ql_csvread_end(ql_csvread_t *r, ql_csvread_fn fn, void *arg);
  * libcsv finds (BAD_FILE for a row too long, as in feed()); B's what the
  * rows hold.  Reports come out exactly as from one reader's feed().
  */
-typedef struct ql_csvread_rows_s ql_csvread_rows_t;
+typedef struct spool_csvread_rows_s spool_csvread_rows_t;
 
-ql_csvread_rows_t *ql_csvread_rows_new(void);
-void ql_csvread_rows_destroy(ql_csvread_rows_t *rows); /* accepts NULL */
-void ql_csvread_rows_clear(ql_csvread_rows_t *rows);   /* empty, for reuse */
-size_t ql_csvread_rows_count(const ql_csvread_rows_t *rows);
-size_t ql_csvread_rows_bytes(const ql_csvread_rows_t *rows); /* cell text */
+spool_csvread_rows_t *spool_csvread_rows_new(void);
+void spool_csvread_rows_destroy(spool_csvread_rows_t *rows); /* accepts NULL */
+void spool_csvread_rows_clear(spool_csvread_rows_t *rows);   /* empty, for reuse */
+size_t spool_csvread_rows_count(const spool_csvread_rows_t *rows);
+size_t spool_csvread_rows_bytes(const spool_csvread_rows_t *rows); /* cell text */
 
 /* A, after its scan: parse pass 2's next bytes, appending the complete
  * non-blank rows to out; then the end of the file. */
-ql_csvread_rc_t ql_csvread_feed_rows(ql_csvread_t *r, const char *buf,
-                                     size_t len, ql_csvread_rows_t *out);
-ql_csvread_rc_t ql_csvread_end_rows(ql_csvread_t *r, ql_csvread_rows_t *out);
+spool_csvread_rc_t spool_csvread_feed_rows(spool_csvread_t *r, const char *buf,
+                                     size_t len, spool_csvread_rows_t *out);
+spool_csvread_rc_t spool_csvread_end_rows(spool_csvread_t *r, spool_csvread_rows_t *out);
 
 /* B, new, made with the same options as A: take over what A's scan found
  * (A keeps parsing, but can no longer build reports itself). */
-void ql_csvread_adopt_scan(ql_csvread_t *builder, ql_csvread_t *scanned);
+void spool_csvread_adopt_scan(spool_csvread_t *builder, spool_csvread_t *scanned);
 
 /* B: the next rows, in the order A gave them; after the last, take_end()
  * hands over the last report. */
-ql_csvread_rc_t ql_csvread_take_rows(ql_csvread_t *r,
-                                     const ql_csvread_rows_t *rows,
-                                     ql_csvread_fn fn, void *arg);
-ql_csvread_rc_t ql_csvread_take_end(ql_csvread_t *r, ql_csvread_fn fn,
+spool_csvread_rc_t spool_csvread_take_rows(spool_csvread_t *r,
+                                     const spool_csvread_rows_t *rows,
+                                     spool_csvread_fn fn, void *arg);
+spool_csvread_rc_t spool_csvread_take_end(spool_csvread_t *r, spool_csvread_fn fn,
                                     void *arg);
 
 /*
  * Pass 1 in two halves, e.g. on two threads.  Reader A scans the file from
  * its start up to M, the offset just after a line feed (without
  * scan_end); reader C, made with the same options, reads the header from
- * the start of the file (fed until ql_csvread_has_header(), a line at a
+ * the start of the file (fed until spool_csvread_has_header(), a line at a
  * time so that no row after the header is taken), then
- * ql_csvread_scan_resume() and scans from M to the end with scan_end.
- * ql_csvread_scan_join(A, C, &rc) then returns 1 when A now holds the
+ * spool_csvread_scan_resume() and scans from M to the end with scan_end.
+ * spool_csvread_scan_join(A, C, &rc) then returns 1 when A now holds the
  * whole file's scan, exactly as if A had scanned it alone (rc as
  * scan_end() would have returned), or 0 when the halves cannot be joined
  * (M is inside a quoted field, a half is unfinished, a tracking limit was
  * reached): then A goes on scanning from M itself.  C is left for
  * destroying.
  */
-int ql_csvread_has_header(const ql_csvread_t *r);
-ql_csvread_rc_t ql_csvread_scan_resume(ql_csvread_t *r);
-int ql_csvread_scan_join(ql_csvread_t *a, ql_csvread_t *c,
-                         ql_csvread_rc_t *rc /* OUT */);
+int spool_csvread_has_header(const spool_csvread_t *r);
+spool_csvread_rc_t spool_csvread_scan_resume(spool_csvread_t *r);
+int spool_csvread_scan_join(spool_csvread_t *a, spool_csvread_t *c,
+                         spool_csvread_rc_t *rc /* OUT */);
 
 /* Why the file is unreadable (paths "header", messages naming columns), and
  * *line (OUT, may be NULL) the line concerned.  Empty unless a call returned
- * QL_CSVREAD_BAD_FILE. */
-const ql_problems_t *ql_csvread_problems(const ql_csvread_t *r, size_t *line);
+ * SPOOL_CSVREAD_BAD_FILE. */
+const ql_problems_t *spool_csvread_problems(const spool_csvread_t *r, size_t *line);
 
 /* The file's warnings: today at most one, path "header", naming the
  * columns of the header that are not in ql_csvmap's table, which were
@@ -176,12 +176,12 @@ const ql_problems_t *ql_csvread_problems(const ql_csvread_t *r, size_t *line);
  * Set when the header is read (by the scan, and again by pass 2), so the
  * scanning reader has them once its scan has taken the header.  When the
  * header makes the file unreadable, the same text is among
- * ql_csvread_problems() too. */
-const ql_problems_t *ql_csvread_warnings(const ql_csvread_t *r, size_t *line);
+ * spool_csvread_problems() too. */
+const ql_problems_t *spool_csvread_warnings(const spool_csvread_t *r, size_t *line);
 
 /* After the scan: reports found split, and whether more report numbers
  * than max_tracked_reports occurred (then not every split is found). */
-size_t ql_csvread_split_reports(const ql_csvread_t *r);
-int ql_csvread_tracking_full(const ql_csvread_t *r);
+size_t spool_csvread_split_reports(const spool_csvread_t *r);
+int spool_csvread_tracking_full(const spool_csvread_t *r);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Unit tests for ql_jsonlread on several readers: one splits the input into
+ * Unit tests for spool_jsonlread on several readers: one splits the input into
  * batches of whole lines, two others read alternate batches.  The records
  * (line, report number, document, errors, warnings), put back in batch
  * order, must be exactly those of one reader's feed(), however the bytes
@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "ql_jsonlread.h"
+#include "spool_jsonlread.h"
 #include "seen.h"
 
 #define DOC(no, cc)                                                                      \
@@ -53,56 +53,56 @@ static const char input_fmt[] = DOC(
                                                                       "MA2YJ1XR"
                                                                       "9G");
 
-static int record(void *arg, const ql_jsonlread_rec_t *rec)
+static int record(void *arg, const spool_jsonlread_rec_t *rec)
 {
         return seen_log_add(arg, rec->line, rec->report_no, rec->doc,
                             rec->errors, rec->warnings);
 }
 
-static const ql_jsonlread_opts_t opts = {.validate = {QL_USCC_WARN, "XMQI"},
+static const spool_jsonlread_opts_t opts = {.validate = {QL_USCC_WARN, "XMQI"},
                                          .max_line_bytes = 1000};
 
 static char *one_reader(const char *input, size_t slice)
 {
         seen_log_t lg = {0};
-        ql_jsonlread_t *r = ql_jsonlread_new(&opts);
+        spool_jsonlread_t *r = spool_jsonlread_new(&opts);
         size_t len = strlen(input);
         for (size_t off = 0; off < len; off += slice) {
                 size_t n = len - off < slice ? len - off : slice;
                 assert_int_equal(
-                    ql_jsonlread_feed(r, input + off, n, record, &lg),
-                    QL_JSONLREAD_OK);
+                    spool_jsonlread_feed(r, input + off, n, record, &lg),
+                    SPOOL_JSONLREAD_OK);
         }
-        assert_int_equal(ql_jsonlread_end(r, record, &lg), QL_JSONLREAD_OK);
-        ql_jsonlread_destroy(r);
+        assert_int_equal(spool_jsonlread_end(r, record, &lg), SPOOL_JSONLREAD_OK);
+        spool_jsonlread_destroy(r);
         return lg.text;
 }
 
 static char *three_readers(const char *input, size_t slice)
 {
         seen_log_t lg = {0};
-        ql_jsonlread_t *s = ql_jsonlread_new(&opts);
-        ql_jsonlread_t *rd[2] = {ql_jsonlread_new(&opts),
-                                 ql_jsonlread_new(&opts)};
+        spool_jsonlread_t *s = spool_jsonlread_new(&opts);
+        spool_jsonlread_t *rd[2] = {spool_jsonlread_new(&opts),
+                                 spool_jsonlread_new(&opts)};
         size_t len = strlen(input), turn = 0;
         for (size_t off = 0; off <= len; off += slice) {
                 size_t n = len - off < slice ? len - off : slice;
-                ql_jsonlread_lines_t *lines = ql_jsonlread_lines_new();
-                assert_int_equal(ql_jsonlread_split(s, input + off, n,
+                spool_jsonlread_lines_t *lines = spool_jsonlread_lines_new();
+                assert_int_equal(spool_jsonlread_split(s, input + off, n,
                                                     off + n == len, lines),
-                                 QL_JSONLREAD_OK);
-                if (ql_jsonlread_lines_count(lines))
-                        assert_int_equal(ql_jsonlread_take_lines(rd[turn++ % 2],
+                                 SPOOL_JSONLREAD_OK);
+                if (spool_jsonlread_lines_count(lines))
+                        assert_int_equal(spool_jsonlread_take_lines(rd[turn++ % 2],
                                                                  lines, record,
                                                                  &lg),
-                                         QL_JSONLREAD_OK);
-                ql_jsonlread_lines_destroy(lines);
+                                         SPOOL_JSONLREAD_OK);
+                spool_jsonlread_lines_destroy(lines);
                 if (off + n == len)
                         break;
         }
-        ql_jsonlread_destroy(s);
-        ql_jsonlread_destroy(rd[0]);
-        ql_jsonlread_destroy(rd[1]);
+        spool_jsonlread_destroy(s);
+        spool_jsonlread_destroy(rd[0]);
+        spool_jsonlread_destroy(rd[1]);
         return lg.text;
 }
 

@@ -1,5 +1,5 @@
 /*
- * Unit tests for ql_jsonlread: one record per non-blank line with its line
+ * Unit tests for spool_jsonlread: one record per non-blank line with its line
  * number, at every chunk size; blank lines and CRLF; lines that are not
  * UTF-8, not JSON, not an object, with duplicate keys or too long; a last
  * line without a line feed; validation problems; the callback's stop.
@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "ql_jsonlread.h"
+#include "spool_jsonlread.h"
 #include "seen.h"
 
 static char *valid_line(const char *report_no, const char *credit_code)
@@ -43,24 +43,24 @@ static char *valid_line(const char *report_no, const char *credit_code)
         return s;
 }
 
-static int collect(void *arg, const ql_jsonlread_rec_t *rec)
+static int collect(void *arg, const spool_jsonlread_rec_t *rec)
 {
         return seen_add(arg, rec->line, rec->report_no, rec->doc, rec->errors);
 }
 
-static ql_jsonlread_rc_t read_text(const char *text, size_t len, size_t chunk,
-                                   const ql_jsonlread_opts_t *o, seen_t *s)
+static spool_jsonlread_rc_t read_text(const char *text, size_t len, size_t chunk,
+                                   const spool_jsonlread_opts_t *o, seen_t *s)
 {
-        ql_jsonlread_t *r = ql_jsonlread_new(o);
+        spool_jsonlread_t *r = spool_jsonlread_new(o);
         assert_non_null(r);
-        ql_jsonlread_rc_t rc = QL_JSONLREAD_OK;
-        for (size_t off = 0; off < len && rc == QL_JSONLREAD_OK; off += chunk)
-                rc = ql_jsonlread_feed(r, text + off,
+        spool_jsonlread_rc_t rc = SPOOL_JSONLREAD_OK;
+        for (size_t off = 0; off < len && rc == SPOOL_JSONLREAD_OK; off += chunk)
+                rc = spool_jsonlread_feed(r, text + off,
                                        off + chunk > len ? len - off : chunk,
                                        collect, s);
-        if (rc == QL_JSONLREAD_OK)
-                rc = ql_jsonlread_end(r, collect, s);
-        ql_jsonlread_destroy(r);
+        if (rc == SPOOL_JSONLREAD_OK)
+                rc = spool_jsonlread_end(r, collect, s);
+        spool_jsonlread_destroy(r);
         return rc;
 }
 
@@ -94,7 +94,7 @@ static void test_mixed(void **state)
         for (size_t chunk = 1; chunk <= len; chunk = chunk * 3 + 1) {
                 seen_t s = {0};
                 assert_int_equal(read_text(text, len, chunk, NULL, &s),
-                                 QL_JSONLREAD_OK);
+                                 SPOOL_JSONLREAD_OK);
                 assert_int_equal(s.n, 7);
                 size_t lines[] = {1, 4, 5, 6, 7, 8, 9};
                 int valid[] = {1, 0, 0, 0, 0, 0, 1};
@@ -122,18 +122,18 @@ static void test_lab_and_long_line(void **state)
         assert_true(n > 0);
         /* Another lab's code. */
         seen_t s = {0};
-        ql_jsonlread_opts_t o = {.validate = {QL_USCC_STRICT, "FJQI"}};
+        spool_jsonlread_opts_t o = {.validate = {QL_USCC_STRICT, "FJQI"}};
         assert_int_equal(read_text(text, (size_t)n, 100, &o, &s),
-                         QL_JSONLREAD_OK);
+                         SPOOL_JSONLREAD_OK);
         assert_int_equal(s.n, 2);
         assert_null(s.doc[0]);
         assert_non_null(strstr(s.errors[0], "lab.code"));
         seen_free(&s);
         /* Lines over the limit are skipped, whole or in chunks. */
         for (size_t chunk = 7; chunk <= (size_t)n; chunk *= 5) {
-                ql_jsonlread_opts_t small = {.max_line_bytes = 100};
+                spool_jsonlread_opts_t small = {.max_line_bytes = 100};
                 assert_int_equal(read_text(text, (size_t)n, chunk, &small, &s),
-                                 QL_JSONLREAD_OK);
+                                 SPOOL_JSONLREAD_OK);
                 assert_int_equal(s.n, 2);
                 assert_int_equal(s.line[1], 2);
                 assert_non_null(strstr(s.errors[1], "longer than 100"));
@@ -142,7 +142,7 @@ static void test_lab_and_long_line(void **state)
         /* Stop. */
         s.stop_after = 1;
         assert_int_equal(read_text(text, (size_t)n, 1000, NULL, &s),
-                         QL_JSONLREAD_STOPPED);
+                         SPOOL_JSONLREAD_STOPPED);
         assert_int_equal(s.n, 1);
         assert_non_null(s.doc[0]);
         seen_free(&s);

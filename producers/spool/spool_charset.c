@@ -1,12 +1,12 @@
 /*
- * ql_charset: detection of UTF-8 versus GB18030 by line votes, and the
+ * spool_charset: detection of UTF-8 versus GB18030 by line votes, and the
  * streaming conversion to UTF-8 (iconv for GB18030, a BOM strip for UTF-8).
  * The sniffer walks two byte-level state machines side by side, one for
  * UTF-8 (RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF) and
  * one for the GB18030 byte structure (1, 2 or 4 bytes), and casts a line's
  * vote at its line feed.
  */
-#include "ql_charset.h"
+#include "spool_charset.h"
 
 #include <errno.h>
 #include <iconv.h>
@@ -14,29 +14,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *ql_charset_name(ql_charset_t cs)
+const char *spool_charset_name(spool_charset_t cs)
 {
-        return cs == QL_CHARSET_GB18030 ? "GB18030" : "UTF-8";
+        return cs == SPOOL_CHARSET_GB18030 ? "GB18030" : "UTF-8";
 }
 
 /* ------------------------------------------------------------------------
  * Detection
  */
 
-void ql_charset_sniff_init(ql_charset_sniff_t *s)
+void spool_charset_sniff_init(spool_charset_sniff_t *s)
 {
         memset(s, 0, sizeof(*s));
-        s->result = QL_CHARSET_UTF8;
+        s->result = SPOOL_CHARSET_UTF8;
 }
 
-static void line_reset(ql_charset_sniff_t *s)
+static void line_reset(spool_charset_sniff_t *s)
 {
         s->nonascii = s->utf8_bad = s->gb_bad = s->gb_core = 0;
         s->utf8_need = 0;
         s->gb_state = 0;
 }
 
-static void line_vote(ql_charset_sniff_t *s)
+static void line_vote(spool_charset_sniff_t *s)
 {
         if (s->utf8_need)
                 s->utf8_bad = 1;
@@ -51,7 +51,7 @@ static void line_vote(ql_charset_sniff_t *s)
         line_reset(s);
 }
 
-static void utf8_step(ql_charset_sniff_t *s, unsigned b)
+static void utf8_step(spool_charset_sniff_t *s, unsigned b)
 {
         if (s->utf8_bad)
                 return;
@@ -88,7 +88,7 @@ static void utf8_step(ql_charset_sniff_t *s, unsigned b)
         }
 }
 
-static void gb_step(ql_charset_sniff_t *s, unsigned b)
+static void gb_step(spool_charset_sniff_t *s, unsigned b)
 {
         if (s->gb_bad)
                 return;
@@ -130,27 +130,27 @@ static void gb_step(ql_charset_sniff_t *s, unsigned b)
         s->gb_bad = 1;
 }
 
-static void check_bom(ql_charset_sniff_t *s)
+static void check_bom(spool_charset_sniff_t *s)
 {
         static const unsigned char utf8_bom[] = {0xEF, 0xBB, 0xBF};
         static const unsigned char gb_bom[] = {0x84, 0x31, 0x95, 0x33};
         if (s->head_n >= 3 && !memcmp(s->head, utf8_bom, 3)) {
                 s->decided = 1;
-                s->result = QL_CHARSET_UTF8;
+                s->result = SPOOL_CHARSET_UTF8;
         } else if (s->head_n >= 4 && !memcmp(s->head, gb_bom, 4)) {
                 s->decided = 1;
-                s->result = QL_CHARSET_GB18030;
+                s->result = SPOOL_CHARSET_GB18030;
         }
 }
 
-static void decide(ql_charset_sniff_t *s)
+static void decide(spool_charset_sniff_t *s)
 {
         s->decided = 1;
         s->result =
-            s->gb_votes > s->utf8_votes ? QL_CHARSET_GB18030 : QL_CHARSET_UTF8;
+            s->gb_votes > s->utf8_votes ? SPOOL_CHARSET_GB18030 : SPOOL_CHARSET_UTF8;
 }
 
-int ql_charset_sniff_feed(ql_charset_sniff_t *s, const void *buf, size_t len)
+int spool_charset_sniff_feed(spool_charset_sniff_t *s, const void *buf, size_t len)
 {
         const unsigned char *p = buf;
         for (size_t i = 0; i < len && !s->decided; i++) {
@@ -164,8 +164,8 @@ int ql_charset_sniff_feed(ql_charset_sniff_t *s, const void *buf, size_t len)
                 s->seen++;
                 if (b == '\n') {
                         line_vote(s);
-                        if (s->utf8_votes + s->gb_votes >= QL_CHARSET_VOTES ||
-                            (s->seen >= QL_CHARSET_SNIFF_MAX &&
+                        if (s->utf8_votes + s->gb_votes >= SPOOL_CHARSET_VOTES ||
+                            (s->seen >= SPOOL_CHARSET_SNIFF_MAX &&
                              s->utf8_votes + s->gb_votes > 0))
                                 decide(s);
                         continue;
@@ -176,28 +176,28 @@ int ql_charset_sniff_feed(ql_charset_sniff_t *s, const void *buf, size_t len)
                 gb_step(s, b);
                 /* Past the limit, the first vote decides: a long ASCII
                  * head must not hide the encoding of what follows. */
-                if (s->seen >= QL_CHARSET_SNIFF_MAX &&
+                if (s->seen >= SPOOL_CHARSET_SNIFF_MAX &&
                     s->utf8_votes + s->gb_votes > 0)
                         decide(s);
         }
         return s->decided;
 }
 
-ql_charset_t ql_charset_sniff_result(ql_charset_sniff_t *s)
+spool_charset_t spool_charset_sniff_result(spool_charset_sniff_t *s)
 {
         if (!s->decided) {
                 line_vote(s);
                 decide(s);
         }
-        return (ql_charset_t)s->result;
+        return (spool_charset_t)s->result;
 }
 
 /* ------------------------------------------------------------------------
  * Conversion
  */
 
-struct ql_charset_conv_s {
-        ql_charset_t cs;
+struct spool_charset_conv_s {
+        spool_charset_t cs;
         iconv_t cd;
         int at_start;          /* no output produced yet: a BOM may follow */
         unsigned char pend[4]; /* UTF-8: BOM prefix held back; GB18030: an
@@ -208,10 +208,10 @@ struct ql_charset_conv_s {
         size_t invalid;
 };
 
-ql_charset_conv_t *ql_charset_conv_new(ql_charset_t cs, char *errstr,
+spool_charset_conv_t *spool_charset_conv_new(spool_charset_t cs, char *errstr,
                                        size_t errstr_size)
 {
-        ql_charset_conv_t *c = calloc(1, sizeof(*c));
+        spool_charset_conv_t *c = calloc(1, sizeof(*c));
         if (!c) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return NULL;
@@ -219,7 +219,7 @@ ql_charset_conv_t *ql_charset_conv_new(ql_charset_t cs, char *errstr,
         c->cs = cs;
         c->at_start = 1;
         c->cd = (iconv_t)-1;
-        if (cs == QL_CHARSET_GB18030) {
+        if (cs == SPOOL_CHARSET_GB18030) {
                 c->cd = iconv_open("UTF-8", "GB18030");
                 if (c->cd == (iconv_t)-1) {
                         snprintf(errstr, errstr_size,
@@ -231,7 +231,7 @@ ql_charset_conv_t *ql_charset_conv_new(ql_charset_t cs, char *errstr,
         return c;
 }
 
-void ql_charset_conv_destroy(ql_charset_conv_t *c)
+void spool_charset_conv_destroy(spool_charset_conv_t *c)
 {
         if (!c)
                 return;
@@ -242,7 +242,7 @@ void ql_charset_conv_destroy(ql_charset_conv_t *c)
         free(c);
 }
 
-size_t ql_charset_conv_invalid(const ql_charset_conv_t *c)
+size_t spool_charset_conv_invalid(const spool_charset_conv_t *c)
 {
         return c->invalid;
 }
@@ -266,7 +266,7 @@ static const unsigned char utf8_bom[3] = {0xEF, 0xBB, 0xBF};
 
 /* UTF-8 is passed through; only a BOM at the very start is dropped, which
  * may arrive split over calls. */
-static int conv_utf8(ql_charset_conv_t *c, const unsigned char *in, size_t len,
+static int conv_utf8(spool_charset_conv_t *c, const unsigned char *in, size_t len,
                      int final, const char **out, size_t *out_len)
 {
         if (!c->at_start) {
@@ -306,7 +306,7 @@ static int conv_utf8(ql_charset_conv_t *c, const unsigned char *in, size_t len,
         return 0;
 }
 
-static int conv_gb(ql_charset_conv_t *c, const unsigned char *in, size_t len,
+static int conv_gb(spool_charset_conv_t *c, const unsigned char *in, size_t len,
                    int final, const char **out, size_t *out_len)
 {
         const char *src = (const char *)in;
@@ -361,11 +361,11 @@ static int conv_gb(ql_charset_conv_t *c, const unsigned char *in, size_t len,
         return 0;
 }
 
-int ql_charset_conv(ql_charset_conv_t *c, const void *in, size_t len, int final,
+int spool_charset_conv(spool_charset_conv_t *c, const void *in, size_t len, int final,
                     const char **out, size_t *out_len, char *errstr,
                     size_t errstr_size)
 {
-        int rc = c->cs == QL_CHARSET_GB18030
+        int rc = c->cs == SPOOL_CHARSET_GB18030
                      ? conv_gb(c, in, len, final, out, out_len)
                      : conv_utf8(c, in, len, final, out, out_len);
         if (rc)

@@ -1,5 +1,5 @@
 /*
- * ql_charset: the character encoding of a lab's export file and its
+ * spool_charset: the character encoding of a lab's export file and its
  * conversion to UTF-8, streaming, in chunks of any size.  Labs export UTF-8
  * (with or without a byte-order mark) or, from Chinese Excel, GB18030; the
  * file says neither, so the encoding is detected from its bytes:
@@ -11,7 +11,7 @@
  *     GB18030 and holds at least one two-byte character from the GB2312
  *     range (both bytes A1..FE: every common hanzi and CJK punctuation).  A
  *     line that is neither does not vote.  The sniffer decides once
- *     QL_CHARSET_VOTES lines voted, or QL_CHARSET_SNIFF_MAX bytes were seen
+ *     SPOOL_CHARSET_VOTES lines voted, or SPOOL_CHARSET_SNIFF_MAX bytes were seen
  *     and at least one line voted, or the input ended: GB18030 if it has
  *     more votes than UTF-8, else UTF-8.  (A long ASCII head is read past
  *     until a line votes.)
@@ -27,29 +27,29 @@
  *
  * Pure logic (plus iconv): no file I/O.
  */
-#ifndef QL_CHARSET_H
-#define QL_CHARSET_H
+#ifndef SPOOL_CHARSET_H
+#define SPOOL_CHARSET_H
 
 #include <stddef.h>
 
-typedef enum { QL_CHARSET_UTF8 = 0, QL_CHARSET_GB18030 } ql_charset_t;
+typedef enum { SPOOL_CHARSET_UTF8 = 0, SPOOL_CHARSET_GB18030 } spool_charset_t;
 
-#define QL_CHARSET_VOTES     256
-#define QL_CHARSET_SNIFF_MAX (4u << 20) /* bytes */
+#define SPOOL_CHARSET_VOTES     256
+#define SPOOL_CHARSET_SNIFF_MAX (4u << 20) /* bytes */
 
 /* "UTF-8" / "GB18030". */
-const char *ql_charset_name(ql_charset_t cs);
+const char *spool_charset_name(spool_charset_t cs);
 
 /*
- * Detection.  Zero-initialise with ql_charset_sniff_init(), feed the start
- * of the file until ql_charset_sniff_feed() returns 1 (decided) or the input
- * ends, then read ql_charset_sniff_result().  The members are private.
+ * Detection.  Zero-initialise with spool_charset_sniff_init(), feed the start
+ * of the file until spool_charset_sniff_feed() returns 1 (decided) or the input
+ * ends, then read spool_charset_sniff_result().  The members are private.
  */
 typedef struct {
         size_t seen; /* bytes fed */
         size_t utf8_votes, gb_votes;
         int decided;
-        int result;            /* ql_charset_t once decided */
+        int result;            /* spool_charset_t once decided */
         unsigned char head[4]; /* first bytes, for the BOM */
         size_t head_n;
         /* the current line */
@@ -58,35 +58,35 @@ typedef struct {
         unsigned utf8_lo, utf8_hi; /* allowed range of the next one */
         unsigned gb_state;         /* bytes of a GB18030 character seen */
         unsigned char gb_lead;
-} ql_charset_sniff_t;
+} spool_charset_sniff_t;
 
-void ql_charset_sniff_init(ql_charset_sniff_t *s);
+void spool_charset_sniff_init(spool_charset_sniff_t *s);
 /* Feed len bytes.  Returns 1 once the encoding is decided (later calls do
  * nothing), 0 while more input would help. */
-int ql_charset_sniff_feed(ql_charset_sniff_t *s, const void *buf, size_t len);
+int spool_charset_sniff_feed(spool_charset_sniff_t *s, const void *buf, size_t len);
 /* The decision; at the end of the input it counts the last line too. */
-ql_charset_t ql_charset_sniff_result(ql_charset_sniff_t *s);
+spool_charset_t spool_charset_sniff_result(spool_charset_sniff_t *s);
 
 /*
  * Conversion to UTF-8.
  */
-typedef struct ql_charset_conv_s ql_charset_conv_t;
+typedef struct spool_charset_conv_s spool_charset_conv_t;
 
 /* A converter from cs.  NULL with errstr if iconv has no such converter. */
-ql_charset_conv_t *ql_charset_conv_new(ql_charset_t cs, char *errstr,
+spool_charset_conv_t *spool_charset_conv_new(spool_charset_t cs, char *errstr,
                                        size_t errstr_size);
-void ql_charset_conv_destroy(ql_charset_conv_t *c); /* accepts NULL */
+void spool_charset_conv_destroy(spool_charset_conv_t *c); /* accepts NULL */
 
 /* Convert the next len bytes of the stream.  *out (OUT) points at the UTF-8
  * produced, *out_len (OUT) bytes; it stays valid until the next call.  A
  * character split across calls is completed by the next call; with final=1
  * an incomplete one at the end counts as invalid.  Returns 0, or -1 if
  * memory ran out (errstr). */
-int ql_charset_conv(ql_charset_conv_t *c, const void *in, size_t len, int final,
+int spool_charset_conv(spool_charset_conv_t *c, const void *in, size_t len, int final,
                     const char **out, size_t *out_len, char *errstr,
                     size_t errstr_size);
 
 /* Invalid sequences met so far (each became one 0xFF byte). */
-size_t ql_charset_conv_invalid(const ql_charset_conv_t *c);
+size_t spool_charset_conv_invalid(const spool_charset_conv_t *c);
 
 #endif

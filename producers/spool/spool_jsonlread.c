@@ -1,26 +1,26 @@
 /*
- * ql_jsonlread: lines -> documents.  A line that arrives whole inside one
+ * spool_jsonlread: lines -> documents.  A line that arrives whole inside one
  * chunk is parsed where it lies; only a line split across chunks is copied
  * into the line buffer, which never grows past max_line_bytes.
  */
-#include "ql_jsonlread.h"
+#include "spool_jsonlread.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ql_grow.h"
+#include "spool_grow.h"
 
 #define DEFAULT_MAX_LINE (4u << 20)
 
-struct ql_jsonlread_s {
-        ql_jsonlread_opts_t o;
+struct spool_jsonlread_s {
+        spool_jsonlread_opts_t o;
         size_t line; /* of the next byte */
         char *buf;   /* a line begun in an earlier chunk */
         size_t buf_n, buf_cap;
         size_t over; /* bytes of the current line, once it is too long */
         ql_problems_t errors, warnings;
-        ql_jsonlread_lines_t *lines_out; /* splitting: lines go here */
+        spool_jsonlread_lines_t *lines_out; /* splitting: lines go here */
 };
 
 /* Lines split off by one reader for another to read: each line's number,
@@ -30,16 +30,16 @@ typedef struct {
         size_t line, off, len, over;
 } line_t;
 
-struct ql_jsonlread_lines_s {
+struct spool_jsonlread_lines_s {
         char *text;
         size_t text_n, text_cap;
         line_t *v;
         size_t n, cap;
 };
 
-ql_jsonlread_t *ql_jsonlread_new(const ql_jsonlread_opts_t *opts)
+spool_jsonlread_t *spool_jsonlread_new(const spool_jsonlread_opts_t *opts)
 {
-        ql_jsonlread_t *r = calloc(1, sizeof(*r));
+        spool_jsonlread_t *r = calloc(1, sizeof(*r));
         if (!r)
                 return NULL;
         if (opts)
@@ -52,7 +52,7 @@ ql_jsonlread_t *ql_jsonlread_new(const ql_jsonlread_opts_t *opts)
         return r;
 }
 
-void ql_jsonlread_destroy(ql_jsonlread_t *r)
+void spool_jsonlread_destroy(spool_jsonlread_t *r)
 {
         if (!r)
                 return;
@@ -85,13 +85,13 @@ static int blank(const char *s, size_t len)
 }
 
 /* Splitting: the line appended to lines_out.  -1 if memory ran out. */
-static int put_line(ql_jsonlread_t *r, const char *s, size_t len)
+static int put_line(spool_jsonlread_t *r, const char *s, size_t len)
 {
-        ql_jsonlread_lines_t *out = r->lines_out;
+        spool_jsonlread_lines_t *out = r->lines_out;
         if (r->over)
                 len = 0; /* not held: only its number and that it was long */
-        if (ql_grow(&out->v, &out->cap, out->n + 1, sizeof(*out->v)) ||
-            ql_grow(&out->text, &out->text_cap, out->text_n + len, 1))
+        if (spool_grow(&out->v, &out->cap, out->n + 1, sizeof(*out->v)) ||
+            spool_grow(&out->text, &out->text_cap, out->text_n + len, 1))
                 return -1;
         out->v[out->n++] = (line_t){r->line, out->text_n, len, r->over};
         if (len)
@@ -102,8 +102,8 @@ static int put_line(ql_jsonlread_t *r, const char *s, size_t len)
 
 /* One whole line (without its line feed).  Returns fn's verdict, or -1
  * when splitting ran out of memory. */
-static int take_line(ql_jsonlread_t *r, const char *s, size_t len,
-                     ql_jsonlread_fn fn, void *arg)
+static int take_line(spool_jsonlread_t *r, const char *s, size_t len,
+                     spool_jsonlread_fn fn, void *arg)
 {
         if (r->lines_out)
                 return put_line(r, s, len);
@@ -136,7 +136,7 @@ static int take_line(ql_jsonlread_t *r, const char *s, size_t len,
         }
         const char *report_no =
             doc && json_is_object(doc) ? ql_result_str(doc, "report_no") : NULL;
-        ql_jsonlread_rec_t rec = {
+        spool_jsonlread_rec_t rec = {
             .line = line,
             .report_no = report_no,
             .doc = r->errors.n ? NULL : doc,
@@ -151,7 +151,7 @@ static int take_line(ql_jsonlread_t *r, const char *s, size_t len,
 }
 
 /* Keep part of a line for later; past the limit only count it. */
-static int hold(ql_jsonlread_t *r, const char *s, size_t len)
+static int hold(spool_jsonlread_t *r, const char *s, size_t len)
 {
         if (r->over || r->buf_n + len > r->o.max_line_bytes) {
                 r->over += r->buf_n + len;
@@ -173,19 +173,19 @@ static int hold(ql_jsonlread_t *r, const char *s, size_t len)
         return 0;
 }
 
-ql_jsonlread_rc_t ql_jsonlread_feed(ql_jsonlread_t *r, const char *buf,
-                                    size_t len, ql_jsonlread_fn fn, void *arg)
+spool_jsonlread_rc_t spool_jsonlread_feed(spool_jsonlread_t *r, const char *buf,
+                                    size_t len, spool_jsonlread_fn fn, void *arg)
 {
         while (len > 0) {
                 const char *nl = memchr(buf, '\n', len);
                 if (!nl)
-                        return hold(r, buf, len) ? QL_JSONLREAD_NOMEM
-                                                 : QL_JSONLREAD_OK;
+                        return hold(r, buf, len) ? SPOOL_JSONLREAD_NOMEM
+                                                 : SPOOL_JSONLREAD_OK;
                 size_t n = (size_t)(nl - buf);
                 int stop;
                 if (r->buf_n || r->over) {
                         if (hold(r, buf, n))
-                                return QL_JSONLREAD_NOMEM;
+                                return SPOOL_JSONLREAD_NOMEM;
                         stop = take_line(r, r->buf, r->buf_n, fn, arg);
                         r->buf_n = 0;
                         r->over = 0;
@@ -200,37 +200,37 @@ ql_jsonlread_rc_t ql_jsonlread_feed(ql_jsonlread_t *r, const char *buf,
                 buf += n + 1;
                 len -= n + 1;
                 if (stop < 0)
-                        return QL_JSONLREAD_NOMEM;
+                        return SPOOL_JSONLREAD_NOMEM;
                 if (stop)
-                        return QL_JSONLREAD_STOPPED;
+                        return SPOOL_JSONLREAD_STOPPED;
         }
-        return QL_JSONLREAD_OK;
+        return SPOOL_JSONLREAD_OK;
 }
 
-ql_jsonlread_rc_t ql_jsonlread_end(ql_jsonlread_t *r, ql_jsonlread_fn fn,
+spool_jsonlread_rc_t spool_jsonlread_end(spool_jsonlread_t *r, spool_jsonlread_fn fn,
                                    void *arg)
 {
         if (!r->buf_n && !r->over)
-                return QL_JSONLREAD_OK;
+                return SPOOL_JSONLREAD_OK;
         int stop = take_line(r, r->buf, r->buf_n, fn, arg);
         r->buf_n = 0;
         r->over = 0;
         r->line++;
-        return stop < 0 ? QL_JSONLREAD_NOMEM
-               : stop   ? QL_JSONLREAD_STOPPED
-                        : QL_JSONLREAD_OK;
+        return stop < 0 ? SPOOL_JSONLREAD_NOMEM
+               : stop   ? SPOOL_JSONLREAD_STOPPED
+                        : SPOOL_JSONLREAD_OK;
 }
 
 /* ------------------------------------------------------------------------
  * Lines split off for other readers
  */
 
-ql_jsonlread_lines_t *ql_jsonlread_lines_new(void)
+spool_jsonlread_lines_t *spool_jsonlread_lines_new(void)
 {
-        return calloc(1, sizeof(ql_jsonlread_lines_t));
+        return calloc(1, sizeof(spool_jsonlread_lines_t));
 }
 
-void ql_jsonlread_lines_destroy(ql_jsonlread_lines_t *lines)
+void spool_jsonlread_lines_destroy(spool_jsonlread_lines_t *lines)
 {
         if (!lines)
                 return;
@@ -239,31 +239,31 @@ void ql_jsonlread_lines_destroy(ql_jsonlread_lines_t *lines)
         free(lines);
 }
 
-size_t ql_jsonlread_lines_count(const ql_jsonlread_lines_t *lines)
+size_t spool_jsonlread_lines_count(const spool_jsonlread_lines_t *lines)
 {
         return lines->n;
 }
 
-size_t ql_jsonlread_lines_bytes(const ql_jsonlread_lines_t *lines)
+size_t spool_jsonlread_lines_bytes(const spool_jsonlread_lines_t *lines)
 {
         return lines->text_n;
 }
 
-ql_jsonlread_rc_t ql_jsonlread_split(ql_jsonlread_t *r, const char *buf,
+spool_jsonlread_rc_t spool_jsonlread_split(spool_jsonlread_t *r, const char *buf,
                                      size_t len, int end,
-                                     ql_jsonlread_lines_t *out)
+                                     spool_jsonlread_lines_t *out)
 {
         r->lines_out = out;
-        ql_jsonlread_rc_t rc = ql_jsonlread_feed(r, buf, len, NULL, NULL);
-        if (rc == QL_JSONLREAD_OK && end)
-                rc = ql_jsonlread_end(r, NULL, NULL);
+        spool_jsonlread_rc_t rc = spool_jsonlread_feed(r, buf, len, NULL, NULL);
+        if (rc == SPOOL_JSONLREAD_OK && end)
+                rc = spool_jsonlread_end(r, NULL, NULL);
         r->lines_out = NULL;
         return rc;
 }
 
-ql_jsonlread_rc_t ql_jsonlread_take_lines(ql_jsonlread_t *r,
-                                          const ql_jsonlread_lines_t *lines,
-                                          ql_jsonlread_fn fn, void *arg)
+spool_jsonlread_rc_t spool_jsonlread_take_lines(spool_jsonlread_t *r,
+                                          const spool_jsonlread_lines_t *lines,
+                                          spool_jsonlread_fn fn, void *arg)
 {
         for (size_t i = 0; i < lines->n; i++) {
                 const line_t *l = &lines->v[i];
@@ -273,7 +273,7 @@ ql_jsonlread_rc_t ql_jsonlread_take_lines(ql_jsonlread_t *r,
                 int stop = take_line(r, text, l->len, fn, arg);
                 r->over = 0;
                 if (stop)
-                        return QL_JSONLREAD_STOPPED;
+                        return SPOOL_JSONLREAD_STOPPED;
         }
-        return QL_JSONLREAD_OK;
+        return SPOOL_JSONLREAD_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * Unit tests for ql_csvread's pass 2 on two threads' worth of readers: one
+ * Unit tests for spool_csvread's pass 2 on two threads' worth of readers: one
  * reader scans and parses pass 2 into rows, a second adopts the scan and
  * builds the reports from the rows.  For files with good reports, split
  * reports, disagreeing rows, stray cells, bad words, quoted line breaks,
@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "ql_csvread.h"
+#include "spool_csvread.h"
 #include "seen.h"
 
 static const char header[] =
@@ -51,57 +51,57 @@ static const char body[] =
     "  \n" ROW("R8", CC2, "泄漏电流", "PASS", "CONFORMING");
 
 /* Every report as one line of text (seen.h). */
-static int record(void *arg, const ql_csvread_rec_t *rec)
+static int record(void *arg, const spool_csvread_rec_t *rec)
 {
         return seen_log_add(arg, rec->line, rec->report_no, rec->doc,
                             rec->errors, rec->warnings);
 }
 
-static const ql_csvread_opts_t opts = {.validate = {QL_USCC_STRICT, "XMQI"}};
+static const spool_csvread_opts_t opts = {.validate = {QL_USCC_STRICT, "XMQI"}};
 
 static char *one_reader(const char *csv, size_t stop_after)
 {
         seen_log_t lg = {.stop_after = stop_after};
-        ql_csvread_t *r = ql_csvread_new(&opts);
+        spool_csvread_t *r = spool_csvread_new(&opts);
         size_t len = strlen(csv);
-        assert_int_equal(ql_csvread_scan(r, csv, len), QL_CSVREAD_OK);
-        assert_int_equal(ql_csvread_scan_end(r), QL_CSVREAD_OK);
-        if (ql_csvread_feed(r, csv, len, record, &lg) == QL_CSVREAD_OK)
-                ql_csvread_end(r, record, &lg);
-        ql_csvread_destroy(r);
+        assert_int_equal(spool_csvread_scan(r, csv, len), SPOOL_CSVREAD_OK);
+        assert_int_equal(spool_csvread_scan_end(r), SPOOL_CSVREAD_OK);
+        if (spool_csvread_feed(r, csv, len, record, &lg) == SPOOL_CSVREAD_OK)
+                spool_csvread_end(r, record, &lg);
+        spool_csvread_destroy(r);
         return lg.text;
 }
 
 /* Pass 2 parsed slice bytes at a time, each slice's rows a batch. */
 static char *two_readers(const char *csv, size_t slice, size_t stop_after,
-                         ql_csvread_rc_t *last)
+                         spool_csvread_rc_t *last)
 {
         seen_log_t lg = {.stop_after = stop_after};
-        ql_csvread_t *a = ql_csvread_new(&opts), *b = ql_csvread_new(&opts);
+        spool_csvread_t *a = spool_csvread_new(&opts), *b = spool_csvread_new(&opts);
         size_t len = strlen(csv);
-        assert_int_equal(ql_csvread_scan(a, csv, len), QL_CSVREAD_OK);
-        assert_int_equal(ql_csvread_scan_end(a), QL_CSVREAD_OK);
-        ql_csvread_adopt_scan(b, a);
-        ql_csvread_rows_t *rows = ql_csvread_rows_new();
-        ql_csvread_rc_t rc = QL_CSVREAD_OK;
-        for (size_t off = 0; off < len && rc == QL_CSVREAD_OK; off += slice) {
+        assert_int_equal(spool_csvread_scan(a, csv, len), SPOOL_CSVREAD_OK);
+        assert_int_equal(spool_csvread_scan_end(a), SPOOL_CSVREAD_OK);
+        spool_csvread_adopt_scan(b, a);
+        spool_csvread_rows_t *rows = spool_csvread_rows_new();
+        spool_csvread_rc_t rc = SPOOL_CSVREAD_OK;
+        for (size_t off = 0; off < len && rc == SPOOL_CSVREAD_OK; off += slice) {
                 size_t n = len - off < slice ? len - off : slice;
-                ql_csvread_rows_clear(rows);
-                assert_int_equal(ql_csvread_feed_rows(a, csv + off, n, rows),
-                                 QL_CSVREAD_OK);
-                rc = ql_csvread_take_rows(b, rows, record, &lg);
+                spool_csvread_rows_clear(rows);
+                assert_int_equal(spool_csvread_feed_rows(a, csv + off, n, rows),
+                                 SPOOL_CSVREAD_OK);
+                rc = spool_csvread_take_rows(b, rows, record, &lg);
         }
-        if (rc == QL_CSVREAD_OK) {
-                ql_csvread_rows_clear(rows);
-                assert_int_equal(ql_csvread_end_rows(a, rows), QL_CSVREAD_OK);
-                rc = ql_csvread_take_rows(b, rows, record, &lg);
+        if (rc == SPOOL_CSVREAD_OK) {
+                spool_csvread_rows_clear(rows);
+                assert_int_equal(spool_csvread_end_rows(a, rows), SPOOL_CSVREAD_OK);
+                rc = spool_csvread_take_rows(b, rows, record, &lg);
         }
-        if (rc == QL_CSVREAD_OK)
-                rc = ql_csvread_take_end(b, record, &lg);
+        if (rc == SPOOL_CSVREAD_OK)
+                rc = spool_csvread_take_end(b, record, &lg);
         *last = rc;
-        ql_csvread_rows_destroy(rows);
-        ql_csvread_destroy(a);
-        ql_csvread_destroy(b);
+        spool_csvread_rows_destroy(rows);
+        spool_csvread_destroy(a);
+        spool_csvread_destroy(b);
         return lg.text;
 }
 
@@ -127,9 +127,9 @@ static void test_same_reports_any_slicing(void **state)
         assert_non_null(strstr(want, "R8|{"));
         const size_t slices[] = {1, 2, 7, 64, 333, 100000};
         for (size_t i = 0; i < sizeof(slices) / sizeof(slices[0]); i++) {
-                ql_csvread_rc_t rc;
+                spool_csvread_rc_t rc;
                 char *got = two_readers(csv, slices[i], 0, &rc);
-                assert_int_equal(rc, QL_CSVREAD_OK);
+                assert_int_equal(rc, SPOOL_CSVREAD_OK);
                 assert_string_equal(got, want);
                 free(got);
         }
@@ -141,9 +141,9 @@ static void test_builder_stops(void **state)
 {
         char *csv = file_text();
         char *want = one_reader(csv, 3);
-        ql_csvread_rc_t rc;
+        spool_csvread_rc_t rc;
         char *got = two_readers(csv, 50, 3, &rc);
-        assert_int_equal(rc, QL_CSVREAD_STOPPED);
+        assert_int_equal(rc, SPOOL_CSVREAD_STOPPED);
         assert_string_equal(got, want);
         free(got);
         free(want);
@@ -155,78 +155,78 @@ static void test_builder_stops(void **state)
  * first reader.  *joined (OUT) says which.  Returns the reports, or the
  * file's problems as "BAD line N: ...". */
 static char *split_scan(const char *csv, size_t m, int *joined,
-                        const ql_csvread_opts_t *o)
+                        const spool_csvread_opts_t *o)
 {
         seen_log_t lg = {0};
         size_t len = strlen(csv);
-        ql_csvread_t *a = ql_csvread_new(o), *c = ql_csvread_new(o);
-        ql_csvread_rc_t rc = ql_csvread_scan(a, csv, m);
+        spool_csvread_t *a = spool_csvread_new(o), *c = spool_csvread_new(o);
+        spool_csvread_rc_t rc = spool_csvread_scan(a, csv, m);
         /* c: the header, a line at a time, then the second half */
-        for (size_t off = 0; off < len && !ql_csvread_has_header(c);) {
+        for (size_t off = 0; off < len && !spool_csvread_has_header(c);) {
                 const char *nl = memchr(csv + off, '\n', len - off);
                 size_t n = nl ? (size_t)(nl - (csv + off)) + 1 : len - off;
-                assert_int_equal(ql_csvread_scan(c, csv + off, n),
-                                 QL_CSVREAD_OK);
+                assert_int_equal(spool_csvread_scan(c, csv + off, n),
+                                 SPOOL_CSVREAD_OK);
                 off += n;
         }
-        assert_int_equal(ql_csvread_scan_resume(c), QL_CSVREAD_OK);
-        if (ql_csvread_scan(c, csv + m, len - m) == QL_CSVREAD_OK)
-                ql_csvread_scan_end(c);
+        assert_int_equal(spool_csvread_scan_resume(c), SPOOL_CSVREAD_OK);
+        if (spool_csvread_scan(c, csv + m, len - m) == SPOOL_CSVREAD_OK)
+                spool_csvread_scan_end(c);
         *joined = 0;
-        if (rc == QL_CSVREAD_OK)
-                *joined = ql_csvread_scan_join(a, c, &rc);
-        if (rc == QL_CSVREAD_OK && !*joined) {
-                rc = ql_csvread_scan(a, csv + m, len - m);
-                if (rc == QL_CSVREAD_OK)
-                        rc = ql_csvread_scan_end(a);
+        if (rc == SPOOL_CSVREAD_OK)
+                *joined = spool_csvread_scan_join(a, c, &rc);
+        if (rc == SPOOL_CSVREAD_OK && !*joined) {
+                rc = spool_csvread_scan(a, csv + m, len - m);
+                if (rc == SPOOL_CSVREAD_OK)
+                        rc = spool_csvread_scan_end(a);
         }
-        if (rc == QL_CSVREAD_OK) {
-                rc = ql_csvread_feed(a, csv, len, record, &lg);
-                if (rc == QL_CSVREAD_OK)
-                        ql_csvread_end(a, record, &lg);
+        if (rc == SPOOL_CSVREAD_OK) {
+                rc = spool_csvread_feed(a, csv, len, record, &lg);
+                if (rc == SPOOL_CSVREAD_OK)
+                        spool_csvread_end(a, record, &lg);
         }
-        if (rc == QL_CSVREAD_BAD_FILE) {
+        if (rc == SPOOL_CSVREAD_BAD_FILE) {
                 size_t line;
-                char *e = seen_problems_text(ql_csvread_problems(a, &line));
+                char *e = seen_problems_text(spool_csvread_problems(a, &line));
                 free(lg.text);
                 if (asprintf(&lg.text, "BAD line %zu: %s", line, e) < 0)
                         fail();
                 free(e);
         }
-        ql_csvread_destroy(a);
-        ql_csvread_destroy(c);
+        spool_csvread_destroy(a);
+        spool_csvread_destroy(c);
         return lg.text;
 }
 
 /* The same file scanned in one piece. */
-static char *whole_scan(const char *csv, const ql_csvread_opts_t *o)
+static char *whole_scan(const char *csv, const spool_csvread_opts_t *o)
 {
         seen_log_t lg = {0};
         size_t len = strlen(csv);
-        ql_csvread_t *r = ql_csvread_new(o);
-        ql_csvread_rc_t rc = ql_csvread_scan(r, csv, len);
-        if (rc == QL_CSVREAD_OK)
-                rc = ql_csvread_scan_end(r);
-        if (rc == QL_CSVREAD_OK) {
-                rc = ql_csvread_feed(r, csv, len, record, &lg);
-                if (rc == QL_CSVREAD_OK)
-                        ql_csvread_end(r, record, &lg);
+        spool_csvread_t *r = spool_csvread_new(o);
+        spool_csvread_rc_t rc = spool_csvread_scan(r, csv, len);
+        if (rc == SPOOL_CSVREAD_OK)
+                rc = spool_csvread_scan_end(r);
+        if (rc == SPOOL_CSVREAD_OK) {
+                rc = spool_csvread_feed(r, csv, len, record, &lg);
+                if (rc == SPOOL_CSVREAD_OK)
+                        spool_csvread_end(r, record, &lg);
         }
-        if (rc == QL_CSVREAD_BAD_FILE) {
+        if (rc == SPOOL_CSVREAD_BAD_FILE) {
                 size_t line;
-                char *e = seen_problems_text(ql_csvread_problems(r, &line));
+                char *e = seen_problems_text(spool_csvread_problems(r, &line));
                 free(lg.text);
                 if (asprintf(&lg.text, "BAD line %zu: %s", line, e) < 0)
                         fail();
                 free(e);
         }
-        ql_csvread_destroy(r);
+        spool_csvread_destroy(r);
         return lg.text;
 }
 
 /* Split at every line feed: the same reports (or problems) as in one
  * piece; halves joined wherever the seam is not inside a quoted field. */
-static void check_every_seam(const char *csv, const ql_csvread_opts_t *o,
+static void check_every_seam(const char *csv, const spool_csvread_opts_t *o,
                              size_t *joins, size_t *seams)
 {
         char *want = whole_scan(csv, o);
@@ -270,7 +270,7 @@ static void test_split_scan_any_seam(void **state)
 
         /* A row too long, and a quote never closed, past the seam: the
          * problem and its line as in one piece. */
-        ql_csvread_opts_t small = opts;
+        spool_csvread_opts_t small = opts;
         small.max_row_bytes = 400;
         char *bad;
         if (asprintf(&bad,
