@@ -95,10 +95,15 @@ static const setting_t settings[] = {
      "records per database transaction (split between --workers)"},
     {"batch_ms", "QL_BATCH_MS", T_INT, OFF(batch_ms), "200", QL_PROG_TRIAGE, 0,
      1, 60000, "MS", "close a batch after this long"},
-    {"workers", "QL_WORKERS", T_INT, OFF(workers), "1", QL_PROG_TRIAGE, 0, 1,
+    {"workers", "QL_WORKERS", T_INT, OFF(workers), "0", QL_PROG_TRIAGE, 0, 0,
      16, "N",
      "group members in this process, each with its own PostgreSQL "
-     "connection"},
+     "connection (0: one per core, at most 4)"},
+    {"bulk_lag", "QL_BULK_LAG", T_INT, OFF(bulk_lag), "10000", QL_PROG_TRIAGE,
+     0, 0, 1000000000, "N",
+     "with N records or more not yet stored, store batches with only their "
+     "enterprises registered and derive the cases once caught up (0: "
+     "never)"},
     {"idle_exit", NULL, T_INT, OFF(idle_exit), "0", QL_PROG_TRIAGE, 0, 0, 86400,
      "SECONDS", "exit 0 once caught up and idle this long (0: never)"},
     {"migrate_only", NULL, T_FLAG, OFF(migrate_only), "0", QL_PROG_TRIAGE, 0, 0,

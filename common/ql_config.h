@@ -56,7 +56,9 @@ typedef struct {
         char *group; /* QL_GROUP */
         int batch_size;
         int batch_ms;
-        int workers;   /* consumers in the group, one connection each */
+        int workers;   /* consumers in the group, one connection each;
+                        * 0: one per core (ql-triage caps it) */
+        int bulk_lag;  /* lag that switches ql-triage to bulk mode; 0 off */
         int idle_exit; /* seconds, 0 = run until signalled */
         int migrate_only;
         int redrive;

@@ -36,6 +36,7 @@ struct triage_batch_s {
         triage_buf_t lines, strs, bytes;
         const char **set; /* string set for triage_batch_mark() */
         size_t set_cap;
+        int bulk; /* store with registration only (triage_batch_set_bulk) */
 };
 
 const char *triage_reject_kind_name(triage_reject_kind_t kind)
@@ -294,6 +295,17 @@ void triage_batch_reset(triage_batch_t *b)
                 reject_free(&b->rejects[i]);
         b->nrows = b->nparts = b->nrejects = b->ngaps = 0;
         b->lines.len = b->strs.len = b->bytes.len = 0;
+        b->bulk = 0;
+}
+
+void triage_batch_set_bulk(triage_batch_t *b, int on)
+{
+        b->bulk = on;
+}
+
+int triage_batch_bulk(const triage_batch_t *b)
+{
+        return b->bulk;
 }
 
 void triage_batch_destroy(triage_batch_t *b)

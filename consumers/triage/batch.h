@@ -95,6 +95,11 @@ void triage_batch_destroy(triage_batch_t *b); /* accepts NULL */
 /* Empty it for the next transaction, keeping the allocated buffers. */
 void triage_batch_reset(triage_batch_t *b);
 
+/* Bulk mode (store.h): the batch's enterprises are only registered when it
+ * is stored, their cases derived later from the queue.  Off after reset. */
+void triage_batch_set_bulk(triage_batch_t *b, int on);
+int triage_batch_bulk(const triage_batch_t *b);
+
 /* Add a good record at partition/offset.  `start` is where the batch
  * starts on the partition: the offset the partition's stored offset will
  * hold when the batches before this one committed (-1: none stored); it is

@@ -188,8 +188,38 @@ int consumer_drain(triage_consumer_t *c, int revoking)
 
 /* Hand the filling batch to the writer and start filling the spare one.
  * The writer must be idle. */
+/* Bulk mode on or off for the batch about to be submitted, from this
+ * member's lag (the stored offsets against the fetcher's high watermarks,
+ * refreshed every second): on at bulk_lag, off below half of it so that a
+ * lag hovering near the mark does not flap. */
+static void choose_mode(triage_consumer_t *c)
+{
+        if (!c->bulk_lag)
+                return;
+        int64_t lag = triage_partitions_lag(c->parts);
+        if (!c->bulk && lag >= c->bulk_lag) {
+                c->bulk = 1;
+                ql_info(c->lg,
+                        "bulk mode: lag %" PRId64 " records >= %" PRId64
+                        ": batches register their enterprises only; the "
+                        "cases are derived from the queue once caught up",
+                        lag, c->bulk_lag);
+        } else if (c->bulk && lag < c->bulk_lag / 2) {
+                c->bulk = 0;
+                ql_info(c->lg,
+                        "bulk mode ends: lag %" PRId64
+                        " records; deriving the queued enterprises",
+                        lag);
+        }
+        ql_gauge_set(c->m_bulk, c->bulk);
+        if (c->bulk)
+                c->queued = 1;
+}
+
 static void submit(triage_consumer_t *c)
 {
+        choose_mode(c);
+        triage_batch_set_bulk(c->batch, c->bulk);
         triage_partitions_submit(c->parts, c->batch);
         triage_writer_submit(c->writer, c->batch);
         c->batch = c->spare;
@@ -390,6 +420,43 @@ static void check_quiet_partitions(triage_consumer_t *c, int64_t now)
         }
 }
 
+/* Derive queued enterprises for a while (store.h); the rest at the next
+ * look. */
+static void drain_queue(triage_consumer_t *c, int64_t now)
+{
+        triage_drain_stats_t d;
+        char err[512];
+        c->next_drain = now + DRAIN_OVERDUE_MS;
+        if (!c->drain_started)
+                c->drain_started = now;
+        if (triage_store_drain(c->store, DRAIN_CHUNK, DRAIN_BUDGET_MS, &d, err,
+                               sizeof(err))) {
+                ql_warn(c->lg, "deriving the queued enterprises: %s", err);
+                atomic_store(&c->pg_ok, triage_store_connected(c->store));
+                return;
+        }
+        c->drained += d.derived;
+        ql_counter_add(c->m_drained, d.derived);
+        ql_counter_add(c->m_derivation_failures, d.failed);
+        if (d.chunks)
+                ql_debug(c->lg,
+                         "derived %zu queued enterprises in %zu transactions "
+                         "(%zu failed)",
+                         d.derived, d.chunks, d.failed);
+        if (d.empty) {
+                if (c->drained || d.failed)
+                        ql_info(c->lg,
+                                "derivation queue drained: %zu enterprises "
+                                "in %.1f s",
+                                c->drained,
+                                (double)(ql_util_mono_ms() - c->drain_started) /
+                                    1000.0);
+                c->queued = 0;
+                c->drained = 0;
+                c->drain_started = 0;
+        }
+}
+
 static void periodic(triage_consumer_t *c, int64_t now)
 {
         /* The cause rules are data: a reload re-applies them, between
@@ -412,8 +479,15 @@ static void periodic(triage_consumer_t *c, int64_t now)
         if (now >= c->next_watermarks) {
                 cached_watermarks(c);
                 c->next_watermarks = now + 1000;
+                if (c->bulk)
+                        choose_mode(c); /* caught up with no batch after */
                 check_quiet_partitions(c, now);
         }
+        if (c->queued && !c->bulk && !c->resync &&
+            !triage_writer_busy(c->writer) &&
+            triage_store_connected(c->store) &&
+            (!triage_batch_pending(c->batch) || now >= c->next_drain))
+                drain_queue(c, now);
         if (c->lead && now >= c->next_retry && !c->resync &&
             !triage_writer_busy(c->writer) &&
             triage_store_connected(c->store) &&
@@ -462,7 +536,7 @@ static void periodic(triage_consumer_t *c, int64_t now)
 
 static int idle_done(triage_consumer_t *c, int64_t now)
 {
-        if (!c->idle_exit || !c->assigned || c->resync ||
+        if (!c->idle_exit || !c->assigned || c->resync || c->queued ||
             triage_batch_pending(c->batch) || triage_writer_busy(c->writer) ||
             !triage_store_connected(c->store) ||
             triage_partitions_all_loaded(c->parts) ||

@@ -36,6 +36,9 @@
 #define RETRY_MAX        20    /* enterprises per look */
 #define RETRY_BUDGET_MS  5000  /* ...started within this long (the poll waits) \
                                 */
+#define DRAIN_CHUNK      1000  /* queued enterprises per transaction */
+#define DRAIN_BUDGET_MS  1000  /* chunks started per look (the poll waits) */
+#define DRAIN_OVERDUE_MS 2000  /* ...between batches when records keep coming */
 
 
 struct triage_consumer_s {
@@ -70,6 +73,16 @@ struct triage_consumer_s {
         int64_t progress_at;
         int64_t next_retry; /* ms: look for due failed derivations */
 
+        /* Bulk mode: while this member's lag is at least bulk_lag, batches
+         * only register their enterprises; the queue they leave is
+         * derived (drained) once the lag is below half of it. */
+        int64_t bulk_lag;  /* 0: never */
+        int bulk;          /* the next batches are stored in bulk */
+        int queued;        /* the queue may hold enterprises to derive */
+        int64_t next_drain;
+        int64_t drain_started; /* ms: first chunk of this drain, 0: none */
+        size_t drained;        /* enterprises derived by this drain */
+
         atomic_int kafka_ok, pg_ok;
         triage_totals_t totals;
         /* Records that expired before they were stored, for /readyz (read
@@ -80,7 +93,9 @@ struct triage_consumer_s {
         char expired_last[160];
         ql_counter_t *m_records, *m_stored, *m_duplicates, *m_rejected,
             *m_batches, *m_pg_errors, *m_lost, *m_dlq_failures,
-            *m_dlq_truncated, *m_expired, *m_derivation_failures;
+            *m_dlq_truncated, *m_expired, *m_derivation_failures,
+            *m_drained;
+        ql_gauge_t *m_bulk;
         ql_histogram_t *m_batch_seconds;
 };
 

@@ -169,6 +169,16 @@ static void register_metrics(triage_consumer_t *c, ql_metrics_t *m)
             "Failed case derivations of an enterprise, retries included "
             "(ql.derivation_failure).",
             NULL);
+        c->m_drained = ql_metrics_counter(
+            m, "ql_triage_queued_derivations_total",
+            "Enterprises derived from the queue after bulk mode (or a "
+            "crash) left their results queued.",
+            NULL);
+        c->m_bulk = ql_metrics_gauge(
+            m, "ql_triage_bulk_mode",
+            "1 while batches only register their enterprises (lag at "
+            "--bulk-lag), the cases derived when caught up.",
+            NULL);
 }
 
 triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
@@ -195,6 +205,13 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
                 c->batch_size = 1;
         c->batch_ms = cfg->batch_ms;
         c->idle_exit = cfg->idle_exit;
+        /* Each member sees its own partitions' lag: its share of the mark. */
+        c->bulk_lag = cfg->bulk_lag > 0
+                          ? (int64_t)cfg->bulk_lag / members(cfg) + 1
+                          : 0;
+        /* A queue left by a crash (or a member that stopped mid-way) is
+         * derived as soon as there is time. */
+        c->queued = 1;
         c->backoff_ms = BACKOFF_MIN_MS;
         atomic_init(&c->kafka_ok, 0);
         atomic_init(&c->pg_ok, 0);

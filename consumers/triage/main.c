@@ -33,6 +33,7 @@
 #include "ql_util.h"
 
 #define PROG "ql-triage"
+#define MAX_AUTO_WORKERS 4 /* --workers 0 */
 
 static volatile sig_atomic_t run = 1;
 static volatile sig_atomic_t reload = 0;
@@ -283,6 +284,15 @@ int main(int argc, char **argv)
                         fprintf(stderr, PROG ": %s\n", err);
                 ql_config_free(&cfg);
                 return rc == QL_CONFIG_HELP ? 0 : 2;
+        }
+        /* --workers 0 (the default): a member per core, at most
+         * MAX_AUTO_WORKERS (docs/triage.md, Performance: the derivation
+         * stops gaining beyond what PostgreSQL's cores give it). */
+        if (!cfg.workers) {
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                cfg.workers = n < 1                  ? 1
+                              : n > MAX_AUTO_WORKERS ? MAX_AUTO_WORKERS
+                                                     : (int)n;
         }
         /* Like a bad setting, an unusable password stops the start. */
         triage_pgconn_t *pg = triage_pgconn_new(&cfg, err, sizeof(err));

@@ -17,6 +17,9 @@
  *       conflicting duplicate, kept as a reject)
  *     insert the rejects into ql.rejected_record
  *     SELECT ql.retriage(credit codes of the new rows)
+ *       or, for a batch in bulk mode (batch.h), only
+ *       SELECT ql.register_enterprises(the same codes): the results stay
+ *       queued in ql.triage_pending for triage_store_drain
  *     hook (the caller produces the dead letters and waits for them)
  *     COMMIT
  *
@@ -128,5 +131,22 @@ typedef struct {
 int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
                                    triage_retry_stats_t *out /* OUT */,
                                    char *errstr, size_t errstr_size);
+
+/* Derive the queued enterprises (bulk mode's backlog, or a queue a crash
+ * left): chunks of up to max_codes enterprises, each taken with
+ * ql.pending_enterprises (locked for its transaction; those another member
+ * derives, or whose derivation is failing, are left) and derived with
+ * ql.retriage in one transaction; a chunk the case rules refuse is redone
+ * one enterprise at a time, a failing one recorded in
+ * ql.derivation_failure as for a batch.  Starts no chunk after budget_ms.
+ * Only when no batch is being written.  0 with the counts (out->empty: the
+ * queue had nothing more for this member), or -1 with errstr. */
+typedef struct {
+        size_t chunks, derived, failed;
+        int empty;
+} triage_drain_stats_t;
+int triage_store_drain(triage_store_t *s, int max_codes, int budget_ms,
+                       triage_drain_stats_t *out /* OUT */, char *errstr,
+                       size_t errstr_size);
 
 #endif

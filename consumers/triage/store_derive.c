@@ -62,6 +62,60 @@ static attempt_t record_failure(triage_store_t *s, const char *code,
         return ATTEMPT_OK;
 }
 
+/* ql.retriage of one enterprise under a savepoint: a failure is logged,
+ * recorded in ql.derivation_failure (counted in *failures) and rolled back
+ * to the savepoint, so the transaction goes on without it. */
+static attempt_t derive_one(triage_store_t *s, const char *code,
+                            size_t *failures, char *errstr, size_t errstr_size)
+{
+        err_class_t cls;
+        triage_buf_t one = {0};
+        const char *v[] = {code};
+        if (triage_buf_array_literal(&one, v, 1)) {
+                snprintf(errstr, errstr_size, "out of memory");
+                return ATTEMPT_FAULT;
+        }
+        if (store_command(s, "SAVEPOINT triage_retriage", &cls, errstr,
+                          errstr_size)) {
+                triage_buf_free(&one);
+                return ATTEMPT_FAULT;
+        }
+        const char *params[] = {one.buf};
+        PGresult *r = store_run(s, "retriage", 1, params, NULL, NULL);
+        char why[512];
+        int rc = store_check(s, r, PGRES_TUPLES_OK, "ql.retriage", &cls, why,
+                             sizeof(why));
+        PQclear(r);
+        attempt_t a = ATTEMPT_OK;
+        if (rc && cls == ERR_TRANSIENT) {
+                snprintf(errstr, errstr_size, "%s", why);
+                a = ATTEMPT_FAULT;
+        } else if (rc) {
+                ql_error(s->lg,
+                         "retriage of enterprise %s failed, its case "
+                         "is left as it was; recorded in "
+                         "ql.derivation_failure and retried: %s",
+                         code, why);
+                if (store_command(s, "ROLLBACK TO SAVEPOINT triage_retriage",
+                                  &cls, errstr, errstr_size))
+                        a = ATTEMPT_FAULT;
+                else
+                        a = record_failure(s, code, why, errstr, errstr_size);
+                if (a == ATTEMPT_OK)
+                        (*failures)++;
+        } else {
+                a = resolve_failures(s, one.buf, "with its next results",
+                                     errstr, errstr_size);
+        }
+        triage_buf_free(&one);
+        if (a != ATTEMPT_OK)
+                return a;
+        if (store_command(s, "RELEASE SAVEPOINT triage_retriage", &cls, errstr,
+                          errstr_size))
+                return ATTEMPT_FAULT;
+        return ATTEMPT_OK;
+}
+
 attempt_t store_retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                          size_t *failures, char *errstr, size_t errstr_size)
 {
@@ -74,6 +128,19 @@ attempt_t store_retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
         if (!n)
                 return ATTEMPT_OK;
         err_class_t cls;
+        if (!one_by_one && triage_batch_bulk(b)) {
+                /* Derived later from the queue (triage_store_drain); a
+                 * refusal here redoes the batch row by row, derived. */
+                const char *params[] = {s->scratch.buf};
+                PGresult *r = store_run(s, "register", 1, params, NULL, NULL);
+                int rc = store_check(s, r, PGRES_TUPLES_OK,
+                                     "ql.register_enterprises", &cls, errstr,
+                                     errstr_size);
+                PQclear(r);
+                if (!rc)
+                        return ATTEMPT_OK;
+                return cls == ERR_TRANSIENT ? ATTEMPT_FAULT : ATTEMPT_ROW;
+        }
         if (!one_by_one) {
                 const char *params[] = {s->scratch.buf};
                 PGresult *r = store_run(s, "retriage", 1, params, NULL, NULL);
@@ -100,52 +167,9 @@ attempt_t store_retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                             !strcmp(code, triage_batch_row_credit_code(b, j));
                 if (seen)
                         continue;
-                triage_buf_t one = {0};
-                const char *v[] = {code};
-                if (triage_buf_array_literal(&one, v, 1)) {
-                        snprintf(errstr, errstr_size, "out of memory");
-                        return ATTEMPT_FAULT;
-                }
-                if (store_command(s, "SAVEPOINT triage_retriage", &cls, errstr,
-                            errstr_size)) {
-                        triage_buf_free(&one);
-                        return ATTEMPT_FAULT;
-                }
-                const char *params[] = {one.buf};
-                PGresult *r = store_run(s, "retriage", 1, params, NULL, NULL);
-                char why[512];
-                int rc = store_check(s, r, PGRES_TUPLES_OK, "ql.retriage", &cls, why,
-                               sizeof(why));
-                PQclear(r);
-                attempt_t a = ATTEMPT_OK;
-                if (rc && cls == ERR_TRANSIENT) {
-                        snprintf(errstr, errstr_size, "%s", why);
-                        a = ATTEMPT_FAULT;
-                } else if (rc) {
-                        ql_error(s->lg,
-                                 "retriage of enterprise %s failed, its case "
-                                 "is left as it was; recorded in "
-                                 "ql.derivation_failure and retried: %s",
-                                 code, why);
-                        if (store_command(s, "ROLLBACK TO SAVEPOINT triage_retriage",
-                                    &cls, errstr, errstr_size))
-                                a = ATTEMPT_FAULT;
-                        else
-                                a = record_failure(s, code, why, errstr,
-                                                   errstr_size);
-                        if (a == ATTEMPT_OK)
-                                (*failures)++;
-                } else {
-                        a = resolve_failures(s, one.buf,
-                                             "with its next results", errstr,
-                                             errstr_size);
-                }
-                triage_buf_free(&one);
+                attempt_t a = derive_one(s, code, failures, errstr, errstr_size);
                 if (a != ATTEMPT_OK)
                         return a;
-                if (store_command(s, "RELEASE SAVEPOINT triage_retriage", &cls,
-                            errstr, errstr_size))
-                        return ATTEMPT_FAULT;
         }
         return ATTEMPT_OK;
 }
@@ -281,3 +305,116 @@ int triage_store_recategorize(triage_store_t *s, long *changed, char *errstr,
         return rc;
 }
 
+/* One chunk of the queue in one transaction: 1 derived (*n enterprises),
+ * 0 nothing queued for this member, -1 a fault (errstr). */
+static int drain_chunk(triage_store_t *s, const char *limit, size_t *n,
+                       size_t *failures, char *errstr, size_t errstr_size)
+{
+        err_class_t cls;
+        const char *params[] = {limit};
+        for (int one_by_one = 0; one_by_one < 2; one_by_one++) {
+                *n = 0;
+                if (store_command(s, "BEGIN", &cls, errstr, errstr_size))
+                        return -1;
+                PGresult *codes = store_run(s, "pending", 1, params, NULL, NULL);
+                if (store_check(s, codes, PGRES_TUPLES_OK, "ql.pending_enterprises",
+                          &cls, errstr, errstr_size)) {
+                        PQclear(codes);
+                        return -1;
+                }
+                *n = (size_t)PQntuples(codes);
+                attempt_t a = ATTEMPT_OK;
+                if (!*n) {
+                        PQclear(codes);
+                        return store_command(s, "COMMIT", &cls, errstr, errstr_size)
+                                   ? -1
+                                   : 0;
+                }
+                if (!one_by_one) {
+                        const char **v = malloc(*n * sizeof(*v));
+                        s->scratch.len = 0;
+                        if (!v) {
+                                snprintf(errstr, errstr_size, "out of memory");
+                                a = ATTEMPT_FAULT;
+                        } else {
+                                for (size_t i = 0; i < *n; i++)
+                                        v[i] = PQgetvalue(codes, (int)i, 0);
+                                if (triage_buf_array_literal(&s->scratch, v,
+                                                             *n)) {
+                                        snprintf(errstr, errstr_size,
+                                                 "out of memory");
+                                        a = ATTEMPT_FAULT;
+                                }
+                                free(v);
+                        }
+                        if (a == ATTEMPT_OK) {
+                                const char *p[] = {s->scratch.buf};
+                                PGresult *r =
+                                    store_run(s, "retriage", 1, p, NULL, NULL);
+                                if (store_check(s, r, PGRES_TUPLES_OK, "ql.retriage",
+                                          &cls, errstr, errstr_size))
+                                        a = cls == ERR_TRANSIENT ? ATTEMPT_FAULT
+                                                                 : ATTEMPT_ROW;
+                                PQclear(r);
+                        }
+                } else {
+                        for (size_t i = 0; i < *n && a == ATTEMPT_OK; i++)
+                                a = derive_one(s, PQgetvalue(codes, (int)i, 0),
+                                               failures, errstr, errstr_size);
+                }
+                PQclear(codes);
+                if (a == ATTEMPT_OK &&
+                    !store_command(s, "COMMIT", &cls, errstr, errstr_size))
+                        return 1;
+                if (triage_store_connected(s) &&
+                    PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
+                        char ignore[256];
+                        if (store_command(s, "ROLLBACK", NULL, ignore,
+                                    sizeof(ignore)))
+                                triage_store_disconnect(s);
+                }
+                if (a != ATTEMPT_ROW)
+                        return -1;
+                /* The case rules refused one of the chunk: again, each
+                 * enterprise under its own savepoint. */
+                ql_warn(s->lg,
+                        "derivation of %zu queued enterprises refused (%s); "
+                        "deriving them one by one",
+                        *n, errstr);
+        }
+        return -1;
+}
+
+int triage_store_drain(triage_store_t *s, int max_codes, int budget_ms,
+                       triage_drain_stats_t *out, char *errstr,
+                       size_t errstr_size)
+{
+        int64_t until = ql_util_mono_ms() + budget_ms;
+        memset(out, 0, sizeof(*out));
+        if (!triage_store_connected(s)) {
+                snprintf(errstr, errstr_size, "PostgreSQL: not connected");
+                return -1;
+        }
+        char limit[16];
+        snprintf(limit, sizeof(limit), "%d", max_codes);
+        while (ql_util_mono_ms() < until) {
+                size_t n, failures = 0;
+                long open_before = s->open_failures;
+                int rc = drain_chunk(s, limit, &n, &failures, errstr,
+                                     errstr_size);
+                if (rc < 0) {
+                        s->open_failures = open_before;
+                        if (s->conn && PQstatus(s->conn) != CONNECTION_OK)
+                                triage_store_disconnect(s);
+                        return -1;
+                }
+                if (!rc) {
+                        out->empty = 1;
+                        break;
+                }
+                out->chunks++;
+                out->derived += n - failures;
+                out->failed += failures;
+        }
+        return 0;
+}

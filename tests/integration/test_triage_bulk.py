@@ -1,0 +1,109 @@
+"""ql-triage's bulk mode: a backlog is stored with only the registration of
+its enterprises and derived once it has caught up, leaving the state a
+batch-by-batch derivation leaves.
+
+A backlog of originals and rechecks (rechecks keyed apart from their
+originals, so they arrive through other partitions and in other batches) is
+produced before ql-triage starts, two members, --bulk-lag below the
+backlog.  Checked: the log says bulk mode was entered and the queue
+drained; nothing is left in ql.triage_pending; the derived state equals a
+full re-derivation (ql.retriage_all changes nothing); an enterprise whose
+derivation fails during the drain is recorded in ql.derivation_failure,
+keeps its results queued and does not stall the drain, nor is it retried
+by the drain (its attempts grow only by the retry's backoff); records that
+arrive after the catch-up are derived batch by batch (no second bulk
+phase).
+"""
+import os
+import re
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_triage_lib as T  # noqa: E402
+from test_triage_workers_shared import SNAPSHOT, docs  # noqa: E402
+
+fail = T.qltest.fail
+
+
+def main():
+    with T.Env("ql_test_triage_bulk") as env:
+        m = env.triage("--migrate-only", name="migrate")
+        if m.wait(60) != 0:
+            fail("--migrate-only failed:\n" + m.text())
+        # Enterprises 1000, 1002, ... 1010 have nonconforming results (docs()).
+        failing = T.credit_code(1002)
+        T.sql("CREATE FUNCTION public.qltest_refuse() RETURNS trigger "
+              "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+              "'qltest: derivation refused for %', NEW.credit_code; END $$")
+        T.sql("CREATE TRIGGER qltest_refuse BEFORE INSERT OR UPDATE ON "
+              "ql.finding FOR EACH ROW WHEN (NEW.credit_code = '%s') "
+              "EXECUTE FUNCTION public.qltest_refuse()" % failing)
+
+        backlog = docs()
+        msgs = [(d["result_id"].encode(), T.encode(d)) for d in backlog]
+        T.produce(env.brokers, msgs)
+        t = env.triage("--workers", "2", "--batch-size", "40", "--batch-ms", "50",
+                       "--bulk-lag", "100")
+        T.wait_for("the backlog stored and the queue drained",
+                   lambda: T.caught_up(env.brokers, len(msgs)) and
+                   "derivation queue drained" in t.text() or not t.alive(), 90)
+        if not t.alive():
+            fail("ql-triage exited:\n" + t.text()[-3000:])
+        log = t.text()
+        if not re.search(r"bulk mode: lag \d+ records", log):
+            fail("bulk mode was not entered:\n" + log[-3000:])
+        if T.count("ql.triage_pending", "credit_code <> '%s'" % failing):
+            fail("results of healthy enterprises left queued")
+        if not T.count("ql.triage_pending", "credit_code = '%s'" % failing):
+            fail("the failing enterprise's results are not queued any more")
+        rows = T.sql("SELECT attempts FROM ql.derivation_failure "
+                     "WHERE credit_code = '%s' AND resolved_at IS NULL" % failing)
+        if not rows:
+            fail("the failed derivation in the drain is not recorded:\n" + log[-3000:])
+        if int(rows[0]) > 3:
+            fail("the drain retries the failing enterprise at once: %s attempts" % rows[0])
+        cases = T.sql("SELECT count(DISTINCT credit_code) FROM ql.enforcement_case")
+        if int(cases[0]) != 5:
+            fail("only %s enterprises have cases after the drain" % cases[0])
+
+        # The cause removed: the retry derives it; then the whole state is
+        # what a full re-derivation gives.
+        T.sql("DROP TRIGGER qltest_refuse ON ql.finding")
+        T.wait_for("the failing enterprise derived by the retry",
+                   lambda: not T.count("ql.triage_pending"), 60)
+        before = T.sql(SNAPSHOT)
+        failing_originals = sum(1 for d in backlog if d["kind"] == "SUPERVISION"
+                                and d["verdict"] == "NONCONFORMING")
+        if sum(1 for r in before if r.startswith("original ")) != failing_originals:
+            fail("%d originals derived, want %d" % (
+                sum(1 for r in before if r.startswith("original ")), failing_originals))
+        T.sql("SELECT ql.retriage_all()")
+        after = T.sql(SNAPSHOT)
+        if before != after:
+            gone = sorted(set(before) - set(after))[:10]
+            new = sorted(set(after) - set(before))[:10]
+            fail("a full re-derivation changed the state bulk mode left:\n"
+                 "  only before: %s\n  only after: %s" % (gone, new))
+
+        # Caught up: what comes now is derived with its batch.
+        phases = len(re.findall(r"bulk mode: lag", t.text()))
+        late = [T.make_doc(50000 + i, code=T.credit_code(2000 + i),
+                           verdict="NONCONFORMING") for i in range(5)]
+        T.produce(env.brokers, [(d["result_id"].encode(), T.encode(d)) for d in late])
+        T.wait_for("the late results stored",
+                   lambda: T.caught_up(env.brokers, len(msgs) + len(late)), 60)
+        if T.count("ql.enforcement_case", "credit_code IN (%s)" % ", ".join(
+                "'%s'" % d["enterprise"]["credit_code"] for d in late)) != len(late):
+            fail("the late results' cases were not derived with their batch")
+        if len(re.findall(r"bulk mode: lag", t.text())) != phases:
+            fail("a second bulk phase for 5 records:\n" + t.text()[-3000:])
+        t.signal(signal.SIGTERM)
+        if t.wait(30) != 0:
+            fail("SIGTERM: exit status %s" % t.proc.returncode)
+    print("ok: %d records stored in bulk by two members, the queue drained around a "
+          "failing enterprise, the state equals a full re-derivation" % len(msgs))
+
+
+if __name__ == "__main__":
+    main()
