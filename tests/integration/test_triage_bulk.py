@@ -57,12 +57,21 @@ def main():
             fail("results of healthy enterprises left queued")
         if not T.count("ql.triage_pending", "credit_code = '%s'" % failing):
             fail("the failing enterprise's results are not queued any more")
-        rows = T.sql("SELECT attempts FROM ql.derivation_failure "
+        rows = T.sql("SELECT attempts, extract(epoch FROM last_failed_at - first_failed_at) "
+                     "FROM ql.derivation_failure "
                      "WHERE credit_code = '%s' AND resolved_at IS NULL" % failing)
         if not rows:
             fail("the failed derivation in the drain is not recorded:\n" + log[-3000:])
-        if int(rows[0]) > 3:
-            fail("the drain retries the failing enterprise at once: %s attempts" % rows[0])
+        attempts, span = int(rows[0].split("|")[0]), float(rows[0].split("|")[1])
+        # The retry's backoff (5 s, 10 s, 20 s, ...) allows n attempts in
+        # 5 * (2^(n-1) - 1) s; two more for batches that carried its results
+        # after bulk mode ended.
+        allowed = 1
+        while 5 * (2 ** allowed - 1) <= span:
+            allowed += 1
+        if attempts > allowed + 2:
+            fail("the failing enterprise was retried %d times in %.1f s: not by the "
+                 "retry's backoff" % (attempts, span))
         cases = T.sql("SELECT count(DISTINCT credit_code) FROM ql.enforcement_case")
         if int(cases[0]) != 5:
             fail("only %s enterprises have cases after the drain" % cases[0])

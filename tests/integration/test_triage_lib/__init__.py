@@ -317,10 +317,14 @@ class Env:
         e.update({"QL_BROKERS": self.brokers, "QL_PG": os.environ["QL_PG"],
                   "QL_SCHEMA_DIR": qltest.SCHEMA_DIR,
                   "QL_SQL_DIR": os.path.join(QL_SRC, "schemas/sql"),
-                  "QL_LOG_LEVEL": "info"})
+                  "QL_LOG_LEVEL": "info",
+                  # One member unless a test asks for more (the default is
+                  # one per core): the tests' timings and log lines assume
+                  # one.  None in extra removes a variable.
+                  "QL_WORKERS": "1"})
         e.update(self.extra)
         e.update(more)
-        return e
+        return {k: v for k, v in e.items() if v is not None}
 
     def fast_group_config(self):
         """A -c FILE that lets the group notice a killed member in seconds
