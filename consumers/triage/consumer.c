@@ -190,8 +190,8 @@ int consumer_drain(triage_consumer_t *c, int revoking)
  * The writer must be idle. */
 /* Bulk mode on or off for the batch about to be submitted, from this
  * member's lag (the stored offsets against the fetcher's high watermarks,
- * refreshed every second): on at bulk_lag, off below half of it so that a
- * lag hovering near the mark does not flap. */
+ * refreshed every second): on at bulk_lag, off below half of it (or when
+ * caught up) so that a lag hovering near the mark does not flap. */
 static void choose_mode(triage_consumer_t *c)
 {
         if (!c->bulk_lag)
@@ -204,7 +204,7 @@ static void choose_mode(triage_consumer_t *c)
                         ": batches register their enterprises only; the "
                         "cases are derived from the queue once caught up",
                         lag, c->bulk_lag);
-        } else if (c->bulk && lag < c->bulk_lag / 2) {
+        } else if (c->bulk && (lag < c->bulk_lag / 2 || !lag)) {
                 c->bulk = 0;
                 ql_info(c->lg,
                         "bulk mode ends: lag %" PRId64
