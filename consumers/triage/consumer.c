@@ -206,6 +206,7 @@ static void choose_mode(triage_consumer_t *c)
                         lag, c->bulk_lag);
         } else if (c->bulk && (lag < c->bulk_lag / 2 || !lag)) {
                 c->bulk = 0;
+                c->bulk_done = 1;
                 ql_info(c->lg,
                         "bulk mode ends: lag %" PRId64
                         " records; deriving the queued enterprises",
@@ -444,7 +445,10 @@ static void drain_queue(triage_consumer_t *c, int64_t now)
                          "(%zu failed)",
                          d.derived, d.chunks, d.failed);
         if (d.empty) {
-                if (c->drained || d.failed)
+                /* Said after every bulk phase (the batches after it may
+                 * have derived the queue already) and whenever a drain
+                 * derived something (a queue left by a crash). */
+                if (c->drained || d.failed || c->bulk_done)
                         ql_info(c->lg,
                                 "derivation queue drained: %zu enterprises "
                                 "in %.1f s",
@@ -452,6 +456,7 @@ static void drain_queue(triage_consumer_t *c, int64_t now)
                                 (double)(ql_util_mono_ms() - c->drain_started) /
                                     1000.0);
                 c->queued = 0;
+                c->bulk_done = 0;
                 c->drained = 0;
                 c->drain_started = 0;
         }

@@ -79,6 +79,7 @@ struct triage_consumer_s {
         int64_t bulk_lag;  /* 0: never */
         int bulk;          /* the next batches are stored in bulk */
         int queued;        /* the queue may hold enterprises to derive */
+        int bulk_done;     /* a bulk phase ended; its drain not yet done */
         int64_t next_drain;
         int64_t drain_started; /* ms: first chunk of this drain, 0: none */
         size_t drained;        /* enterprises derived by this drain */

@@ -18,6 +18,7 @@ import os
 import re
 import signal
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_triage_lib as T  # noqa: E402
@@ -45,9 +46,13 @@ def main():
         T.produce(env.brokers, msgs)
         t = env.triage("--workers", "2", "--batch-size", "40", "--batch-ms", "50",
                        "--bulk-lag", "100")
-        T.wait_for("the backlog stored and the queue drained",
-                   lambda: T.caught_up(env.brokers, len(msgs)) and
-                   "derivation queue drained" in t.text() or not t.alive(), 90)
+        deadline = time.time() + 120
+        while not (T.caught_up(env.brokers, len(msgs)) and
+                   "derivation queue drained" in t.text()) and t.alive():
+            if time.time() > deadline:
+                fail("backlog not stored and drained in 120 s: %d rows, %d queued; log:\n%s"
+                     % (T.count(), T.count("ql.triage_pending"), t.text()[-6000:]))
+            time.sleep(0.2)
         if not t.alive():
             fail("ql-triage exited:\n" + t.text()[-3000:])
         log = t.text()
