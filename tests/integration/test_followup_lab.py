@@ -7,12 +7,11 @@ retest from a lab registered in ql.followup_lab applies at once.
 """
 import os
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import broker, pg, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 OFFICER = "ql_test_fl_officer"
 
 
@@ -39,7 +38,7 @@ def run_triage(env, name):
 
 
 def status(result_id):
-    return T.sql("SELECT status FROM ql.nonconformity WHERE result_id = '%s'" % result_id)
+    return pg.sql("SELECT status FROM ql.nonconformity WHERE result_id = '%s'" % result_id)
 
 
 def main():
@@ -50,12 +49,12 @@ def main():
         orig_b = T.make_doc(3, code=code_b, verdict="NONCONFORMING", lab="XMQI")
         same = followup(63, orig_b, "RECHECK", "CONFORMING", "XMQI")
         # The follow-ups first: each waits for its original, then is judged.
-        T.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
-                                for d in (other, same, orig_a, orig_b)])
+        broker.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
+                                     for d in (other, same, orig_a, orig_b)])
         run_triage(env, "first")
 
-        got = T.sql("SELECT reason FROM ql.followup_link WHERE result_id = '%s'"
-                    % other["result_id"])
+        got = pg.sql("SELECT reason FROM ql.followup_link WHERE result_id = '%s'"
+                     % other["result_id"])
         if got != ["OTHER_LAB"]:
             fail("another lab's recheck: reason %s, want OTHER_LAB" % got)
         if status(orig_a["result_id"]) != ["OPEN"]:
@@ -63,9 +62,9 @@ def main():
         if status(orig_b["result_id"]) != ["CLEARED"]:
             fail("the original's lab did not clear: %s" % status(orig_b["result_id"]))
 
-        T.sql('DROP ROLE IF EXISTS "%s"' % OFFICER)
-        T.sql('CREATE ROLE "%s" LOGIN IN ROLE ql_officer' % OFFICER)
-        T.sql("INSERT INTO ql.officer VALUES ('%s', '%s')" % (OFFICER, code_a[2:8]))
+        pg.sql('DROP ROLE IF EXISTS "%s"' % OFFICER)
+        pg.sql('CREATE ROLE "%s" LOGIN IN ROLE ql_officer' % OFFICER)
+        pg.sql("INSERT INTO ql.officer VALUES ('%s', '%s')" % (OFFICER, code_a[2:8]))
         waiting = as_officer("SELECT result_id, reason, lab_code FROM ql.unmatched_recheck")
         if waiting != ["%s|OTHER_LAB|FJQI" % other["result_id"]]:
             fail("the officer sees %s waiting" % waiting)
@@ -74,15 +73,15 @@ def main():
             fail("accepted, yet not cleared: %s" % status(orig_a["result_id"]))
 
         # A registered lab's retest applies as soon as it is stored.
-        T.sql("INSERT INTO ql.followup_lab (lab_code) VALUES ('FJQI')")
+        pg.sql("INSERT INTO ql.followup_lab (lab_code) VALUES ('FJQI')")
         orig_c = T.make_doc(5, code=code_c, verdict="NONCONFORMING", lab="XMQI")
         retest = followup(9, orig_c, "RETEST", "CONFORMING", "FJQI")
-        T.produce(env.brokers, [(code_c.encode(), T.encode(d)) for d in (orig_c, retest)])
+        broker.produce(env.brokers, [(code_c.encode(), T.encode(d)) for d in (orig_c, retest)])
         run_triage(env, "second")
         if status(orig_c["result_id"]) != ["VOIDED"]:
             fail("a registered lab's retest did not void: %s" % status(orig_c["result_id"]))
-        T.sql('DROP OWNED BY "%s"' % OFFICER)
-        T.sql('DROP ROLE "%s"' % OFFICER)
+        pg.sql('DROP OWNED BY "%s"' % OFFICER)
+        pg.sql('DROP ROLE "%s"' % OFFICER)
     print("ok: other labs' follow-ups wait for acceptance or registration")
 
 

@@ -11,13 +11,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 QL_BIN = os.environ["QL_BIN"]
 
 
@@ -43,7 +42,7 @@ def check_exposition(prog, text):
 
 def status(addr, path):
     try:
-        return T.scrape(addr, path)[0]
+        return procs.scrape(addr, path)[0]
     except OSError:
         return None
 
@@ -53,11 +52,11 @@ def main():
         tmp = env.tmp.path
         daemons = {}
 
-        taddr = "127.0.0.1:%d" % T.free_port()
+        taddr = "127.0.0.1:%d" % procs.free_port()
         triage = env.triage("--metrics-addr", taddr)
         daemons["ql-triage"] = (taddr, triage.proc)
 
-        saddr = "127.0.0.1:%d" % T.free_port()
+        saddr = "127.0.0.1:%d" % procs.free_port()
         spool_dir = os.path.join(tmp, "spool")
         slog = open(os.path.join(tmp, "spool.log"), "wb")
         spool = subprocess.Popen(
@@ -66,8 +65,8 @@ def main():
             stderr=subprocess.STDOUT)
         daemons["ql-spool"] = (saddr, spool)
 
-        gaddr = "127.0.0.1:%d" % T.free_port()
-        gmaddr = "127.0.0.1:%d" % T.free_port()  # never the labs' port
+        gaddr = "127.0.0.1:%d" % procs.free_port()
+        gmaddr = "127.0.0.1:%d" % procs.free_port()  # never the labs' port
         tokens = os.path.join(tmp, "tokens")
         with open(tokens, "w") as f:
             f.write("XMQI %s\n" % hashlib.sha256(b"ops-token").hexdigest())
@@ -81,10 +80,10 @@ def main():
 
         try:
             for prog, (addr, proc) in daemons.items():
-                T.wait_for("%s /healthz" % prog, lambda: status(addr, "/healthz") == 200)
-                T.wait_for("%s ready" % prog, lambda: status(addr, "/readyz") == 200,
-                           timeout=60)
-                code, text = T.scrape(addr, "/metrics")
+                procs.wait_for("%s /healthz" % prog, lambda: status(addr, "/healthz") == 200)
+                procs.wait_for("%s ready" % prog, lambda: status(addr, "/readyz") == 200,
+                               timeout=60)
+                code, text = procs.scrape(addr, "/metrics")
                 if code != 200:
                     fail("%s /metrics answered %d" % (prog, code))
                 check_exposition(prog, text)
@@ -95,35 +94,35 @@ def main():
             for b in (1, 2, 3):
                 env.broker.command("broker down %d" % b)
             for prog, (addr, _) in daemons.items():
-                T.wait_for("%s unready with the brokers down" % prog,
-                           lambda: status(addr, "/readyz") == 503, timeout=30)
+                procs.wait_for("%s unready with the brokers down" % prog,
+                               lambda: status(addr, "/readyz") == 503, timeout=30)
                 if status(addr, "/healthz") != 200:
                     fail("%s: /healthz must stay 200 (alive) while unready" % prog)
             for b in (1, 2, 3):
                 env.broker.command("broker up %d" % b)
             for prog, (addr, _) in daemons.items():
-                T.wait_for("%s ready again" % prog,
-                           lambda: status(addr, "/readyz") == 200, timeout=60)
+                procs.wait_for("%s ready again" % prog,
+                               lambda: status(addr, "/readyz") == 200, timeout=60)
 
             # The database away: the triage is not ready; back: ready.
-            T.pg_ctl("stop", "-m", "fast", "-w")
+            pg.ctl("stop", "-m", "fast", "-w")
             try:
-                T.wait_for("ql-triage unready with PostgreSQL stopped",
-                           lambda: status(taddr, "/readyz") == 503, timeout=30)
-                code, text = T.scrape(taddr, "/readyz")
+                procs.wait_for("ql-triage unready with PostgreSQL stopped",
+                               lambda: status(taddr, "/readyz") == 503, timeout=30)
+                code, text = procs.scrape(taddr, "/readyz")
                 if "postgres" not in text.lower():
                     fail("/readyz does not say the database is the reason: %s" % text)
             finally:
                 # pg_ctl start does not remember the options of the first
                 # start (restart would): give the same socket and port.
-                T.pg_ctl("start", "-w", "-l",
+                pg.ctl("start", "-w", "-l",
                        "'%s'" % os.path.join(os.environ["QL_TEST_PGDATA"], "..",
                                              "ops-restart.log"),
                        "-o", "\"-k '%s' -p %s -c listen_addresses=127.0.0.1 "
                        "-c fsync=off -c max_connections=200\""
                        % (os.environ["PGHOST"], os.environ["PGPORT"]))
-            T.wait_for("ql-triage ready after PostgreSQL is back",
-                       lambda: status(taddr, "/readyz") == 200, timeout=60)
+            procs.wait_for("ql-triage ready after PostgreSQL is back",
+                           lambda: status(taddr, "/readyz") == 200, timeout=60)
 
             # SIGTERM: each exits 0 within 10 s.
             for prog, (addr, proc) in daemons.items():

@@ -21,14 +21,14 @@ import datetime
 import os
 import re
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+import qltest
+from qltest import pg, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 OFFICER = "ql_test_acts_officer"
-SIMLAB = os.path.join(T.QL_BIN, "ql-simlab")
+SIMLAB = os.path.join(qltest.QL_BIN, "ql-simlab")
 ROW = re.compile(r"^        \((\d+), '([^']*)', '([A-Z_]+)', DATE '([0-9-]{10})', "
                  r"(NULL|'[^']*'), '[^']*'\),?$")
 
@@ -63,7 +63,7 @@ def main():
                         "--start-date", start.isoformat(), "--acts", acts_sql,
                         "--out", os.path.join(spool, "incoming", "huli.jsonl")],
                        check=True)
-        r = subprocess.run([os.path.join(T.QL_BIN, "ql-spool"), "--dir", spool,
+        r = subprocess.run([os.path.join(qltest.QL_BIN, "ql-spool"), "--dir", spool,
                             "--lab", "XMQI", "--once"], env=env.environ(),
                            capture_output=True, text=True, timeout=120)
         if r.returncode:
@@ -71,8 +71,8 @@ def main():
         t = env.triage("--idle-exit", "3")
         if t.wait(240) != 0:
             fail("ql-triage exited %s:\n%s" % (t.proc.returncode, t.text()[-3000:]))
-        if T.count() != 3000:
-            fail("%d results stored, not 3000" % T.count())
+        if pg.count() != 3000:
+            fail("%d results stored, not 3000" % pg.count())
 
         # The acts as written, in order.
         acts = []
@@ -97,16 +97,16 @@ def main():
                 fail("%s %s carries a document number" % (a[2], a[1]))
 
         # What simlab says is open is what the database says.
-        open_db = set(T.sql("SELECT result_id FROM ql.nonconformity n JOIN ql.inspection_result r"
-                            " USING (result_id) WHERE n.status = 'OPEN'"
-                            " AND r.verdict = 'NONCONFORMING'"))
+        open_db = set(pg.sql("SELECT result_id FROM ql.nonconformity n JOIN ql.inspection_result r"
+                             " USING (result_id) WHERE n.status = 'OPEN'"
+                             " AND r.verdict = 'NONCONFORMING'"))
         named = {a[1] for a in acts}
         if named != open_db:
             fail("acts name %d results, the database has %d open nonconforming ones; "
                  "only in acts: %s, only open: %s" % (len(named), len(open_db),
                                                       sorted(named - open_db)[:5],
                                                       sorted(open_db - named)[:5]))
-        cleared = T.sql("""
+        cleared = pg.sql("""
             WITH nc AS (SELECT r.result_id, bool_and(f.status IN ('CLEARED', 'VOIDED')) AS cleared
                           FROM ql.inspection_result r JOIN ql.finding f USING (result_id)
                          WHERE r.kind = 'SUPERVISION' AND r.verdict = 'NONCONFORMING'
@@ -116,9 +116,9 @@ def main():
             fail("nonconforming/cleared in the database: %s, not 314/266" % cleared)
 
         # Apply as the officer.
-        T.sql('DROP ROLE IF EXISTS "%s"' % OFFICER)
-        T.sql('CREATE ROLE "%s" LOGIN IN ROLE ql_officer' % OFFICER)
-        T.sql("INSERT INTO ql.officer (login, region_prefix) VALUES ('%s', '350206')" % OFFICER)
+        pg.sql('DROP ROLE IF EXISTS "%s"' % OFFICER)
+        pg.sql('CREATE ROLE "%s" LOGIN IN ROLE ql_officer' % OFFICER)
+        pg.sql("INSERT INTO ql.officer (login, region_prefix) VALUES ('%s', '350206')" % OFFICER)
         try:
             r = as_officer("-f", acts_sql)
             m = re.search(r"ql-simlab acts: (\d+) recorded, (\d+) dated after today not yet",
@@ -166,8 +166,8 @@ def main():
             print("ok: %d acts recorded, %d after today left; %d firm dates checked, "
                   "%d firm in all" % (len(due), later, checked, firm))
         finally:
-            T.sql('DROP OWNED BY "%s"' % OFFICER)
-            T.sql('DROP ROLE "%s"' % OFFICER)
+            pg.sql('DROP OWNED BY "%s"' % OFFICER)
+            pg.sql('DROP ROLE "%s"' % OFFICER)
 
 
 if __name__ == "__main__":

@@ -7,12 +7,12 @@ import datetime
 import json
 import os
 import signal
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+import qltest
+from qltest import broker, pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 N = 600
 
 
@@ -26,9 +26,9 @@ def main():
         m = env.triage("--migrate-only", name="migrate")
         if m.wait(60) != 0:
             fail("--migrate-only failed:\n" + m.text())
-        files = sorted(f[:-4] for f in os.listdir(os.path.join(T.QL_SRC, "schemas/sql"))
+        files = sorted(f[:-4] for f in os.listdir(os.path.join(qltest.QL_SRC, "schemas/sql"))
                        if f.endswith(".sql"))
-        applied = T.sql("SELECT version FROM ql.schema_migrations ORDER BY version")
+        applied = pg.sql("SELECT version FROM ql.schema_migrations ORDER BY version")
         if applied != files:
             fail("schema_migrations %s, files %s" % (applied, files))
         m = env.triage("--migrate-only", name="migrate-again")
@@ -37,30 +37,30 @@ def main():
 
         docs = [T.make_doc(i, verdict="NONCONFORMING" if i % 5 == 0 else "CONFORMING")
                 for i in range(N)]
-        T.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
-                                for d in docs])
+        broker.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
+                                     for d in docs])
 
-        addr = "127.0.0.1:%d" % T.free_port()
+        addr = "127.0.0.1:%d" % procs.free_port()
         t = env.triage("--metrics-addr", addr)
-        T.wait_for("%d rows" % N, lambda: T.rows_so_far() >= N)
-        T.wait_for("lag 0 on every partition",
-                   lambda: T.metric(T.scrape(addr)[1], "ql_triage_stored_total") == N
-                   and all(T.metric(T.scrape(addr)[1], "ql_triage_lag",
-                                    '{topic="%s",partition="%d"}' % (T.TOPIC, p)) == 0
-                           for p in range(6)))
-        status, text = T.scrape(addr, "/readyz")
+        procs.wait_for("%d rows" % N, lambda: T.rows_so_far() >= N)
+        procs.wait_for("lag 0 on every partition",
+                       lambda: procs.metric(procs.scrape(addr)[1], "ql_triage_stored_total") == N
+                       and all(procs.metric(procs.scrape(addr)[1], "ql_triage_lag",
+                                            '{topic="%s",partition="%d"}' % (broker.TOPIC, p)) == 0
+                               for p in range(6)))
+        status, text = procs.scrape(addr, "/readyz")
         if status != 200:
             fail("/readyz answered %d: %s" % (status, text))
-        _, text = T.scrape(addr)
+        _, text = procs.scrape(addr)
         for name, want in (("ql_triage_records_total", N),
                            ("ql_triage_duplicates_total", 0),
                            ("ql_triage_rejected_total", 0),
                            ("ql_triage_pg_errors_total", 0)):
-            if T.metric(text, name) != want:
-                fail("%s = %s, want %d" % (name, T.metric(text, name), want))
-        if not T.metric(text, "ql_triage_batches_total"):
+            if procs.metric(text, name) != want:
+                fail("%s = %s, want %d" % (name, procs.metric(text, name), want))
+        if not procs.metric(text, "ql_triage_batches_total"):
             fail("no batches counted")
-        if T.metric(text, "ql_triage_batch_seconds_count") != T.metric(
+        if procs.metric(text, "ql_triage_batch_seconds_count") != procs.metric(
                 text, "ql_triage_batches_total"):
             fail("batch_seconds histogram does not count every batch")
 
@@ -71,16 +71,16 @@ def main():
         if totals["stored"] != N or totals["records"] != N:
             fail("totals %s" % totals)
 
-        if T.count() != N:
-            fail("%d rows, want %d" % (T.count(), N))
+        if pg.count() != N:
+            fail("%d rows, want %d" % (pg.count(), N))
         T.check_offsets_at_watermarks(env.brokers)
 
         # Every row: the columns and the record equal what was sent.
-        rows = T.sql("SELECT result_id, credit_code, kind, verdict, "
-                     "coalesce(refers_to, '-'), "
-                     "extract(epoch FROM reported_at)::numeric(20,3), record::text, "
-                     "kafka_topic, kafka_partition, kafka_offset "
-                     "FROM ql.inspection_result")
+        rows = pg.sql("SELECT result_id, credit_code, kind, verdict, "
+                      "coalesce(refers_to, '-'), "
+                      "extract(epoch FROM reported_at)::numeric(20,3), record::text, "
+                      "kafka_topic, kafka_partition, kafka_offset "
+                      "FROM ql.inspection_result")
         by_id = {d["result_id"]: d for d in docs}
         positions = set()
         for r in rows:
@@ -100,7 +100,7 @@ def main():
             got["reported_at"] = d["reported_at"]
             if got != d:
                 fail("%s: stored record differs:\n%s\n%s" % (rid, got, d))
-            if topic != T.TOPIC:
+            if topic != broker.TOPIC:
                 fail("%s: topic %s" % (rid, topic))
             positions.add((int(part), int(off)))
         if by_id:
@@ -111,7 +111,7 @@ def main():
         # The Kafka group offsets carry a copy, for tools.
         from confluent_kafka import Consumer, TopicPartition
         c = Consumer({"bootstrap.servers": env.brokers, "group.id": "ql-triage"})
-        committed = c.committed([TopicPartition(T.TOPIC, p) for p in range(6)],
+        committed = c.committed([TopicPartition(broker.TOPIC, p) for p in range(6)],
                                 timeout=10)
         c.close()
         stored = T.stored_offsets()
@@ -122,11 +122,11 @@ def main():
 
         # ql.retriage ran for the new results: a case per enterprise with a
         # nonconforming result (when the case logic is installed).
-        if T.sql("SELECT to_regclass('ql.enforcement_case') IS NOT NULL") == ["t"]:
+        if pg.sql("SELECT to_regclass('ql.enforcement_case') IS NOT NULL") == ["t"]:
             want = sorted({d["enterprise"]["credit_code"] for d in docs
                            if d["verdict"] == "NONCONFORMING"})
-            got = T.sql("SELECT DISTINCT credit_code FROM ql.enforcement_case "
-                        "ORDER BY 1")
+            got = pg.sql("SELECT DISTINCT credit_code FROM ql.enforcement_case "
+                         "ORDER BY 1")
             if got != want:
                 fail("cases for %d enterprises, want %d" % (len(got), len(want)))
 

@@ -4,13 +4,9 @@ nonconforming product made outside the region gets NOTIFY_PRODUCER_BUREAU
 (SAMR Order No. 18, Art. 44 para. 2), one made inside does not; a value that
 is no GB/T 2260 prefix stops ql-triage with one line naming the setting.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
-
-fail = T.qltest.fail
+from qltest import broker, pg, triage as T
+from qltest.report import fail
 
 
 def seller(i, maker_region):
@@ -28,21 +24,21 @@ def main():
             fail("a bad bureau region was not refused by name:\n" + bad.text())
 
         outside, inside = seller(1, "350500"), seller(2, "350211")
-        T.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
-                                for d in (outside, inside)])
+        broker.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
+                                     for d in (outside, inside)])
         env.extra["QL_BUREAU_REGION"] = "3502"
         t = env.triage("--idle-exit", "2", name="first")
         if t.wait(90) != 0:
             fail("ql-triage exited %s:\n%s" % (t.proc.returncode, t.text()))
         if "bureau region 3502 recorded" not in t.text():
             fail("the start does not say the region was recorded:\n" + t.text())
-        if T.sql("SELECT region_prefix FROM ql.bureau") != ["3502"]:
-            fail("ql.bureau holds %s" % T.sql("SELECT region_prefix FROM ql.bureau"))
+        if pg.sql("SELECT region_prefix FROM ql.bureau") != ["3502"]:
+            fail("ql.bureau holds %s" % pg.sql("SELECT region_prefix FROM ql.bureau"))
 
         def notify(d):
-            return T.sql("SELECT count(*) FROM ql.plan_action WHERE action = "
-                         "'NOTIFY_PRODUCER_BUREAU' AND original_result_id = '%s'"
-                         % d["result_id"])
+            return pg.sql("SELECT count(*) FROM ql.plan_action WHERE action = "
+                          "'NOTIFY_PRODUCER_BUREAU' AND original_result_id = '%s'"
+                          % d["result_id"])
         if notify(outside) != ["1"]:
             fail("a product made in 泉州 (350500) sold in Xiamen: no notice planned")
         if notify(inside) != ["0"]:

@@ -14,12 +14,11 @@ ql.expired_range.
 """
 import os
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import broker, pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 N = 40
 LOGIN = "qltest_triage_retrier"
 
@@ -31,8 +30,8 @@ def as_login(sql):
 
 
 def failure_row(code):
-    rows = T.sql("SELECT attempts, resolved_at IS NOT NULL, error "
-                 "FROM ql.derivation_failure WHERE credit_code = '%s'" % code)
+    rows = pg.sql("SELECT attempts, resolved_at IS NOT NULL, error "
+                  "FROM ql.derivation_failure WHERE credit_code = '%s'" % code)
     if not rows:
         return None
     attempts, resolved, error = rows[0].split("|", 2)
@@ -44,32 +43,32 @@ def main():
         m = env.triage("--migrate-only", name="migrate")
         if m.wait(60) != 0:
             fail("--migrate-only failed:\n" + m.text())
-        T.qltest.psql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles "
-                      "WHERE rolname = '%s') THEN CREATE ROLE %s LOGIN IN ROLE "
-                      "ql_triage; END IF; END $$" % (LOGIN, LOGIN), db="postgres")
+        pg.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles "
+               "WHERE rolname = '%s') THEN CREATE ROLE %s LOGIN IN ROLE "
+               "ql_triage; END IF; END $$" % (LOGIN, LOGIN), db="postgres")
         failing, healthy = T.credit_code(901), T.credit_code(902)
-        T.sql("CREATE FUNCTION public.qltest_refuse() RETURNS trigger "
-              "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
-              "'qltest: derivation refused for %', NEW.credit_code; END $$")
-        T.sql("CREATE TRIGGER qltest_refuse BEFORE INSERT OR UPDATE ON "
-              "ql.finding FOR EACH ROW WHEN (NEW.credit_code = '%s') "
-              "EXECUTE FUNCTION public.qltest_refuse()" % failing)
+        pg.sql("CREATE FUNCTION public.qltest_refuse() RETURNS trigger "
+               "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
+               "'qltest: derivation refused for %', NEW.credit_code; END $$")
+        pg.sql("CREATE TRIGGER qltest_refuse BEFORE INSERT OR UPDATE ON "
+               "ql.finding FOR EACH ROW WHEN (NEW.credit_code = '%s') "
+               "EXECUTE FUNCTION public.qltest_refuse()" % failing)
 
         docs = [T.make_doc(i) for i in range(N)]
         docs[13] = T.make_doc(13, code=failing, verdict="NONCONFORMING")
         docs[20] = T.make_doc(20, code=healthy, verdict="NONCONFORMING")
-        T.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(),
-                                 T.encode(d)) for d in docs])
+        broker.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(),
+                                      T.encode(d)) for d in docs])
         env.extra["QL_PG"] = "dbname=%s user=%s" % (os.environ["QL_DB"], LOGIN)
-        addr = "127.0.0.1:%d" % T.free_port()
+        addr = "127.0.0.1:%d" % procs.free_port()
         t = env.triage("--metrics-addr", addr, name="triage-as-role")
-        T.wait_for("every result stored",
-                   lambda: T.caught_up(env.brokers, N) or not t.alive(), 60)
+        procs.wait_for("every result stored",
+                       lambda: T.caught_up(env.brokers, N) or not t.alive(), 60)
         if not t.alive():
             fail("ql-triage exited:\n" + t.text()[-3000:])
 
         # Failed: stored, logged, recorded, counted; the others derived.
-        if not T.count(where="credit_code = '%s'" % failing):
+        if not pg.count(where="credit_code = '%s'" % failing):
             fail("the results of the enterprise whose derivation failed "
                  "were not stored")
         row = failure_row(failing)
@@ -78,33 +77,33 @@ def main():
             fail("ql.derivation_failure: %s" % (row,))
         if "retriage of enterprise %s failed" % failing not in t.text():
             fail("the failure is not logged:\n" + t.text()[-3000:])
-        _, text = T.scrape(addr)
-        if (T.metric(text, "ql_triage_derivation_failures_total") or 0) < 1:
+        _, text = procs.scrape(addr)
+        if (procs.metric(text, "ql_triage_derivation_failures_total") or 0) < 1:
             fail("ql_triage_derivation_failures_total: %s"
-                 % T.metric(text, "ql_triage_derivation_failures_total"))
-        cases = T.sql("SELECT DISTINCT credit_code FROM ql.enforcement_case "
-                      "ORDER BY 1")
+                 % procs.metric(text, "ql_triage_derivation_failures_total"))
+        cases = pg.sql("SELECT DISTINCT credit_code FROM ql.enforcement_case "
+                       "ORDER BY 1")
         if cases != [healthy]:
             fail("cases for %s, want only %s" % (cases, healthy))
 
         # Still failing: retried when idle, each attempt counted.
-        T.wait_for("an idle retry", lambda: failure_row(failing)[0] >= 2, 30)
+        procs.wait_for("an idle retry", lambda: failure_row(failing)[0] >= 2, 30)
         row = failure_row(failing)
         if row[1]:
             fail("resolved while the cause is still there: %s" % (row,))
-        _, text = T.scrape(addr)
-        if (T.metric(text, "ql_triage_derivation_failures_total") or 0) < 2:
+        _, text = procs.scrape(addr)
+        if (procs.metric(text, "ql_triage_derivation_failures_total") or 0) < 2:
             fail("the failed retry is not counted: %s"
-                 % T.metric(text, "ql_triage_derivation_failures_total"))
+                 % procs.metric(text, "ql_triage_derivation_failures_total"))
 
         # The cause removed: the next retry derives and resolves.
-        T.sql("DROP TRIGGER qltest_refuse ON ql.finding")
-        T.wait_for("the row resolved", lambda: failure_row(failing)[1], 60)
-        cases = T.sql("SELECT DISTINCT credit_code FROM ql.enforcement_case "
-                      "ORDER BY 1")
+        pg.sql("DROP TRIGGER qltest_refuse ON ql.finding")
+        procs.wait_for("the row resolved", lambda: failure_row(failing)[1], 60)
+        cases = pg.sql("SELECT DISTINCT credit_code FROM ql.enforcement_case "
+                       "ORDER BY 1")
         if cases != sorted([failing, healthy]):
             fail("after the retry, cases for %s" % cases)
-        if not T.count("ql.finding", "credit_code = '%s'" % failing):
+        if not pg.count("ql.finding", "credit_code = '%s'" % failing):
             fail("no findings for %s after the retry" % failing)
         if "enterprise %s succeeded on retry" % failing not in t.text():
             fail("the resolution is not logged:\n" + t.text()[-3000:])
@@ -121,7 +120,7 @@ def main():
         t.signal(15)
         if t.wait(30) != 0:
             fail("exit status %s after SIGTERM" % t.proc.returncode)
-        T.sql("DROP FUNCTION public.qltest_refuse()")
+        pg.sql("DROP FUNCTION public.qltest_refuse()")
     print("ok: a failed derivation was recorded, counted, retried and "
           "resolved once its cause was gone")
 

@@ -14,13 +14,12 @@
 """
 import hashlib
 import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import broker, pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 BIG = 1020000
 N = 50
 
@@ -33,7 +32,7 @@ def produce_raw(brokers, messages):
                   "message.max.bytes": 2000000, "linger.ms": 5})
     failed = []
     for key, value in messages:
-        p.produce(T.TOPIC, key=key, value=value, partition=0,
+        p.produce(broker.TOPIC, key=key, value=value, partition=0,
                   on_delivery=lambda err, msg: err and failed.append(err))
         p.poll(0)
     if p.flush(30) or failed:
@@ -55,14 +54,14 @@ def main():
                  "committed?)\n%s" % (t.proc.returncode, t.text()[-3000:]))
         took = time.time() - t0
         log = t.text()
-        if T.count() != N:
-            fail("%d results stored, want %d" % (T.count(), N))
-        rej = T.sql("SELECT kafka_offset, kind, length(payload), "
-                    "md5(payload) = '%s' FROM ql.rejected_record"
-                    % hashlib.md5(big).hexdigest())
+        if pg.count() != N:
+            fail("%d results stored, want %d" % (pg.count(), N))
+        rej = pg.sql("SELECT kafka_offset, kind, length(payload), "
+                     "md5(payload) = '%s' FROM ql.rejected_record"
+                     % hashlib.md5(big).hexdigest())
         if rej != ["0|UNDECODABLE|%d|t" % BIG]:
             fail("ql.rejected_record: %s" % rej)
-        dlq = T.qltest.consume_all(env.brokers, T.DLQ, expect=1)
+        dlq = broker.consume_all(env.brokers, broker.DLQ, expect=1)
         if len(dlq) != 1:
             fail("%d messages on the dead-letter topic, want 1" % len(dlq))
         _, value, headers = dlq[0]
@@ -85,18 +84,18 @@ def main():
         produce_raw(env.brokers, [(b"garbage-refused", small)] +
                     T.encoded_docs(N, start=N))
         env.broker.command("error Produce TOPIC_AUTHORIZATION_FAILED 3")
-        addr = "127.0.0.1:%d" % T.free_port()
+        addr = "127.0.0.1:%d" % procs.free_port()
         t = env.triage("--metrics-addr", addr, name="triage-refused")
         try:
-            T.wait_for("the records after the refused dead letter",
-                       lambda: T.caught_up(env.brokers, 2 * N) or
-                       not t.alive(), timeout=60)
+            procs.wait_for("the records after the refused dead letter",
+                           lambda: T.caught_up(env.brokers, 2 * N) or
+                           not t.alive(), timeout=60)
             if not t.alive():
                 fail("ql-triage exited:\n" + t.text()[-3000:])
-            _, text = T.scrape(addr)
-            if T.metric(text, "ql_triage_dlq_failures_total") != 1:
+            _, text = procs.scrape(addr)
+            if procs.metric(text, "ql_triage_dlq_failures_total") != 1:
                 fail("ql_triage_dlq_failures_total %s, want 1"
-                     % T.metric(text, "ql_triage_dlq_failures_total"))
+                     % procs.metric(text, "ql_triage_dlq_failures_total"))
         finally:
             env.broker.command("clear Produce")
             t.signal(15)
@@ -107,13 +106,13 @@ def main():
                 "Topic authorization failed" not in log:
             fail("the skipped dead letter is not logged as an error:\n"
                  + log[-3000:])
-        rej = T.sql("SELECT kafka_offset, payload = '\\x%s'::bytea "
-                    "FROM ql.rejected_record WHERE key = 'garbage-refused'"
-                    % small.hex())
+        rej = pg.sql("SELECT kafka_offset, payload = '\\x%s'::bytea "
+                     "FROM ql.rejected_record WHERE key = 'garbage-refused'"
+                     % small.hex())
         if rej != ["%d|t" % (N + 1)]:
             fail("the refused dead letter is not in ql.rejected_record: %s"
                  % rej)
-        dlq = T.qltest.consume_all(env.brokers, T.DLQ, timeout=8)
+        dlq = broker.consume_all(env.brokers, broker.DLQ, timeout=8)
         if len(dlq) != 1:
             fail("%d messages on the dead-letter topic, want only the first"
                  % len(dlq))

@@ -14,15 +14,13 @@ every record still on the broker stored exactly once:
      position: its next fetch finds the offset out of range and the gap is
      position .. log start - 1.
 """
-import os
 import re
 import signal
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import broker, pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 PER_ROUND = 200          # results of ~50 KB each: 10 MB, twice what is kept
 PAD = "x" * 50000
 
@@ -42,7 +40,7 @@ def produce_round(env, k):
     for i in range(k * PER_ROUND, (k + 1) * PER_ROUND):
         d = T.make_doc(i)
         d["remarks"] = PAD
-        p.produce(T.TOPIC, key=d["result_id"].encode(), value=T.encode(d),
+        p.produce(broker.TOPIC, key=d["result_id"].encode(), value=T.encode(d),
                   partition=0, on_delivery=report)
         p.poll(0)
     if p.flush(60) or failed:
@@ -54,16 +52,16 @@ def log_start(env):
     from confluent_kafka import Consumer, TopicPartition
     c = Consumer({"bootstrap.servers": env.brokers, "group.id": "qltest-lo"})
     try:
-        return c.get_watermark_offsets(TopicPartition(T.TOPIC, 0), timeout=10)
+        return c.get_watermark_offsets(TopicPartition(broker.TOPIC, 0), timeout=10)
     finally:
         c.close()
 
 
 def expect_ranges(want):
-    got = T.sql("SELECT group_id, topic, kafka_partition, first_offset, "
-                "last_offset, records FROM ql.expired_range "
-                "ORDER BY first_offset")
-    exp = ["ql-triage|%s|0|%d|%d|%d" % (T.TOPIC, a, b, b - a + 1)
+    got = pg.sql("SELECT group_id, topic, kafka_partition, first_offset, "
+                 "last_offset, records FROM ql.expired_range "
+                 "ORDER BY first_offset")
+    exp = ["ql-triage|%s|0|%d|%d|%d" % (broker.TOPIC, a, b, b - a + 1)
            for a, b in want]
     if got != exp:
         fail("ql.expired_range:\n  %s\nwant\n  %s" % (got, exp))
@@ -72,8 +70,8 @@ def expect_ranges(want):
 def expect_stored(keys_by_offset, lo, hi):
     """Exactly the results at offsets lo..hi-1 of partition 0 are stored,
     once each, from those offsets."""
-    rows = T.sql("SELECT result_id, kafka_offset FROM ql.inspection_result "
-                 "WHERE kafka_partition = 0 ORDER BY kafka_offset")
+    rows = pg.sql("SELECT result_id, kafka_offset FROM ql.inspection_result "
+                  "WHERE kafka_partition = 0 ORDER BY kafka_offset")
     want = ["%s|%d" % (keys_by_offset[o].decode(), o) for o in range(lo, hi)]
     if rows != want:
         fail("stored rows of partition 0: %d (offsets %s..%s), want %d "
@@ -87,27 +85,27 @@ def check_process(t, addr, ranges):
     log = t.text()
     n = 0
     for a, b in ranges:
-        line = "%s/0: offsets %d..%d (%d records) expired" % (T.TOPIC, a, b,
+        line = "%s/0: offsets %d..%d (%d records) expired" % (broker.TOPIC, a, b,
                                                               b - a + 1)
         if line not in log:
             fail("no ERROR line '%s':\n%s" % (line, log[-3000:]))
         if not re.search(r"level=error .*" + re.escape(line), log):
             fail("'%s' is not an ERROR" % line)
         n += b - a + 1
-    _, text = T.scrape(addr)
-    got = T.metric(text, "ql_triage_expired_records_total")
+    _, text = procs.scrape(addr)
+    got = procs.metric(text, "ql_triage_expired_records_total")
     if got != n:
         fail("ql_triage_expired_records_total %s, want %d" % (got, n))
-    code, body = T.scrape(addr, "/readyz")
+    code, body = procs.scrape(addr, "/readyz")
     a, b = ranges[-1]
     want = "%d records expired before they were stored, %d ranges in " \
-        "ql.expired_range (last %s/0 %d..%d)" % (n, len(ranges), T.TOPIC, a, b)
+        "ql.expired_range (last %s/0 %d..%d)" % (n, len(ranges), broker.TOPIC, a, b)
     if code != 200 or want not in body:
         fail("/readyz %d %r, want 200 with %r" % (code, body, want))
 
 
 def start(env, name):
-    addr = "127.0.0.1:%d" % T.free_port()
+    addr = "127.0.0.1:%d" % procs.free_port()
     return env.triage("--metrics-addr", addr, name=name), addr
 
 
@@ -121,8 +119,8 @@ def main():
             fail("the broker kept the whole partition (%d..%d): the test "
                  "needs its start gone" % (lo1, hi1))
         t, addr = start(env, "triage-a")
-        T.wait_for("partition 0 stored up to %d" % hi1,
-                   lambda: T.caught_up(env.brokers, hi1 - lo1), timeout=90)
+        procs.wait_for("partition 0 stored up to %d" % hi1,
+                       lambda: T.caught_up(env.brokers, hi1 - lo1), timeout=90)
         expect_ranges([(0, lo1 - 1)])
         expect_stored(keys, lo1, hi1)
         check_process(t, addr, [(0, lo1 - 1)])
@@ -137,8 +135,8 @@ def main():
             fail("the outage lost nothing (%d..%d after %d)" % (lo2, hi2, hi1))
         t, addr = start(env, "triage-b")
         stored = (hi1 - lo1) + (hi2 - lo2)
-        T.wait_for("partition 0 stored up to %d" % hi2,
-                   lambda: T.caught_up(env.brokers, stored), timeout=90)
+        procs.wait_for("partition 0 stored up to %d" % hi2,
+                       lambda: T.caught_up(env.brokers, stored), timeout=90)
         expect_ranges([(0, lo1 - 1), (hi1, lo2 - 1)])
         check_process(t, addr, [(hi1, lo2 - 1)])
 
@@ -152,12 +150,12 @@ def main():
         if not hi2 < lo3:
             fail("the freeze lost nothing (%d..%d after %d)" % (lo3, hi3, hi2))
         stored += hi3 - lo3
-        T.wait_for("partition 0 stored up to %d" % hi3,
-                   lambda: T.caught_up(env.brokers, stored), timeout=90)
+        procs.wait_for("partition 0 stored up to %d" % hi3,
+                       lambda: T.caught_up(env.brokers, stored), timeout=90)
         expect_ranges([(0, lo1 - 1), (hi1, lo2 - 1), (hi2, lo3 - 1)])
         check_process(t, addr, [(hi1, lo2 - 1), (hi2, lo3 - 1)])
-        rows = T.sql("SELECT kafka_offset FROM ql.inspection_result "
-                     "WHERE kafka_partition = 0 ORDER BY 1")
+        rows = pg.sql("SELECT kafka_offset FROM ql.inspection_result "
+                      "WHERE kafka_partition = 0 ORDER BY 1")
         want = [str(o) for r in ((lo1, hi1), (lo2, hi2), (lo3, hi3))
                 for o in range(*r)]
         if rows != want:

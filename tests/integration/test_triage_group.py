@@ -3,15 +3,13 @@ stream in; one is killed with SIGKILL in the middle; the survivor takes its
 partitions over from the stored offsets.  Exactly N rows, stored offsets at
 the high watermarks, and the survivor leaves cleanly on SIGTERM.
 """
-import os
 import re
 import signal
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 N = 8000
 
 
@@ -30,20 +28,20 @@ def main():
         a = env.triage("-c", ini, "--batch-size", "150", name="a")
         b = env.triage("-c", ini, "--batch-size", "150", name="b")
         # Both members hold partitions before the stream starts.
-        T.wait_for("both consumers assigned",
-                   lambda: assigned(a) and assigned(b)
-                   and len(assigned(a) | assigned(b)) == 6 and not assigned(a) & assigned(b))
+        procs.wait_for("both consumers assigned",
+                       lambda: assigned(a) and assigned(b)
+                       and len(assigned(a) | assigned(b)) == 6 and not assigned(a) & assigned(b))
         stream = T.Streamer(env.brokers, msgs, chunk=400, pause=0.25, hold_at=N // 2)
-        T.wait_for("a quarter of the records stored",
-                   lambda: T.rows_so_far() >= N // 4, timeout=60)
+        procs.wait_for("a quarter of the records stored",
+                       lambda: T.rows_so_far() >= N // 4, timeout=60)
         if stream.done():
             fail("the stream ended before the kill: not mid-stream")
         b.kill()
         killed_at = T.rows_so_far()
         stream.release()
         stream.join()
-        T.wait_for("all %d rows and offsets at the high watermarks" % N,
-                   lambda: T.caught_up(env.brokers, N), timeout=60)
+        procs.wait_for("all %d rows and offsets at the high watermarks" % N,
+                       lambda: T.caught_up(env.brokers, N), timeout=60)
         if len(assigned(a)) != 6:
             fail("the survivor does not hold every partition: %s" % sorted(assigned(a)))
         if not a.alive():
@@ -51,8 +49,8 @@ def main():
         a.signal(signal.SIGTERM)
         if a.wait(30) != 0:
             fail("survivor: exit status %s" % a.proc.returncode)
-        if T.count() != N:
-            fail("%d rows, want %d" % (T.count(), N))
+        if pg.count() != N:
+            fail("%d rows, want %d" % (pg.count(), N))
         T.check_offsets_at_watermarks(env.brokers)
     print("ok: one of two consumers killed at %d of %d rows; exactly %d stored"
           % (killed_at, N, N))

@@ -5,15 +5,13 @@ exit; once Kafka is back every good record is stored exactly once, every bad
 one is in ql.rejected_record and on the dead-letter topic, and the stored
 offsets reach the high watermarks.
 """
-import os
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import broker, pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 N = 6000
 BAD_EVERY = 500
 
@@ -28,37 +26,37 @@ def main():
                 stream.append((m[0], b"not avro %d" % i))
                 bad += 1
             stream.append(m)
-        addr = "127.0.0.1:%d" % T.free_port()
+        addr = "127.0.0.1:%d" % procs.free_port()
         t = env.triage("--batch-size", "200", "--metrics-addr", addr)
-        T.wait_for("the consumer assigned", lambda: "assigned inspection.results" in t.text())
+        procs.wait_for("the consumer assigned", lambda: "assigned inspection.results" in t.text())
         producer = T.Streamer(env.brokers, stream, chunk=300, pause=0.3)
-        T.wait_for("a quarter stored", lambda: T.rows_so_far() >= N // 4, timeout=60)
+        procs.wait_for("a quarter stored", lambda: T.rows_so_far() >= N // 4, timeout=60)
         # The producer rides the outage out on its own retries.
         env.broker.command("broker down -1")
         time.sleep(4)
-        status, text = T.scrape(addr, "/readyz")
+        status, text = procs.scrape(addr, "/readyz")
         env.broker.command("broker up -1")
         if status == 200:
             fail("/readyz said ready with every broker down: %s" % text)
         env.broker.command("error Fetch NOT_LEADER_FOR_PARTITION 20")
         env.broker.command("leader inspection.results 0 2")
         producer.join()
-        T.wait_for("all %d rows and offsets at the high watermarks" % N,
-                   lambda: T.caught_up(env.brokers, N), timeout=90)
+        procs.wait_for("all %d rows and offsets at the high watermarks" % N,
+                       lambda: T.caught_up(env.brokers, N), timeout=90)
         if not t.alive():
             fail("ql-triage exited:\n" + t.text()[-3000:])
-        T.wait_for("/readyz ready again", lambda: T.scrape(addr, "/readyz")[0] == 200)
-        if T.count("ql.rejected_record") != bad:
-            fail("%d rejected rows, want %d" % (T.count("ql.rejected_record"), bad))
-        dlq = T.qltest.consume_all(env.brokers, T.DLQ, expect=bad)
+        procs.wait_for("/readyz ready again", lambda: procs.scrape(addr, "/readyz")[0] == 200)
+        if pg.count("ql.rejected_record") != bad:
+            fail("%d rejected rows, want %d" % (pg.count("ql.rejected_record"), bad))
+        dlq = broker.consume_all(env.brokers, broker.DLQ, expect=bad)
         offsets = {dict(h)["source.offset"] for _, _, h in dlq}
         if len(offsets) < bad:
             fail("%d distinct dead letters on the topic, want %d" % (len(offsets), bad))
         t.signal(signal.SIGTERM)
         if t.wait(30) != 0:
             fail("exit status %s" % t.proc.returncode)
-        if T.count() != N:
-            fail("%d rows, want %d" % (T.count(), N))
+        if pg.count() != N:
+            fail("%d rows, want %d" % (pg.count(), N))
         T.check_offsets_at_watermarks(env.brokers)
     print("ok: Kafka outage ridden out, %d stored, %d dead letters" % (N, bad))
 

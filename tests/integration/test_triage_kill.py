@@ -2,13 +2,11 @@
 written while records keep arriving), restart: exactly N rows, and the
 stored offsets equal the high watermarks.  Nothing lost, nothing doubled.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 N = 8000
 
 
@@ -20,11 +18,12 @@ def main():
         stream = T.Streamer(env.brokers, msgs, chunk=500, pause=0.25, hold_at=N // 2)
         ini = env.fast_group_config()
         t = env.triage("-c", ini, "--batch-size", "150")
-        T.wait_for("a third of the records stored", lambda: T.rows_so_far() >= N // 3, timeout=60)
+        procs.wait_for("a third of the records stored",
+                       lambda: T.rows_so_far() >= N // 3, timeout=60)
         if stream.done():
             fail("the stream ended before the kill: not mid-stream")
         t.kill()
-        at_kill = T.count()
+        at_kill = pg.count()
         if at_kill >= N:
             fail("everything was stored before the kill")
         stream.release()
@@ -33,10 +32,10 @@ def main():
         t2 = env.triage("-c", ini, "--batch-size", "150", "--idle-exit", "2")
         if t2.wait(90) != 0:
             fail("restart: exit status %s\n%s" % (t2.proc.returncode, t2.text()[-3000:]))
-        if T.count() != N:
-            fail("%d rows after the restart, want %d" % (T.count(), N))
-        if T.count(where="true", table="(SELECT DISTINCT kafka_partition, "
-                   "kafka_offset FROM ql.inspection_result) x") != N:
+        if pg.count() != N:
+            fail("%d rows after the restart, want %d" % (pg.count(), N))
+        if pg.count(where="true", table="(SELECT DISTINCT kafka_partition, "
+                    "kafka_offset FROM ql.inspection_result) x") != N:
             fail("a Kafka position is stored twice")
         T.check_offsets_at_watermarks(env.brokers)
         totals = t2.totals()

@@ -14,82 +14,30 @@ checks that:
   - --help names the option.
 """
 import os
-import shutil
 import subprocess
-import sys
-import tempfile
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+import qltest
+from qltest import broker, pg, procs
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 SECRET = "s3cret horse-battery"
-
-
-class PasswordCluster:
-    """A throwaway cluster where every connection needs a password; the
-    superuser `postgres` has SECRET."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="qltest-pw.")
-        os.chmod(self.dir, 0o755)
-        self.bindir = subprocess.run(["pg_config", "--bindir"],
-                                     capture_output=True,
-                                     text=True).stdout.strip()
-        if not os.path.exists(os.path.join(self.bindir, "initdb")):
-            self.bindir = sorted(d for d in (
-                os.path.join("/usr/lib/postgresql", v, "bin")
-                for v in os.listdir("/usr/lib/postgresql")))[-1]
-        pwfile = os.path.join(self.dir, "pw")
-        with open(pwfile, "w") as f:
-            f.write(SECRET + "\n")
-        self.port = T.free_port()
-        self.data = os.path.join(self.dir, "data")
-        if os.getuid() == 0:
-            shutil.chown(self.dir, "postgres")
-            shutil.chown(pwfile, "postgres")
-        self.run("'%s/initdb' -D '%s' -A scram-sha-256 -U postgres "
-                 "--pwfile='%s' -E UTF8 --locale=C.UTF-8"
-                 % (self.bindir, self.data, pwfile))
-        self.run("'%s/pg_ctl' -D '%s' -l '%s/log' -w -t 60 -o \"-k '%s' "
-                 "-p %d -c listen_addresses='' -c fsync=off\" start"
-                 % (self.bindir, self.data, self.dir, self.dir, self.port))
-        self.started = True
-
-    def run(self, cmd):
-        argv = ["su", "postgres", "-s", "/bin/bash", "-c", cmd] \
-            if os.getuid() == 0 else ["bash", "-c", cmd]
-        r = subprocess.run(argv, capture_output=True, text=True)
-        if r.returncode:
-            fail("%s: %s%s" % (cmd, r.stdout, r.stderr))
-
-    def conninfo(self, **more):
-        kv = {"host": self.dir, "port": str(self.port), "dbname": "postgres",
-              "user": "postgres"}
-        kv.update(more)
-        return " ".join("%s='%s'" % kv_ for kv_ in kv.items())
-
-    def stop(self):
-        if getattr(self, "started", False):
-            self.run("'%s/pg_ctl' -D '%s' -m fast -w stop"
-                     % (self.bindir, self.data))
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def triage(*args, **more):
     e = dict(os.environ)
-    e.update({"QL_SQL_DIR": os.path.join(T.QL_SRC, "schemas/sql"),
-              "QL_SCHEMA_DIR": T.qltest.SCHEMA_DIR})
+    e.update({"QL_SQL_DIR": os.path.join(qltest.QL_SRC, "schemas/sql"),
+              "QL_SCHEMA_DIR": qltest.SCHEMA_DIR})
     e.pop("QL_PG_PASSWORD_FILE", None)
     e.pop("PGPASSWORD", None)
     e.update(more)
-    return subprocess.run([os.path.join(T.QL_BIN, "ql-triage"), *args],
+    return subprocess.run([os.path.join(qltest.QL_BIN, "ql-triage"), *args],
                           env=e, capture_output=True, text=True, timeout=60)
 
 
 def main():
-    tmp = T.qltest.TempDir()
-    pg = PasswordCluster()
+    tmp = procs.TempDir()
+    cluster = pg.Cluster(tmp.path, password=SECRET)
     try:
         right = os.path.join(tmp.path, "right")
         with open(right, "w") as f:
@@ -111,7 +59,7 @@ def main():
 
         # Without the password, and with a wrong one: refused by the server.
         for args in ([], ["--pg-password-file", wrong]):
-            r = triage("--migrate-only", *args, QL_PG=pg.conninfo())
+            r = triage("--migrate-only", *args, QL_PG=cluster.conninfo())
             said = r.stderr + r.stdout
             if r.returncode == 0 or ("password authentication failed"
                                      not in said and
@@ -123,14 +71,14 @@ def main():
                 (["-c", ini], {})]
         for args, env in ways:
             r = triage("--migrate-only", *args,
-                       QL_PG=pg.conninfo(password="wrong"), **env)
+                       QL_PG=cluster.conninfo(password="wrong"), **env)
             if r.returncode != 0:
                 fail("--migrate-only with the password file (%s %s): %s %s"
                      % (args, env, r.stdout, r.stderr))
         # The consumer's own connection (non-blocking connect) too.
-        with T.qltest.DevBroker("--partitions", "2") as broker:
+        with broker.DevBroker("--partitions", "2") as kafka:
             r = triage("--idle-exit", "1", "--pg-password-file", right,
-                       QL_PG=pg.conninfo(), QL_BROKERS=broker.brokers)
+                       QL_PG=cluster.conninfo(), QL_BROKERS=kafka.brokers)
             out = r.stdout + r.stderr
             if r.returncode != 0 or "connected to PostgreSQL" not in out:
                 fail("the consumer did not connect with the password file:\n"
@@ -140,9 +88,9 @@ def main():
 
         # The placeholders: one line naming the key, status 2, no connection.
         for args, conninfo, key in (
-                (["--pg-password-file", placeholder], pg.conninfo(),
+                (["--pg-password-file", placeholder], cluster.conninfo(),
                  "pg_password_file"),
-                ([], pg.conninfo(password="change-me"), "pg"),
+                ([], cluster.conninfo(password="change-me"), "pg"),
                 ([], "postgresql://postgres:change-me-owner@localhost/x",
                  "pg")):
             r = triage("--migrate-only", *args, QL_PG=conninfo)
@@ -159,13 +107,13 @@ def main():
         open(empty, "w").close()
         for path in (empty, os.path.join(tmp.path, "missing")):
             r = triage("--migrate-only", "--pg-password-file", path,
-                       QL_PG=pg.conninfo())
+                       QL_PG=cluster.conninfo())
             if r.returncode != 2 or not r.stderr.startswith(
                     "ql-triage: pg_password_file: "):
                 fail("password file %s: status %s, %r"
                      % (path, r.returncode, r.stderr))
     finally:
-        pg.stop()
+        cluster.stop()
         tmp.cleanup()
     print("ok: the password comes from the file; placeholders are refused")
 

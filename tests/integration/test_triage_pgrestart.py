@@ -10,47 +10,46 @@ directory as QL_TEST_PGDATA.
 import os
 import re
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 N = 8000
 
 
 def main():
     with T.Env("ql_test_triage_pgrestart") as env:
         msgs = T.encoded_docs(N)
-        addr = "127.0.0.1:%d" % T.free_port()
+        addr = "127.0.0.1:%d" % procs.free_port()
         t = env.triage("--batch-size", "150", "--metrics-addr", addr)
-        T.wait_for("the consumer assigned", lambda: "assigned inspection.results" in t.text())
+        procs.wait_for("the consumer assigned", lambda: "assigned inspection.results" in t.text())
         stream = T.Streamer(env.brokers, msgs, chunk=400, pause=0.25, hold_at=N // 2)
-        T.wait_for("a quarter of the records stored",
-                   lambda: T.rows_so_far() >= N // 4, timeout=60)
+        procs.wait_for("a quarter of the records stored",
+                       lambda: T.rows_so_far() >= N // 4, timeout=60)
         if stream.done():
             fail("the stream ended before the restart: not mid-stream")
-        T.pg_ctl("restart", "-m", "fast", "-w", "-l", "'%s'" % os.path.join(
+        pg.ctl("restart", "-m", "fast", "-w", "-l", "'%s'" % os.path.join(
             os.environ["QL_TEST_PGDATA"], "..", "restart.log"))
         restarted_at = time.time()
         stream.release()
         stream.join()
-        T.wait_for("all %d rows and offsets at the high watermarks" % N,
-                   lambda: T.caught_up(env.brokers, N), timeout=60)
+        procs.wait_for("all %d rows and offsets at the high watermarks" % N,
+                       lambda: T.caught_up(env.brokers, N), timeout=60)
         if not t.alive():
             fail("ql-triage exited:\n" + t.text()[-3000:])
         log = t.text()
         if len(re.findall(r"connected to PostgreSQL", log)) < 2:
             fail("no reconnection logged:\n" + log[-3000:])
-        status, text = T.scrape(addr, "/readyz")
+        status, text = procs.scrape(addr, "/readyz")
         if status != 200:
             fail("/readyz after the restart: %d %s" % (status, text))
         t.signal(signal.SIGTERM)
         if t.wait(30) != 0:
             fail("exit status %s" % t.proc.returncode)
-        if T.count() != N:
-            fail("%d rows, want %d" % (T.count(), N))
+        if pg.count() != N:
+            fail("%d rows, want %d" % (pg.count(), N))
         T.check_offsets_at_watermarks(env.brokers)
     print("ok: PostgreSQL restarted mid-stream, %d rows exactly, recovered in %.1f s"
           % (N, time.time() - restarted_at))

@@ -13,12 +13,12 @@ absent mean the same.
 import json
 import os
 import shutil
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+import qltest
+from qltest import broker, codec, pg, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 NEW = (("enterprise", "address"), ("enterprise", "contact"),
        ("manufacturer", "address"))
 
@@ -37,8 +37,8 @@ def doc(i, v2_fields):
 
 
 def record(rid):
-    return json.loads(T.sql("SELECT record::text FROM ql.inspection_result "
-                            "WHERE result_id = '%s'" % rid)[0])
+    return json.loads(pg.sql("SELECT record::text FROM ql.inspection_result "
+                             "WHERE result_id = '%s'" % rid)[0])
 
 
 def msg(d, schema=None):
@@ -53,15 +53,15 @@ def run(env, *args, name):
 
 
 def main():
-    v1 = T.qltest.schema_version(1)
+    v1 = codec.schema_version(1)
     with T.Env("ql_test_triage_record_v2") as env:
         # Before: a triage whose schema dir holds version 1 only.
         old_dir = os.path.join(env.tmp.path, "avro-v1")
         os.makedirs(old_dir)
-        shutil.copy(os.path.join(T.qltest.SCHEMA_DIR,
+        shutil.copy(os.path.join(qltest.SCHEMA_DIR,
                                  "inspection_result.v1.avsc"), old_dir)
         before = doc(1, False)
-        T.produce(env.brokers, [msg(before, v1)])
+        broker.produce(env.brokers, [msg(before, v1)])
         env.extra["QL_SCHEMA_DIR"] = old_dir
         t = run(env, name="v1-only")
         if t.totals()["stored"] != 1:
@@ -71,9 +71,9 @@ def main():
             fail("a v1-only triage stored the new fields: %s" % old)
 
         # After: the repository's schemas.
-        env.extra["QL_SCHEMA_DIR"] = T.qltest.SCHEMA_DIR
+        env.extra["QL_SCHEMA_DIR"] = qltest.SCHEMA_DIR
         a_v1, b_v2, c_v2 = doc(2, False), doc(3, True), doc(4, False)
-        T.produce(env.brokers, [
+        broker.produce(env.brokers, [
             msg(a_v1, v1),        # a v1 record
             msg(b_v2),            # v2 with the fields
             msg(c_v2),            # v2 without them
@@ -86,9 +86,9 @@ def main():
                       "rejected": 0}:
             fail("totals %s (a resend of a result stored before the upgrade "
                  "must be a duplicate)\n%s" % (totals, t.text()[-2000:]))
-        if T.count("ql.rejected_record"):
-            fail("rejected: %s" % T.sql("SELECT kind, error FROM "
-                                        "ql.rejected_record"))
+        if pg.count("ql.rejected_record"):
+            fail("rejected: %s" % pg.sql("SELECT kind, error FROM "
+                                         "ql.rejected_record"))
 
         for d in (a_v1, c_v2):
             got = record(d["result_id"])
@@ -102,10 +102,10 @@ def main():
                 fail("%s.%s stored as %r, sent %r" % (r, f, got[r][f],
                                                       b_v2[r][f]))
         # What the views read: absent and null alike.
-        rows = T.sql("SELECT result_id, "
-                     "coalesce(record -> 'enterprise' ->> 'address', '-'), "
-                     "coalesce(record -> 'manufacturer' ->> 'address', '-') "
-                     "FROM ql.inspection_result ORDER BY result_id")
+        rows = pg.sql("SELECT result_id, "
+                      "coalesce(record -> 'enterprise' ->> 'address', '-'), "
+                      "coalesce(record -> 'manufacturer' ->> 'address', '-') "
+                      "FROM ql.inspection_result ORDER BY result_id")
         want = sorted([
             "%s|-|-" % before["result_id"], "%s|-|-" % a_v1["result_id"],
             "%s|%s|%s" % (b_v2["result_id"], b_v2["enterprise"]["address"],

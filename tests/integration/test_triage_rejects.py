@@ -5,14 +5,10 @@ to ql.rejected_record with their original key and bytes and to the
 dead-letter topic with the error and source headers; every good record
 around them is stored and the partition's offset moves past them all.
 """
-import os
 import struct
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
-
-fail = T.qltest.fail
+from qltest import broker, pg, triage as T
+from qltest.report import fail
 
 
 def main():
@@ -36,9 +32,9 @@ def main():
             if i in bad:
                 msgs.append((key, bad[i][1]))
             msgs.append((key, value))
-        T.produce(env.brokers, msgs)
+        broker.produce(env.brokers, msgs)
         # Which offset each bad record got: they are all on one partition.
-        hw = T.high_watermarks(env.brokers)
+        hw = broker.high_watermarks(env.brokers)
         part = [p for p, h in hw.items() if h][0]
         if hw[part] != len(msgs):
             fail("records spread over partitions: %s" % hw)
@@ -53,37 +49,37 @@ def main():
         t = env.triage("--idle-exit", "2")
         if t.wait(90) != 0:
             fail("exit status %s\n%s" % (t.proc.returncode, t.text()))
-        if T.count() != len(good):
-            fail("%d rows, want %d" % (T.count(), len(good)))
+        if pg.count() != len(good):
+            fail("%d rows, want %d" % (pg.count(), len(good)))
         totals = t.totals()
         if totals["rejected"] != len(bad) or totals["stored"] != len(good):
             fail("totals %s" % totals)
         T.check_offsets_at_watermarks(env.brokers)
 
-        rows = T.sql("SELECT kafka_offset, kind, error, coalesce(result_id, '-'), "
-                     "encode(key, 'hex'), coalesce(encode(payload, 'hex'), '-'), "
-                     "topic, kafka_partition, redriven_at IS NULL "
-                     "FROM ql.rejected_record ORDER BY kafka_offset")
+        rows = pg.sql("SELECT kafka_offset, kind, error, coalesce(result_id, '-'), "
+                      "encode(key, 'hex'), coalesce(encode(payload, 'hex'), '-'), "
+                      "topic, kafka_partition, redriven_at IS NULL "
+                      "FROM ql.rejected_record ORDER BY kafka_offset")
         if len(rows) != len(bad):
             fail("rejected_record has %d rows: %s" % (len(rows), rows))
         for (i, (kind, value, word)), row in zip(sorted(bad.items()), rows):
             off, rkind, err, rid, rkey, payload, topic, rpart, pending = row.split("|")
             want_payload = value.hex() if value is not None else "-"
             if (int(off), rkind, rkey, payload, topic, int(rpart), pending) != (
-                    offset_of[i], kind, key.hex(), want_payload, T.TOPIC, part, "t"):
+                    offset_of[i], kind, key.hex(), want_payload, broker.TOPIC, part, "t"):
                 fail("rejected row for bad record %d: %s" % (i, row[:300]))
             if word not in err:
                 fail("rejected row for bad record %d: error %r lacks %r" % (i, err, word))
             if kind == "INVALID" and rid != invalid_doc["result_id"]:
                 fail("invalid record's result_id not kept: %s" % rid)
 
-        dlq = T.qltest.consume_all(env.brokers, T.DLQ, expect=len(bad))
+        dlq = broker.consume_all(env.brokers, broker.DLQ, expect=len(bad))
         if len(dlq) != len(bad):
             fail("dead-letter topic has %d messages, want %d" % (len(dlq), len(bad)))
         by_offset = {}
         for k, v, headers in dlq:
             h = dict(headers or [])
-            if k != key or h.get("source.topic") != T.TOPIC.encode() or \
+            if k != key or h.get("source.topic") != broker.TOPIC.encode() or \
                     h.get("source.partition") != str(part).encode():
                 fail("dead letter key/headers: %s %s" % (k, h))
             by_offset[int(h["source.offset"])] = (v, h)
@@ -93,7 +89,7 @@ def main():
                     word.encode() not in h.get("error", b""):
                 fail("dead letter for bad record %d: %r %s" % (i, v, h))
         for i in bad:
-            if "%s/%d/%d" % (T.TOPIC, part, offset_of[i]) not in t.text():
+            if "%s/%d/%d" % (broker.TOPIC, part, offset_of[i]) not in t.text():
                 fail("rejection of offset %d not logged" % offset_of[i])
     print("ok: %d bad records dead-lettered, %d good stored" % (len(bad), len(good)))
 

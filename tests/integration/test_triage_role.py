@@ -5,12 +5,11 @@ and keeps its offsets — without owning or being able to change anything
 else.
 """
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import broker, pg, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 N = 200
 LOGIN = "qltest_triage_daemon"
 
@@ -20,24 +19,24 @@ def main():
         m = env.triage("--migrate-only", name="migrate-as-owner")
         if m.wait(60) != 0:
             fail("--migrate-only as the owner failed:\n" + m.text())
-        T.qltest.psql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles "
-                      "WHERE rolname = '%s') THEN CREATE ROLE %s LOGIN IN ROLE "
-                      "ql_triage; END IF; END $$" % (LOGIN, LOGIN), db="postgres")
+        pg.sql("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles "
+               "WHERE rolname = '%s') THEN CREATE ROLE %s LOGIN IN ROLE "
+               "ql_triage; END IF; END $$" % (LOGIN, LOGIN), db="postgres")
 
         docs = [T.make_doc(i, verdict="NONCONFORMING" if i % 10 == 0 else "CONFORMING")
                 for i in range(N)]
-        T.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
-                                for d in docs])
+        broker.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
+                                     for d in docs])
         env.extra["QL_PG"] = "dbname=%s user=%s" % (os.environ["QL_DB"], LOGIN)
         t = env.triage("--idle-exit", "2", name="triage-as-role")
         if t.wait(120) != 0:
             fail("ql-triage as a ql_triage member failed:\n" + t.text()[-3000:])
-        if T.count() != N:
-            fail("%d rows stored, expected %d" % (T.count(), N))
-        if T.count("ql.finding") != N // 10:
+        if pg.count() != N:
+            fail("%d rows stored, expected %d" % (pg.count(), N))
+        if pg.count("ql.finding") != N // 10:
             fail("%d findings, expected %d: the triage did not run"
-                 % (T.count("ql.finding"), N // 10))
-        if T.count("ql.enforcement_case") == 0:
+                 % (pg.count("ql.finding"), N // 10))
+        if pg.count("ql.enforcement_case") == 0:
             fail("no cases opened")
         T.check_offsets_at_watermarks(env.brokers)
         # The role cannot touch what is not its business.

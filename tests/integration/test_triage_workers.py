@@ -10,13 +10,12 @@ batches of half of it.
 import os
 import re
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import broker, pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 N = 3000
 
 
@@ -33,9 +32,9 @@ def main():
         docs = [T.make_doc(i, code=T.credit_code(i % 40),
                            verdict="NONCONFORMING" if i % 10 == 0 else "CONFORMING")
                 for i in range(N)]
-        T.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
-                                for d in docs])
-        addr = "127.0.0.1:%d" % T.free_port()
+        broker.produce(env.brokers, [(d["enterprise"]["credit_code"].encode(), T.encode(d))
+                                     for d in docs])
+        addr = "127.0.0.1:%d" % procs.free_port()
         # Unset, --workers is one member per core (at most 4): on two
         # cores that is these two.
         env.extra["QL_WORKERS"] = None
@@ -45,59 +44,60 @@ def main():
             print("note: %s cores: --workers 2 given, the default not checked"
                   % os.cpu_count())
             t = env.triage("--workers", "2", "--batch-size", "200", "--metrics-addr", addr)
-        T.wait_for("both members hold partitions",
-                   lambda: held(t, 1) and held(t, 2)
-                   and held(t, 1) | held(t, 2) == set(range(6))
-                   and not held(t, 1) & held(t, 2))
+        procs.wait_for("both members hold partitions",
+                       lambda: held(t, 1) and held(t, 2)
+                       and held(t, 1) | held(t, 2) == set(range(6))
+                       and not held(t, 1) & held(t, 2))
         for member in (1, 2):
             started = [l for l in t.text().splitlines()
                        if "prog=ql-triage/%d msg=\"consuming" % member in l]
             if not started or "batches of 100 records" not in started[0]:
                 fail("member %d does not batch 100 records (200 split by 2): %s"
                      % (member, started))
-        T.wait_for("all %d rows and offsets at the high watermarks" % N,
-                   lambda: T.caught_up(env.brokers, N), timeout=90)
+        procs.wait_for("all %d rows and offsets at the high watermarks" % N,
+                       lambda: T.caught_up(env.brokers, N), timeout=90)
         # Each member stored its partitions: every stored offset is at its
         # high watermark.
         T.check_offsets_at_watermarks(env.brokers)
-        if T.count() != N:
-            fail("%d rows, want %d" % (T.count(), N))
+        if pg.count() != N:
+            fail("%d rows, want %d" % (pg.count(), N))
         nonconforming = sum(1 for d in docs if d["verdict"] == "NONCONFORMING")
-        T.wait_for("every nonconforming result triaged",
-                   lambda: T.count("ql.nonconformity") == nonconforming)
-        if T.count("ql.triage_pending") != 0:
+        procs.wait_for("every nonconforming result triaged",
+                       lambda: pg.count("ql.nonconformity") == nonconforming)
+        if pg.count("ql.triage_pending") != 0:
             fail("results left in ql.triage_pending")
-        open_cases = T.count("ql.enforcement_case", "status IN ('OPEN', 'ESCALATED')")
+        open_cases = pg.count("ql.enforcement_case", "status IN ('OPEN', 'ESCALATED')")
         codes = {d["enterprise"]["credit_code"] for d in docs
                  if d["verdict"] == "NONCONFORMING"}
         if open_cases != len(codes):
             fail("%d open cases, want one per enterprise with a nonconformity (%d)"
                  % (open_cases, len(codes)))
 
-        T.wait_for("lag 0 for every partition",
-                   lambda: all(T.metric(T.scrape(addr)[1], "ql_triage_lag",
-                                        '{topic="%s",partition="%d"}' % (T.TOPIC, p)) == 0
-                               for p in range(6)))
-        _, text = T.scrape(addr)
+        def lag(p):
+            return procs.metric(procs.scrape(addr)[1], "ql_triage_lag",
+                                '{topic="%s",partition="%d"}' % (broker.TOPIC, p))
+        procs.wait_for("lag 0 for every partition",
+                       lambda: all(lag(p) == 0 for p in range(6)))
+        _, text = procs.scrape(addr)
         for line in ("# TYPE ql_triage_lag gauge", "# TYPE ql_triage_stored_total counter"):
             if text.count(line + "\n") != 1:
                 fail("%r appears %d times in /metrics:\n%s" % (line, text.count(line), text))
         for p in range(6):
-            series = 'ql_triage_lag{topic="%s",partition="%d"}' % (T.TOPIC, p)
+            series = 'ql_triage_lag{topic="%s",partition="%d"}' % (broker.TOPIC, p)
             if text.count(series + " ") != 1:
                 fail("%s listed %d times" % (series, text.count(series + " ")))
-        if T.metric(text, "ql_triage_stored_total") != N:
+        if procs.metric(text, "ql_triage_stored_total") != N:
             fail("ql_triage_stored_total = %s, want %d (both members counted)"
-                 % (T.metric(text, "ql_triage_stored_total"), N))
-        status, body = T.scrape(addr, "/readyz")
+                 % (procs.metric(text, "ql_triage_stored_total"), N))
+        status, body = procs.scrape(addr, "/readyz")
         if status != 200:
             fail("/readyz answered %d: %s" % (status, body))
 
         # SIGHUP: the configuration is reloaded, the cause rules re-applied
         # by one member only.
         t.signal(signal.SIGHUP)
-        T.wait_for("cause rules reloaded", lambda: "cause rules reloaded" in t.text())
-        T.wait_for("configuration reloaded", lambda: "configuration reloaded" in t.text())
+        procs.wait_for("cause rules reloaded", lambda: "cause rules reloaded" in t.text())
+        procs.wait_for("configuration reloaded", lambda: "configuration reloaded" in t.text())
         time.sleep(2)  # a second member re-applying them would show by now
         if t.text().count("cause rules reloaded") != 1:
             fail("cause rules reloaded %d times:\n%s"
@@ -112,8 +112,8 @@ def main():
         totals = t.totals()
         if totals["stored"] != N or totals["records"] != N:
             fail("closing totals %s, want %d stored" % (totals, N))
-        if T.count() != N:
-            fail("%d rows after stopping, want %d" % (T.count(), N))
+        if pg.count() != N:
+            fail("%d rows after stopping, want %d" % (pg.count(), N))
     print("ok: two members in one process stored exactly %d results; metrics, "
           "SIGHUP and SIGTERM cover both" % N)
 

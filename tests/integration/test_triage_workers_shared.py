@@ -6,14 +6,12 @@ ql.retriage_all() afterwards changes nothing.  Rechecks arrive in the same
 burst as, and on other partitions than, their originals.
 """
 import datetime
-import os
 import signal
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import broker, pg, procs, triage as T
+from qltest.report import fail
 
-fail = T.qltest.fail
+
 ENTERPRISES = 12
 ORIGINALS = 240
 
@@ -74,22 +72,22 @@ def main():
         # partition.
         msgs = [(d["result_id"].encode(), T.encode(d)) for d in all_docs]
         t = env.triage("--workers", "2", "--batch-size", "20", "--batch-ms", "50")
-        T.wait_for("both members assigned",
-                   lambda: "prog=ql-triage/1 msg=\"assigned" in t.text()
-                   and "prog=ql-triage/2 msg=\"assigned" in t.text())
-        T.produce(env.brokers, msgs)
-        T.wait_for("all %d rows and offsets at the high watermarks" % len(msgs),
-                   lambda: T.caught_up(env.brokers, len(msgs)), timeout=90)
-        if T.count("ql.triage_pending") != 0:
+        procs.wait_for("both members assigned",
+                       lambda: "prog=ql-triage/1 msg=\"assigned" in t.text()
+                       and "prog=ql-triage/2 msg=\"assigned" in t.text())
+        broker.produce(env.brokers, msgs)
+        procs.wait_for("all %d rows and offsets at the high watermarks" % len(msgs),
+                       lambda: T.caught_up(env.brokers, len(msgs)), timeout=90)
+        if pg.count("ql.triage_pending") != 0:
             fail("results left in ql.triage_pending")
-        before = T.sql(SNAPSHOT)
+        before = pg.sql(SNAPSHOT)
         failing = sum(1 for d in all_docs
                       if d["kind"] == "SUPERVISION" and d["verdict"] == "NONCONFORMING")
         if sum(1 for r in before if r.startswith("original ")) != failing:
             fail("%d originals derived, want %d" % (
                 sum(1 for r in before if r.startswith("original ")), failing))
-        T.sql("SELECT ql.retriage_all()")
-        after = T.sql(SNAPSHOT)
+        pg.sql("SELECT ql.retriage_all()")
+        after = pg.sql(SNAPSHOT)
         if before != after:
             gone = sorted(set(before) - set(after))[:10]
             new = sorted(set(after) - set(before))[:10]
