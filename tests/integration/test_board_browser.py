@@ -11,21 +11,19 @@ console must hold no error (a blocked script or style would show there).
 import csv
 import io
 import os
-import shutil
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_board_lib as B  # noqa: E402
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
+import qltest
+from qltest import board as B
+from qltest.report import check
 
-check = B.check
 SHOTS = os.environ.get("QL_BOARD_SHOTS",
-                       os.path.join(B.QL_BIN, "..", "tests", "board-screenshots"))
+                       os.path.join(qltest.QL_BIN, "..", "tests", "board-screenshots"))
 
 NAMES = ["厦门湖里星趣玩具有限公司", "厦门市湖里区乐乐母婴用品店", "厦门禾山电器商行",
          "厦门金山灯具有限公司", "厦门殿前服装店", "厦门江头日用品超市",

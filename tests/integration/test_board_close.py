@@ -7,13 +7,11 @@ and the case is CLOSED, off the board and without forms.  On the way, the
 completion is undone through the reopen form (the action is PENDING
 again), and reopening a pending action is refused in Chinese.
 """
-import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_board_lib as B  # noqa: E402
+from qltest import board as B
+from qltest.report import check
 
-check = B.check
+
 HULI = "350206"
 
 

@@ -4,14 +4,12 @@ different districts who see different boards and can neither open nor act
 on each other's cases -- the database's row-level security and officer
 functions deciding, on each officer's own connection.
 """
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_board_lib as B  # noqa: E402
+from qltest import board as B
+from qltest.report import check
 
-check = B.check
+
 HULI, JIMEI = "350206", "350211"
 
 

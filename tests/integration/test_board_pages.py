@@ -10,15 +10,13 @@ import csv
 import html
 import io
 import json
-import os
 import re
-import sys
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_board_lib as B  # noqa: E402
+from qltest import board as B, pg
+from qltest.report import check
 
-check = B.check
+
 HULI, JIMEI = "350206", "350211"
 XSS = "<script>alert(1)</script>"
 FORMULA = '=HYPERLINK("http://evil.example/","点击")'
@@ -87,7 +85,7 @@ def workload(w, board, o):
     w.officer("huli_zhao", "zhao-secret-3", HULI)
     w.sql('CREATE ROLE "%s" LOGIN IN ROLE ql_officer' % XSS_LOGIN)
     w.sql("INSERT INTO ql.officer (login, region_prefix) VALUES (%s, %s)"
-          % (B.sql_str(XSS_LOGIN), B.sql_str(HULI)))
+          % (pg.literal(XSS_LOGIN), pg.literal(HULI)))
     w.officer("jimei_li", "jimei-secret-2", JIMEI)
     more = [B.credit_code(HULI, 14), B.credit_code(HULI, 15)]
     w.put("XMQI:P-4", more[0], name="厦门湖里戊贸易有限公司", days_ago=2)

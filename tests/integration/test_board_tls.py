@@ -6,13 +6,11 @@ import http.client
 import os
 import ssl
 import subprocess
-import sys
 import urllib.parse
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_board_lib as B  # noqa: E402
-
-check = B.check
+import qltest
+from qltest import board as B, procs
+from qltest.report import check
 
 
 def main():
@@ -27,8 +25,8 @@ def main():
         check(r.returncode == 0, "openssl: " + r.stderr)
 
         # Half a TLS configuration: refused at start, naming the key.
-        bad = subprocess.run([os.path.join(B.QL_BIN, "ql-board"), "--board-tls-cert", cert,
-                              "--board-addr", "127.0.0.1:%d" % B.free_port()],
+        bad = subprocess.run([os.path.join(qltest.QL_BIN, "ql-board"), "--board-tls-cert", cert,
+                              "--board-addr", "127.0.0.1:%d" % procs.free_port()],
                              capture_output=True, text=True, timeout=30)
         check(bad.returncode != 0 and "board_tls_key" in bad.stderr,
               "a certificate without a key: %d %s" % (bad.returncode, bad.stderr))
