@@ -10,19 +10,19 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spool_lib as sl  # noqa: E402
-from spool_lib import check, qltest  # noqa: E402
+from qltest import procs, spool as sl
+from qltest.broker import DevBroker
+from qltest.report import check
+
 
 COUNT = 400
 
 
 def main():
-    tmp = qltest.TempDir()
+    tmp = procs.TempDir()
     try:
         run(tmp.path)
     finally:
@@ -38,7 +38,7 @@ def run(t):
     untouched = {"incoming": ["export.csv"], "done": [], "rejected": []}
 
     # ---- killed mid-file ---------------------------------------------------
-    broker = qltest.DevBroker()
+    broker = DevBroker()
     try:
         broker.command("broker rtt -1 2000")
         time.sleep(0.3)
@@ -69,7 +69,7 @@ def run(t):
     check(sl.tree(spool) == untouched, "after no broker: %s" % sl.tree(spool))
 
     # ---- broker back ---------------------------------------------------------
-    with qltest.DevBroker() as b2:
+    with DevBroker() as b2:
         r = sl.run_spool("--dir", spool, "--lab", sl.LAB, "--once",
                          "--brokers", b2.brokers)
         check(r.returncode == 0, "exit %d with the broker back: %s" %
@@ -86,7 +86,7 @@ def run(t):
 
     # ---- daemon: retried with back-off until the brokers are back -----------
     os.rename(os.path.join(spool, "done", "export.csv"), path)
-    with qltest.DevBroker() as b3:
+    with DevBroker() as b3:
         b3.command("broker down -1")
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
@@ -100,8 +100,9 @@ def run(t):
                              stderr=open(log, "w"))
         try:
             text = lambda: open(log).read()  # noqa: E731
-            sl.wait_for(lambda: "retry in 2 s" in text(), timeout=30,
-                        what="a second retry")
+            procs.wait_for("a second retry",
+                           lambda: "retry in 2 s" in text(),
+                           timeout=30)
             check("retry in 1 s" in text(), "the first back-off is 1 s")
             check(sl.tree(spool) == untouched, "while retrying: %s" %
                   sl.tree(spool))
@@ -111,8 +112,9 @@ def run(t):
                        if l.startswith("ql_spool_retries_total ")]
             check(retries and retries[0] >= 2, "retries_total: %s" % retries)
             b3.command("broker up -1")
-            sl.wait_for(lambda: sl.tree(spool)["done"] == ["export.csv"],
-                        timeout=60, what="the file after the brokers came back")
+            procs.wait_for("the file after the brokers came back",
+                           lambda: sl.tree(spool)["done"] == ["export.csv"],
+                           timeout=60)
             p.send_signal(signal.SIGTERM)
             check(p.wait(timeout=15) == 0, "SIGTERM: exit %s" % p.returncode)
         finally:

@@ -7,12 +7,12 @@ Nothing half-written is left in done/ or rejected/."""
 import os
 import signal
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spool_lib as sl  # noqa: E402
-from spool_lib import check, qltest  # noqa: E402
+from qltest import codec, procs, spool as sl
+from qltest.broker import DevBroker, consume_all
+from qltest.report import check
+
 
 COUNT = 6000
 
@@ -23,8 +23,8 @@ def count_on_topic(consumer, seen):
 
 
 def main():
-    tmp = qltest.TempDir()
-    broker = qltest.DevBroker()
+    tmp = procs.TempDir()
+    broker = DevBroker()
     try:
         run(tmp.path, broker)
     finally:
@@ -114,12 +114,11 @@ def run(t, broker):
     tree = sl.tree(spool)
     check(tree == {"incoming": [], "done": ["big.csv"], "rejected": []},
           "after the restart: %s" % tree)
-    msgs = qltest.consume_all(broker.brokers, "inspection.results",
-                              timeout=120)
-    known = qltest.schemas_by_fingerprint()
+    msgs = consume_all(broker.brokers, "inspection.results", timeout=120)
+    known = codec.schemas_by_fingerprint()
     got = set()
     for _, v, _ in msgs:
-        got.add(qltest.decode_single_object(v, known)["result_id"])
+        got.add(codec.decode_single_object(v, known)["result_id"])
     missing = want - got
     check(not missing, "%d records never reached the topic, e.g. %s" %
           (len(missing), sorted(missing)[:3]))

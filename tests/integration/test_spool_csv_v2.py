@@ -10,11 +10,11 @@ the new fields as null.  Records are decoded by Python's avro."""
 import csv
 import io
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spool_lib as sl  # noqa: E402
-from spool_lib import check, qltest  # noqa: E402
+from qltest import procs, spool as sl
+from qltest.broker import DevBroker
+from qltest.report import check, fail
+
 
 CC = ("91350200MA2YJ1XR9G", "914403001922038216", "91440300708461136T")
 
@@ -174,8 +174,8 @@ def write_csv(path, zh, extra, docs):
 
 
 def main():
-    tmp = qltest.TempDir()
-    broker = qltest.DevBroker()
+    tmp = procs.TempDir()
+    broker = DevBroker()
     try:
         run(tmp.path, broker.brokers)
     finally:
@@ -232,7 +232,7 @@ def run(t, brokers):
     check(sorted(got) == sorted(want), "result ids: %s" % sorted(got))
     for rid, rec in got.items():
         if rec != want[rid]:
-            sl.fail("%s differs:\n got %s\nwant %s" % (rid, rec, want[rid]))
+            fail("%s differs:\n got %s\nwant %s" % (rid, rec, want[rid]))
     # The contact joined from 联系人 and 联系电话, as the English file has it.
     check(got["XMQI:ZH-0"]["enterprise"]["contact"] == "王芳 0592-5551234",
           "joined contact: %r" % got["XMQI:ZH-0"]["enterprise"]["contact"])

@@ -11,18 +11,17 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spool_lib as sl  # noqa: E402
-from spool_lib import check, qltest  # noqa: E402
+from qltest import procs, spool as sl
+from qltest.broker import DevBroker, consume_all
+from qltest.report import check, fail
 
 
 def main():
-    tmp = qltest.TempDir()
-    broker = qltest.DevBroker()
+    tmp = procs.TempDir()
+    broker = DevBroker()
     try:
         run(tmp.path, broker.brokers)
     finally:
@@ -37,7 +36,7 @@ def metric(addr, name):
     for line in body.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[1])
-    sl.fail("no %s in /metrics:\n%s" % (name, body))
+    fail("no %s in /metrics:\n%s" % (name, body))
 
 
 def run(t, brokers):
@@ -59,7 +58,7 @@ def run(t, brokers):
     conf = os.path.join(t, "spool.ini")
     with open(conf, "w") as f:
         f.write("[spool]\nlog_level = info\n")
-    addr = "127.0.0.1:%d" % qltest.free_port()
+    addr = "127.0.0.1:%d" % procs.free_port()
     log = open(os.path.join(t, "spool.log"), "w+")
     p = subprocess.Popen(sl.spool_cmd("--dir", spool, "--lab", sl.LAB,
                                       "--brokers", brokers, "-c", conf,
@@ -74,12 +73,12 @@ def run(t, brokers):
     try:
         done = lambda *names: lambda: all(  # noqa: E731
             os.path.exists(os.path.join(spool, "done", n)) for n in names)
-        sl.wait_for(done("pre.jsonl"), what="the file present at start")
+        procs.wait_for("the file present at start", done("pre.jsonl"), timeout=20)
 
         # moved in
         os.rename(make("moved.csv", 2, 6, "--format", "csv"),
                   os.path.join(inc, "moved.csv"))
-        sl.wait_for(done("moved.csv"), what="the file moved in")
+        procs.wait_for("the file moved in", done("moved.csv"), timeout=20)
 
         # written in place: not taken while open
         data = open(make("inplace.jsonl", 3, 7), "rb").read()
@@ -90,7 +89,7 @@ def run(t, brokers):
             check(sl.tree(spool)["incoming"] == ["inplace.jsonl"],
                   "a file still being written was taken")
             f.write(data[len(data) // 2:])
-        sl.wait_for(done("inplace.jsonl"), what="the file written in place")
+        procs.wait_for("the file written in place", done("inplace.jsonl"), timeout=20)
 
         # left alone
         for name in (".partial.csv", "notes.txt"):
@@ -105,8 +104,9 @@ def run(t, brokers):
             with open(src, "a") as f:
                 f.write('{"report_no": "broken"}\n')
             os.rename(src, os.path.join(inc, "dup.jsonl"))
-            sl.wait_for(lambda: "dup.jsonl" not in os.listdir(inc),
-                        what="dup.jsonl (seed %d)" % seed)
+            procs.wait_for("dup.jsonl (seed %d)" % seed,
+                           lambda: "dup.jsonl" not in os.listdir(inc),
+                           timeout=20)
         check(done("dup.jsonl", "dup.1.jsonl")(), "dup: %s" % sl.tree(spool))
         rej = sl.tree(spool)["rejected"]
         check("dup.jsonl.errors.jsonl" in rej and
@@ -121,8 +121,9 @@ def run(t, brokers):
         with open(os.path.join(outside, "u.csv"), "w") as f:
             f.write("report_no,colour\nR1,red\n")
         os.rename(os.path.join(outside, "u.csv"), os.path.join(inc, "u.csv"))
-        sl.wait_for(lambda: "u.csv" in sl.tree(spool)["rejected"],
-                    what="the unreadable file")
+        procs.wait_for("the unreadable file",
+                       lambda: "u.csv" in sl.tree(spool)["rejected"],
+                       timeout=20)
         with open(os.path.join(spool, "rejected", "u.csv.errors.jsonl")) as f:
             e = [json.loads(l) for l in f]
         check(len(e) == 1 and e[0]["line"] == 1 and
@@ -156,13 +157,15 @@ def run(t, brokers):
         with open(conf, "w") as f:
             f.write("[spool]\nlog_level = debug\n")
         p.send_signal(signal.SIGHUP)
-        sl.wait_for(lambda: "configuration reloaded" in logtext(),
-                    what="the reload")
+        procs.wait_for("the reload",
+                       lambda: "configuration reloaded" in logtext(),
+                       timeout=20)
         with open(conf, "w") as f:
             f.write("[spool]\nlog_level = loud\n")
         p.send_signal(signal.SIGHUP)
-        sl.wait_for(lambda: "reload refused" in logtext(),
-                    what="the refused reload")
+        procs.wait_for("the refused reload",
+                       lambda: "reload refused" in logtext(),
+                       timeout=20)
         check(p.poll() is None, "a bad reload stopped the daemon")
 
         p.send_signal(signal.SIGTERM)
@@ -171,7 +174,7 @@ def run(t, brokers):
         if p.poll() is None:
             p.kill()
             p.wait()
-    recs = qltest.consume_all(brokers, "inspection.results", expect=published)
+    recs = consume_all(brokers, "inspection.results", expect=published)
     check(len(recs) == published, "%d records on the topic, want %d" %
           (len(recs), published))
 

@@ -4,11 +4,11 @@ identical records from all three (decoded by Python's avro), equal to the
 documents ql-simlab wrote, each keyed by its enterprise's credit code."""
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spool_lib as sl  # noqa: E402
-from spool_lib import check, qltest  # noqa: E402
+from qltest import procs, spool as sl
+from qltest.broker import DevBroker
+from qltest.report import check, fail
+
 
 FORMS = {
     "utf8": ("export.csv", ["--format", "csv", "--bom"]),
@@ -20,9 +20,9 @@ ARGS = ["--seed", "5", "--count", "300", "--nonconforming", "0.3"]
 
 
 def main():
-    tmp = qltest.TempDir()
-    broker = qltest.DevBroker("--topic", "t.utf8", "--topic", "t.gb18030",
-                              "--topic", "t.jsonl")
+    tmp = procs.TempDir()
+    broker = DevBroker("--topic", "t.utf8", "--topic", "t.gb18030",
+                       "--topic", "t.jsonl")
     try:
         run(tmp.path, broker.brokers)
     finally:
@@ -64,7 +64,7 @@ def run(t, brokers):
         check(sorted(by_id) == sorted(docs), "%s: result ids differ" % form)
         for rid, rec in by_id.items():
             if rec != docs[rid]:
-                sl.fail("%s: %s differs:\n got %s\nwant %s" % (
+                fail("%s: %s differs:\n got %s\nwant %s" % (
                     form, rid, json.dumps(rec, ensure_ascii=False),
                     json.dumps(docs[rid], ensure_ascii=False)))
     check(got["utf8"] == got["gb18030"] == got["jsonl"],

@@ -10,11 +10,10 @@ import csv
 import io
 import json
 import os
-import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spool_lib as sl  # noqa: E402
-from spool_lib import check, qltest  # noqa: E402
+from qltest import procs, spool as sl
+from qltest.broker import DevBroker, consume_all
+from qltest.report import check, fail
 
 
 def groups_of(rows):
@@ -29,8 +28,8 @@ def groups_of(rows):
 
 
 def main():
-    tmp = qltest.TempDir()
-    broker = qltest.DevBroker()
+    tmp = procs.TempDir()
+    broker = DevBroker()
     try:
         run(tmp.path, broker.brokers)
     finally:
@@ -63,7 +62,7 @@ def run(t, brokers):
             if no not in taken and pred(docs[no], idx):
                 taken.add(no)
                 return no, idx
-        sl.fail("no report fits a mutation")
+        fail("no report fits a mutation")
 
     taken = set()
     bad = {}
@@ -161,7 +160,7 @@ def run(t, brokers):
     valid = [no for no, _ in groups if no not in bad]
     recs = sl.topic_records(brokers, "inspection.results", expect=len(valid))
     # nothing more arrives
-    more = qltest.consume_all(brokers, "inspection.results", timeout=5)
+    more = consume_all(brokers, "inspection.results", timeout=5)
     check(len(more) == len(valid), "topic holds %d records, want %d" %
           (len(more), len(valid)))
     got = {}
@@ -174,9 +173,9 @@ def run(t, brokers):
     for no in valid:
         want = sl.normal_doc(docs[no])
         if got[no] != want:
-            sl.fail("record %s differs from the file:\n got %s\nwant %s" %
-                    (no, json.dumps(got[no], ensure_ascii=False),
-                     json.dumps(want, ensure_ascii=False)))
+            fail("record %s differs from the file:\n got %s\nwant %s" %
+                 (no, json.dumps(got[no], ensure_ascii=False),
+                  json.dumps(want, ensure_ascii=False)))
 
 
 if __name__ == "__main__":

@@ -19,20 +19,20 @@ events ql-spool waits for (IN_CLOSE_WRITE, IN_MOVED_TO).
 import os
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import spool_lib as sl  # noqa: E402
-from spool_lib import check, qltest  # noqa: E402
+from qltest import procs, spool as sl
+from qltest.broker import DevBroker, consume_all
+from qltest.report import check, fail
+
 
 DAY = 86400
 
 
 def main():
-    tmp = qltest.TempDir()
-    broker = qltest.DevBroker("--topic", "t.changed")
+    tmp = procs.TempDir()
+    broker = DevBroker("--topic", "t.changed")
     try:
         run(tmp.path, broker)
     finally:
@@ -47,14 +47,14 @@ def metric(addr, name):
     for line in body.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[1])
-    sl.fail("no %s in /metrics:\n%s" % (name, body))
+    fail("no %s in /metrics:\n%s" % (name, body))
 
 
 class Spool:
     """A ql-spool daemon with its log and metrics endpoint."""
 
     def __init__(self, t, name, spool, brokers, *args, env=None):
-        self.addr = "127.0.0.1:%d" % qltest.free_port()
+        self.addr = "127.0.0.1:%d" % procs.free_port()
         self.log = os.path.join(t, name + ".log")
         e = dict(os.environ)
         e.update(env or {})
@@ -62,7 +62,7 @@ class Spool:
             sl.spool_cmd("--dir", spool, "--lab", sl.LAB, "--brokers",
                          brokers, "--metrics-addr", self.addr, *args),
             stderr=open(self.log, "w"), env=e)
-        sl.wait_for(lambda: "watching " in self.text(), what=name + " start")
+        procs.wait_for(name + " start", lambda: "watching " in self.text(), timeout=20)
 
     def text(self):
         with open(self.log) as f:
@@ -76,7 +76,7 @@ class Spool:
             except subprocess.TimeoutExpired:
                 self.p.kill()
                 self.p.wait()
-                sl.fail("SIGTERM did not stop ql-spool")
+                fail("SIGTERM did not stop ql-spool")
             check(rc == 0, "SIGTERM: exit %d:\n%s" % (rc, self.text()))
 
 
@@ -134,8 +134,9 @@ def run(t, broker):
         t0 = time.time()
         with open(os.path.join(inc, "inplace.jsonl"), "wb") as f:
             f.write(data)
-        sl.wait_for(lambda: in_done("inplace.jsonl"), timeout=20,
-                    what="the file written in place")
+        procs.wait_for("the file written in place",
+                       lambda: in_done("inplace.jsonl"),
+                       timeout=20)
         check(time.time() - t0 < 15, "inotify's file waited for --min-age")
         time.sleep(3)
         check(sl.tree(spool)["incoming"] == ["unseen.jsonl"],
@@ -161,16 +162,18 @@ def run(t, broker):
                   "taken %.1f s after its last change, before --min-age 3"
                   % (time.time() - mtime))
             time.sleep(0.05)
-        sl.wait_for(lambda: in_done("young.jsonl"), timeout=10,
-                    what="the rescan to take young.jsonl")
+        procs.wait_for("the rescan to take young.jsonl",
+                       lambda: in_done("young.jsonl"),
+                       timeout=10)
         check(time.time() < mtime + 3 + 1 + 3,
               "young.jsonl taken %.1f s after its last change"
               % (time.time() - mtime))
 
         link_in(export("aged.jsonl", age=60))
         t0 = time.time()
-        sl.wait_for(lambda: in_done("aged.jsonl"), timeout=10,
-                    what="the rescan to take aged.jsonl")
+        procs.wait_for("the rescan to take aged.jsonl",
+                       lambda: in_done("aged.jsonl"),
+                       timeout=10)
         check(time.time() - t0 < 3, "aged.jsonl waited %.1f s"
               % (time.time() - t0))
 
@@ -200,16 +203,16 @@ def run(t, broker):
               "--topic", "t.changed")
     try:
         link_in(big)
-        got = qltest.consume_all(brokers, "t.changed", expect=1, timeout=30)
+        got = consume_all(brokers, "t.changed", expect=1, timeout=30)
         check(got, "no record of big.jsonl reached the topic")
         with open(big, "a") as f:
             f.write("\n")
-        sl.wait_for(lambda: "file big.jsonl: modified while being read"
-                    in s.text(), timeout=60, what="the change to be noticed")
+        procs.wait_for("the change to be noticed",
+                       lambda: "file big.jsonl: modified while being read" in s.text(),
+                       timeout=60)
         check(not in_done("big.jsonl"), "big.jsonl moved although it changed")
         broker.command("broker rtt -1 0")
-        sl.wait_for(lambda: in_done("big.jsonl"), timeout=60,
-                    what="big.jsonl read again")
+        procs.wait_for("big.jsonl read again", lambda: in_done("big.jsonl"), timeout=60)
     finally:
         s.stop()
     recs = sl.topic_records(brokers, "t.changed", timeout=60)

@@ -1,39 +1,30 @@
-"""Helpers shared by the ql-spool integration tests (test_spool_*.py).
+"""The ql-spool tests (test_spool_*.py) and the fault suite's files.
 
-Documents come from ql-simlab's JSONL (the reference for what a file holds);
-records come back from the topic through confluent_kafka and Python's own
-avro (tests/lib/qltest.py), so nothing of our C code judges its own output.
+Documents come from ql-simlab's JSONL (the reference for what a file
+holds); records come back from the topic through confluent_kafka and
+Python's own avro (qltest.codec), so nothing of our C code judges its own
+output.
 """
 import datetime
 import json
 import os
 import subprocess
-import sys
-import time
 
-sys.path.insert(0, os.path.join(os.environ["QL_SRC"], "tests/lib"))
-import qltest  # noqa: E402
+from qltest import binary, codec
+from qltest.broker import consume_all
 
-QL_BIN = qltest.QL_BIN
 LAB = "XMQI"
 
 
-def fail(msg):
-    qltest.fail(msg)
-
-
-def check(cond, msg):
-    if not cond:
-        fail(msg)
-
-
-def simlab(out, *args):
-    subprocess.run([os.path.join(QL_BIN, "ql-simlab"), "--lab", LAB,
-                    "--out", out, *args], check=True)
+def simlab(out, *args, lab=LAB):
+    """ql-simlab writing to `out` as lab `lab` (None: args name it)."""
+    lab_args = ["--lab", lab] if lab else []
+    subprocess.run([binary("ql-simlab"), *lab_args, "--out", out, *args],
+                   check=True)
 
 
 def spool_cmd(*args):
-    return [os.path.join(QL_BIN, "ql-spool"), *args]
+    return [binary("ql-spool"), *args]
 
 
 def run_spool(*args, timeout=120, env=None):
@@ -46,7 +37,7 @@ def run_spool(*args, timeout=120, env=None):
 
 def read_jsonl(path):
     with open(path, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
+        return [json.loads(line) for line in f if line.strip()]
 
 
 def _ms(ts):
@@ -91,10 +82,10 @@ def normal_record(rec):
 
 def topic_records(brokers, topic, expect=None, timeout=30.0):
     """Every message of topic as (key, normalised record)."""
-    known = qltest.schemas_by_fingerprint()
-    msgs = qltest.consume_all(brokers, topic, expect=expect, timeout=timeout)
+    known = codec.schemas_by_fingerprint()
+    msgs = consume_all(brokers, topic, expect=expect, timeout=timeout)
     return [(k.decode() if k is not None else None,
-             normal_record(qltest.decode_single_object(v, known)))
+             normal_record(codec.decode_single_object(v, known)))
             for k, v, _ in msgs]
 
 
@@ -102,12 +93,3 @@ def tree(d):
     """{subdir: sorted names} of a spool directory."""
     return {s: sorted(os.listdir(os.path.join(d, s)))
             for s in ("incoming", "done", "rejected")}
-
-
-def wait_for(pred, timeout=20.0, what="condition"):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return
-        time.sleep(0.1)
-    fail("timed out waiting for " + what)
