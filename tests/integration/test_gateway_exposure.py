@@ -24,11 +24,13 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_gateway_support as gs  # noqa: E402
-from test_gateway_support import expect, expect_status  # noqa: E402
+import qltest
+from qltest import gateway as gs, procs
+from qltest.broker import DevBroker
+from qltest.procs import TempDir
+from qltest.report import check, fail
 
-qltest = gs.qltest
+
 TOKEN = "exposure-lab-Vb7nQ2sK"
 OTHER_HOST = "127.0.0.2"  # loopback on Linux, another client address
 
@@ -77,16 +79,16 @@ def check_total_limit(tmp, broker, tokens):
     try:
         socks = hold(gw, 8)
         r = other_host_push(gw, "EXP-1", timeout=2)
-        expect(r is None or r.status != 202,
-               "answered 202 although one host held all 8 connections: %r"
-               % r)
+        check(r is None or r.status != 202,
+              "answered 202 although one host held all 8 connections: %r"
+              % r)
         for s in socks:
             s.close()
         time.sleep(0.5)
-        expect_status(other_host_push(gw, "EXP-2", timeout=10), 202,
-                      "the other host once the first let go")
+        gs.expect_status(other_host_push(gw, "EXP-2", timeout=10), 202,
+                         "the other host once the first let go")
     except BaseException:
-        print(gw.logs(), file=sys.stderr)
+        print(gw.text(), file=sys.stderr)
         raise
     finally:
         gw.stop()
@@ -101,27 +103,27 @@ def check_per_address_limit(tmp, broker, tokens):
         socks = hold(gw, 8)
         t0 = time.time()
         r = other_host_push(gw, "EXP-3", timeout=10)
-        expect(r is not None, "the other host was not answered while one "
-               "host held its per-address limit of connections")
-        expect_status(r, 202, "push from the other host")
-        expect(time.time() - t0 < 3, "the other host waited %.1f s"
-               % (time.time() - t0))
+        check(r is not None, "the other host was not answered while one "
+              "host held its per-address limit of connections")
+        gs.expect_status(r, 202, "push from the other host")
+        check(time.time() - t0 < 3, "the other host waited %.1f s"
+              % (time.time() - t0))
         # four were closed at once; the four within the limit are open (and
         # answer a request: 405 for GET)
         refused = [s for s in socks if closed_by_server(s)]
-        expect(len(refused) == 4, "%d of 8 connections from one address "
-               "closed, the limit being 4" % len(refused))
+        check(len(refused) == 4, "%d of 8 connections from one address "
+              "closed, the limit being 4" % len(refused))
         for s in socks:
             s.close()
-        expect(gw.metric("ql_gateway_connections_refused_total") >= 4,
-               "refused connections not counted")
-        logs = gw.logs()
-        expect("max_connections_per_address (4)" in logs,
-               "refusals not logged:\n" + logs)
-        expect(logs.count("connection(s) refused") <= 2,
-               "a log line per refused connection:\n" + logs)
+        check(gw.metric("ql_gateway_connections_refused_total") >= 4,
+              "refused connections not counted")
+        logs = gw.text()
+        check("max_connections_per_address (4)" in logs,
+              "refusals not logged:\n" + logs)
+        check(logs.count("connection(s) refused") <= 2,
+              "a log line per refused connection:\n" + logs)
     except BaseException:
-        print(gw.logs(), file=sys.stderr)
+        print(gw.text(), file=sys.stderr)
         raise
     finally:
         gw.stop()
@@ -163,31 +165,31 @@ def check_request_timeout(tmp, broker, tokens):
     try:
         took = dribble(gw, b"POST /v1/results HTTP/1.1\r\nHost: x\r\n",
                        b"X-Padding-Header-That-Never-Ends: aaaaaaaaaaaaaaa")
-        expect(took is not None, "a client dribbling its headers was never "
-               "cut off")
-        expect(2.5 <= took <= 5, "headers dribbler cut after %.1f s, "
-               "request_timeout 3 s" % took)
+        check(took is not None, "a client dribbling its headers was never "
+              "cut off")
+        check(2.5 <= took <= 5, "headers dribbler cut after %.1f s, "
+              "request_timeout 3 s" % took)
         head = ("POST /v1/results HTTP/1.1\r\nHost: x\r\n"
                 "Authorization: Bearer %s\r\n"
                 "Content-Type: application/json\r\nContent-Length: 4000\r\n"
                 "\r\n[" % TOKEN).encode()
         took = dribble(gw, head, b" ")
-        expect(took is not None, "a client dribbling its body was never cut "
-               "off")
-        expect(2.5 <= took <= 5, "body dribbler cut after %.1f s" % took)
-        expect(gw.metric("ql_gateway_connections_timed_out_total") >= 2,
-               "cut connections not counted")
+        check(took is not None, "a client dribbling its body was never cut "
+              "off")
+        check(2.5 <= took <= 5, "body dribbler cut after %.1f s" % took)
+        check(gw.metric("ql_gateway_connections_timed_out_total") >= 2,
+              "cut connections not counted")
 
         # each request in time: the clock starts again after each answer
         conn = gw.connection()
         t0 = time.time()
         for i in range(4):
-            expect_status(gw.push(gs.make_doc("LABX", "KA-%d" % i), TOKEN,
-                                  conn=conn), 202, "kept-alive push %d" % i)
+            gs.expect_status(gw.push(gs.make_doc("LABX", "KA-%d" % i), TOKEN,
+                                     conn=conn), 202, "kept-alive push %d" % i)
             time.sleep(1.5)
-        expect(time.time() - t0 > 3, "the kept-alive check was too short")
-        expect_status(gw.push(gs.make_doc("LABX", "KA-4"), TOKEN, conn=conn),
-                      202, "kept-alive push after %.1f s" % (time.time() - t0))
+        check(time.time() - t0 > 3, "the kept-alive check was too short")
+        gs.expect_status(gw.push(gs.make_doc("LABX", "KA-4"), TOKEN, conn=conn),
+                         202, "kept-alive push after %.1f s" % (time.time() - t0))
         conn.close()
 
         # the wait for Kafka does not count against the request
@@ -198,11 +200,11 @@ def check_request_timeout(tmp, broker, tokens):
             took = time.time() - t0
         finally:
             broker.command("broker rtt -1 0")
-        expect_status(r, 202, "push acknowledged slowly")
-        expect(took > 3, "Kafka answered in %.1f s, not slower than "
-               "request_timeout: nothing shown" % took)
+        gs.expect_status(r, 202, "push acknowledged slowly")
+        check(took > 3, "Kafka answered in %.1f s, not slower than "
+              "request_timeout: nothing shown" % took)
     except BaseException:
-        print(gw.logs(), file=sys.stderr)
+        print(gw.text(), file=sys.stderr)
         raise
     finally:
         gw.stop()
@@ -217,27 +219,27 @@ def start(tokens, *args, env=None):
 
 
 def check_plain_only_on_loopback(tmp, tokens):
-    port = gs.free_port()
+    port = procs.free_port()
     p = start(tokens, "--gateway-addr", "0.0.0.0:%d" % port)
     out, err = p.communicate(timeout=20)
-    expect(p.returncode == 1, "plain HTTP on 0.0.0.0: exit %d" % p.returncode)
+    check(p.returncode == 1, "plain HTTP on 0.0.0.0: exit %d" % p.returncode)
     lines = err.strip().splitlines()
-    expect(len(lines) == 1 and "not a loopback address" in lines[0]
-           and "allow_plain_http" in lines[0] and "tls_cert" in lines[0],
-           "refusal is not one clear line:\n" + err)
+    check(len(lines) == 1 and "not a loopback address" in lines[0]
+          and "allow_plain_http" in lines[0] and "tls_cert" in lines[0],
+          "refusal is not one clear line:\n" + err)
 
     for how, args, env in [
             ("--allow-plain-http", ["--allow-plain-http"], None),
             ("QL_GATEWAY_ALLOW_PLAIN=1", [],
              dict(os.environ, QL_GATEWAY_ALLOW_PLAIN="1"))]:
-        maddr = "127.0.0.1:%d" % gs.free_port()
-        p = start(tokens, "--gateway-addr", "0.0.0.0:%d" % gs.free_port(),
+        maddr = "127.0.0.1:%d" % procs.free_port()
+        p = start(tokens, "--gateway-addr", "0.0.0.0:%d" % procs.free_port(),
                   "--metrics-addr", maddr, *args, env=env)
         deadline = time.time() + 15
         while True:
             if p.poll() is not None:
-                qltest.fail("%s: did not start:\n%s"
-                            % (how, p.communicate()[1]))
+                fail("%s: did not start:\n%s"
+                     % (how, p.communicate()[1]))
             try:
                 c = http.client.HTTPConnection(*maddr.split(":"), timeout=2)
                 c.request("GET", "/healthz")
@@ -245,19 +247,19 @@ def check_plain_only_on_loopback(tmp, tokens):
                     break
             except OSError:
                 pass
-            expect(time.time() < deadline, "%s: no /healthz" % how)
+            check(time.time() < deadline, "%s: no /healthz" % how)
             time.sleep(0.1)
         p.terminate()
         p.communicate(timeout=20)
-        expect(p.returncode == 0, "%s: exit %d" % (how, p.returncode))
+        check(p.returncode == 0, "%s: exit %d" % (how, p.returncode))
 
 
 def main():
-    tmp = qltest.TempDir()
+    tmp = TempDir()
     tokens = os.path.join(tmp.path, "tokens")
     gs.write_tokens(tokens, [("LABX", TOKEN)])
     check_plain_only_on_loopback(tmp.path, tokens)
-    with qltest.DevBroker() as broker:
+    with DevBroker() as broker:
         check_total_limit(tmp.path, broker, tokens)
         check_per_address_limit(tmp.path, broker, tokens)
         check_request_timeout(tmp.path, broker, tokens)

@@ -19,11 +19,12 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_gateway_support as gs  # noqa: E402
-from test_gateway_support import expect, expect_status  # noqa: E402
+from qltest import gateway as gs
+from qltest.broker import DevBroker
+from qltest.procs import TempDir
+from qltest.report import check, fail
 
-qltest = gs.qltest
+
 TOKEN = "fault-lab-Jd81mQ2x"
 ACK_MS = 2000
 
@@ -35,7 +36,7 @@ def wait_ready(gw, status, timeout=20):
         if r.status == status:
             return r
         if time.time() > deadline:
-            qltest.fail("/readyz stayed %r, expected %d" % (r, status))
+            fail("/readyz stayed %r, expected %d" % (r, status))
         time.sleep(0.3)
 
 
@@ -46,7 +47,7 @@ def command(broker, line):
 
 def check_broker_outage(gw, broker, published):
     first = gs.make_doc("LAB9", "F-0001")
-    expect_status(gw.push(first, TOKEN), 202, "before the outage")
+    gs.expect_status(gw.push(first, TOKEN), 202, "before the outage")
     published[first["result_id"]] = first
     wait_ready(gw, 200)
 
@@ -56,14 +57,14 @@ def check_broker_outage(gw, broker, published):
     t0 = time.time()
     r = gw.push(batch, TOKEN)
     took = time.time() - t0
-    expect_status(r, 503, "every broker down")
-    expect(ACK_MS / 1000 - 0.2 <= took <= ACK_MS / 1000 + 1.5,
-           "503 after %.2f s, ack timeout %d ms" % (took, ACK_MS))
-    expect("retried" in r.json["message"] and r.json.get("retry") is True,
-           "503 does not say the request may be retried: %r" % r)
-    expect(r.headers.get("Retry-After"), "503 without Retry-After")
+    gs.expect_status(r, 503, "every broker down")
+    check(ACK_MS / 1000 - 0.2 <= took <= ACK_MS / 1000 + 1.5,
+          "503 after %.2f s, ack timeout %d ms" % (took, ACK_MS))
+    check("retried" in r.json["message"] and r.json.get("retry") is True,
+          "503 does not say the request may be retried: %r" % r)
+    check(r.headers.get("Retry-After"), "503 without Retry-After")
     r = wait_ready(gw, 503)
-    expect("Kafka" in r.raw.decode(), "/readyz 503 without a reason: %r" % r)
+    check("Kafka" in r.raw.decode(), "/readyz 503 without a reason: %r" % r)
 
     command(broker, "broker up -1")
     deadline = time.time() + 40
@@ -73,12 +74,12 @@ def check_broker_outage(gw, broker, published):
         r = gw.push(batch, TOKEN)
         if r.status == 202:
             break
-        expect_status(r, 503, "retry while Kafka recovers")
+        gs.expect_status(r, 503, "retry while Kafka recovers")
         if time.time() > deadline:
-            qltest.fail("the same request never got its 202:\n" + gw.logs())
+            fail("the same request never got its 202:\n" + gw.text())
         time.sleep(1)
-    expect(r.json["accepted"] == [d["result_id"] for d in batch],
-           "accepted after recovery: %r" % r)
+    check(r.json["accepted"] == [d["result_id"] for d in batch],
+          "accepted after recovery: %r" % r)
     published.update((d["result_id"], d) for d in batch)
     wait_ready(gw, 200)
     print("recovered after %d attempt(s)" % attempts)
@@ -97,25 +98,25 @@ def check_error_body(gw, broker, published):
     doc = gs.make_doc("LAB9", "F-REFUSED")
     r = gw.push(doc, TOKEN)
     command(broker, "clear Produce")
-    expect_status(r, 503, "Kafka refuses the records")
+    gs.expect_status(r, 503, "Kafka refuses the records")
     text = r.raw.decode()
     leaked = [w for w in INTERNALS if w.lower() in text.lower()]
-    expect(not leaked, "503 body shows internals %s: %s" % (leaked, text))
+    check(not leaked, "503 body shows internals %s: %s" % (leaked, text))
     for words in ("retry", "nothing of this request was accepted"):
-        expect(words in r.json["message"],
-               "503 message lacks %r: %s" % (words, text))
+        check(words in r.json["message"],
+              "503 message lacks %r: %s" % (words, text))
     rid = r.json.get("request_id")
-    expect(rid and r.headers.get("X-Request-Id") == rid,
-           "503 without its request id: %r %r" % (r, dict(r.headers)))
+    check(rid and r.headers.get("X-Request-Id") == rid,
+          "503 without its request id: %r %r" % (r, dict(r.headers)))
     deadline = time.time() + 5
     while True:
-        line = [l for l in gw.logs().splitlines() if "rid=%s" % rid in l]
+        line = [l for l in gw.text().splitlines() if "rid=%s" % rid in l]
         if line:
             break
-        expect(time.time() < deadline, "no log line with rid=%s" % rid)
+        check(time.time() < deadline, "no log line with rid=%s" % rid)
         time.sleep(0.1)
-    expect("authorization" in line[0].lower(),
-           "the log line of %s lacks Kafka's reason: %s" % (rid, line[0]))
+    check("authorization" in line[0].lower(),
+          "the log line of %s lacks Kafka's reason: %s" % (rid, line[0]))
     # the same request again, Kafka willing: 202 (any earlier attempt that
     # got through after all is a duplicate, removed downstream)
     deadline = time.time() + 30
@@ -123,8 +124,8 @@ def check_error_body(gw, broker, published):
         r = gw.push(doc, TOKEN)
         if r.status == 202:
             break
-        expect_status(r, 503, "retry after the refusal")
-        expect(time.time() < deadline, "no 202 after the refusal")
+        gs.expect_status(r, 503, "retry after the refusal")
+        check(time.time() < deadline, "no 202 after the refusal")
         time.sleep(0.5)
     published[doc["result_id"]] = doc
 
@@ -132,12 +133,12 @@ def check_error_body(gw, broker, published):
 def check_topic(brokers, published):
     got = gs.topic_records(brokers, expect=None, timeout=30)
     for rid, doc in published.items():
-        expect(rid in got, "%s was answered 202 but is not on the topic" % rid)
+        check(rid in got, "%s was answered 202 but is not on the topic" % rid)
         want = gs.expected_datum(doc)
-        expect(all(rec == want for rec in got[rid]),
-               "%s on the topic differs from the post" % rid)
+        check(all(rec == want for rec in got[rid]),
+              "%s on the topic differs from the post" % rid)
     extra = set(got) - set(published)
-    expect(not extra, "records nobody accepted: %s" % sorted(extra))
+    check(not extra, "records nobody accepted: %s" % sorted(extra))
 
 
 def check_drain(gw, broker, published):
@@ -157,7 +158,7 @@ def check_drain(gw, broker, published):
     t.start()
     deadline = time.time() + 5
     while gw.metric("ql_gateway_requests_publishing") < 1:
-        expect(time.time() < deadline, "request never reached publishing")
+        check(time.time() < deadline, "request never reached publishing")
         time.sleep(0.05)
     gw.signal(signal.SIGTERM)
     time.sleep(0.3)
@@ -166,19 +167,19 @@ def check_drain(gw, broker, published):
         socket.create_connection(("127.0.0.1", gw.port), timeout=2).close()
     except OSError:
         refused = True
-    expect(refused, "new connections accepted while draining")
+    check(refused, "new connections accepted while draining")
     t.join(30)
-    expect("e" not in result, "push during drain failed: %r" % result.get("e"))
-    expect_status(result["r"], 202, "request in flight at SIGTERM")
+    check("e" not in result, "push during drain failed: %r" % result.get("e"))
+    gs.expect_status(result["r"], 202, "request in flight at SIGTERM")
     published[doc["result_id"]] = doc
     rc = gw.stop(timeout=ACK_MS / 1000 + 15)
-    expect(rc == 0, "exit status %d after SIGTERM" % rc)
+    check(rc == 0, "exit status %d after SIGTERM" % rc)
     command(broker, "broker rtt -1 0")
 
 
 def main():
-    tmp = qltest.TempDir()
-    with qltest.DevBroker() as broker:
+    tmp = TempDir()
+    with DevBroker() as broker:
         tokens = os.path.join(tmp.path, "tokens")
         gs.write_tokens(tokens, [("LAB9", TOKEN)])
         conf = os.path.join(tmp.path, "gateway.ini")
@@ -195,11 +196,11 @@ def main():
             check_drain(gw, broker, published)
             check_topic(broker.brokers, published)
         except BaseException:
-            print(gw.logs(), file=sys.stderr)
+            print(gw.text(), file=sys.stderr)
             raise
         finally:
             gw.stop()
-        expect(TOKEN not in gw.logs(), "the token reached the log")
+        check(TOKEN not in gw.text(), "the token reached the log")
     tmp.cleanup()
     print("ok: 503 on outage, 202 on retry, drain on SIGTERM")
 

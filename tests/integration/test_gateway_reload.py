@@ -14,26 +14,28 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_gateway_support as gs  # noqa: E402
-from test_gateway_support import expect, expect_status  # noqa: E402
+import qltest
+from qltest import gateway as gs, procs
+from qltest.broker import DevBroker
+from qltest.procs import TempDir
+from qltest.report import check, fail
 
-qltest = gs.qltest
+
 OLD, NEW, OTHER = "old-3Kf9sQ0pZ", "new-8Hx2mT5wB", "other-6Nc1rV7yD"
 
 
 def start_fails(tmp, tokens_args, expect_text):
     r = subprocess.run([os.path.join(qltest.QL_BIN, "ql-gateway"),
                         "--brokers", "127.0.0.1:1",
-                        "--gateway-addr", "127.0.0.1:%d" % gs.free_port(),
+                        "--gateway-addr", "127.0.0.1:%d" % procs.free_port(),
                         *tokens_args],
                        capture_output=True, text=True, timeout=20)
-    expect(r.returncode != 0, "started with %r" % tokens_args)
-    expect(expect_text in r.stderr,
-           "start with %r: expected %r in\n%s"
-           % (tokens_args, expect_text, r.stderr))
-    expect(len(r.stderr.strip().splitlines()) == 1,
-           "not one line:\n%s" % r.stderr)
+    check(r.returncode != 0, "started with %r" % tokens_args)
+    check(expect_text in r.stderr,
+          "start with %r: expected %r in\n%s"
+          % (tokens_args, expect_text, r.stderr))
+    check(len(r.stderr.strip().splitlines()) == 1,
+          "not one line:\n%s" % r.stderr)
 
 
 def check_start(tmp):
@@ -69,15 +71,15 @@ def push_until(gw, token, status, timeout=10):
         if r.status == status:
             return r, doc
         if time.time() > deadline:
-            qltest.fail("token %s...: %r, expected %d"
-                        % (token[:3], r, status))
+            fail("token %s...: %r, expected %d"
+                 % (token[:3], r, status))
         time.sleep(0.2)
 
 
 def main():
-    tmp = qltest.TempDir()
+    tmp = TempDir()
     check_start(tmp.path)
-    with qltest.DevBroker() as broker:
+    with DevBroker() as broker:
         tokens = os.path.join(tmp.path, "tokens")
         gs.write_tokens(tokens, [("LAB1", OLD), ("LAB2", OTHER)], mode=0o640)
         conf = os.path.join(tmp.path, "gw.ini")
@@ -85,53 +87,53 @@ def main():
             f.write("[gateway]\nlog_level = warn\n")
         gw = gs.Gateway(tmp.path, broker.brokers, tokens, "-c", conf)
         try:
-            expect("accessible by group or others" in gw.logs(),
-                   "no warning for a group-readable token file")
+            check("accessible by group or others" in gw.text(),
+                  "no warning for a group-readable token file")
             keep = gw.connection()
-            expect_status(gw.push(gs.make_doc("LAB1", "RL-1"), OLD, conn=keep),
-                          202, "old token before the reload")
-            expect("POST /v1/results" not in gw.logs(),
-                   "info line logged at log_level warn")
+            gs.expect_status(gw.push(gs.make_doc("LAB1", "RL-1"), OLD, conn=keep),
+                             202, "old token before the reload")
+            check("POST /v1/results" not in gw.text(),
+                  "info line logged at log_level warn")
 
             gs.write_tokens(tokens, [("LAB1", NEW), ("LAB2", OTHER)])
             with open(conf, "w") as f:
                 f.write("[gateway]\nlog_level = info\n")
             gw.signal(signal.SIGHUP)
             push_until(gw, OLD, 401)
-            expect_status(gw.push(gs.make_doc("LAB1", "RL-2"), NEW, conn=keep),
-                          202, "new token on a connection from before")
-            expect_status(gw.push(gs.make_doc("LAB2", "RL-3"), OTHER),
-                          202, "unchanged token of another lab")
-            expect("POST /v1/results 202" in gw.logs(),
-                   "log level not reloaded")
-            expect("reload: 2 tokens for 2 labs" in gw.logs(),
-                   "reload not logged")
+            gs.expect_status(gw.push(gs.make_doc("LAB1", "RL-2"), NEW, conn=keep),
+                             202, "new token on a connection from before")
+            gs.expect_status(gw.push(gs.make_doc("LAB2", "RL-3"), OTHER),
+                             202, "unchanged token of another lab")
+            check("POST /v1/results 202" in gw.text(),
+                  "log level not reloaded")
+            check("reload: 2 tokens for 2 labs" in gw.text(),
+                  "reload not logged")
 
             # a bad file: the running table stays
             with open(tokens, "a") as f:
                 f.write("LAB3 not-a-hash\n")
             gw.signal(signal.SIGHUP)
             deadline = time.time() + 10
-            while "tokens:5:" not in gw.logs():
-                expect(time.time() < deadline,
-                       "bad token file on reload not reported:\n" + gw.logs())
+            while "tokens:5:" not in gw.text():
+                check(time.time() < deadline,
+                      "bad token file on reload not reported:\n" + gw.text())
                 time.sleep(0.1)
-            expect_status(gw.push(gs.make_doc("LAB1", "RL-4"), NEW, conn=keep),
-                          202, "new token after a failed reload")
-            expect_status(gw.push(gs.make_doc("LAB1", "RL-5"), OLD), 401,
-                          "old token after a failed reload")
+            gs.expect_status(gw.push(gs.make_doc("LAB1", "RL-4"), NEW, conn=keep),
+                             202, "new token after a failed reload")
+            gs.expect_status(gw.push(gs.make_doc("LAB1", "RL-5"), OLD), 401,
+                             "old token after a failed reload")
             keep.close()
-            expect(gw.metric('ql_gateway_requests_by_lab_total{lab="LAB1"}')
-                   >= 3, "per-lab counter lost across reloads")
+            check(gw.metric('ql_gateway_requests_by_lab_total{lab="LAB1"}')
+                  >= 3, "per-lab counter lost across reloads")
         except BaseException:
-            print(gw.logs(), file=sys.stderr)
+            print(gw.text(), file=sys.stderr)
             raise
         finally:
             rc = gw.stop()
-        expect(rc == 0, "exit status %d" % rc)
-        logs = gw.logs()
+        check(rc == 0, "exit status %d" % rc)
+        logs = gw.text()
         for t in (OLD, NEW, OTHER):
-            expect(t not in logs, "a token reached the log")
+            check(t not in logs, "a token reached the log")
     tmp.cleanup()
     print("ok: token file checks and SIGHUP reload")
 

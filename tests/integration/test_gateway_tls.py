@@ -27,11 +27,13 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_gateway_support as gs  # noqa: E402
-from test_gateway_support import expect, expect_status  # noqa: E402
+import qltest
+from qltest import gateway as gs, procs
+from qltest.broker import DevBroker
+from qltest.procs import TempDir
+from qltest.report import check, fail
 
-qltest = gs.qltest
+
 TOKEN = "tls-lab-Wm4c8Pq1"
 
 
@@ -81,29 +83,29 @@ def install(cert, key, live):
 
 def wait_log(gw, text, timeout=10):
     deadline = time.time() + timeout
-    while text not in gw.logs():
+    while text not in gw.text():
         if time.time() > deadline:
-            qltest.fail("no %r in the log:\n%s" % (text, gw.logs()))
+            fail("no %r in the log:\n%s" % (text, gw.text()))
         time.sleep(0.1)
 
 
 def start_fails(tokens, args, want):
     r = subprocess.run([os.path.join(qltest.QL_BIN, "ql-gateway"),
                         "--brokers", "127.0.0.1:1",
-                        "--gateway-addr", "127.0.0.1:%d" % gs.free_port(),
+                        "--gateway-addr", "127.0.0.1:%d" % procs.free_port(),
                         "--gateway-tokens", tokens, *args],
                        capture_output=True, text=True, timeout=20)
-    expect(r.returncode != 0 and want in r.stderr,
-           "%r: %d %s" % (args, r.returncode, r.stderr))
+    check(r.returncode != 0 and want in r.stderr,
+          "%r: %d %s" % (args, r.returncode, r.stderr))
     return r
 
 
 def check_push(gw, broker):
     doc = gs.make_doc("LABT", "TLS-1")
     r = gw.push(doc, TOKEN)
-    expect_status(r, 202, "push over https")
-    expect(r.json["accepted"] == ["LABT:TLS-1"], "202 body %r" % r)
-    expect_status(gw.push(doc, "wrong"), 401, "https, bad token")
+    gs.expect_status(r, 202, "push over https")
+    check(r.json["accepted"] == ["LABT:TLS-1"], "202 body %r" % r)
+    gs.expect_status(gw.push(doc, "wrong"), 401, "https, bad token")
 
     plain = http.client.HTTPConnection("127.0.0.1", gw.port, timeout=5)
     try:
@@ -113,54 +115,54 @@ def check_push(gw, broker):
     except (OSError, http.client.HTTPException):
         ok = False
     plain.close()
-    expect(not ok, "plain HTTP answered on the TLS port")
+    check(not ok, "plain HTTP answered on the TLS port")
 
     got = gs.topic_records(broker.brokers, expect=1)
-    expect(list(got) == ["LABT:TLS-1"], "topic: %r" % list(got))
-    expect(got["LABT:TLS-1"][0] == gs.expected_datum(doc),
-           "record over https differs from the post")
+    check(list(got) == ["LABT:TLS-1"], "topic: %r" % list(got))
+    check(got["LABT:TLS-1"][0] == gs.expected_datum(doc),
+          "record over https differs from the post")
 
 
 def check_reload(gw, live, a, b, c):
     fp_a, fp_b = der_fingerprint(a[0]), der_fingerprint(b[0])
-    expect(served_fingerprint(gw) == fp_a, "not serving the first cert")
+    check(served_fingerprint(gw) == fp_a, "not serving the first cert")
     keep = gw.connection()
-    expect_status(gw.push(gs.make_doc("LABT", "TLS-2"), TOKEN, conn=keep),
-                  202, "push before the reload")
+    gs.expect_status(gw.push(gs.make_doc("LABT", "TLS-2"), TOKEN, conn=keep),
+                     202, "push before the reload")
 
     install(*b, live)
     gw.signal(signal.SIGHUP)
     wait_log(gw, "reload: tls: new connections get the certificate")
-    expect(served_fingerprint(gw) == fp_b,
-           "a new connection after SIGHUP is not served the new certificate")
+    check(served_fingerprint(gw) == fp_b,
+          "a new connection after SIGHUP is not served the new certificate")
     colons = ":".join(fp_b[i:i + 2] for i in range(0, 64, 2)).upper()
-    expect("SHA-256 %s" % colons in gw.logs(),
-           "the reload's log line does not name the new fingerprint %s:\n%s"
-           % (colons, gw.logs()))
-    expect_status(gw.push(gs.make_doc("LABT", "TLS-3"), TOKEN, conn=keep),
-                  202, "connection from before the reload")
-    expect_status(gw.push(gs.make_doc("LABT", "TLS-4"), TOKEN), 202,
-                  "new connection after the reload")
+    check("SHA-256 %s" % colons in gw.text(),
+          "the reload's log line does not name the new fingerprint %s:\n%s"
+          % (colons, gw.text()))
+    gs.expect_status(gw.push(gs.make_doc("LABT", "TLS-3"), TOKEN, conn=keep),
+                     202, "connection from before the reload")
+    gs.expect_status(gw.push(gs.make_doc("LABT", "TLS-4"), TOKEN), 202,
+                     "new connection after the reload")
     keep.close()
 
     # a key of another certificate: refused, the running one stays
     install(c[0], b[1], live)
     gw.signal(signal.SIGHUP)
     wait_log(gw, "the running certificate stays")
-    expect(served_fingerprint(gw) == fp_b,
-           "a failed reload changed the certificate served")
+    check(served_fingerprint(gw) == fp_b,
+          "a failed reload changed the certificate served")
     # not PEM at all
     with open(live[0], "w") as f:
         f.write("not a certificate\n")
     gw.signal(signal.SIGHUP)
     deadline = time.time() + 10
-    while gw.logs().count("the running certificate stays") < 2:
-        expect(time.time() < deadline, "second failed reload not logged")
+    while gw.text().count("the running certificate stays") < 2:
+        check(time.time() < deadline, "second failed reload not logged")
         time.sleep(0.1)
-    expect(served_fingerprint(gw) == fp_b,
-           "a garbage certificate file changed the certificate served")
-    expect_status(gw.push(gs.make_doc("LABT", "TLS-5"), TOKEN), 202,
-                  "push after failed reloads")
+    check(served_fingerprint(gw) == fp_b,
+          "a garbage certificate file changed the certificate served")
+    gs.expect_status(gw.push(gs.make_doc("LABT", "TLS-5"), TOKEN), 202,
+                     "push after failed reloads")
 
 
 def tls12(ciphers=None):
@@ -174,12 +176,12 @@ def tls12(ciphers=None):
 
 
 def check_default_priorities(gw):
-    expect(handshake(gw, gw.ssl_context()) == "TLSv1.3",
-           "default priorities: no TLS 1.3")
-    expect(handshake(gw, tls12("ECDHE+AESGCM")(gw)) == "TLSv1.2",
-           "default priorities: TLS 1.2 with AES-GCM refused")
-    expect(handshake(gw, tls12("AES128-SHA:AES256-SHA")(gw)) is None,
-           "default priorities: TLS 1.2 with CBC ciphers accepted")
+    check(handshake(gw, gw.ssl_context()) == "TLSv1.3",
+          "default priorities: no TLS 1.3")
+    check(handshake(gw, tls12("ECDHE+AESGCM")(gw)) == "TLSv1.2",
+          "default priorities: TLS 1.2 with AES-GCM refused")
+    check(handshake(gw, tls12("AES128-SHA:AES256-SHA")(gw)) is None,
+          "default priorities: TLS 1.2 with CBC ciphers accepted")
 
 
 def check_tls13_only(tmp, broker, tokens, cert):
@@ -188,25 +190,25 @@ def check_tls13_only(tmp, broker, tokens, cert):
     try:
         # the same CBC client is served by NORMAL's TLS 1.2 elsewhere; here
         # nothing but TLS 1.3 is
-        expect(handshake(gw, tls12("ECDHE+AESGCM")(gw)) is None,
-               "TLS 1.3 only: a TLS 1.2 client was served")
-        expect(handshake(gw, gw.ssl_context()) == "TLSv1.3",
-               "TLS 1.3 only: a TLS 1.3 client was refused")
-        expect_status(gw.push(gs.make_doc("LABT", "TLS13-1"), TOKEN), 202,
-                      "push over TLS 1.3")
+        check(handshake(gw, tls12("ECDHE+AESGCM")(gw)) is None,
+              "TLS 1.3 only: a TLS 1.2 client was served")
+        check(handshake(gw, gw.ssl_context()) == "TLSv1.3",
+              "TLS 1.3 only: a TLS 1.3 client was refused")
+        gs.expect_status(gw.push(gs.make_doc("LABT", "TLS13-1"), TOKEN), 202,
+                         "push over TLS 1.3")
     except BaseException:
-        print(gw.logs(), file=sys.stderr)
+        print(gw.text(), file=sys.stderr)
         raise
     finally:
         rc = gw.stop()
-    expect(rc == 0, "exit status %d" % rc)
+    check(rc == 0, "exit status %d" % rc)
 
 
 def check_any_address_with_tls(tmp, tokens, cert):
-    maddr = "127.0.0.1:%d" % gs.free_port()
+    maddr = "127.0.0.1:%d" % procs.free_port()
     p = subprocess.Popen([os.path.join(qltest.QL_BIN, "ql-gateway"),
                           "--brokers", "127.0.0.1:1", "--gateway-addr",
-                          "0.0.0.0:%d" % gs.free_port(), "--metrics-addr",
+                          "0.0.0.0:%d" % procs.free_port(), "--metrics-addr",
                           maddr, "--gateway-tokens", tokens, "--tls-cert",
                           cert[0], "--tls-key", cert[1]],
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -214,7 +216,7 @@ def check_any_address_with_tls(tmp, tokens, cert):
     deadline = time.time() + 15
     while True:
         if p.poll() is not None:
-            qltest.fail("TLS on 0.0.0.0 refused: " + p.communicate()[1])
+            fail("TLS on 0.0.0.0 refused: " + p.communicate()[1])
         try:
             c = http.client.HTTPConnection("127.0.0.1", int(maddr.split(":")[1]),
                                            timeout=2)
@@ -223,14 +225,14 @@ def check_any_address_with_tls(tmp, tokens, cert):
                 break
         except OSError:
             pass
-        expect(time.time() < deadline, "TLS on 0.0.0.0: no /healthz")
+        check(time.time() < deadline, "TLS on 0.0.0.0: no /healthz")
         time.sleep(0.1)
     p.terminate()
     p.communicate(timeout=20)
 
 
 def main():
-    tmp = qltest.TempDir()
+    tmp = TempDir()
     a, b, c = (make_cert(tmp.path, n) for n in ("first", "second", "third"))
     bundle = os.path.join(tmp.path, "trusted.pem")
     with open(bundle, "w") as out:
@@ -250,11 +252,11 @@ def main():
     r = start_fails(tokens, ["--tls-cert", a[0], "--tls-key", a[1],
                              "--tls-priorities", "NORMAL:+NO-SUCH-THING"],
                     "tls_priorities")
-    expect(len(r.stderr.strip().splitlines()) == 1 and
-           "NO-SUCH-THING" in r.stderr, "bad priorities: " + r.stderr)
+    check(len(r.stderr.strip().splitlines()) == 1 and
+          "NO-SUCH-THING" in r.stderr, "bad priorities: " + r.stderr)
     check_any_address_with_tls(tmp.path, tokens, a)
 
-    with qltest.DevBroker() as broker:
+    with DevBroker() as broker:
         gw = gs.Gateway(tmp.path, broker.brokers, tokens, tls=live,
                         cafile=bundle)
         try:
@@ -262,11 +264,11 @@ def main():
             check_default_priorities(gw)
             check_reload(gw, live, a, b, c)
         except BaseException:
-            print(gw.logs(), file=sys.stderr)
+            print(gw.text(), file=sys.stderr)
             raise
         finally:
             rc = gw.stop()
-        expect(rc == 0, "exit status %d" % rc)
+        check(rc == 0, "exit status %d" % rc)
         check_tls13_only(tmp.path, broker, tokens, a)
     tmp.cleanup()
     print("ok: https push, certificate reload, priorities")

@@ -32,11 +32,13 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_gateway_support as gs  # noqa: E402
-from test_gateway_support import expect  # noqa: E402
+import qltest
+from qltest import gateway as gs, procs
+from qltest.broker import DevBroker
+from qltest.procs import TempDir
+from qltest.report import check
 
-qltest = gs.qltest
+
 SIMLAB = os.path.join(qltest.QL_BIN, "ql-simlab")
 TOKENS = {"XMQI": "xmqi-Rw7Kp2Lq9Vd3", "FJQI": "fjqi-Hs5Tn8Cb1Mx4",
           "XMEB": "xmeb-Pa6Gy0Ue2Zk7"}
@@ -62,7 +64,7 @@ def summary(stderr):
     """(requests, accepted, rejected, retries) of the last line."""
     lines = stderr.strip().splitlines()
     m = SUMMARY.fullmatch(lines[-1]) if lines else None
-    expect(m, "no summary line at the end of stderr:\n" + stderr)
+    check(m, "no summary line at the end of stderr:\n" + stderr)
     return tuple(int(x) for x in m.groups())
 
 
@@ -103,20 +105,20 @@ def check_wire():
             srv.seen.clear()
             rc, err = post(url, *opts, "--batch", str(batch), "--token",
                            "wire-token")
-            expect(rc == 0, "capture, --batch %d: exit %d:\n%s"
-                   % (batch, rc, err))
+            check(rc == 0, "capture, --batch %d: exit %d:\n%s"
+                  % (batch, rc, err))
             got = [len(b) if isinstance(b, list) else None
                    for _, b in srv.seen]
-            expect(got == shapes, "--batch %d sent bodies shaped %r, "
-                   "expected %r" % (batch, got, shapes))
+            check(got == shapes, "--batch %d sent bodies shaped %r, "
+                  "expected %r" % (batch, got, shapes))
             sent = [d for _, b in srv.seen
                     for d in (b if isinstance(b, list) else [b])]
-            expect(sent == docs, "--batch %d: the posted documents are not "
-                   "the written ones" % batch)
+            check(sent == docs, "--batch %d: the posted documents are not "
+                  "the written ones" % batch)
             for headers, _ in srv.seen:
-                expect(headers.get("Authorization") == "Bearer wire-token"
-                       and headers.get("Content-Type") ==
-                       "application/json", "request headers: %r" % headers)
+                check(headers.get("Authorization") == "Bearer wire-token"
+                      and headers.get("Content-Type") ==
+                      "application/json", "request headers: %r" % headers)
     finally:
         srv.shutdown()
         srv.server_close()
@@ -130,30 +132,30 @@ def by_lab(records, lab):
 def check_same(got, docs, what, exact=True):
     """got: {result_id: [record, ...]} of one lab; docs: what was written."""
     want = collections.Counter(d["result_id"] for d in docs)
-    expect(set(got) == set(want),
-           "%s: topic ids differ from the written ones: missing %s, extra %s"
-           % (what, sorted(set(want) - set(got))[:5],
-              sorted(set(got) - set(want))[:5]))
+    check(set(got) == set(want),
+          "%s: topic ids differ from the written ones: missing %s, extra %s"
+          % (what, sorted(set(want) - set(got))[:5],
+             sorted(set(got) - set(want))[:5]))
     for rid, n in want.items():
         if exact:
-            expect(len(got[rid]) == n, "%s: %s on the topic %d times, "
-                   "written %d times" % (what, rid, len(got[rid]), n))
+            check(len(got[rid]) == n, "%s: %s on the topic %d times, "
+                  "written %d times" % (what, rid, len(got[rid]), n))
         else:
-            expect(len(got[rid]) >= n, "%s: %s lost" % (what, rid))
+            check(len(got[rid]) >= n, "%s: %s lost" % (what, rid))
     for d in docs:
         for rec in got[d["result_id"]]:
-            expect(rec["enterprise"]["credit_code"] ==
-                   d["enterprise"]["credit_code"] and
-                   rec["verdict"] == d["verdict"] and
-                   rec["lab"]["code"] == d["lab"]["code"],
-                   "%s: %s on the topic is not the written document"
-                   % (what, d["result_id"]))
+            check(rec["enterprise"]["credit_code"] ==
+                  d["enterprise"]["credit_code"] and
+                  rec["verdict"] == d["verdict"] and
+                  rec["lab"]["code"] == d["lab"]["code"],
+                  "%s: %s on the topic is not the written document"
+                  % (what, d["result_id"]))
 
 
 def main():
     check_wire()
-    tmp = qltest.TempDir()
-    with qltest.DevBroker() as broker:
+    tmp = TempDir()
+    with DevBroker() as broker:
         tokens = os.path.join(tmp.path, "tokens")
         gs.write_tokens(tokens, sorted(TOKENS.items()))
         conf = os.path.join(tmp.path, "gateway.ini")
@@ -167,29 +169,29 @@ def main():
         try:
             opts = ["--count", "300", "--lab", "XMQI", "--seed", "7"]
             main_docs = written(*opts)
-            expect(len(main_docs) == 300, "jsonl: %d documents"
-                   % len(main_docs))
+            check(len(main_docs) == 300, "jsonl: %d documents"
+                  % len(main_docs))
             rc, err = post(url, *opts, "--batch", "50",
                            "--token", TOKENS["XMQI"])
-            expect(rc == 0, "--post exited %d:\n%s" % (rc, err))
-            expect(summary(err) == (6, 300, 0, 0),
-                   "summary of the good run: %s" % err)
-            expect(len(err.strip().splitlines()) == 1,
-                   "a good run printed more than its summary:\n" + err)
+            check(rc == 0, "--post exited %d:\n%s" % (rc, err))
+            check(summary(err) == (6, 300, 0, 0),
+                  "summary of the good run: %s" % err)
+            check(len(err.strip().splitlines()) == 1,
+                  "a good run printed more than its summary:\n" + err)
 
             rc, err = post(url, *opts, "--batch", "50", "--token",
                            "not-the-token")
-            expect(rc == 3, "wrong token: exit %d, expected 3:\n%s"
-                   % (rc, err))
+            check(rc == 3, "wrong token: exit %d, expected 3:\n%s"
+                  % (rc, err))
             rejections = [line for line in err.splitlines()
                           if "HTTP 401" in line]
-            expect(len(rejections) == 6, "expected six 401 lines:\n" + err)
+            check(len(rejections) == 6, "expected six 401 lines:\n" + err)
             for line in rejections:
                 body = json.loads(line.split("HTTP 401: ", 1)[1])
-                expect(isinstance(body.get("message"), str),
-                       "401 line without the gateway's body: " + line)
-            expect(summary(err) == (6, 0, 300, 0),
-                   "summary of the wrong-token run: %s" % err)
+                check(isinstance(body.get("message"), str),
+                      "401 line without the gateway's body: " + line)
+            check(summary(err) == (6, 0, 300, 0),
+                  "summary of the wrong-token run: %s" % err)
 
             tokfile = os.path.join(tmp.path, "fjqi.token")
             with open(tokfile, "w") as f:
@@ -199,22 +201,22 @@ def main():
                      "--duplicates", "0.2"]
             single_docs = written(*opts1)
             ids = [d["result_id"] for d in single_docs]
-            expect(len(set(ids)) < len(ids),
-                   "--duplicates 0.2 repeated nothing; the check is void")
+            check(len(set(ids)) < len(ids),
+                  "--duplicates 0.2 repeated nothing; the check is void")
             rc, err = post(url, *opts1, "--batch", "1",
                            "--token-file", tokfile)
-            expect(rc == 0, "--batch 1 exited %d:\n%s" % (rc, err))
-            expect(summary(err) == (40, 40, 0, 0),
-                   "summary of --batch 1: %s" % err)
+            check(rc == 0, "--batch 1 exited %d:\n%s" % (rc, err))
+            check(summary(err) == (40, 40, 0, 0),
+                  "summary of --batch 1: %s" % err)
 
             # nobody listening
-            port = gs.free_port()
+            port = procs.free_port()
             rc, err = post("http://127.0.0.1:%d/v1/results" % port,
                            "--count", "5", "--token", "x", "--retries", "2")
-            expect(rc == 1, "nobody listening: exit %d, expected 1:\n%s"
-                   % (rc, err))
-            expect(summary(err)[1:] == (0, 0, 2),
-                   "summary with nobody listening: %s" % err)
+            check(rc == 1, "nobody listening: exit %d, expected 1:\n%s"
+                  % (rc, err))
+            check(summary(err)[1:] == (0, 0, 2),
+                  "summary with nobody listening: %s" % err)
 
             # Kafka away: 503, retried until the brokers are back
             opts503 = ["--count", "25", "--lab", "XMEB", "--seed", "9"]
@@ -225,15 +227,15 @@ def main():
                                   "10", "--retries", "30", "--token",
                                   TOKENS["XMEB"]], stderr=subprocess.PIPE)
             time.sleep(ACK_MS / 1000 * 2 + 1)
-            expect(p.poll() is None, "simlab did not wait for Kafka")
+            check(p.poll() is None, "simlab did not wait for Kafka")
             broker.command("broker up -1")
             _, err = p.communicate(timeout=120)
             err = err.decode(errors="replace")
-            expect(p.returncode == 0, "after the outage: exit %d:\n%s"
-                   % (p.returncode, err))
+            check(p.returncode == 0, "after the outage: exit %d:\n%s"
+                  % (p.returncode, err))
             requests, accepted, rejected, retries = summary(err)
-            expect((requests, accepted, rejected) == (3, 25, 0) and
-                   retries >= 1, "summary after the outage: %s" % err)
+            check((requests, accepted, rejected) == (3, 25, 0) and
+                  retries >= 1, "summary after the outage: %s" % err)
             print("outage: %d retries" % retries)
 
             got = gs.topic_records(broker.brokers, expect=None, timeout=60)
@@ -241,16 +243,16 @@ def main():
             check_same(by_lab(got, "FJQI"), single_docs, "batch 1")
             check_same(by_lab(got, "XMEB"), outage_docs, "outage",
                        exact=False)
-            expect(set(got) == set(by_lab(got, "XMQI")) |
-                   set(by_lab(got, "FJQI")) | set(by_lab(got, "XMEB")),
-                   "records of another lab on the topic")
+            check(set(got) == set(by_lab(got, "XMQI")) |
+                  set(by_lab(got, "FJQI")) | set(by_lab(got, "XMEB")),
+                  "records of another lab on the topic")
         except BaseException:
-            print(gw.logs(), file=sys.stderr)
+            print(gw.text(), file=sys.stderr)
             raise
         finally:
             gw.stop()
         for token in TOKENS.values():
-            expect(token not in gw.logs(), "a token reached the log")
+            check(token not in gw.text(), "a token reached the log")
     tmp.cleanup()
     print("ok: simlab posts the written documents; 401 rejected with exit "
           "3; 503 retried; unreachable exit 1")

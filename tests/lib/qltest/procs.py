@@ -122,7 +122,12 @@ class Daemon:
         return os.fstat(self.log.fileno()).st_size
 
     def text(self, since=0):
-        """The log from byte `since` on, decoded."""
+        """The log from byte `since` on, decoded; after close(), read back
+        from log_path."""
+        if self.log.closed:
+            with open(self.log_path, "rb") as f:
+                f.seek(since)
+                return f.read().decode("utf-8", "replace")
         self.log.flush()
         size = self.size()
         if since >= size:
