@@ -11,11 +11,12 @@ they do not know it.  OTHER is expected only where no category fits.
 """
 import os
 import subprocess
-import sys
 import json
 
-sys.path.insert(0, os.path.join(os.environ["QL_SRC"], "tests/lib"))
-import qltest  # noqa: E402
+import qltest
+from qltest import pg
+from qltest.report import fail
+
 
 LABELING = "LABELING"
 HAZARD = "HAZARDOUS_SUBSTANCE"
@@ -113,19 +114,19 @@ def main():
                        capture_output=True, text=True, check=True)
     catalogue = [json.loads(line) for line in r.stdout.splitlines()]
     if len(catalogue) < 50:
-        qltest.fail("ql-simlab --catalogue printed %d items" % len(catalogue))
+        fail("ql-simlab --catalogue printed %d items" % len(catalogue))
 
-    qltest.new_db("ql_test_cause_rules")
+    pg.new_db("ql_test_cause_rules")
     env = dict(os.environ, QL_SQL_DIR=os.path.join(qltest.QL_SRC, "schemas/sql"))
     m = subprocess.run([os.path.join(qltest.QL_BIN, "ql-triage"), "--migrate-only"],
                        env=env, capture_output=True, text=True, timeout=300)
     if m.returncode:
-        qltest.fail("ql-triage --migrate-only: %s%s" % (m.stdout, m.stderr))
+        fail("ql-triage --migrate-only: %s%s" % (m.stdout, m.stderr))
 
     names = sorted({c["item"] for c in catalogue})
     # One query, the names as data: a JSON array unnested in SQL.
     arr = json.dumps(names, ensure_ascii=False).replace("'", "''")
-    got = dict(row.split("|", 1) for row in qltest.psql(
+    got = dict(row.split("|", 1) for row in pg.sql(
         "SELECT n, ql.classify_item(n) FROM jsonb_array_elements_text('%s'::jsonb) AS t(n)"
         % arr))
     missing = [(c["category"], c["item"]) for c in catalogue if c["item"] not in EXPECTED]
@@ -141,8 +142,8 @@ def main():
     for cat, n in missing:
         print("  %s (%s): not in EXPECTED; the rules say %s" % (n, cat, got.get(n)))
     if wrong or missing:
-        qltest.fail("%d items classified otherwise than expected, %d not in the table"
-                    % (len(wrong), len(missing)))
+        fail("%d items classified otherwise than expected, %d not in the table"
+             % (len(wrong), len(missing)))
     print("ok: every catalogue item in its category (%d OTHER)" % other)
 
 

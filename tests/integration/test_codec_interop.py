@@ -3,7 +3,7 @@
 For every schema in QL_SCHEMA_DIR, codec_tool's canonical form and
 fingerprint equal Python's; messages codec_tool writes decode in Python to
 the same document; messages Python writes (single-object framing from
-qltest) decode with codec_tool to the same document, byte-identical to what
+qltest.codec) decode with codec_tool to the same document, byte-identical to what
 codec_tool writes for it.  The repository's versions: a message Python
 writes with version 1 decodes in C as the newest version with the fields
 version 2 added (enterprise.address, enterprise.contact,
@@ -20,10 +20,11 @@ import json
 import os
 import struct
 import subprocess
-import sys
 
-sys.path.insert(0, os.path.join(os.environ["QL_SRC"], "tests/lib"))
-import qltest  # noqa: E402
+from qltest import codec
+from qltest.procs import TempDir
+from qltest.report import fail
+
 
 TOOL = os.path.join(os.environ["QL_TEST_TOOLS"], "codec_tool")
 FULL = os.path.join(os.environ["QL_SRC"], "tests/data/result_full.json")
@@ -36,8 +37,8 @@ def tool(args, data=b"", schema_dir=None):
     r = subprocess.run([TOOL, *args], input=data, capture_output=True,
                        env=env, timeout=60)
     if r.returncode != 0:
-        qltest.fail("codec_tool %s: %s" % (" ".join(args),
-                                          r.stderr.decode(errors="replace")))
+        fail("codec_tool %s: %s" % (" ".join(args),
+                                    r.stderr.decode(errors="replace")))
     return r.stdout
 
 
@@ -143,7 +144,7 @@ def differences(a, b, path=""):
 def assert_same(what, got, want):
     diff = differences(got, want)
     if diff:
-        qltest.fail("%s differs:\n  %s" % (what, "\n  ".join(diff)))
+        fail("%s differs:\n  %s" % (what, "\n  ".join(diff)))
 
 
 def variants(doc):
@@ -168,44 +169,44 @@ def variants(doc):
 def check_fingerprints(schema_dir):
     rows = [line.split(" ", 2) for line in
             tool(["fingerprints"], schema_dir=schema_dir).decode().splitlines()]
-    qltest.SCHEMA_DIR = schema_dir
-    files = qltest.schema_files()
+    codec.SCHEMA_DIR = schema_dir
+    files = codec.schema_files()
     if [r[0] for r in rows] != [os.path.basename(f) for f in files]:
-        qltest.fail("schema order: codec_tool %s, Python %s" %
-                    ([r[0] for r in rows], files))
+        fail("schema order: codec_tool %s, Python %s" %
+             ([r[0] for r in rows], files))
     for (name, fp, canonical), path in zip(rows, files):
-        schema = qltest.load_schema(path)
-        if canonical != qltest.canonical_form(schema):
-            qltest.fail("%s: canonical form\n  C:      %s\n  Python: %s" %
-                        (name, canonical, qltest.canonical_form(schema)))
-        if int(fp) != qltest.fingerprint(schema) or \
-                int(fp) != qltest.crc64_avro(canonical.encode()):
-            qltest.fail("%s: fingerprint %s, Python %d" %
-                        (name, fp, qltest.fingerprint(schema)))
+        schema = codec.load_schema(path)
+        if canonical != codec.canonical_form(schema):
+            fail("%s: canonical form\n  C:      %s\n  Python: %s" %
+                 (name, canonical, codec.canonical_form(schema)))
+        if int(fp) != codec.fingerprint(schema) or \
+                int(fp) != codec.crc64_avro(canonical.encode()):
+            fail("%s: fingerprint %s, Python %d" %
+                 (name, fp, codec.fingerprint(schema)))
     return len(rows)
 
 
 def check_both_ways(schema_dir, doc):
-    qltest.SCHEMA_DIR = schema_dir
-    newest = qltest.newest_schema()
+    codec.SCHEMA_DIR = schema_dir
+    newest = codec.newest_schema()
     for what, d in variants(doc):
         want = norm_doc(newest, d)
         # C writes, Python reads.
         msg = c_encode(d, schema_dir)
         (fp,) = struct.unpack("<Q", msg[2:10])
-        if msg[:2] != b"\xc3\x01" or fp != qltest.fingerprint(newest):
-            qltest.fail("%s: header %s" % (what, msg[:10].hex()))
-        got = norm_datum(newest, qltest.decode_single_object(msg))
+        if msg[:2] != b"\xc3\x01" or fp != codec.fingerprint(newest):
+            fail("%s: header %s" % (what, msg[:10].hex()))
+        got = norm_datum(newest, codec.decode_single_object(msg))
         assert_same("%s, written in C, read in Python" % what, got, want)
         # Python writes, C reads.
-        py_msg = qltest.encode_single_object(to_datum(newest, d), newest)
+        py_msg = codec.encode_single_object(to_datum(newest, d), newest)
         if py_msg != msg:
-            qltest.fail("%s: Python's bytes differ from C's:\n  %s\n  %s" %
-                        (what, py_msg.hex(), msg.hex()))
+            fail("%s: Python's bytes differ from C's:\n  %s\n  %s" %
+                 (what, py_msg.hex(), msg.hex()))
         decoded = c_decode(py_msg, schema_dir)
         if not decoded["reported_at"].endswith("Z"):
-            qltest.fail("%s: reported_at %s not in UTC" %
-                        (what, decoded["reported_at"]))
+            fail("%s: reported_at %s not in UTC" %
+                 (what, decoded["reported_at"]))
         assert_same("%s, written in Python, read in C" % what,
                     norm_doc(newest, decoded), want)
 
@@ -226,56 +227,56 @@ def v1_shape(doc):
 def check_repo_versions(schema_dir, doc):
     """Python writes version 1 and version 2 of the repository's schema
     explicitly; C reads both as the newest."""
-    qltest.SCHEMA_DIR = schema_dir
-    v1 = qltest.schema_version(1)
-    v2 = qltest.schema_version(2)
-    newest = qltest.newest_schema()
+    codec.SCHEMA_DIR = schema_dir
+    v1 = codec.schema_version(1)
+    v2 = codec.schema_version(2)
+    newest = codec.newest_schema()
     names = {f.name for f in
              next(f for f in newest.fields if f.name == "enterprise").type.fields}
     if not {"address", "contact"} <= names:
-        qltest.fail("the newest schema lacks enterprise.address/contact")
+        fail("the newest schema lacks enterprise.address/contact")
     if any(doc[rec].get(field) is None for rec, field in V2_FIELDS):
-        qltest.fail("the example document should set every version 2 field")
+        fail("the example document should set every version 2 field")
 
     for what, d in (("v1, manufacturer", v1_shape(doc)),
                     ("v1, no manufacturer",
                      dict(v1_shape(doc), manufacturer=None))):
-        msg = qltest.encode_single_object(to_datum(v1, d), version=1)
+        msg = codec.encode_single_object(to_datum(v1, d), version=1)
         (fp,) = struct.unpack("<Q", msg[2:10])
-        if fp != qltest.fingerprint(v1) or fp == qltest.fingerprint(newest):
-            qltest.fail("%s: not written with version 1: %s" %
-                        (what, msg[:10].hex()))
+        if fp != codec.fingerprint(v1) or fp == codec.fingerprint(newest):
+            fail("%s: not written with version 1: %s" %
+                 (what, msg[:10].hex()))
         in_c = c_decode(msg, schema_dir)
         for rec, field in V2_FIELDS:
             if in_c[rec] is None:
                 continue
             if field not in in_c[rec] or in_c[rec][field] is not None:
-                qltest.fail("%s: %s.%s decoded as %r, want null" %
-                            (what, rec, field, in_c[rec].get(field, "<absent>")))
+                fail("%s: %s.%s decoded as %r, want null" %
+                     (what, rec, field, in_c[rec].get(field, "<absent>")))
         want = norm_doc(newest, d)
         assert_same("%s, written in Python, read in C" % what,
                     norm_doc(newest, in_c), want)
         assert_same("%s, resolved by Python" % what,
-                    norm_datum(newest, qltest.decode_single_object(msg)), want)
+                    norm_datum(newest, codec.decode_single_object(msg)), want)
         # The same document encoded in C: the newest version, read in
         # Python with the fields null.
         c_msg = c_encode(d, schema_dir)
         (fp,) = struct.unpack("<Q", c_msg[2:10])
-        if fp != qltest.fingerprint(newest):
-            qltest.fail("%s: C did not write the newest version" % what)
+        if fp != codec.fingerprint(newest):
+            fail("%s: C did not write the newest version" % what)
         assert_same("%s, written in C, read in Python" % what,
-                    norm_datum(newest, qltest.decode_single_object(c_msg)),
+                    norm_datum(newest, codec.decode_single_object(c_msg)),
                     want)
 
-    msg = qltest.encode_single_object(to_datum(v2, doc), version=2)
+    msg = codec.encode_single_object(to_datum(v2, doc), version=2)
     (fp,) = struct.unpack("<Q", msg[2:10])
-    if fp != qltest.fingerprint(v2):
-        qltest.fail("version 2 message: %s" % msg[:10].hex())
+    if fp != codec.fingerprint(v2):
+        fail("version 2 message: %s" % msg[:10].hex())
     in_c = c_decode(msg, schema_dir)
     for rec, field in V2_FIELDS:
         if in_c[rec][field] != doc[rec][field]:
-            qltest.fail("version 2: %s.%s decoded as %r, sent %r" %
-                        (rec, field, in_c[rec][field], doc[rec][field]))
+            fail("version 2: %s.%s decoded as %r, sent %r" %
+                 (rec, field, in_c[rec][field], doc[rec][field]))
     assert_same("version 2, written in Python, read in C",
                 norm_doc(newest, in_c), norm_doc(newest, doc))
 
@@ -284,9 +285,9 @@ def check_evolution(doc):
     """v1 (the repository's) and a made-up v2 that adds fields with
     defaults and an enum symbol in front: both libraries resolve a v1
     message the same."""
-    tmp = qltest.TempDir()
+    tmp = TempDir()
     try:
-        v1_path = os.path.join(qltest.SCHEMA_DIR, "inspection_result.v1.avsc")
+        v1_path = os.path.join(codec.SCHEMA_DIR, "inspection_result.v1.avsc")
         with open(v1_path, encoding="utf-8") as f:
             v1 = json.load(f)
         v2 = copy.deepcopy(v1)
@@ -305,20 +306,20 @@ def check_evolution(doc):
                       encoding="utf-8") as f:
                 json.dump(schema, f, ensure_ascii=False, indent=1)
         if check_fingerprints(tmp.path) != 2:
-            qltest.fail("the temporary directory should hold two schemas")
+            fail("the temporary directory should hold two schemas")
 
-        qltest.SCHEMA_DIR = tmp.path
-        old = qltest.load_schema(os.path.join(tmp.path,
-                                              "inspection_result.v1.avsc"))
-        newest = qltest.newest_schema()
+        codec.SCHEMA_DIR = tmp.path
+        old = codec.load_schema(os.path.join(tmp.path,
+                                             "inspection_result.v1.avsc"))
+        newest = codec.newest_schema()
         doc = v1_shape(doc)
-        v1_msg = qltest.encode_single_object(to_datum(old, doc), old)
+        v1_msg = codec.encode_single_object(to_datum(old, doc), old)
         in_c = c_decode(v1_msg, tmp.path)
         if in_c.get("risk") != "UNASSESSED" or \
                 in_c.get("checked_on") != "2024-10-04" or \
                 any(i.get("method", 1) is not None for i in in_c["items"]):
-            qltest.fail("defaults not filled: %s" % json.dumps(in_c))
-        in_py = norm_datum(newest, qltest.decode_single_object(v1_msg))
+            fail("defaults not filled: %s" % json.dumps(in_c))
+        in_py = norm_datum(newest, codec.decode_single_object(v1_msg))
         assert_same("a v1 message read as v2, C vs Python",
                     norm_doc(newest, in_c), in_py)
 
@@ -326,21 +327,21 @@ def check_evolution(doc):
         in_c["risk"], in_c["stage"] = "HIGH", "CROSS_BORDER"
         v2_msg = c_encode(in_c, tmp.path)
         assert_same("a v2 message written in C, read in Python",
-                    norm_datum(newest, qltest.decode_single_object(v2_msg)),
+                    norm_datum(newest, codec.decode_single_object(v2_msg)),
                     norm_doc(newest, in_c))
     finally:
         tmp.cleanup()
 
 
 def main():
-    schema_dir = qltest.SCHEMA_DIR
+    schema_dir = codec.SCHEMA_DIR
     with open(FULL, encoding="utf-8") as f:
         doc = json.load(f)
     n = check_fingerprints(schema_dir)
     check_both_ways(schema_dir, doc)
     check_repo_versions(schema_dir, doc)
     check_evolution(doc)
-    qltest.SCHEMA_DIR = schema_dir
+    codec.SCHEMA_DIR = schema_dir
     print("ok: %d schema(s), %d documents both ways, repository v1 and v2 "
           "read as the newest, evolution v1 -> v2" % (n, len(variants(doc))))
 

@@ -12,21 +12,15 @@ group changes, so the consumers here use a short session timeout.
 """
 import collections
 import json
-import os
-import sys
 import time
 
-sys.path.insert(0, os.path.join(os.environ["QL_SRC"], "tests/lib"))
-import qltest  # noqa: E402
-from confluent_kafka import (Consumer, KafkaError, KafkaException,  # noqa: E402
+from confluent_kafka import (Consumer, KafkaError, KafkaException,
                              Producer, TopicPartition)
 
+from qltest.broker import DevBroker
+from qltest.report import check
+
 PARTITIONS = 4
-
-
-def check(cond, msg):
-    if not cond:
-        qltest.fail(msg)
 
 
 def producer(brokers, **extra):
@@ -377,7 +371,7 @@ def main():
     args = ["--brokers", "3", "--partitions", str(PARTITIONS)]
     for t in topics:
         args += ["--topic", t]
-    with qltest.DevBroker(*args) as broker:
+    with DevBroker(*args) as broker:
         for test in (test_commit_and_resume, test_rebalance):
             test(broker.brokers)
             print("ok: %s (%.1f s)" % (test.__name__, time.time() - t0))
