@@ -36,14 +36,3 @@ def binary(name):
     """The path of one of our programs in the build under test."""
     return os.path.join(QL_BIN, name)
 
-
-# Transitional: the old single-module API, for the helpers not yet moved
-# into this package.
-from qltest.report import fail  # noqa: E402,F401
-from qltest.procs import TempDir, free_port  # noqa: E402,F401
-from qltest.pg import sql as psql, new_db  # noqa: E402,F401
-from qltest.broker import DevBroker, consume_all  # noqa: E402,F401
-from qltest.codec import (crc64_avro, schema_files, load_schema,  # noqa: E402,F401
-                          canonical_form, fingerprint, schemas_by_fingerprint,
-                          newest_schema, schema_version, decode_single_object,
-                          encode_single_object)

@@ -1,4 +1,4 @@
-"""The whole pipeline under test, for the fault suite (run_faults.py).
+"""The whole pipeline under test, for the fault suite (tests/faults/run_faults.py).
 
 One dev broker, one fresh database, ql-spool watching a spool directory on a
 small tmpfs, ql-gateway on a fixed port and a group of ql-triage consumers,
@@ -28,20 +28,17 @@ import hashlib
 import http.client
 import io
 import json
+import logging
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.join(os.environ["QL_SRC"], "tests/lib"))
-import qltest  # noqa: E402
+from qltest import SCHEMA_DIR, SQL_DIR, binary, pg, triage
+from qltest.broker import TOPIC, DevBroker
+from qltest.procs import Daemon, free_port
 
-QL_BIN = os.environ["QL_BIN"]
-QL_SRC = os.environ["QL_SRC"]
-TOPIC = "inspection.results"
-DLQ = "inspection.results.dlq"
 GROUP = "ql-triage"
 PARTITIONS = 6
 SPOOL_LAB, GATEWAY_LAB = "XMQI", "FJQI"
@@ -54,57 +51,18 @@ def now():
     return time.monotonic()
 
 
-class Proc:
+class Proc(Daemon):
     """A daemon child with its output appended to DIR/NAME.log; it can be
-    killed and started again with the same arguments."""
+    killed and started again with the same arguments, each start marked in
+    the log ("==== start N")."""
 
     def __init__(self, tmp, name, argv, env):
-        self.name, self.argv, self.env = name, argv, env
-        self.log_path = os.path.join(tmp, name + ".log")
-        self.proc = None
-        self.starts = 0
+        super().__init__(argv, os.path.join(tmp, name + ".log"), env=env,
+                         start=False)
 
     def start(self):
-        self.starts += 1
-        with open(self.log_path, "ab") as log:
-            log.write(b"==== start %d\n" % self.starts)
-            log.flush()
-            self.proc = subprocess.Popen(self.argv, env=self.env, stdout=log,
-                                         stderr=subprocess.STDOUT)
-        return self
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def kill9(self):
-        if self.alive():
-            self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def term(self, timeout=40):
-        """SIGTERM and wait; returns the exit status (None: had to kill)."""
-        if not self.alive():
-            return self.proc.returncode if self.proc else None
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill9()
-            return None
-
-    def text(self, since=0):
-        try:
-            with open(self.log_path, "rb") as f:
-                f.seek(since)
-                return f.read().decode("utf-8", "replace")
-        except OSError:
-            return ""
-
-    def size(self):
-        try:
-            return os.path.getsize(self.log_path)
-        except OSError:
-            return 0
+        self.log.write(b"==== start %d\n" % (self.starts + 1))
+        return super().start()
 
 
 class Triage(Proc):
@@ -113,8 +71,7 @@ class Triage(Proc):
         and its last revocation), or None if it is not running."""
         if not self.alive():
             return None
-        text = self.text()
-        text = text[text.rfind("==== start"):]
+        text = self.text(self.started_at)
         text = text[max(0, text.rfind("revoked " + TOPIC)):]
         got = set()
         for line in text.splitlines():
@@ -124,28 +81,8 @@ class Triage(Proc):
         return got
 
 
-class DevBroker(qltest.DevBroker):
-    """qltest's dev broker with its log in a file rather than on our
-    stderr, where the table should stand out."""
-
-    def __init__(self, log_path, *args):
-        self.log = open(log_path, "ab")
-        self.proc = subprocess.Popen(
-            [os.path.join(QL_BIN, "ql-devbroker"), *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-            text=True)
-        self.brokers = self.proc.stdout.readline().strip()
-        if not self.brokers:
-            raise RuntimeError("ql-devbroker printed no bootstrap list")
-
-    def stop(self):
-        super().stop()
-        self.log.close()
-
-
 def kafka_logger(path):
     """librdkafka's log lines of our own test clients, into a file."""
-    import logging
     lg = logging.getLogger("faults.kafka")
     if not lg.handlers:
         h = logging.FileHandler(path)
@@ -158,16 +95,6 @@ def kafka_logger(path):
 
 # ---------------------------------------------------------------------------
 # Documents and files
-
-
-def simlab(out, *args):
-    subprocess.run([os.path.join(QL_BIN, "ql-simlab"), "--out", out, *args],
-                   check=True)
-
-
-def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
 
 
 def read_csv_reports(path):
@@ -284,7 +211,6 @@ class Ledger:
         self.marks = {}           # daemon log sizes when the phase began
         self.notes = []
         self.failures = []
-        self.skipped = None
 
     def note(self, text):
         with self.lock:
@@ -414,18 +340,14 @@ class GarbageProducer:
 # The pipeline
 
 
-def psql(sql):
-    return qltest.psql(sql)
-
-
 class Pipeline:
     def __init__(self, tmp, spool_docs, gw_docs, csv_header, csv_rows):
         self.tmp = tmp
         self.spool_docs, self.gw_docs = spool_docs, gw_docs
         self.csv_header, self.csv_rows = csv_header, csv_rows
         self.spool_next = self.gw_next = 0
-        self.broker = DevBroker(os.path.join(tmp, "devbroker.log"),
-                                "--partitions", str(PARTITIONS), "--brokers", "3")
+        self.broker = DevBroker("--partitions", str(PARTITIONS), "--brokers", "3",
+                                log_path=os.path.join(tmp, "devbroker.log"))
         self.brokers = self.broker.brokers
         self.mounted = False
         try:
@@ -436,7 +358,7 @@ class Pipeline:
             raise
 
     def setup(self, tmp):
-        qltest.new_db("ql_faults")
+        pg.new_db("ql_faults")
         self.mount_note = self.mount_spool_fs()
         self.spool_dir = os.path.join(self.fs, "spool")
         self.stage = os.path.join(self.fs, "stage")
@@ -446,20 +368,20 @@ class Pipeline:
         self.env = dict(os.environ)
         self.env.update({"QL_BROKERS": self.brokers,
                          "QL_PG": os.environ["QL_PG"],
-                         "QL_SCHEMA_DIR": qltest.SCHEMA_DIR,
-                         "QL_SQL_DIR": os.path.join(QL_SRC, "schemas/sql"),
+                         "QL_SCHEMA_DIR": SCHEMA_DIR,
+                         "QL_SQL_DIR": SQL_DIR,
                          "QL_LOG_LEVEL": "info"})
         self.triages = []
         self.all_procs = []
         self.triage_seq = 0
         self.spool = Proc(tmp, "spool", [
-            os.path.join(QL_BIN, "ql-spool"), "--dir", self.spool_dir,
+            binary("ql-spool"), "--dir", self.spool_dir,
             "--lab", SPOOL_LAB, "-c", self.spool_ini, "--log-level", "debug"],
             self.env)
-        self.gw_port = qltest.free_port()
-        self.gw_metrics_port = qltest.free_port()
+        self.gw_port = free_port()
+        self.gw_metrics_port = free_port()
         self.gateway = Proc(tmp, "gateway", [
-            os.path.join(QL_BIN, "ql-gateway"), "-c", self.gw_ini,
+            binary("ql-gateway"), "-c", self.gw_ini,
             "--gateway-addr", "127.0.0.1:%d" % self.gw_port,
             "--metrics-addr", "127.0.0.1:%d" % self.gw_metrics_port,
             "--gateway-tokens", self.tokens, "--ack-timeout-ms", "3000",
@@ -527,7 +449,7 @@ class Pipeline:
         # A short statement timeout: a frozen PostgreSQL is given up on
         # after 2 s + 2 s, which keeps the freeze phase short.
         t = Triage(self.tmp, "triage%d" % self.triage_seq, [
-            os.path.join(QL_BIN, "ql-triage"), "-c", self.triage_ini,
+            binary("ql-triage"), "-c", self.triage_ini,
             "--batch-size", "200", "--pg-statement-timeout-ms", "2000",
             "--log-level", "debug"], self.env)
         self.triages.append(t)
@@ -610,21 +532,9 @@ class Pipeline:
         pgdata = os.environ.get("QL_TEST_PGDATA")
         if not pgdata:
             raise RuntimeError("QL_TEST_PGDATA not set: run through tests/run")
-        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True,
-                                text=True).stdout.strip()
-        pgctl = os.path.join(bindir, "pg_ctl")
-        if not os.path.exists(pgctl):
-            pgctl = "/usr/lib/postgresql/15/bin/pg_ctl"
         log = os.path.join(os.path.dirname(os.path.abspath(pgdata)),
                            "faults-restart.log")
-        cmd = "%s -D '%s' restart -m fast -w -t 60 -l '%s'" % (pgctl, pgdata, log)
-        if os.geteuid() == 0:
-            argv = ["su", "postgres", "-c", cmd]
-        else:
-            argv = ["sh", "-c", cmd]
-        r = subprocess.run(argv, capture_output=True, text=True, timeout=90)
-        if r.returncode != 0:
-            raise RuntimeError("pg_ctl restart: %s%s" % (r.stdout, r.stderr))
+        pg.ctl("restart", "-m", "fast", "-w", "-t", "60", "-l", "'%s'" % log)
 
     def pg_pids(self):
         """The cluster's postmaster and every process it started."""
@@ -696,9 +606,7 @@ class Pipeline:
                 time.sleep(0.3)
 
     def stored_offsets(self):
-        rows = psql("SELECT kafka_partition, next_offset FROM ql.consumer_offset "
-                    "WHERE group_id = '%s' AND topic = '%s'" % (GROUP, TOPIC))
-        return {int(p): int(o) for p, o in (r.split("|") for r in rows)}
+        return triage.stored_offsets(GROUP, TOPIC)
 
     # --- a phase -------------------------------------------------------------
 
@@ -806,7 +714,7 @@ class Pipeline:
         last = {}
 
         def caught_up():
-            rows = set(psql("SELECT result_id FROM ql.inspection_result"))
+            rows = set(pg.sql("SELECT result_id FROM ql.inspection_result"))
             if not acked <= rows:
                 return False
             hw = self.watermarks()
