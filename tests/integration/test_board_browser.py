@@ -20,7 +20,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import qltest
 from qltest import board as B
-from qltest.report import check
+from qltest.report import check, ok
 
 SHOTS = os.environ.get("QL_BOARD_SHOTS",
                        os.path.join(qltest.QL_BIN, "..", "tests", "board-screenshots"))
@@ -234,7 +234,7 @@ def main():
         finally:
             d.quit()
         print("screenshots in " + os.path.abspath(SHOTS))
-    print("ok: the workbench works in Chromium")
+    ok("the workbench works in Chromium")
 
 
 if __name__ == "__main__":

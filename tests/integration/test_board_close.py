@@ -9,7 +9,7 @@ again), and reopening a pending action is refused in Chinese.
 """
 
 from qltest import board as B
-from qltest.report import check
+from qltest.report import check, ok
 
 
 HULI = "350206"
@@ -78,7 +78,7 @@ def main():
         page = chief.get("/cases/" + case).body
         check("已结案" in page and "/acts\"" not in page and "/assign\"" not in page,
               "a closed case still offers forms")
-    print("ok: a close takes an officer and a supervisor")
+    ok("a close takes an officer and a supervisor")
 
 
 if __name__ == "__main__":

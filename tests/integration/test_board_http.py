@@ -7,7 +7,7 @@ functions deciding, on each officer's own connection.
 import time
 
 from qltest import board as B
-from qltest.report import check
+from qltest.report import check, ok
 
 
 HULI, JIMEI = "350206", "350211"
@@ -216,7 +216,7 @@ def main():
               "a session idle past the timeout still works: %d" % r.status)
         r = s.get("/api/board")
         check(r.status == 401, "expired session, JSON: %d" % r.status)
-    print("ok: sign-in, sessions, CSRF and district separation")
+    ok("sign-in, sessions, CSRF and district separation")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import re
 import urllib.parse
 
 from qltest import board as B, pg
-from qltest.report import check
+from qltest.report import check, ok
 
 
 HULI, JIMEI = "350206", "350211"
@@ -441,7 +441,7 @@ def main():
         r = old.get("/api/workload")
         check(r.status == 501 and "error" in json.loads(r.body),
               "/api/workload without the view: %d" % r.status)
-    print("ok: pages escape, export and serve as the views say")
+    ok("pages escape, export and serve as the views say")
 
 
 if __name__ == "__main__":

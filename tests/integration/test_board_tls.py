@@ -10,7 +10,7 @@ import urllib.parse
 
 import qltest
 from qltest import board as B, procs
-from qltest.report import check
+from qltest.report import check, ok
 
 
 def main():
@@ -57,7 +57,7 @@ def main():
         except (http.client.HTTPException, OSError):
             st = None
         check(st != 200, "plain HTTP answered 200 on the TLS port")
-    print("ok: HTTPS with a Secure cookie")
+    ok("HTTPS with a Secure cookie")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import json
 
 import qltest
 from qltest import pg
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 LABELING = "LABELING"
@@ -144,7 +144,7 @@ def main():
     if wrong or missing:
         fail("%d items classified otherwise than expected, %d not in the table"
              % (len(wrong), len(missing)))
-    print("ok: every catalogue item in its category (%d OTHER)" % other)
+    ok("every catalogue item in its category (%d OTHER)" % other)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import subprocess
 
 from qltest import codec
 from qltest.procs import TempDir
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 TOOL = os.path.join(os.environ["QL_TEST_TOOLS"], "codec_tool")
@@ -342,8 +342,8 @@ def main():
     check_repo_versions(schema_dir, doc)
     check_evolution(doc)
     codec.SCHEMA_DIR = schema_dir
-    print("ok: %d schema(s), %d documents both ways, repository v1 and v2 "
-          "read as the newest, evolution v1 -> v2" % (n, len(variants(doc))))
+    ok("%d schema(s), %d documents both ways, repository v1 and v2 "
+       "read as the newest, evolution v1 -> v2" % (n, len(variants(doc))))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from confluent_kafka import (Consumer, KafkaError, KafkaException,
                              Producer, TopicPartition)
 
 from qltest.broker import DevBroker
-from qltest.report import check
+from qltest.report import check, ok
 
 PARTITIONS = 4
 
@@ -374,10 +374,10 @@ def main():
     with DevBroker(*args) as broker:
         for test in (test_commit_and_resume, test_rebalance):
             test(broker.brokers)
-            print("ok: %s (%.1f s)" % (test.__name__, time.time() - t0))
+            ok("%s (%.1f s)" % (test.__name__, time.time() - t0))
         for test in (test_broker_down, test_produce_errors):
             test(broker)
-            print("ok: %s (%.1f s)" % (test.__name__, time.time() - t0))
+            ok("%s (%.1f s)" % (test.__name__, time.time() - t0))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import os
 import subprocess
 
 from qltest import broker, pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 OFFICER = "ql_test_fl_officer"
@@ -82,7 +82,7 @@ def main():
             fail("a registered lab's retest did not void: %s" % status(orig_c["result_id"]))
         pg.sql('DROP OWNED BY "%s"' % OFFICER)
         pg.sql('DROP ROLE "%s"' % OFFICER)
-    print("ok: other labs' follow-ups wait for acceptance or registration")
+    ok("other labs' follow-ups wait for acceptance or registration")
 
 
 if __name__ == "__main__":

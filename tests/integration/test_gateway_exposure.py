@@ -28,7 +28,7 @@ import qltest
 from qltest import gateway as gs, procs
 from qltest.broker import DevBroker
 from qltest.procs import TempDir
-from qltest.report import check, fail
+from qltest.report import check, fail, ok
 
 
 TOKEN = "exposure-lab-Vb7nQ2sK"
@@ -264,8 +264,8 @@ def main():
         check_per_address_limit(tmp.path, broker, tokens)
         check_request_timeout(tmp.path, broker, tokens)
     tmp.cleanup()
-    print("ok: connection limits, request deadline, plain HTTP on loopback "
-          "only")
+    ok("connection limits, request deadline, plain HTTP on loopback "
+       "only")
 
 
 if __name__ == "__main__":

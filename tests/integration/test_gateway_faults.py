@@ -22,7 +22,7 @@ import time
 from qltest import gateway as gs
 from qltest.broker import DevBroker
 from qltest.procs import TempDir
-from qltest.report import check, fail
+from qltest.report import check, fail, ok
 
 
 TOKEN = "fault-lab-Jd81mQ2x"
@@ -202,7 +202,7 @@ def main():
             gw.stop()
         check(TOKEN not in gw.text(), "the token reached the log")
     tmp.cleanup()
-    print("ok: 503 on outage, 202 on retry, drain on SIGTERM")
+    ok("503 on outage, 202 on retry, drain on SIGTERM")
 
 
 if __name__ == "__main__":

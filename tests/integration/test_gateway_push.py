@@ -22,7 +22,7 @@ import time
 from qltest import gateway as gs
 from qltest.broker import DevBroker
 from qltest.procs import TempDir
-from qltest.report import check
+from qltest.report import check, ok
 
 
 T1, T2 = "lab1-Zq8t2VwC9sRk4", "lab2-Yp3m6XbN1dLf7"
@@ -320,7 +320,7 @@ def main():
         check(T1 not in logs and T2 not in logs, "a token reached the log")
         check("POST /v1/results 202" in logs, "no per-request log line")
     tmp.cleanup()
-    print("ok: gateway statuses, hostile input, topic contents")
+    ok("gateway statuses, hostile input, topic contents")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import qltest
 from qltest import gateway as gs, procs
 from qltest.broker import DevBroker
 from qltest.procs import TempDir
-from qltest.report import check, fail
+from qltest.report import check, fail, ok
 
 
 OLD, NEW, OTHER = "old-3Kf9sQ0pZ", "new-8Hx2mT5wB", "other-6Nc1rV7yD"
@@ -135,7 +135,7 @@ def main():
         for t in (OLD, NEW, OTHER):
             check(t not in logs, "a token reached the log")
     tmp.cleanup()
-    print("ok: token file checks and SIGHUP reload")
+    ok("token file checks and SIGHUP reload")
 
 
 if __name__ == "__main__":

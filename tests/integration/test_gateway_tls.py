@@ -31,7 +31,7 @@ import qltest
 from qltest import gateway as gs, procs
 from qltest.broker import DevBroker
 from qltest.procs import TempDir
-from qltest.report import check, fail
+from qltest.report import check, fail, ok
 
 
 TOKEN = "tls-lab-Wm4c8Pq1"
@@ -271,7 +271,7 @@ def main():
         check(rc == 0, "exit status %d" % rc)
         check_tls13_only(tmp.path, broker, tokens, a)
     tmp.cleanup()
-    print("ok: https push, certificate reload, priorities")
+    ok("https push, certificate reload, priorities")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import subprocess
 import time
 
 from qltest import pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 QL_BIN = os.environ["QL_BIN"]
@@ -140,7 +140,7 @@ def main():
                 if proc.poll() is None:
                     proc.kill()
                     proc.wait()
-    print("ok: health, readiness and metrics of ql-triage, ql-spool, ql-gateway")
+    ok("health, readiness and metrics of ql-triage, ql-spool, ql-gateway")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import subprocess
 
 import qltest
 from qltest import pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 OFFICER = "ql_test_acts_officer"
@@ -163,8 +163,8 @@ def main():
             if checked < 20 or not any(a[2] == "ANNOUNCED" for a in due):
                 fail("only %d firm dates checked" % checked)
             firm = sum(1 for v in by.values() if not v[2])
-            print("ok: %d acts recorded, %d after today left; %d firm dates checked, "
-                  "%d firm in all" % (len(due), later, checked, firm))
+            ok("%d acts recorded, %d after today left; %d firm dates checked, "
+               "%d firm in all" % (len(due), later, checked, firm))
         finally:
             pg.sql('DROP OWNED BY "%s"' % OFFICER)
             pg.sql('DROP ROLE "%s"' % OFFICER)

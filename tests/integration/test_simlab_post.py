@@ -36,7 +36,7 @@ import qltest
 from qltest import gateway as gs, procs
 from qltest.broker import DevBroker
 from qltest.procs import TempDir
-from qltest.report import check
+from qltest.report import check, ok
 
 
 SIMLAB = os.path.join(qltest.QL_BIN, "ql-simlab")
@@ -254,8 +254,8 @@ def main():
         for token in TOKENS.values():
             check(token not in gw.text(), "a token reached the log")
     tmp.cleanup()
-    print("ok: simlab posts the written documents; 401 rejected with exit "
-          "3; 503 retried; unreachable exit 1")
+    ok("simlab posts the written documents; 401 rejected with exit "
+       "3; 503 retried; unreachable exit 1")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import urllib.request
 
 from qltest import procs, spool as sl
 from qltest.broker import DevBroker
-from qltest.report import check
+from qltest.report import check, ok
 
 
 COUNT = 400
@@ -27,7 +27,7 @@ def main():
         run(tmp.path)
     finally:
         tmp.cleanup()
-    print("ok")
+    ok("every check passed")
 
 
 def run(t):

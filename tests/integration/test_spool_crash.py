@@ -11,7 +11,7 @@ import time
 
 from qltest import codec, procs, spool as sl
 from qltest.broker import DevBroker, consume_all
-from qltest.report import check
+from qltest.report import check, ok
 
 
 COUNT = 6000
@@ -30,7 +30,7 @@ def main():
     finally:
         broker.stop()
         tmp.cleanup()
-    print("ok")
+    ok("every check passed")
 
 
 def run(t, broker):

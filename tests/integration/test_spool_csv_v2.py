@@ -13,7 +13,7 @@ import os
 
 from qltest import procs, spool as sl
 from qltest.broker import DevBroker
-from qltest.report import check, fail
+from qltest.report import check, fail, ok
 
 
 CC = ("91350200MA2YJ1XR9G", "914403001922038216", "91440300708461136T")
@@ -181,7 +181,7 @@ def main():
     finally:
         broker.stop()
         tmp.cleanup()
-    print("ok")
+    ok("every check passed")
 
 
 def run(t, brokers):

@@ -16,7 +16,7 @@ import urllib.request
 
 from qltest import procs, spool as sl
 from qltest.broker import DevBroker, consume_all
-from qltest.report import check, fail
+from qltest.report import check, fail, ok
 
 
 def main():
@@ -27,7 +27,7 @@ def main():
     finally:
         broker.stop()
         tmp.cleanup()
-    print("ok")
+    ok("every check passed")
 
 
 def metric(addr, name):

@@ -7,7 +7,7 @@ import os
 
 from qltest import procs, spool as sl
 from qltest.broker import DevBroker
-from qltest.report import check, fail
+from qltest.report import check, fail, ok
 
 
 FORMS = {
@@ -28,7 +28,7 @@ def main():
     finally:
         broker.stop()
         tmp.cleanup()
-    print("ok")
+    ok("every check passed")
 
 
 def run(t, brokers):

@@ -13,7 +13,7 @@ import os
 
 from qltest import procs, spool as sl
 from qltest.broker import DevBroker, consume_all
-from qltest.report import check, fail
+from qltest.report import check, fail, ok
 
 
 def groups_of(rows):
@@ -35,7 +35,7 @@ def main():
     finally:
         broker.stop()
         tmp.cleanup()
-    print("ok")
+    ok("every check passed")
 
 
 def run(t, brokers):

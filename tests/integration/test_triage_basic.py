@@ -10,7 +10,7 @@ import signal
 
 import qltest
 from qltest import broker, pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 600
@@ -132,7 +132,7 @@ def main():
 
         if "password" in t.text().lower():
             fail("the log mentions a password")
-    print("ok: %d records stored exactly once" % N)
+    ok("%d records stored exactly once" % N)
 
 
 if __name__ == "__main__":

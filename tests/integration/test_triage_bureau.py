@@ -6,7 +6,7 @@ is no GB/T 2260 prefix stops ql-triage with one line naming the setting.
 """
 
 from qltest import broker, pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 def seller(i, maker_region):
@@ -55,7 +55,7 @@ def main():
         t = env.triage("--idle-exit", "2", name="third")
         if t.wait(90) != 0 or "bureau region 350206 (as recorded)" not in t.text():
             fail("an unchanged region is not reported as such:\n" + t.text())
-    print("ok: the bureau's region decides Art. 44's notices")
+    ok("the bureau's region decides Art. 44's notices")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ import os
 import subprocess
 
 from qltest import broker, pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 40
@@ -121,8 +121,8 @@ def main():
         if t.wait(30) != 0:
             fail("exit status %s after SIGTERM" % t.proc.returncode)
         pg.sql("DROP FUNCTION public.qltest_refuse()")
-    print("ok: a failed derivation was recorded, counted, retried and "
-          "resolved once its cause was gone")
+    ok("a failed derivation was recorded, counted, retried and "
+       "resolved once its cause was gone")
 
 
 if __name__ == "__main__":

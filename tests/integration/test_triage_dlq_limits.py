@@ -17,7 +17,7 @@ import os
 import time
 
 from qltest import broker, pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 BIG = 1020000
@@ -116,8 +116,8 @@ def main():
         if len(dlq) != 1:
             fail("%d messages on the dead-letter topic, want only the first"
                  % len(dlq))
-    print("ok: a dead letter too big went truncated in %.1f s, one refused "
-          "for good was skipped and counted; %d stored" % (took, 2 * N))
+    ok("a dead letter too big went truncated in %.1f s, one refused "
+       "for good was skipped and counted; %d stored" % (took, 2 * N))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ newcomer goes to ql.rejected_record and the dead-letter topic.
 import json
 
 from qltest import broker, pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 400
@@ -66,7 +66,7 @@ def main():
         if "conflicting duplicate" not in t.text() or changed["result_id"] not in t.text():
             fail("the conflict is not logged with its result_id")
         T.check_offsets_at_watermarks(env.brokers)
-    print("ok: duplicates counted, conflicting duplicate kept apart")
+    ok("duplicates counted, conflicting duplicate kept apart")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import re
 import signal
 
 from qltest import broker, pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 PER_ROUND = 200          # results of ~50 KB each: 10 MB, twice what is kept
@@ -164,8 +164,8 @@ def main():
         t.signal(signal.SIGTERM)
         if t.wait(30) != 0:
             fail("triage-b exit status %s" % t.proc.returncode)
-    print("ok: expired ranges 0..%d, %d..%d, %d..%d reported exactly"
-          % (lo1 - 1, hi1, lo2 - 1, hi2, lo3 - 1))
+    ok("expired ranges 0..%d, %d..%d, %d..%d reported exactly"
+       % (lo1 - 1, hi1, lo2 - 1, hi2, lo3 - 1))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import re
 import signal
 
 from qltest import pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 8000
@@ -52,8 +52,8 @@ def main():
         if pg.count() != N:
             fail("%d rows, want %d" % (pg.count(), N))
         T.check_offsets_at_watermarks(env.brokers)
-    print("ok: one of two consumers killed at %d of %d rows; exactly %d stored"
-          % (killed_at, N, N))
+    ok("one of two consumers killed at %d of %d rows; exactly %d stored"
+       % (killed_at, N, N))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import signal
 import time
 
 from qltest import broker, pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 6000
@@ -58,7 +58,7 @@ def main():
         if pg.count() != N:
             fail("%d rows, want %d" % (pg.count(), N))
         T.check_offsets_at_watermarks(env.brokers)
-    print("ok: Kafka outage ridden out, %d stored, %d dead letters" % (N, bad))
+    ok("Kafka outage ridden out, %d stored, %d dead letters" % (N, bad))
 
 
 if __name__ == "__main__":

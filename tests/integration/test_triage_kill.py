@@ -4,7 +4,7 @@ stored offsets equal the high watermarks.  Nothing lost, nothing doubled.
 """
 
 from qltest import pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 8000
@@ -43,7 +43,7 @@ def main():
         # meets nothing it had: no record is read twice into the table.
         if totals["stored"] != N - at_kill or totals["duplicates"] != 0:
             fail("restart totals %s, %d were stored before the kill" % (totals, at_kill))
-    print("ok: killed at %d of %d, restart completed exactly" % (at_kill, N))
+    ok("killed at %d of %d, restart completed exactly" % (at_kill, N))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import subprocess
 
 import qltest
 from qltest import broker, pg, procs
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 SECRET = "s3cret horse-battery"
@@ -115,7 +115,7 @@ def main():
     finally:
         cluster.stop()
         tmp.cleanup()
-    print("ok: the password comes from the file; placeholders are refused")
+    ok("the password comes from the file; placeholders are refused")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import signal
 import time
 
 from qltest import pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 8000
@@ -51,8 +51,8 @@ def main():
         if pg.count() != N:
             fail("%d rows, want %d" % (pg.count(), N))
         T.check_offsets_at_watermarks(env.brokers)
-    print("ok: PostgreSQL restarted mid-stream, %d rows exactly, recovered in %.1f s"
-          % (N, time.time() - restarted_at))
+    ok("PostgreSQL restarted mid-stream, %d rows exactly, recovered in %.1f s"
+       % (N, time.time() - restarted_at))
 
 
 if __name__ == "__main__":

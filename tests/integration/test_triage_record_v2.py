@@ -16,7 +16,7 @@ import shutil
 
 import qltest
 from qltest import broker, codec, pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 NEW = (("enterprise", "address"), ("enterprise", "contact"),
@@ -114,8 +114,8 @@ def main():
         if rows != want:
             fail("addresses read from record:\n%s\nwant\n%s" % (rows, want))
         T.check_offsets_at_watermarks(env.brokers)
-    print("ok: v1 records stored with the new fields null, v2 with them set, "
-          "resends across the upgrade are duplicates")
+    ok("v1 records stored with the new fields null, v2 with them set, "
+       "resends across the upgrade are duplicates")
 
 
 if __name__ == "__main__":

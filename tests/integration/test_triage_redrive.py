@@ -12,7 +12,7 @@ import shutil
 import avro.schema
 import qltest
 from qltest import broker, codec, pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 PUBLISHED = len(codec.schema_files())  # versions 1..PUBLISHED
@@ -95,7 +95,7 @@ def main():
         if got["level"] != later["level"] or got["product"] != later["product"]:
             fail("re-driven record stored as %s" % got)
         T.check_offsets_at_watermarks(env.brokers)
-    print("ok: rejected under v1, re-driven, stored under v2")
+    ok("rejected under v1, re-driven, stored under v2")
 
 
 if __name__ == "__main__":

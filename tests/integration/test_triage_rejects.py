@@ -8,7 +8,7 @@ around them is stored and the partition's offset moves past them all.
 import struct
 
 from qltest import broker, pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 def main():
@@ -91,7 +91,7 @@ def main():
         for i in bad:
             if "%s/%d/%d" % (broker.TOPIC, part, offset_of[i]) not in t.text():
                 fail("rejection of offset %d not logged" % offset_of[i])
-    print("ok: %d bad records dead-lettered, %d good stored" % (len(bad), len(good)))
+    ok("%d bad records dead-lettered, %d good stored" % (len(bad), len(good)))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ else.
 import os
 
 from qltest import broker, pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 200
@@ -46,7 +46,7 @@ def main():
             capture_output=True, text=True)
         if r.returncode == 0 or "permission denied" not in r.stderr:
             fail("ql_triage member could delete results: %s %s" % (r.stdout, r.stderr))
-    print("ok: ql-triage stores and triages as a ql_triage member")
+    ok("ql-triage stores and triages as a ql_triage member")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ OTHER, never an error.
 import signal
 
 from qltest import broker, pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 def main():
@@ -40,7 +40,7 @@ def main():
         t.signal(signal.SIGTERM)
         if t.wait(30) != 0:
             fail("SIGTERM exit status %s" % t.proc.returncode)
-    print("ok: SIGHUP re-applied the edited cause rules")
+    ok("SIGHUP re-applied the edited cause rules")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ logged, everything else is stored and triaged, and the offsets move on.
 """
 
 from qltest import broker, pg, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 60
@@ -66,7 +66,7 @@ def main():
             if not pg.count(where="credit_code = '%s'" % failing):
                 fail("the results of the enterprise whose triage failed were not kept")
         T.check_offsets_at_watermarks(env.brokers)
-    print("ok: refused row dead-lettered, failed triage isolated, %d stored" % (N - 1))
+    ok("refused row dead-lettered, failed triage isolated, %d stored" % (N - 1))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import signal
 import time
 
 from qltest import broker, pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 N = 3000
@@ -114,8 +114,8 @@ def main():
             fail("closing totals %s, want %d stored" % (totals, N))
         if pg.count() != N:
             fail("%d rows after stopping, want %d" % (pg.count(), N))
-    print("ok: two members in one process stored exactly %d results; metrics, "
-          "SIGHUP and SIGTERM cover both" % N)
+    ok("two members in one process stored exactly %d results; metrics, "
+       "SIGHUP and SIGTERM cover both" % N)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import datetime
 import signal
 
 from qltest import broker, pg, procs, triage as T
-from qltest.report import fail
+from qltest.report import fail, ok
 
 
 ENTERPRISES = 12
@@ -96,8 +96,8 @@ def main():
         t.signal(signal.SIGTERM)
         if t.wait(30) != 0:
             fail("SIGTERM: exit status %s" % t.proc.returncode)
-    print("ok: %d results of %d enterprises through every partition, two members: "
-          "the state equals a full re-derivation" % (len(msgs), ENTERPRISES))
+    ok("%d results of %d enterprises through every partition, two members: "
+       "the state equals a full re-derivation" % (len(msgs), ENTERPRISES))
 
 
 if __name__ == "__main__":
