@@ -14,17 +14,14 @@ drain refuses a chunk for it at most once per member); records that
 arrive after the catch-up are derived batch by batch (no second bulk
 phase).
 """
-import os
 import re
 import signal
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
-from test_triage_workers_shared import SNAPSHOT, docs  # noqa: E402
+from qltest import broker, pg, procs, triage as T
+from qltest.report import fail, ok
+from test_triage_workers_shared import SNAPSHOT, docs
 
-fail = T.qltest.fail
 
 
 def main():
@@ -34,16 +31,16 @@ def main():
             fail("--migrate-only failed:\n" + m.text())
         # Enterprises 1000, 1002, ... 1010 have nonconforming results (docs()).
         failing = T.credit_code(1002)
-        T.sql("CREATE FUNCTION public.qltest_refuse() RETURNS trigger "
+        pg.sql("CREATE FUNCTION public.qltest_refuse() RETURNS trigger "
               "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION "
               "'qltest: derivation refused for %', NEW.credit_code; END $$")
-        T.sql("CREATE TRIGGER qltest_refuse BEFORE INSERT OR UPDATE ON "
+        pg.sql("CREATE TRIGGER qltest_refuse BEFORE INSERT OR UPDATE ON "
               "ql.finding FOR EACH ROW WHEN (NEW.credit_code = '%s') "
               "EXECUTE FUNCTION public.qltest_refuse()" % failing)
 
         backlog = docs()
         msgs = [(d["result_id"].encode(), T.encode(d)) for d in backlog]
-        T.produce(env.brokers, msgs)
+        broker.produce(env.brokers, msgs)
         t = env.triage("--workers", "2", "--batch-size", "40", "--batch-ms", "50",
                        "--bulk-lag", "100")
         deadline = time.time() + 120
@@ -51,18 +48,18 @@ def main():
                    "derivation queue drained" in t.text()) and t.alive():
             if time.time() > deadline:
                 fail("backlog not stored and drained in 120 s: %d rows, %d queued; log:\n%s"
-                     % (T.count(), T.count("ql.triage_pending"), t.text()[-6000:]))
+                     % (pg.count(), pg.count("ql.triage_pending"), t.text()[-6000:]))
             time.sleep(0.2)
         if not t.alive():
             fail("ql-triage exited:\n" + t.text()[-3000:])
         log = t.text()
         if not re.search(r"bulk mode: lag \d+ records", log):
             fail("bulk mode was not entered:\n" + log[-3000:])
-        if T.count("ql.triage_pending", "credit_code <> '%s'" % failing):
+        if pg.count("ql.triage_pending", "credit_code <> '%s'" % failing):
             fail("results of healthy enterprises left queued")
-        if not T.count("ql.triage_pending", "credit_code = '%s'" % failing):
+        if not pg.count("ql.triage_pending", "credit_code = '%s'" % failing):
             fail("the failing enterprise's results are not queued any more")
-        rows = T.sql("SELECT attempts FROM ql.derivation_failure "
+        rows = pg.sql("SELECT attempts FROM ql.derivation_failure "
                      "WHERE credit_code = '%s' AND resolved_at IS NULL" % failing)
         if not rows:
             fail("the failed derivation in the drain is not recorded:\n" + log[-3000:])
@@ -73,26 +70,26 @@ def main():
         refused = len(re.findall(r"derivation of \d+ queued enterprises refused", log))
         if refused > 3:
             fail("the drain met the failing enterprise %d times:\n%s" % (refused, log[-3000:]))
-        cases = T.sql("SELECT count(DISTINCT credit_code) FROM ql.enforcement_case")
+        cases = pg.sql("SELECT count(DISTINCT credit_code) FROM ql.enforcement_case")
         if int(cases[0]) != 5:
             fail("only %s enterprises have cases after the drain" % cases[0])
 
         # The cause removed: the retry derives it; then the whole state is
         # what a full re-derivation gives.
-        T.sql("DROP TRIGGER qltest_refuse ON ql.finding")
+        pg.sql("DROP TRIGGER qltest_refuse ON ql.finding")
         # Due now, whatever its backoff has grown to (every batch that
         # carried its results before bulk mode began counted an attempt).
-        T.sql("UPDATE ql.derivation_failure SET last_failed_at = now() - interval '1 hour'")
-        T.wait_for("the failing enterprise derived by the retry",
-                   lambda: not T.count("ql.triage_pending"), 60)
-        before = T.sql(SNAPSHOT)
+        pg.sql("UPDATE ql.derivation_failure SET last_failed_at = now() - interval '1 hour'")
+        procs.wait_for("the failing enterprise derived by the retry",
+                   lambda: not pg.count("ql.triage_pending"), 60)
+        before = pg.sql(SNAPSHOT)
         failing_originals = sum(1 for d in backlog if d["kind"] == "SUPERVISION"
                                 and d["verdict"] == "NONCONFORMING")
         if sum(1 for r in before if r.startswith("original ")) != failing_originals:
             fail("%d originals derived, want %d" % (
                 sum(1 for r in before if r.startswith("original ")), failing_originals))
-        T.sql("SELECT ql.retriage_all()")
-        after = T.sql(SNAPSHOT)
+        pg.sql("SELECT ql.retriage_all()")
+        after = pg.sql(SNAPSHOT)
         if before != after:
             gone = sorted(set(before) - set(after))[:10]
             new = sorted(set(after) - set(before))[:10]
@@ -103,10 +100,10 @@ def main():
         phases = len(re.findall(r"bulk mode: lag", t.text()))
         late = [T.make_doc(50000 + i, code=T.credit_code(2000 + i),
                            verdict="NONCONFORMING") for i in range(5)]
-        T.produce(env.brokers, [(d["result_id"].encode(), T.encode(d)) for d in late])
-        T.wait_for("the late results stored",
+        broker.produce(env.brokers, [(d["result_id"].encode(), T.encode(d)) for d in late])
+        procs.wait_for("the late results stored",
                    lambda: T.caught_up(env.brokers, len(msgs) + len(late)), 60)
-        if T.count("ql.enforcement_case", "credit_code IN (%s)" % ", ".join(
+        if pg.count("ql.enforcement_case", "credit_code IN (%s)" % ", ".join(
                 "'%s'" % d["enterprise"]["credit_code"] for d in late)) != len(late):
             fail("the late results' cases were not derived with their batch")
         if len(re.findall(r"bulk mode: lag", t.text())) != phases:
@@ -114,7 +111,7 @@ def main():
         t.signal(signal.SIGTERM)
         if t.wait(30) != 0:
             fail("SIGTERM: exit status %s" % t.proc.returncode)
-    print("ok: %d records stored in bulk by two members, the queue drained around a "
+    ok("%d records stored in bulk by two members, the queue drained around a "
           "failing enterprise, the state equals a full re-derivation" % len(msgs))
 
 

@@ -14,13 +14,11 @@ ql.register_enterprises wait for the derivation in progress).
 import json
 import os
 import subprocess
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import test_triage_lib as T  # noqa: E402
+from qltest import pg, triage as T
+from qltest.report import fail, ok
 
-fail = T.qltest.fail
 
 
 def insert(doc, offset):
@@ -72,8 +70,8 @@ def main():
         second = T.make_doc(2, code=code, verdict="NONCONFORMING")
         third = T.make_doc(3, code=code, verdict="NONCONFORMING")
         # Derived once; then one more result queued by a bulk batch.
-        T.sql(insert(first, 1) + " SELECT ql.retriage(ARRAY['%s']);" % code)
-        T.sql(insert(second, 2) + " SELECT ql.register_enterprises(ARRAY['%s']);" % code)
+        pg.sql(insert(first, 1) + " SELECT ql.retriage(ARRAY['%s']);" % code)
+        pg.sql(insert(second, 2) + " SELECT ql.register_enterprises(ARRAY['%s']);" % code)
 
         drain, batch = Session(), Session()
         got = drain.run("BEGIN; SELECT ql.pending_enterprises(10);")
@@ -87,18 +85,18 @@ def main():
         drain.close()
         if batch.p.returncode != 0:
             fail("the bulk batch failed: %s" % batch.p.stdout.read())
-        queued = T.sql("SELECT result_id FROM ql.triage_pending ORDER BY 1")
+        queued = pg.sql("SELECT result_id FROM ql.triage_pending ORDER BY 1")
         if queued != [third["result_id"]]:
             fail("queued after the drain: %s, want the bulk batch's %s (its derivation "
                  "was lost)" % (queued, third["result_id"]))
-        derived = T.sql("SELECT result_id FROM ql.nonconformity ORDER BY 1")
+        derived = pg.sql("SELECT result_id FROM ql.nonconformity ORDER BY 1")
         if derived != sorted([first["result_id"], second["result_id"]]):
             fail("derived: %s" % derived)
         # The next drain derives it.
-        T.sql("SELECT ql.retriage_pending()")
-        if T.count("ql.nonconformity") != 3 or T.count("ql.triage_pending"):
+        pg.sql("SELECT ql.retriage_pending()")
+        if pg.count("ql.nonconformity") != 3 or pg.count("ql.triage_pending"):
             fail("the next drain did not derive the bulk batch's result")
-    print("ok: a bulk batch committed under a drain keeps its result queued")
+    ok("a bulk batch committed under a drain keeps its result queued")
 
 
 if __name__ == "__main__":
