@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ql_time.h"
+#include "ql_util.h"
 
 #define QUOTE_MAX 60  /* bytes of an offending value quoted in a message */
 #define PATH_SIZE 256 /* deep enough for any path the tables can produce */
@@ -274,28 +275,6 @@ static void warning(vctx_t *c, const path_t *path, const char *fmt, ...)
         va_start(ap, fmt);
         report(c->warnings, path, fmt, ap);
         va_end(ap);
-}
-
-/* "a string", "null", ... for "must be X, not Y" messages. */
-static const char *type_name(const json_t *v)
-{
-        switch (v ? json_typeof(v) : JSON_NULL) {
-        case JSON_OBJECT:
-                return "an object";
-        case JSON_ARRAY:
-                return "an array";
-        case JSON_STRING:
-                return "a string";
-        case JSON_INTEGER:
-        case JSON_REAL:
-                return "a number";
-        case JSON_TRUE:
-        case JSON_FALSE:
-                return "a boolean";
-        case JSON_NULL:
-                break;
-        }
-        return "null";
 }
 
 static int blank(const char *s)
@@ -614,7 +593,7 @@ static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
         case T_ENUM:
                 if (!json_is_string(v)) {
                         error(c, path, "must be a string%s, not %s",
-                              nullable ? " or null" : "", type_name(v));
+                              nullable ? " or null" : "", ql_util_json_type_name(v));
                         return;
                 }
                 if (!check_text(c, path, v))
@@ -654,13 +633,13 @@ static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
         case T_BOOL:
                 if (!json_is_boolean(v))
                         error(c, path, "must be true or false, not %s",
-                              type_name(v));
+                              ql_util_json_type_name(v));
                 return;
         case T_RECORD:
         case T_OPT_RECORD:
                 if (!json_is_object(v)) {
                         error(c, path, "must be an object%s, not %s",
-                              nullable ? " or null" : "", type_name(v));
+                              nullable ? " or null" : "", ql_util_json_type_name(v));
                         return;
                 }
                 validate_record(c, path, v, f->record);
@@ -668,7 +647,7 @@ static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
         case T_RECORD_ARRAY:
                 if (!json_is_array(v)) {
                         error(c, path, "must be an array, not %s",
-                              type_name(v));
+                              ql_util_json_type_name(v));
                         return;
                 }
                 for (size_t i = 0; i < json_array_size(v); i++) {
@@ -676,7 +655,7 @@ static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
                         const json_t *e = json_array_get(v, i);
                         if (!json_is_object(e))
                                 error(c, &ipath, "must be an object, not %s",
-                                      type_name(e));
+                                      ql_util_json_type_name(e));
                         else
                                 validate_record(c, &ipath, e, f->record);
                 }
@@ -886,7 +865,7 @@ size_t ql_result_validate(const json_t *doc, const ql_result_opts_t *opts,
                 error(&c, NULL,
                       "the result document must be a JSON object, "
                       "not %s",
-                      type_name(doc));
+                      ql_util_json_type_name(doc));
                 return c.nerrors;
         }
         validate_record(&c, NULL, doc, &result_record);
