@@ -27,7 +27,7 @@
 #include "ql_time.h"
 #include "spool_dir.h"
 #include "spool_file.h"
-#include "spool_queue.h"
+#include "spool_pending.h"
 #include "spool_watch.h"
 
 #define PROG "ql-spool"
@@ -172,7 +172,7 @@ typedef struct {
         ql_kafka_probe_t *probe; /* /readyz: Kafka reachable */
         spool_dir_t *dir;
         spool_watch_t *watch;
-        spool_queue_t *queue;
+        spool_pending_t *queue;
         spool_ctx_t ctx;
         ql_counter_t *files, *published, *rejected, *retries;
         ql_counter_t *rescan_found, *done_removed;
@@ -269,7 +269,7 @@ static spool_outcome_t process_one(app_t *a, const char *queued)
                                 "file %s: %zu records accepted with "
                                 "warnings",
                                 name, res.warnings);
-                spool_queue_remove(a->queue, name);
+                spool_pending_remove(a->queue, name);
                 if (res.rejected && a->status == EXIT_OK)
                         a->status = EXIT_REJECTS;
                 break;
@@ -279,13 +279,13 @@ static spool_outcome_t process_one(app_t *a, const char *queued)
                         "file %s: published 0, rejected the file, %.3f s -> "
                         "rejected/%s: %s",
                         name, res.seconds, res.final, res.why);
-                spool_queue_remove(a->queue, name);
+                spool_pending_remove(a->queue, name);
                 if (a->status == EXIT_OK)
                         a->status = EXIT_REJECTS;
                 break;
         case SPOOL_FILE_RETRY: {
                 ql_counter_add(a->retries, 1);
-                int64_t backoff = spool_queue_retry(a->queue, name, now_ms());
+                int64_t backoff = spool_pending_retry(a->queue, name, now_ms());
                 if (a->cfg.once)
                         ql_error(a->lg,
                                  "file %s: %s; %zu of its records "
@@ -317,17 +317,17 @@ static spool_outcome_t process_one(app_t *a, const char *queued)
                         "records acknowledged); left in incoming/ until "
                         "unmodified for %d s",
                         name, res.published, a->cfg.min_age);
-                spool_queue_remove(a->queue, name);
+                spool_pending_remove(a->queue, name);
                 if (now_ms() + (int64_t)a->cfg.min_age * 1000 < a->next_rescan)
                         a->next_rescan =
                             now_ms() + (int64_t)a->cfg.min_age * 1000;
                 a->status = EXIT_FAULT;
                 break;
         case SPOOL_FILE_GONE:
-                spool_queue_remove(a->queue, name);
+                spool_pending_remove(a->queue, name);
                 break;
         }
-        ql_gauge_set(a->pending, (double)spool_queue_len(a->queue));
+        ql_gauge_set(a->pending, (double)spool_pending_len(a->queue));
         return out;
 }
 
@@ -337,12 +337,12 @@ static void offer(app_t *a, const char *name)
         switch (spool_dir_classify(name)) {
         case SPOOL_NAME_CSV:
         case SPOOL_NAME_JSONL:
-                if (spool_queue_add(a->queue, name, now_ms()))
+                if (spool_pending_add(a->queue, name, now_ms()))
                         ql_error(a->lg, "file %s: out of memory; not queued",
                                  name);
                 break;
         case SPOOL_NAME_OTHER:
-                if (spool_queue_ignore(a->queue, name))
+                if (spool_pending_ignore(a->queue, name))
                         ql_info(a->lg,
                                 "file %s: not a .csv or .jsonl file; "
                                 "left alone in incoming/",
@@ -362,7 +362,7 @@ static void offer_listed(app_t *a, const char *name, scan_t kind)
         spool_name_t k = spool_dir_classify(name);
         if (kind == SCAN_ALL ||
             (k != SPOOL_NAME_CSV && k != SPOOL_NAME_JSONL) ||
-            spool_queue_has(a->queue, name)) {
+            spool_pending_has(a->queue, name)) {
                 offer(a, name);
                 return;
         }
@@ -408,7 +408,7 @@ static int scan_incoming(app_t *a, scan_t kind)
         for (size_t i = 0; i < n; i++)
                 offer_listed(a, names[i], kind);
         spool_dir_names_free(names, n);
-        ql_gauge_set(a->pending, (double)spool_queue_len(a->queue));
+        ql_gauge_set(a->pending, (double)spool_pending_len(a->queue));
         return 0;
 }
 
@@ -447,7 +447,7 @@ static void on_watch(void *arg, const char *name, spool_watch_event_t ev)
         if (ev == SPOOL_WATCH_READY)
                 offer(a, name);
         else
-                spool_queue_remove(a->queue, name);
+                spool_pending_remove(a->queue, name);
 }
 
 /* Pending inotify events; -1 when the watch broke. */
@@ -464,7 +464,7 @@ static int drain_watch(app_t *a)
                                "incoming/");
                 return scan_incoming(a, SCAN_AGAIN);
         }
-        ql_gauge_set(a->pending, (double)spool_queue_len(a->queue));
+        ql_gauge_set(a->pending, (double)spool_pending_len(a->queue));
         return 0;
 }
 
@@ -485,7 +485,7 @@ static int run_once(app_t *a)
                 return EXIT_FAULT;
         int64_t wait;
         const char *name;
-        while (run && (name = spool_queue_next(a->queue, INT64_MAX, &wait))) {
+        while (run && (name = spool_pending_next(a->queue, INT64_MAX, &wait))) {
                 spool_outcome_t out = process_one(a, name);
                 if (out == SPOOL_FILE_RETRY || out == SPOOL_FILE_STOPPED ||
                     fatal_kafka(a))
@@ -514,7 +514,7 @@ static int run_daemon(app_t *a)
                 "watching %s (lab %s, topic %s, %zu files waiting; listing "
                 "it every %d s, taking listed files unmodified for %d s)",
                 spool_dir_incoming(a->dir), a->cfg.lab, a->cfg.topic,
-                spool_queue_len(a->queue), a->cfg.rescan, a->cfg.min_age);
+                spool_pending_len(a->queue), a->cfg.rescan, a->cfg.min_age);
         while (run) {
                 if (reload) {
                         reload = 0;
@@ -527,7 +527,7 @@ static int run_daemon(app_t *a)
                 if (now_ms() >= a->next_sweep)
                         sweep_done(a);
                 int64_t wait;
-                const char *name = spool_queue_next(a->queue, now_ms(), &wait);
+                const char *name = spool_pending_next(a->queue, now_ms(), &wait);
                 if (name) {
                         process_one(a, name);
                         if (fatal_kafka(a))
@@ -634,7 +634,7 @@ static int start(app_t *a)
                 ql_error(a->lg, "dir: %s", why);
                 return -1;
         }
-        a->queue = spool_queue_new();
+        a->queue = spool_pending_new();
         a->metrics = ql_metrics_new(PROG);
         if (!a->queue || !a->metrics || tune_kafka(&a->cfg)) {
                 ql_error(a->lg, "out of memory");
@@ -690,7 +690,7 @@ static void stop(app_t *a)
                 rd_kafka_destroy(a->rk);
         }
         spool_watch_destroy(a->watch);
-        spool_queue_destroy(a->queue);
+        spool_pending_destroy(a->queue);
         spool_dir_close(a->dir);
         ql_metrics_destroy(a->metrics);
         ql_codec_destroy(a->codec);

@@ -1,9 +1,9 @@
 /*
- * spool_queue: a small array of pending names with due times and attempt
+ * spool_pending: a small array of pending names with due times and attempt
  * counts, searched linearly (a spool holds a handful of files at a time),
  * and a list of ignored names.
  */
-#include "spool_queue.h"
+#include "spool_pending.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -14,19 +14,19 @@ typedef struct {
         unsigned attempts;
 } entry_t;
 
-struct spool_queue_s {
+struct spool_pending_s {
         entry_t *v;
         size_t n, cap;
         char **ignored;
         size_t ni, icap;
 };
 
-spool_queue_t *spool_queue_new(void)
+spool_pending_t *spool_pending_new(void)
 {
-        return calloc(1, sizeof(spool_queue_t));
+        return calloc(1, sizeof(spool_pending_t));
 }
 
-void spool_queue_destroy(spool_queue_t *q)
+void spool_pending_destroy(spool_pending_t *q)
 {
         if (!q)
                 return;
@@ -39,7 +39,7 @@ void spool_queue_destroy(spool_queue_t *q)
         free(q);
 }
 
-static entry_t *find(const spool_queue_t *q, const char *name)
+static entry_t *find(const spool_pending_t *q, const char *name)
 {
         for (size_t i = 0; i < q->n; i++)
                 if (!strcmp(q->v[i].name, name))
@@ -47,7 +47,7 @@ static entry_t *find(const spool_queue_t *q, const char *name)
         return NULL;
 }
 
-int spool_queue_add(spool_queue_t *q, const char *name, int64_t now)
+int spool_pending_add(spool_pending_t *q, const char *name, int64_t now)
 {
         if (find(q, name))
                 return 0;
@@ -66,7 +66,7 @@ int spool_queue_add(spool_queue_t *q, const char *name, int64_t now)
         return 0;
 }
 
-void spool_queue_remove(spool_queue_t *q, const char *name)
+void spool_pending_remove(spool_pending_t *q, const char *name)
 {
         entry_t *e = find(q, name);
         if (e) {
@@ -82,7 +82,7 @@ void spool_queue_remove(spool_queue_t *q, const char *name)
                 }
 }
 
-const char *spool_queue_next(const spool_queue_t *q, int64_t now,
+const char *spool_pending_next(const spool_pending_t *q, int64_t now,
                              int64_t *wait_ms)
 {
         const entry_t *best = NULL;
@@ -99,7 +99,7 @@ const char *spool_queue_next(const spool_queue_t *q, int64_t now,
         return NULL;
 }
 
-int64_t spool_queue_retry(spool_queue_t *q, const char *name, int64_t now)
+int64_t spool_pending_retry(spool_pending_t *q, const char *name, int64_t now)
 {
         entry_t *e = find(q, name);
         if (!e)
@@ -115,17 +115,17 @@ int64_t spool_queue_retry(spool_queue_t *q, const char *name, int64_t now)
         return backoff;
 }
 
-size_t spool_queue_len(const spool_queue_t *q)
+size_t spool_pending_len(const spool_pending_t *q)
 {
         return q->n;
 }
 
-int spool_queue_has(const spool_queue_t *q, const char *name)
+int spool_pending_has(const spool_pending_t *q, const char *name)
 {
         return find(q, name) != NULL;
 }
 
-int spool_queue_ignore(spool_queue_t *q, const char *name)
+int spool_pending_ignore(spool_pending_t *q, const char *name)
 {
         for (size_t i = 0; i < q->ni; i++)
                 if (!strcmp(q->ignored[i], name))
