@@ -22,6 +22,11 @@
  *   order + 60..66  the recheck sample, its report 3..5 days later, by
  *                order + 75 (Order 18 Arts. 46, 47)
  *   a failed recheck + 10..29   the announcement (公告, Art. 47)
+ *
+ * This file decides the results (who is sampled, what fails, the
+ * follow-ups and their dates) and runs the generator; simlab_doc.c makes
+ * the enterprises, manufacturers and measured values and renders a
+ * decided result as its document.
  */
 #include "simlab_gen.h"
 
@@ -33,130 +38,17 @@
 #include "ql_time.h"
 #include "ql_uscc.h"
 #include "simlab_catalogue.h"
+#include "simlab_gen_private.h"
 #include "simlab_rng.h"
-
-#define SPAN_DAYS     730 /* results spread over two years */
-#define RECENT        16  /* documents kept for --duplicates */
-#define MANUFACTURERS 40  /* manufacturers per category */
-#define REFUSED_SHARE 0.003
-#define RETEST_SHARE  0.04
-#define RETEST_VOIDS  0.4 /* share of retests that void the original */
-#define RECHECK_FAIL  0.2
-/* Who is sampled: producers at their plant, sellers in shops or, a few of
- * them, online (the mix simlab_nc_rate() averages over). */
-#define PRODUCER_SHARE   0.45
-#define ECOMMERCE_SELLER 15 /* percent of sellers */
-/* The 湖里区 scenario: how its cleared results came about, and how many of
- * the open ones had been retested. */
-#define HULI_VOIDED           0.015 /* of the cleared: voided by a retest */
-#define HULI_RETEST_CONFIRMED 0.015 /* of the cleared by recheck */
-#define HULI_OPEN_RETESTED    0.04
-/* No nonconformity this close to the end: its recheck comes up to 109 days
- * later, the announcement of a failed one up to 140. */
-#define HULI_CUTOFF 145
-
-/* Streams derived from the seed: the main one decides the results in
- * order; the others are keyed by what they describe (enterprise number,
- * manufacturer number, report) so that it renders the same every time. */
-enum {
-        STREAM_MAIN,
-        STREAM_ENTERPRISE,
-        STREAM_MANUFACTURER,
-        STREAM_REPORT,
-        STREAM_ADDRESS, /* an enterprise's address and contact */
-};
-
-enum { KIND_SUPERVISION, KIND_RECHECK, KIND_RETEST };
-enum { VERDICT_CONFORMING, VERDICT_NONCONFORMING, VERDICT_REFUSED };
-enum { LEVEL_NATIONAL, LEVEL_PROVINCIAL, LEVEL_MUNICIPAL, LEVEL_DISTRICT };
-enum { STAGE_PRODUCTION, STAGE_CIRCULATION, STAGE_ECOMMERCE };
-enum { ROLE_PRODUCER, ROLE_SELLER };
-
-static const char *const kind_symbols[] = {"SUPERVISION", "RECHECK", "RETEST"};
-static const char *const verdict_symbols[] = {"CONFORMING", "NONCONFORMING",
-                                              "REFUSED"};
-static const char *const level_symbols[] = {"NATIONAL", "PROVINCIAL",
-                                            "MUNICIPAL", "DISTRICT"};
-static const char *const stage_symbols[] = {"PRODUCTION", "CIRCULATION",
-                                            "ECOMMERCE"};
-static const char *const role_symbols[] = {"PRODUCER", "SELLER"};
-
-static const char uscc_alphabet[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-
-/* An enterprise, recomputed from its number whenever it is drawn. */
-typedef struct {
-        char credit_code[19];
-        char name[160];
-        const simlab_district_t *district;
-        int role;
-        int stage;         /* where its samples are taken */
-        unsigned category; /* what it makes, or mostly sells */
-        int brand;         /* a producer's own brand */
-        char address[192];
-        char contact[96]; /* "" when the lab wrote none */
-} enterprise_t;
-
-typedef struct {
-        char credit_code[19]; /* "" when the sample does not say */
-        char name[160];
-        const char *region_code; /* NULL when unknown */
-        char address[192];       /* "" when the label gives none */
-} manufacturer_t;
-
-/* One result, decided; rendered by build_doc(). */
-typedef struct {
-        int32_t report_day;
-        uint64_t order; /* tie-break among follow-ups due the same day */
-        int kind, verdict;
-        long enterprise;
-        long manufacturer; /* -1: none */
-        unsigned category, product, model;
-        int brand; /* -1: none */
-        int grade; /* -1: none */
-        int level, lab;
-        int32_t sampled_day;
-        int unclassified; /* the lab does not grade items A/B */
-        char batch[24], production_date[16];
-        uint32_t fail_mask; /* bit i: items[i] fails */
-        char plan_id[40];
-        char refers_to[96];
-        long act; /* follow-up: its original's number in o.acts, or -1 */
-} result_spec_t;
-
-struct simlab_gen_s {
-        simlab_opts_t o;
-        char *lab_code;      /* opts.lab, owned */
-        simlab_lab_t custom; /* --lab not in the catalogue */
-        int fixed_lab;       /* index for lab_at(), -1: several */
-        simlab_rng_t rng;
-        long slot;
-        long nenterprises;
-        unsigned *lab_seq; /* report numbers per lab */
-        uint64_t order;
-
-        result_spec_t *heap; /* pending follow-ups, a binary min-heap */
-        size_t nheap, heap_cap;
-
-        json_t *recent[RECENT];
-        size_t nrecent, recent_pos;
-        const json_t *last; /* the document produced last (borrowed) */
-
-        int32_t today; /* the day of the last document produced */
-
-        /* 湖里区 scenario quotas */
-        long cutoff_slot;
-        long nc_need, refused_need, supervisions;
-        long nc_left, cleared_need, failed_need; /* outcomes to decide */
-};
 
 /* ---- small helpers ------------------------------------------------------ */
 
-static const simlab_lab_t *lab_at(const simlab_gen_t *g, int i)
+const simlab_lab_t *simlab_lab_at(const simlab_gen_t *g, int i)
 {
         return i == (int)simlab_nlabs ? &g->custom : &simlab_labs[i];
 }
 
-static const char *pick(simlab_rng_t *r, const char *const *list)
+const char *simlab_pick(simlab_rng_t *r, const char *const *list)
 {
         return list[simlab_rng_below(r, (uint32_t)simlab_count(list))];
 }
@@ -168,419 +60,17 @@ static int32_t working_day(int32_t day)
         return day + (dow == 6 ? 2 : dow == 0 ? 1 : 0);
 }
 
-static void fmt_date(int32_t day, char *buf, size_t size)
+void simlab_fmt_date(int32_t day, char *buf, size_t size)
 {
         ql_time_format_date(day, buf, size);
 }
 
-static int year_of(int32_t day)
+int simlab_year_of(int32_t day)
 {
         int y;
         unsigned m, d;
         ql_time_civil_from_days(day, &y, &m, &d);
         return y;
-}
-
-/* ---- enterprises and manufacturers -------------------------------------- */
-
-/* A valid credit code: `kind` ("91" enterprise, "92" individual business),
- * the registration region, then an organisation code: a new-style "MA..."
- * one or an old all-digit one; ql_uscc_complete() adds both checks. */
-static void make_credit_code(simlab_rng_t *r, const char *kind,
-                             const char *region, char code[19])
-{
-        memcpy(code, kind, 2);
-        memcpy(code + 2, region, 6);
-        int modern = simlab_rng_chance(r, 0.6);
-        for (int i = 8; i < 16; i++) {
-                if (modern && i == 8)
-                        code[i] = 'M';
-                else if (modern && i == 9)
-                        code[i] = 'A';
-                else if (modern)
-                        code[i] = uscc_alphabet[simlab_rng_below(
-                            r, sizeof(uscc_alphabet) - 1)];
-                else
-                        code[i] = (char)('0' + simlab_rng_below(r, 10));
-        }
-        code[16] = '\0';
-        ql_uscc_complete(code); /* well formed by construction */
-}
-
-/* A permutation of [0, n) chosen by seed: a few rounds of multiply-add and
- * xorshift, each a bijection on `bits`-bit numbers, walked until the value
- * falls back into range ("cycle walking"). */
-static uint64_t permute(uint64_t x, uint64_t n, uint64_t seed)
-{
-        int bits = 2;
-        while (bits < 63 && (1ULL << bits) < n)
-                bits++;
-        uint64_t mask = (1ULL << bits) - 1;
-        do {
-                for (uint64_t round = 0; round < 3; round++) {
-                        x = (x * 0x9E3779B97F4A7C15ULL + seed + round) & mask;
-                        x ^= x >> (bits / 2 + 1);
-                }
-        } while (x >= n);
-        return x;
-}
-
-/* The trade name (字号) of entity `idx` of a pool of `pool`: as short as
- * lets every entity of the pool have its own (2 to 4 characters).
- * Distinct for distinct idx < pool while the pool fits 4 characters. */
-static void trade_name(uint64_t seed, long idx, long pool, char *buf,
-                       size_t size)
-{
-        uint64_t na = simlab_count(simlab_trade_first);
-        uint64_t nb = simlab_count(simlab_trade_second);
-        uint64_t cap = na * nb;
-        int len = 2;
-        while (len < 4 && cap < (uint64_t)pool)
-                cap *= nb, len++;
-        uint64_t x = permute((uint64_t)idx % cap, cap, seed);
-        size_t off =
-            (size_t)snprintf(buf, size, "%s", simlab_trade_first[x % na]);
-        x /= na;
-        for (int i = 1; i < len && off < size; i++, x /= nb)
-                off += (size_t)snprintf(buf + off, size - off, "%s",
-                                        simlab_trade_second[x % nb]);
-}
-
-/* Where enterprise e is and whom the lab spoke to (联系人, 联系电话), from
- * their own stream: a plant in an industrial area, a shop on a street, an
- * office for an online seller; a person with a mobile or a Xiamen landline
- * number (0592, seven digits), a number alone, or nothing. */
-static void enterprise_address(const simlab_gen_t *g, long idx, enterprise_t *e)
-{
-        static const char *const digits[] = {"一", "二", "三", NULL};
-        static const char *const mobiles[] = {"133", "135", "136", "137", "138",
-                                              "139", "150", "151", "158", "159",
-                                              "186", "189", NULL};
-        simlab_rng_t r;
-        simlab_rng_derive(&r, g->o.seed, STREAM_ADDRESS, (uint64_t)idx);
-        const simlab_district_t *d = e->district;
-        int number = (int)simlab_rng_range(&r, 1, 399);
-        int floor = (int)simlab_rng_range(&r, 1, 12);
-        if (e->role == ROLE_PRODUCER)
-                snprintf(e->address, sizeof(e->address),
-                         "厦门市%s%s%d号%d号厂房%s", d->name,
-                         pick(&r, d->parks), number,
-                         (int)simlab_rng_range(&r, 1, 8),
-                         simlab_rng_chance(&r, 0.5) ? "一层" : "");
-        else if (e->stage == STAGE_ECOMMERCE)
-                snprintf(e->address, sizeof(e->address),
-                         "厦门市%s%s%d号%d%02d室", d->name, pick(&r, d->roads),
-                         number, floor, (int)simlab_rng_range(&r, 1, 20));
-        else if (e->credit_code[0] == '9' && e->credit_code[1] == '2')
-                snprintf(e->address, sizeof(e->address), "厦门市%s%s%d号%s",
-                         d->name, pick(&r, d->roads), number,
-                         simlab_rng_chance(&r, 0.4)
-                             ? (simlab_rng_chance(&r, 0.5) ? "之一" : "之二")
-                             : "店面");
-        else
-                snprintf(e->address, sizeof(e->address), "厦门市%s%s%d号%s楼",
-                         d->name, pick(&r, d->roads), number, pick(&r, digits));
-
-        char person[32], phone[24];
-        snprintf(person, sizeof(person), "%s%s", pick(&r, simlab_surnames),
-                 simlab_rng_chance(&r, 0.1)
-                     ? (simlab_rng_chance(&r, 0.5) ? "先生" : "女士")
-                     : pick(&r, simlab_given_names));
-        unsigned form = simlab_rng_below(&r, 100);
-        if (form < 65)
-                snprintf(phone, sizeof(phone), "%s%08u", pick(&r, mobiles),
-                         (unsigned)simlab_rng_below(&r, 100000000));
-        else
-                snprintf(phone, sizeof(phone), "0592-%c%06u",
-                         "2356"[simlab_rng_below(&r, 4)],
-                         (unsigned)simlab_rng_below(&r, 1000000));
-        if (form < 90)
-                snprintf(e->contact, sizeof(e->contact), "%s %s", person,
-                         phone);
-        else if (form < 95)
-                snprintf(e->contact, sizeof(e->contact), "%s", phone);
-        else
-                e->contact[0] = '\0';
-}
-
-static void enterprise(const simlab_gen_t *g, long idx, enterprise_t *e)
-{
-        simlab_rng_t r;
-        simlab_rng_derive(&r, g->o.seed, STREAM_ENTERPRISE, (uint64_t)idx);
-        unsigned weights[SIMLAB_MAX_DISTRICTS];
-        for (size_t i = 0; i < simlab_ndistricts; i++)
-                weights[i] = simlab_districts[i].weight;
-        e->district = g->o.huli
-                          ? simlab_district(SIMLAB_HULI_REGION)
-                          : &simlab_districts[simlab_rng_weighted(
-                                &r, weights, (unsigned)simlab_ndistricts)];
-        e->category = simlab_rng_below(&r, (uint32_t)simlab_ncategories);
-        e->brand =
-            (int)simlab_rng_below(&r, (uint32_t)simlab_count(simlab_brands));
-        const simlab_category_t *c = &simlab_categories[e->category];
-        char trade[32];
-        trade_name(g->o.seed, idx, g->nenterprises, trade, sizeof(trade));
-        /* Registered with the city (350200) or with the district. */
-        const char *registrar =
-            simlab_rng_chance(&r, 0.4) ? "350200" : e->district->code;
-
-        e->role =
-            simlab_rng_chance(&r, PRODUCER_SHARE) ? ROLE_PRODUCER : ROLE_SELLER;
-        if (e->role == ROLE_PRODUCER) {
-                static const char *const forms[] = {"有限公司", "科技有限公司",
-                                                    "实业有限公司",
-                                                    "工贸有限公司", NULL};
-                e->stage = STAGE_PRODUCTION;
-                snprintf(e->name, sizeof(e->name), "厦门%s%s%s%s",
-                         simlab_rng_chance(&r, 0.3) ? "市" : "", trade,
-                         c->industry, pick(&r, forms));
-                make_credit_code(&r, "91", registrar, e->credit_code);
-                enterprise_address(g, idx, e);
-                return;
-        }
-        unsigned form = simlab_rng_below(&r, 100);
-        if (form < 35) { /* 个体工商户 */
-                e->stage = STAGE_CIRCULATION;
-                snprintf(e->name, sizeof(e->name), "厦门市%s%s%s",
-                         e->district->name, trade, c->seller);
-                make_credit_code(&r, "92", e->district->code, e->credit_code);
-        } else if (form < 100 - ECOMMERCE_SELLER) {
-                static const char *const forms[] = {
-                    "商贸有限公司", "贸易有限公司", "百货有限公司",
-                    "超市有限公司", NULL};
-                e->stage = STAGE_CIRCULATION;
-                snprintf(e->name, sizeof(e->name), "厦门%s%s", trade,
-                         pick(&r, forms));
-                make_credit_code(&r, "91", registrar, e->credit_code);
-        } else {
-                e->stage = STAGE_ECOMMERCE;
-                snprintf(e->name, sizeof(e->name), "厦门%s电子商务有限公司",
-                         trade);
-                make_credit_code(&r, "91", registrar, e->credit_code);
-        }
-        enterprise_address(g, idx, e);
-}
-
-static void manufacturer(const simlab_gen_t *g, unsigned category, long idx,
-                         manufacturer_t *m)
-{
-        simlab_rng_t r;
-        simlab_rng_derive(&r, g->o.seed, STREAM_MANUFACTURER,
-                          (uint64_t)category * 1000 + (uint64_t)idx);
-        const simlab_category_t *c = &simlab_categories[category];
-        const simlab_place_t *p = simlab_rng_chance(&r, 0.6)
-                                      ? &simlab_places[c->home]
-                                      : &simlab_places[simlab_rng_below(
-                                            &r, (uint32_t)simlab_nplaces)];
-        char trade[32];
-        trade_name(g->o.seed + category, idx, MANUFACTURERS, trade,
-                   sizeof(trade));
-        snprintf(m->name, sizeof(m->name), "%s%s%s有限公司", p->prefix, trade,
-                 c->industry);
-        m->credit_code[0] = '\0';
-        if (simlab_rng_chance(&r, 0.7))
-                make_credit_code(&r, "91", p->code, m->credit_code);
-        m->region_code = simlab_rng_chance(&r, 0.8) ? p->code : NULL;
-        /* The label's address, drawn last: the draws above stay those of
-         * the manufacturer before addresses were written. */
-        m->address[0] = '\0';
-        if (simlab_rng_chance(&r, 0.85))
-                snprintf(m->address, sizeof(m->address), "%s%s%s%d号",
-                         p->prefix, pick(&r, p->towns),
-                         pick(&r, simlab_factory_roads),
-                         (int)simlab_rng_range(&r, 1, 299));
-}
-
-/* ---- measured values ---------------------------------------------------- */
-
-/* The measured value of item it, passing or failing, as the lab writes it. */
-static void measure(simlab_rng_t *r, const simlab_item_t *it, int fail,
-                    char *buf, size_t size)
-{
-        if (it->check == SIMLAB_TEXT) {
-                snprintf(buf, size, "%s",
-                         fail            ? it->fail_text
-                         : it->pass_text ? it->pass_text
-                                         : "符合");
-                return;
-        }
-        double scale = pow(10, it->decimals);
-        int64_t min = llround(it->min * scale), max = llround(it->max * scale);
-        int64_t lo = llround(it->lo * scale), hi = llround(it->hi * scale);
-        int64_t v;
-        double u = simlab_rng_unit(r);
-        switch (it->check) {
-        case SIMLAB_MAX:
-                /* Most passing values lie well below the limit. */
-                v = fail ? simlab_rng_range(r, hi + 1, max)
-                         : min + (int64_t)((double)(hi - min) * u * u);
-                break;
-        case SIMLAB_MIN:
-                v = fail ? simlab_rng_range(r, min, lo - 1)
-                         : max - (int64_t)((double)(max - lo) * u * u);
-                break;
-        default: /* SIMLAB_RANGE */
-                if (!fail)
-                        v = simlab_rng_range(r, lo, hi);
-                else if (simlab_rng_chance(r, 0.5))
-                        v = simlab_rng_range(r, min, lo - 1);
-                else
-                        v = simlab_rng_range(r, hi + 1, max);
-                break;
-        }
-        if (!fail && it->nd > 0 && (double)v < it->nd * scale) {
-                snprintf(buf, size, "未检出");
-                return;
-        }
-        snprintf(buf, size, "%.*f", it->decimals, (double)v / scale);
-}
-
-/* ---- documents ---------------------------------------------------------- */
-
-static json_t *str_or_null(const char *s)
-{
-        return s && *s ? json_string(s) : json_null();
-}
-
-/* Item names of the failing items, joined with 、. */
-static void failed_names(const simlab_category_t *c, uint32_t mask, char *buf,
-                         size_t size)
-{
-        size_t off = 0;
-        buf[0] = '\0';
-        for (size_t i = 0; i < c->nitems; i++) {
-                if (!(mask & (1u << i)))
-                        continue;
-                int n = snprintf(buf + off, size - off, "%s%s", off ? "、" : "",
-                                 c->items[i].name);
-                if (n < 0 || (size_t)n >= size - off)
-                        break;
-                off += (size_t)n;
-        }
-}
-
-static json_t *build_doc(simlab_gen_t *g, const result_spec_t *s,
-                         char *result_id, size_t result_id_size)
-{
-        /* The time of day and the measured values come from a stream keyed
-         * by the report, apart from the main stream that decides results. */
-        const simlab_category_t *c = &simlab_categories[s->category];
-        const simlab_product_t *p = &c->products[s->product];
-        const simlab_lab_t *lab = lab_at(g, s->lab);
-        enterprise_t e;
-        enterprise(g, s->enterprise, &e);
-
-        char report_no[48], day[16], ts[40], remarks[512];
-        unsigned seq = ++g->lab_seq[s->lab];
-        static const char *const kind_codes[] = {"JD", "FC", "FJ"};
-        snprintf(report_no, sizeof(report_no), "%s%04d%s%06u", lab->prefix,
-                 year_of(s->report_day), kind_codes[s->kind], seq);
-        snprintf(result_id, result_id_size, "%s:%s", lab->code, report_no);
-
-        simlab_rng_t r;
-        simlab_rng_derive(&r, g->o.seed, STREAM_REPORT,
-                          (uint64_t)s->lab << 32 | seq);
-        /* Between 08:30 and 17:30 China Standard Time (UTC+8). */
-        int64_t local =
-            8 * 3600 + 30 * 60 + simlab_rng_range(&r, 0, 9 * 3600 - 1);
-        int64_t secs = (int64_t)s->report_day * 86400 + local - 8 * 3600;
-        ql_time_format_timestamp(secs * 1000, 480, ts, sizeof(ts));
-
-        json_t *doc = json_object();
-        json_object_set_new(doc, "result_id", json_string(result_id));
-        json_object_set_new(doc, "report_no", json_string(report_no));
-        json_object_set_new(
-            doc, "lab",
-            json_pack("{s:s, s:s}", "code", lab->code, "name", lab->name));
-        json_object_set_new(doc, "plan_id", json_string(s->plan_id));
-        json_object_set_new(doc, "level", json_string(level_symbols[s->level]));
-        json_object_set_new(doc, "kind", json_string(kind_symbols[s->kind]));
-        json_object_set_new(doc, "refers_to", str_or_null(s->refers_to));
-        json_object_set_new(doc, "stage", json_string(stage_symbols[e.stage]));
-        fmt_date(s->sampled_day, day, sizeof(day));
-        json_object_set_new(doc, "sampled_on", json_string(day));
-        json_object_set_new(doc, "reported_at", json_string(ts));
-        /* address and contact: record schema version 2. */
-        json_object_set_new(
-            doc, "enterprise",
-            json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "credit_code",
-                      e.credit_code, "name", e.name, "region_code",
-                      e.district->code, "role", role_symbols[e.role], "address",
-                      e.address, "contact", str_or_null(e.contact)));
-        if (s->manufacturer >= 0) {
-                manufacturer_t m;
-                manufacturer(g, s->category, s->manufacturer, &m);
-                json_object_set_new(
-                    doc, "manufacturer",
-                    json_pack("{s:o, s:s, s:o, s:o}", "credit_code",
-                              str_or_null(m.credit_code), "name", m.name,
-                              "region_code", str_or_null(m.region_code),
-                              "address", str_or_null(m.address)));
-        } else {
-                json_object_set_new(doc, "manufacturer", json_null());
-        }
-        json_object_set_new(
-            doc, "product",
-            json_pack(
-                "{s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "category", c->name,
-                "name", p->name, "brand",
-                str_or_null(s->brand >= 0 ? simlab_brands[s->brand] : NULL),
-                "model", str_or_null(p->models[s->model]), "grade",
-                str_or_null(s->grade >= 0 ? c->grades[s->grade] : NULL),
-                "batch", str_or_null(s->batch), "production_date",
-                str_or_null(s->production_date)));
-
-        json_t *items = json_array();
-        if (s->verdict != VERDICT_REFUSED) { /* a refusal inspects nothing */
-                for (size_t i = 0; i < c->nitems; i++) {
-                        const simlab_item_t *it = &c->items[i];
-                        int fail = (s->fail_mask >> i) & 1;
-                        /* Now and then a B item the lab could not judge. */
-                        int unjudged = !fail && it->importance == 'B' &&
-                                       simlab_rng_chance(&r, 0.005);
-                        char measured[128];
-                        measure(&r, it, fail, measured, sizeof(measured));
-                        const char imp[2] = {it->importance, '\0'};
-                        json_array_append_new(
-                            items,
-                            json_pack(
-                                "{s:s, s:o, s:o, s:o, s:o, s:s, s:b, s:s}",
-                                "name", it->name, "clause",
-                                str_or_null(it->clause), "requirement",
-                                str_or_null(it->requirement), "measured",
-                                str_or_null(unjudged ? NULL : measured), "unit",
-                                str_or_null(it->unit), "importance",
-                                s->unclassified ? "UNCLASSIFIED" : imp,
-                                "safety", it->safety, "verdict",
-                                fail       ? "FAIL"
-                                : unjudged ? "NOT_JUDGED"
-                                           : "PASS"));
-                }
-        }
-        json_object_set_new(doc, "items", items);
-        json_object_set_new(doc, "verdict",
-                            json_string(verdict_symbols[s->verdict]));
-
-        char names[256];
-        failed_names(c, s->fail_mask, names, sizeof(names));
-        remarks[0] = '\0';
-        if (s->verdict == VERDICT_REFUSED)
-                snprintf(remarks, sizeof(remarks), "受检单位拒绝接受抽样");
-        else if (s->kind == KIND_RECHECK)
-                snprintf(remarks, sizeof(remarks), "%s%s",
-                         s->verdict == VERDICT_CONFORMING
-                             ? "整改后复查，所检项目未发现不合格"
-                             : "整改后复查仍不合格：",
-                         s->verdict == VERDICT_CONFORMING ? "" : names);
-        else if (s->kind == KIND_RETEST)
-                snprintf(remarks, sizeof(remarks), "复检（备样）：%s",
-                         s->verdict == VERDICT_CONFORMING
-                             ? "复检合格，原检验结论不成立"
-                             : "维持原检验结论");
-        else if (s->verdict == VERDICT_NONCONFORMING)
-                snprintf(remarks, sizeof(remarks), "不合格项目：%s", names);
-        json_object_set_new(doc, "remarks", str_or_null(remarks));
-        return doc;
 }
 
 /* ---- follow-ups: a min-heap on (report_day, order) ---------------------- */
@@ -644,7 +134,7 @@ static void sample_dates(simlab_rng_t *r, result_spec_t *s)
 {
         int32_t made = s->sampled_day - (int32_t)simlab_rng_range(r, 20, 240);
         char date[16];
-        fmt_date(made, date, sizeof(date));
+        simlab_fmt_date(made, date, sizeof(date));
         s->production_date[0] = '\0';
         if (simlab_rng_chance(r, 0.85))
                 snprintf(s->production_date, sizeof(s->production_date), "%s",
@@ -801,7 +291,7 @@ static void supervision(simlab_gen_t *g, int32_t day, result_spec_t *s)
         s->report_day = day;
         s->enterprise = (long)simlab_rng_below(r, (uint32_t)g->nenterprises);
         enterprise_t e;
-        enterprise(g, s->enterprise, &e);
+        simlab_enterprise(g, s->enterprise, &e);
         s->category = e.role == ROLE_PRODUCER || simlab_rng_chance(r, 0.7)
                           ? e.category
                           : simlab_rng_below(r, (uint32_t)simlab_ncategories);
@@ -962,11 +452,11 @@ static int schedule(simlab_gen_t *g, const result_spec_t *orig,
         long act = -1;
         if (g->o.acts) {
                 enterprise_t e;
-                enterprise(g, orig->enterprise, &e);
+                simlab_enterprise(g, orig->enterprise, &e);
                 simlab_acts_original_t a = {
                     result_id,
                     e.district->bureau,
-                    o.retest ? lab_at(g, retest.lab)->name : NULL,
+                    o.retest ? simlab_lab_at(g, retest.lab)->name : NULL,
                     orig->report_day,
                     served,
                     objection,
@@ -1069,7 +559,7 @@ int simlab_gen_next(simlab_gen_t *g, json_t **out, char *errstr,
         if (g->nheap && g->heap[0].report_day <= day) {
                 result_spec_t s;
                 heap_pop(g, &s);
-                doc = build_doc(g, &s, result_id, sizeof(result_id));
+                doc = simlab_build_doc(g, &s, result_id, sizeof(result_id));
                 /* Tell the acts what became of the original. */
                 if (doc && g->o.acts && s.act >= 0) {
                         if (s.verdict == VERDICT_CONFORMING)
@@ -1092,7 +582,7 @@ int simlab_gen_next(simlab_gen_t *g, json_t **out, char *errstr,
         } else {
                 result_spec_t s;
                 supervision(g, day, &s);
-                doc = build_doc(g, &s, result_id, sizeof(result_id));
+                doc = simlab_build_doc(g, &s, result_id, sizeof(result_id));
                 if (s.verdict == VERDICT_NONCONFORMING &&
                     schedule(g, &s, result_id)) {
                         json_decref(doc);
