@@ -60,8 +60,6 @@ size_t ql_delivery_acked(ql_delivery_t *d);
 size_t ql_delivery_failed(ql_delivery_t *d);
 void ql_delivery_first_error(ql_delivery_t *d, char *buf, size_t buf_size);
 
-#endif
-
 /*
  * Readiness probe: is the cluster reachable and does the topic exist?  Asks
  * for the topic's metadata at most every cache_ms (so /readyz scraped often
@@ -78,3 +76,5 @@ void ql_kafka_probe_destroy(ql_kafka_probe_t *p); /* accepts NULL */
 /* 1 if ready; else 0 with the reason in why.  Matches ql_metrics_ready_fn,
  * so it can be handed to ql_metrics_set_ready() with the probe as arg. */
 int ql_kafka_probe_ready(void *probe, char *why, size_t why_size);
+
+#endif
