@@ -129,7 +129,7 @@ int codec_walk_report(const walk_t *w, char *errstr, size_t errstr_size)
 {
         if (w->path[w->start])
                 return codec_set_err(errstr, errstr_size, "%s: %s",
-                               w->path + w->start, w->msg);
+                                     w->path + w->start, w->msg);
         return codec_set_err(errstr, errstr_size, "%s", w->msg);
 }
 
@@ -139,7 +139,6 @@ int codec_walk_report(const walk_t *w, char *errstr, size_t errstr_size)
  * the next call on any thread; the pool is the only state calls share, and
  * its lock is held just to push or pop.
  */
-
 
 /* A generic value of v's schema (any content: callers reset or overwrite
  * it), from the pool or new.  0 or an errno. */
@@ -158,7 +157,7 @@ int codec_value_get(const codec_version_t *v, avro_value_t *out)
  * caller's document); one that served a big message is freed instead, so
  * the pool does not keep its capacity. */
 void codec_value_put(const codec_version_t *v, avro_value_t *val,
-                      size_t msg_len)
+                     size_t msg_len)
 {
         value_pool_t *p = v->pool;
         int kept = 0;
@@ -271,16 +270,16 @@ static int load_version(codec_version_t *v, const char *dir, const char *name,
         if (!v->file)
                 return codec_set_err(errstr, errstr_size, "out of memory");
         size_t len;
-        char *text = ql_util_read_file(path, CODEC_MAX_SCHEMA_BYTES, &len, errstr,
-                                       errstr_size);
+        char *text = ql_util_read_file(path, CODEC_MAX_SCHEMA_BYTES, &len,
+                                       errstr, errstr_size);
         if (!text)
                 return -1;
         json_error_t jerr;
         json_t *j = json_loadb(text, len, JSON_DECODE_ANY, &jerr);
         int rc = -1;
         if (!j) {
-                codec_set_err(errstr, errstr_size, "%s: not JSON: %s (line %d)", path,
-                        jerr.text, jerr.line);
+                codec_set_err(errstr, errstr_size, "%s: not JSON: %s (line %d)",
+                              path, jerr.text, jerr.line);
                 goto out;
         }
         if (codec_sch_build(&v->sch, j, why, sizeof(why)) ||
@@ -293,14 +292,14 @@ static int load_version(codec_version_t *v, const char *dir, const char *name,
          * header on calling ql_codec_new concurrently. */
         if (avro_schema_from_json_length(text, len, &v->avro)) {
                 v->avro = NULL;
-                codec_set_err(errstr, errstr_size, "%s: avro-c rejects it: %s", path,
-                        avro_strerror());
+                codec_set_err(errstr, errstr_size, "%s: avro-c rejects it: %s",
+                              path, avro_strerror());
                 goto out;
         }
         v->iface = avro_generic_class_from_schema(v->avro);
         if (!v->iface) {
                 codec_set_err(errstr, errstr_size, "%s: avro-c: %s", path,
-                        avro_strerror());
+                              avro_strerror());
                 goto out;
         }
         v->pool = calloc(1, sizeof(*v->pool));
@@ -324,8 +323,8 @@ ql_codec_t *ql_codec_new(const char *dir, char *errstr, size_t errstr_size)
         size_t n_names = 0, cap = 0;
         DIR *d = opendir(dir);
         if (!codec || !d) {
-                codec_set_err(errstr, errstr_size, "schema directory %s: %s", dir,
-                        codec ? "cannot open" : "out of memory");
+                codec_set_err(errstr, errstr_size, "schema directory %s: %s",
+                              dir, codec ? "cannot open" : "out of memory");
                 goto fail;
         }
         struct dirent *de;
@@ -348,7 +347,8 @@ ql_codec_t *ql_codec_new(const char *dir, char *errstr, size_t errstr_size)
         closedir(d);
         d = NULL;
         if (n_names == 0) {
-                codec_set_err(errstr, errstr_size, "no *.avsc schema in %s", dir);
+                codec_set_err(errstr, errstr_size, "no *.avsc schema in %s",
+                              dir);
                 goto fail;
         }
         qsort(names, n_names, sizeof(char *), version_cmp);
@@ -364,10 +364,10 @@ ql_codec_t *ql_codec_new(const char *dir, char *errstr, size_t errstr_size)
                         if (codec->v[k].fingerprint ==
                             codec->v[i].fingerprint) {
                                 codec_set_err(errstr, errstr_size,
-                                        "%s and %s are the same schema "
-                                        "(fingerprint %" PRIu64 ")",
-                                        names[k], names[i],
-                                        codec->v[i].fingerprint);
+                                              "%s and %s are the same schema "
+                                              "(fingerprint %" PRIu64 ")",
+                                              names[k], names[i],
+                                              codec->v[i].fingerprint);
                                 goto fail;
                         }
         }
@@ -380,10 +380,11 @@ ql_codec_t *ql_codec_new(const char *dir, char *errstr, size_t errstr_size)
                     &codec->res, codec->v[i].sch.root, newest->sch.root, &wk);
                 if (!codec->v[i].to_newest) {
                         codec_walk_report(&wk, why, sizeof(why));
-                        codec_set_err(errstr, errstr_size,
-                                "%s cannot be read as the newest schema %s: "
-                                "%s",
-                                codec->v[i].file, newest->file, why);
+                        codec_set_err(
+                            errstr, errstr_size,
+                            "%s cannot be read as the newest schema %s: "
+                            "%s",
+                            codec->v[i].file, newest->file, why);
                         goto fail;
                 }
         }

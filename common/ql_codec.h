@@ -6,9 +6,9 @@
  * datum) and reads any known writer schema, resolved to the newest one.
  *
  * Records cross this interface as jansson documents shaped like the lab's
- * JSON (README.md, "The record"): dates "YYYY-MM-DD", timestamps ISO 8601 with offset,
- * enums as their symbol strings, nullable fields null or absent.  Encoding
- * expects a document that ql_result_validate() accepted.
+ * JSON (README.md, "The record"): dates "YYYY-MM-DD", timestamps ISO 8601 with
+ * offset, enums as their symbol strings, nullable fields null or absent.
+ * Encoding expects a document that ql_result_validate() accepted.
  *
  * Schema version order: files are sorted by name; the newest schema is the
  * last one.  Name them inspection_result.vN.avsc with N growing (v1..v9, then

@@ -59,7 +59,8 @@ static json_t *canon_json(canon_t *c, const sch_node_t *n)
                 return NULL;
         if (n->fullname)
                 canon_set(c, o, "name", json_string(n->fullname));
-        const char *type = n->is_error ? "error" : codec_sch_type_names[n->type];
+        const char *type =
+            n->is_error ? "error" : codec_sch_type_names[n->type];
         canon_set(c, o, "type", json_string(type));
         switch (n->type) {
         case SCH_RECORD: {
@@ -131,8 +132,9 @@ char *ql_codec_canonical_form(const char *schema_json, char *errstr,
         json_error_t jerr;
         json_t *j = json_loads(schema_json, JSON_DECODE_ANY, &jerr);
         if (!j) {
-                codec_set_err(errstr, errstr_size, "schema is not JSON: %s (line %d)",
-                        jerr.text, jerr.line);
+                codec_set_err(errstr, errstr_size,
+                              "schema is not JSON: %s (line %d)", jerr.text,
+                              jerr.line);
                 return NULL;
         }
         sch_t s = {0};

@@ -53,12 +53,12 @@ static int dec_prim(const res_t *rs, avro_value_t *v, walk_t *w, json_t **out)
                         rc = avro_value_get_long(v, &x);
                 }
                 if (!rc && !(*out = codec_number_to_json(r, x)))
-                        return codec_walk_fail(w, "%s %" PRId64 " out of range",
-                                         r->logical == SCH_DATE ? "date"
-                                         : r->logical == SCH_TIMESTAMP_MILLIS
-                                             ? "timestamp"
-                                             : "value",
-                                         x);
+                        return codec_walk_fail(
+                            w, "%s %" PRId64 " out of range",
+                            r->logical == SCH_DATE               ? "date"
+                            : r->logical == SCH_TIMESTAMP_MILLIS ? "timestamp"
+                                                                 : "value",
+                            x);
                 break;
         }
         case SCH_FLOAT:
@@ -73,7 +73,7 @@ static int dec_prim(const res_t *rs, avro_value_t *v, walk_t *w, json_t **out)
                 }
                 if (!rc && !(*out = json_real(d)))
                         return codec_walk_fail(w, "number not representable in "
-                                            "JSON");
+                                                  "JSON");
                 break;
         }
         case SCH_STRING:
@@ -96,8 +96,8 @@ static int dec_prim(const res_t *rs, avro_value_t *v, walk_t *w, json_t **out)
                 if (r->type == SCH_STRING) {
                         *out = json_stringn(b ? b : "", size);
                         if (!*out)
-                                return codec_walk_fail(w,
-                                                 "string is not valid UTF-8");
+                                return codec_walk_fail(
+                                    w, "string is not valid UTF-8");
                 } else {
                         *out = codec_latin1_to_json(b, size);
                 }
@@ -149,8 +149,9 @@ static int dec_value(const res_t *rs, avro_value_t *v, walk_t *w, json_t **out)
 {
         *out = NULL;
         if (rs->failed)
-                return codec_walk_fail(w, "%s cannot be read as %s", codec_node_name(rs->w),
-                                 codec_node_name(rs->r));
+                return codec_walk_fail(w, "%s cannot be read as %s",
+                                       codec_node_name(rs->w),
+                                       codec_node_name(rs->r));
         switch (rs->kind) {
         case RES_PRIM:
         case RES_FIXED:
@@ -163,13 +164,15 @@ static int dec_value(const res_t *rs, avro_value_t *v, walk_t *w, json_t **out)
                 if (avro_value_get_discriminant(v, &d) || d < 0 ||
                     (size_t)d >= rs->w->n_branches ||
                     avro_value_get_current_branch(v, &branch))
-                        return codec_walk_fail(w, "avro-c lost the union branch");
-                if (!rs->branches[d])
                         return codec_walk_fail(w,
-                                         "writer's branch %s is not readable "
-                                         "as %s",
-                                         codec_node_name(rs->w->branches[d]),
-                                         codec_node_name(rs->r));
+                                               "avro-c lost the union branch");
+                if (!rs->branches[d])
+                        return codec_walk_fail(
+                            w,
+                            "writer's branch %s is not readable "
+                            "as %s",
+                            codec_node_name(rs->w->branches[d]),
+                            codec_node_name(rs->r));
                 return dec_value(rs->branches[d], &branch, w, out);
         }
         case RES_ENUM: {
@@ -179,10 +182,11 @@ static int dec_value(const res_t *rs, avro_value_t *v, walk_t *w, json_t **out)
                         return codec_walk_fail(w, "enum index out of range");
                 int r = rs->symbol_map[e];
                 if (r < 0)
-                        return codec_walk_fail(w,
-                                         "symbol %s is unknown to the newest "
-                                         "schema",
-                                         rs->w->symbols[e]);
+                        return codec_walk_fail(
+                            w,
+                            "symbol %s is unknown to the newest "
+                            "schema",
+                            rs->w->symbols[e]);
                 *out = json_string(rs->r->symbols[r]);
                 return *out ? 0 : dec_fail_oom(w);
         }
@@ -220,8 +224,9 @@ static int dec_value(const res_t *rs, avro_value_t *v, walk_t *w, json_t **out)
                                       : json_object_set_new(c, key, e);
                         if (bad) {
                                 json_decref(c);
-                                codec_walk_fail(w, "map key is not valid UTF-8 (or "
-                                             "out of memory)");
+                                codec_walk_fail(
+                                    w, "map key is not valid UTF-8 (or "
+                                       "out of memory)");
                                 return codec_walk_up_index(w, i);
                         }
                 }
@@ -239,14 +244,15 @@ int ql_codec_decode(const ql_codec_t *codec, const void *buf, size_t len,
         const unsigned char *p = buf;
         *doc = NULL;
         if (!buf || len < 2 || p[0] != 0xC3 || p[1] != 0x01)
-                return codec_set_err(errstr, errstr_size,
-                               "not Avro single-object encoding (no C3 01 "
-                               "header)");
+                return codec_set_err(
+                    errstr, errstr_size,
+                    "not Avro single-object encoding (no C3 01 "
+                    "header)");
         if (len < CODEC_HEADER_LEN)
                 return codec_set_err(errstr, errstr_size,
-                               "message of %zu bytes is shorter than the "
-                               "single-object header",
-                               len);
+                                     "message of %zu bytes is shorter than the "
+                                     "single-object header",
+                                     len);
         uint64_t fp = 0;
         for (int i = 0; i < 8; i++)
                 fp |= (uint64_t)p[2 + i] << (8 * i);
@@ -255,9 +261,9 @@ int ql_codec_decode(const ql_codec_t *codec, const void *buf, size_t len,
                 if (codec->v[i].fingerprint == fp)
                         v = &codec->v[i];
         if (!v)
-                return codec_set_err(errstr, errstr_size,
-                               "unknown writer schema fingerprint %" PRIu64,
-                               fp);
+                return codec_set_err(
+                    errstr, errstr_size,
+                    "unknown writer schema fingerprint %" PRIu64, fp);
         walk_t w;
         codec_walk_init(&w);
         scan_t s = {p + CODEC_HEADER_LEN, len - CODEC_HEADER_LEN, 0, &w};
@@ -265,18 +271,19 @@ int ql_codec_decode(const ql_codec_t *codec, const void *buf, size_t len,
                 return codec_walk_report(&w, errstr, errstr_size);
         if (s.pos != s.len)
                 return codec_set_err(errstr, errstr_size,
-                               "%zu trailing bytes after the datum",
-                               s.len - s.pos);
+                                     "%zu trailing bytes after the datum",
+                                     s.len - s.pos);
 
         avro_value_t val;
         if (codec_value_get(v, &val))
                 return codec_set_err(errstr, errstr_size,
-                               "avro-c could not allocate a value");
+                                     "avro-c could not allocate a value");
         avro_reader_t rd =
             avro_reader_memory((const char *)s.p, (int64_t)s.len);
         int rc = -1;
         if (!rd || avro_value_read(rd, &val)) {
-                codec_set_err(errstr, errstr_size, "avro-c could not read the datum");
+                codec_set_err(errstr, errstr_size,
+                              "avro-c could not read the datum");
                 goto out;
         }
         codec_walk_init(&w);

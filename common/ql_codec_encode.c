@@ -151,7 +151,8 @@ static int union_expected(const sch_node_t *n, walk_t *w, const json_t *j)
 
 static int avro_oom(walk_t *w)
 {
-        return codec_walk_fail(w, "avro-c could not build the value (out of memory)");
+        return codec_walk_fail(
+            w, "avro-c could not build the value (out of memory)");
 }
 
 static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
@@ -161,7 +162,8 @@ static int enc_record(const sch_node_t *n, const json_t *j, avro_value_t *v,
                       walk_t *w)
 {
         if (!json_is_object(j))
-                return codec_walk_fail(w, "expected an object, got %s", json_kind(j));
+                return codec_walk_fail(w, "expected an object, got %s",
+                                       json_kind(j));
         for (size_t i = 0; i < n->n_fields; i++) {
                 const sch_field_t *f = &n->fields[i];
                 const json_t *fj = json_object_get(j, f->name);
@@ -191,13 +193,13 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
         case SCH_NULL:
                 if (!json_is_null(j))
                         return codec_walk_fail(w, "expected null, got %s",
-                                         json_kind(j));
+                                               json_kind(j));
                 rc = avro_value_set_null(v);
                 break;
         case SCH_BOOLEAN:
                 if (!json_is_boolean(j))
                         return codec_walk_fail(w, "expected a boolean, got %s",
-                                         json_kind(j));
+                                               json_kind(j));
                 rc = avro_value_set_boolean(v, json_is_true(j));
                 break;
         case SCH_INT:
@@ -206,16 +208,17 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
                         if (!json_is_string(j) ||
                             ql_time_parse_date(json_string_value(j), &days))
                                 return codec_walk_fail(w,
-                                                 "expected a date "
-                                                 "YYYY-MM-DD, got %s",
-                                                 json_kind(j));
+                                                       "expected a date "
+                                                       "YYYY-MM-DD, got %s",
+                                                       json_kind(j));
                         rc = avro_value_set_int(v, days);
                 } else {
                         if (!codec_accepts(n, j))
-                                return codec_walk_fail(w,
-                                                 "expected a 32-bit integer, "
-                                                 "got %s",
-                                                 json_kind(j));
+                                return codec_walk_fail(
+                                    w,
+                                    "expected a 32-bit integer, "
+                                    "got %s",
+                                    json_kind(j));
                         rc = avro_value_set_int(v,
                                                 (int32_t)json_integer_value(j));
                 }
@@ -224,17 +227,18 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
                 if (n->logical == SCH_TIMESTAMP_MILLIS) {
                         int64_t ms;
                         if (parse_timestamp(j, &ms))
-                                return codec_walk_fail(w,
-                                                 "expected an ISO 8601 "
-                                                 "timestamp with offset, "
-                                                 "1900..9999 in UTC, got %s",
-                                                 json_kind(j));
+                                return codec_walk_fail(
+                                    w,
+                                    "expected an ISO 8601 "
+                                    "timestamp with offset, "
+                                    "1900..9999 in UTC, got %s",
+                                    json_kind(j));
                         rc = avro_value_set_long(v, ms);
                 } else {
                         if (!json_is_integer(j))
-                                return codec_walk_fail(w,
-                                                 "expected an integer, got %s",
-                                                 json_kind(j));
+                                return codec_walk_fail(
+                                    w, "expected an integer, got %s",
+                                    json_kind(j));
                         rc = avro_value_set_long(v, json_integer_value(j));
                 }
                 break;
@@ -242,7 +246,7 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
         case SCH_DOUBLE:
                 if (!json_is_number(j))
                         return codec_walk_fail(w, "expected a number, got %s",
-                                         json_kind(j));
+                                               json_kind(j));
                 rc = n->type == SCH_FLOAT
                          ? avro_value_set_float(v, (float)json_number_value(j))
                          : avro_value_set_double(v, json_number_value(j));
@@ -250,7 +254,7 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
         case SCH_STRING: {
                 if (!json_is_string(j))
                         return codec_walk_fail(w, "expected a string, got %s",
-                                         json_kind(j));
+                                               json_kind(j));
                 /* Lend the document's bytes (NUL included) to avro-c; the
                  * value dies before the document does. */
                 avro_wrapped_buffer_t buf;
@@ -265,12 +269,13 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
                 unsigned char *b;
                 size_t len;
                 if (!json_is_string(j) || codec_latin1_from_json(j, &b, &len))
-                        return codec_walk_fail(w, "expected a string of code points "
-                                            "U+0000..U+00FF");
+                        return codec_walk_fail(
+                            w, "expected a string of code points "
+                               "U+0000..U+00FF");
                 if (n->type == SCH_FIXED && len != n->fixed_size) {
                         free(b);
                         return codec_walk_fail(w, "expected %zu bytes, got %zu",
-                                         n->fixed_size, len);
+                                               n->fixed_size, len);
                 }
                 rc = n->type == SCH_BYTES ? avro_value_set_bytes(v, b, len)
                                           : avro_value_set_fixed(v, b, len);
@@ -293,11 +298,12 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
                                         len += (size_t)k;
                         }
                         if (json_is_string(j))
-                                return codec_walk_fail(w, "\"%.*s\" is not one of %s",
-                                                 utf8_prefix(j, 60),
-                                                 json_string_value(j), list);
-                        return codec_walk_fail(w, "expected one of %s, got %s", list,
-                                         json_kind(j));
+                                return codec_walk_fail(
+                                    w, "\"%.*s\" is not one of %s",
+                                    utf8_prefix(j, 60), json_string_value(j),
+                                    list);
+                        return codec_walk_fail(w, "expected one of %s, got %s",
+                                               list, json_kind(j));
                 }
                 rc = avro_value_set_enum(v, idx);
                 break;
@@ -305,7 +311,7 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
         case SCH_ARRAY: {
                 if (!json_is_array(j))
                         return codec_walk_fail(w, "expected an array, got %s",
-                                         json_kind(j));
+                                               json_kind(j));
                 size_t i;
                 const json_t *e;
                 w->depth++;
@@ -323,7 +329,7 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
         case SCH_MAP: {
                 if (!json_is_object(j))
                         return codec_walk_fail(w, "expected an object, got %s",
-                                         json_kind(j));
+                                               json_kind(j));
                 const char *k;
                 json_t *e;
                 w->depth++;
@@ -372,7 +378,7 @@ int ql_codec_encode(const ql_codec_t *codec, const json_t *doc,
         avro_value_t val;
         if (codec_value_get(v, &val))
                 return codec_set_err(errstr, errstr_size,
-                               "avro-c could not allocate a value");
+                                     "avro-c could not allocate a value");
         walk_t w;
         codec_walk_init(&w);
         int rc = -1;
@@ -392,7 +398,8 @@ int ql_codec_encode(const ql_codec_t *codec, const json_t *doc,
         if (wr)
                 avro_writer_free(wr);
         if (!fits && avro_value_sizeof(&val, &size)) {
-                codec_set_err(errstr, errstr_size, "avro-c could not size the datum");
+                codec_set_err(errstr, errstr_size,
+                              "avro-c could not size the datum");
                 goto out;
         }
         buf = malloc(CODEC_HEADER_LEN + size);
@@ -414,7 +421,7 @@ int ql_codec_encode(const ql_codec_t *codec, const json_t *doc,
                         if (wr)
                                 avro_writer_free(wr);
                         codec_set_err(errstr, errstr_size,
-                                "avro-c could not write the datum");
+                                      "avro-c could not write the datum");
                         goto out;
                 }
                 avro_writer_free(wr);

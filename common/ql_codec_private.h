@@ -179,7 +179,6 @@ typedef struct {
         walk_t *w;
 } scan_t;
 
-
 /* ql_codec.c: errors and the walk context. */
 
 /* Format an error into errstr without splitting a UTF-8 character where it

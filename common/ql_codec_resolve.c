@@ -57,7 +57,8 @@ static res_t *res_new(res_set_t *set, res_kind_t kind, const sch_node_t *w,
 static int names_match(const sch_node_t *w, const sch_node_t *r)
 {
         if (strcmp(w->fullname, r->fullname) == 0 ||
-            strcmp(codec_unqualified(w->fullname), codec_unqualified(r->fullname)) == 0)
+            strcmp(codec_unqualified(w->fullname),
+                   codec_unqualified(r->fullname)) == 0)
                 return 1;
         for (size_t i = 0; i < r->n_aliases; i++)
                 if (strcmp(r->aliases[i], w->fullname) == 0)
@@ -81,7 +82,7 @@ const char *codec_node_name(const sch_node_t *n)
 }
 
 res_t *codec_resolve(res_set_t *set, const sch_node_t *w, const sch_node_t *r,
-                      walk_t *wk);
+                     walk_t *wk);
 
 static res_t *resolve_record(res_set_t *set, res_t *rs, walk_t *wk)
 {
@@ -106,14 +107,14 @@ static res_t *resolve_record(res_set_t *set, res_t *rs, walk_t *wk)
                 }
                 if (f->windex >= 0) {
                         f->res = codec_resolve(set, w->fields[f->windex].type,
-                                         rf->type, wk);
+                                               rf->type, wk);
                         if (!f->res)
                                 return codec_walk_up_name(wk, rf->name), NULL;
                 } else if (rf->dflt) {
                         f->dflt = rf->dflt;
                 } else {
                         codec_walk_fail(wk, "not in the writer's schema and "
-                                      "without a default");
+                                            "without a default");
                         return codec_walk_up_name(wk, rf->name), NULL;
                 }
         }
@@ -151,13 +152,15 @@ static int reader_branch(const sch_node_t *w, const sch_node_t *r)
 }
 
 res_t *codec_resolve(res_set_t *set, const sch_node_t *w, const sch_node_t *r,
-                      walk_t *wk)
+                     walk_t *wk)
 {
         for (size_t i = 0; i < set->n; i++)
                 if (set->v[i]->w == w && set->v[i]->r == r)
                         return set->v[i]->failed
-                                   ? (codec_walk_fail(wk, "%s cannot be read as %s",
-                                                codec_node_name(w), codec_node_name(r)),
+                                   ? (codec_walk_fail(wk,
+                                                      "%s cannot be read as %s",
+                                                      codec_node_name(w),
+                                                      codec_node_name(r)),
                                       NULL)
                                    : set->v[i];
         if (++wk->depth > CODEC_MAX_DEPTH) {
@@ -176,7 +179,8 @@ res_t *codec_resolve(res_set_t *set, const sch_node_t *w, const sch_node_t *r,
                 }
                 size_t readable = 0;
                 for (size_t i = 0; i < w->n_branches; i++) {
-                        rs->branches[i] = codec_resolve(set, w->branches[i], r, wk);
+                        rs->branches[i] =
+                            codec_resolve(set, w->branches[i], r, wk);
                         readable += rs->branches[i] != NULL;
                 }
                 /* A writer branch the reader cannot read is an error only
@@ -187,9 +191,9 @@ res_t *codec_resolve(res_set_t *set, const sch_node_t *w, const sch_node_t *r,
                 int b = reader_branch(w, r);
                 if (b < 0) {
                         codec_walk_fail(wk,
-                                  "%s is none of the reader's %zu union "
-                                  "branches",
-                                  codec_node_name(w), r->n_branches);
+                                        "%s is none of the reader's %zu union "
+                                        "branches",
+                                        codec_node_name(w), r->n_branches);
                         goto out;
                 }
                 if (!(rs = res_new(set, RES_RUNION, w, r, wk)))
@@ -200,11 +204,11 @@ res_t *codec_resolve(res_set_t *set, const sch_node_t *w, const sch_node_t *r,
                 if (promotable(w->type, r->type))
                         ok = rs = res_new(set, RES_PRIM, w, r, wk);
                 else
-                        codec_walk_fail(wk, "%s cannot be read as %s", codec_node_name(w),
-                                  codec_node_name(r));
+                        codec_walk_fail(wk, "%s cannot be read as %s",
+                                        codec_node_name(w), codec_node_name(r));
         } else if (w->fullname && !names_match(w, r)) {
                 codec_walk_fail(wk, "%s cannot be read as %s", w->fullname,
-                          r->fullname);
+                                r->fullname);
         } else {
                 switch (w->type) {
                 case SCH_RECORD:
@@ -221,7 +225,8 @@ res_t *codec_resolve(res_set_t *set, const sch_node_t *w, const sch_node_t *r,
                             w->type == SCH_ARRAY ? RES_ARRAY : RES_MAP;
                         if (!(rs = res_new(set, k, w, r, wk)))
                                 break;
-                        if ((rs->inner = codec_resolve(set, w->items, r->items, wk)))
+                        if ((rs->inner =
+                                 codec_resolve(set, w->items, r->items, wk)))
                                 ok = rs;
                         else
                                 codec_walk_up_name(wk, "[]");
@@ -230,7 +235,7 @@ res_t *codec_resolve(res_set_t *set, const sch_node_t *w, const sch_node_t *r,
                 case SCH_FIXED:
                         if (w->fixed_size != r->fixed_size)
                                 codec_walk_fail(wk, "fixed %s changed size",
-                                          w->fullname);
+                                                w->fullname);
                         else
                                 ok = rs = res_new(set, RES_FIXED, w, r, wk);
                         break;

@@ -25,8 +25,8 @@
 
 static int scan_truncated(scan_t *s)
 {
-        return codec_walk_fail(s->w, "datum truncated at byte %zu of %zu", s->pos,
-                         s->len);
+        return codec_walk_fail(s->w, "datum truncated at byte %zu of %zu",
+                               s->pos, s->len);
 }
 
 static int scan_varint(scan_t *s, int max_bytes, uint64_t *out)
@@ -38,8 +38,8 @@ static int scan_varint(scan_t *s, int max_bytes, uint64_t *out)
                 unsigned b = s->p[s->pos++];
                 if (i == max_bytes - 1 &&
                     (b & 0x80 || b >> (max_bytes == 5 ? 4 : 1)))
-                        return codec_walk_fail(s->w, "varint too long at byte %zu",
-                                         s->pos - 1);
+                        return codec_walk_fail(
+                            s->w, "varint too long at byte %zu", s->pos - 1);
                 v |= (uint64_t)(b & 0x7F) << (7 * i);
                 if (!(b & 0x80))
                         break;
@@ -69,12 +69,14 @@ static int scan_int(scan_t *s, int64_t *out)
 static int scan_skip(scan_t *s, int64_t n, const char *what)
 {
         if (n < 0)
-                return codec_walk_fail(s->w, "negative %s length %" PRId64, what, n);
+                return codec_walk_fail(s->w, "negative %s length %" PRId64,
+                                       what, n);
         if ((uint64_t)n > s->len - s->pos)
                 return codec_walk_fail(s->w,
-                                 "%s length %" PRId64 " exceeds the %zu bytes "
-                                 "left",
-                                 what, n, s->len - s->pos);
+                                       "%s length %" PRId64
+                                       " exceeds the %zu bytes "
+                                       "left",
+                                       what, n, s->len - s->pos);
         s->pos += (size_t)n;
         return 0;
 }
@@ -121,15 +123,16 @@ static int scan_blocks(scan_t *s, const sch_node_t *n)
                  * empty; then the total is capped instead. */
                 if (n->type == SCH_MAP || !n->items->may_be_empty) {
                         if ((uint64_t)count > s->len - s->pos)
-                                return codec_walk_fail(s->w,
-                                                 "block of %" PRId64
-                                                 " entries exceeds the %zu "
-                                                 "bytes left",
-                                                 count, s->len - s->pos);
+                                return codec_walk_fail(
+                                    s->w,
+                                    "block of %" PRId64
+                                    " entries exceeds the %zu "
+                                    "bytes left",
+                                    count, s->len - s->pos);
                 }
                 if ((uint64_t)count > CODEC_MAX_ELEMENTS - s->w->elements)
                         return codec_walk_fail(s->w, "more than %u entries",
-                                         CODEC_MAX_ELEMENTS);
+                                               CODEC_MAX_ELEMENTS);
                 s->w->elements += (size_t)count;
                 size_t start = s->pos;
                 for (int64_t i = 0; i < count; i++, index++) {
@@ -139,9 +142,9 @@ static int scan_blocks(scan_t *s, const sch_node_t *n)
                 }
                 if (bsize >= 0 && (uint64_t)bsize != s->pos - start)
                         return codec_walk_fail(s->w,
-                                         "block size %" PRId64
-                                         " does not match its %zu bytes",
-                                         bsize, s->pos - start);
+                                               "block size %" PRId64
+                                               " does not match its %zu bytes",
+                                               bsize, s->pos - start);
         }
 }
 
@@ -158,7 +161,7 @@ int codec_scan_value(scan_t *s, const sch_node_t *n)
                         return scan_truncated(s);
                 if (s->p[s->pos] > 1)
                         return codec_walk_fail(s->w, "boolean byte is %u",
-                                         s->p[s->pos]);
+                                               s->p[s->pos]);
                 s->pos++;
                 return 0;
         case SCH_INT:
@@ -185,18 +188,18 @@ int codec_scan_value(scan_t *s, const sch_node_t *n)
                         return -1;
                 if (x < 0 || (uint64_t)x >= n->n_symbols)
                         return codec_walk_fail(s->w,
-                                         "enum index %" PRId64
-                                         " out of range (%zu symbols)",
-                                         x, n->n_symbols);
+                                               "enum index %" PRId64
+                                               " out of range (%zu symbols)",
+                                               x, n->n_symbols);
                 return 0;
         case SCH_UNION:
                 if (scan_long(s, &x))
                         return -1;
                 if (x < 0 || (uint64_t)x >= n->n_branches)
                         return codec_walk_fail(s->w,
-                                         "union index %" PRId64
-                                         " out of range (%zu branches)",
-                                         x, n->n_branches);
+                                               "union index %" PRId64
+                                               " out of range (%zu branches)",
+                                               x, n->n_branches);
                 return codec_scan_value(s, n->branches[x]);
         case SCH_ARRAY:
         case SCH_MAP: {
@@ -209,7 +212,8 @@ int codec_scan_value(scan_t *s, const sch_node_t *n)
                 s->w->depth++;
                 for (size_t i = 0; i < n->n_fields; i++) {
                         if (codec_scan_value(s, n->fields[i].type))
-                                return codec_walk_up_name(s->w, n->fields[i].name);
+                                return codec_walk_up_name(s->w,
+                                                          n->fields[i].name);
                 }
                 s->w->depth--;
                 return 0;

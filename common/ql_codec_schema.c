@@ -169,7 +169,8 @@ static sch_node_t *parse_name(parse_t *p, const char *name, const char *ns)
                 n = sch_lookup(p->s, name);
         free(full);
         if (!n)
-                codec_set_err(p->errstr, p->errstr_size, "unknown type \"%s\"", name);
+                codec_set_err(p->errstr, p->errstr_size, "unknown type \"%s\"",
+                              name);
         return n;
 }
 
@@ -182,24 +183,25 @@ static int parse_aliases(parse_t *p, const json_t *j, const char *ns,
                 return 0;
         if (!json_is_array(a))
                 return codec_set_err(p->errstr, p->errstr_size,
-                               "\"aliases\" must be an array of names");
+                                     "\"aliases\" must be an array of names");
         size_t n = json_array_size(a);
         if (n == 0)
                 return 0;
         *out = calloc(n, sizeof(char *));
         if (!*out)
-                return codec_set_err(p->errstr, p->errstr_size, "out of memory");
+                return codec_set_err(p->errstr, p->errstr_size,
+                                     "out of memory");
         *n_out = n;
         for (size_t i = 0; i < n; i++) {
                 const char *s = json_string_value(json_array_get(a, i));
                 if (!s ||
                     !(ns ? valid_fullname(s) : valid_simple_name(s, strlen(s))))
                         return codec_set_err(p->errstr, p->errstr_size,
-                                       "invalid alias in \"aliases\"");
+                                             "invalid alias in \"aliases\"");
                 (*out)[i] = ns ? make_fullname(s, ns) : strdup(s);
                 if (!(*out)[i])
                         return codec_set_err(p->errstr, p->errstr_size,
-                                       "out of memory");
+                                             "out of memory");
         }
         return 0;
 }
@@ -212,35 +214,38 @@ static sch_node_t *parse_named(parse_t *p, sch_type_t type, const json_t *j,
         const char *name = json_string_value(json_object_get(j, "name"));
         if (!name)
                 return codec_set_err(p->errstr, p->errstr_size,
-                               "a %s needs a \"name\"", codec_sch_type_names[type]),
+                                     "a %s needs a \"name\"",
+                                     codec_sch_type_names[type]),
                        NULL;
         const json_t *jns = json_object_get(j, "namespace");
         if (jns && !json_is_null(jns)) {
                 if (!json_is_string(jns))
-                        return codec_set_err(p->errstr, p->errstr_size,
-                                       "%s: \"namespace\" must be a string",
-                                       name),
+                        return codec_set_err(
+                                   p->errstr, p->errstr_size,
+                                   "%s: \"namespace\" must be a string", name),
                                NULL;
                 ns = json_string_value(jns);
                 if (*ns && !valid_fullname(ns))
                         return codec_set_err(p->errstr, p->errstr_size,
-                                       "%s: invalid namespace \"%s\"", name,
-                                       ns),
+                                             "%s: invalid namespace \"%s\"",
+                                             name, ns),
                                NULL;
         }
         char *full = make_fullname(name, ns);
         if (!full)
-                return codec_set_err(p->errstr, p->errstr_size, "out of memory"),
+                return codec_set_err(p->errstr, p->errstr_size,
+                                     "out of memory"),
                        NULL;
-        if (!valid_fullname(full) || primitive_type(codec_unqualified(full)) >= 0) {
-                codec_set_err(p->errstr, p->errstr_size, "invalid type name \"%s\"",
-                        full);
+        if (!valid_fullname(full) ||
+            primitive_type(codec_unqualified(full)) >= 0) {
+                codec_set_err(p->errstr, p->errstr_size,
+                              "invalid type name \"%s\"", full);
                 free(full);
                 return NULL;
         }
         if (sch_lookup(p->s, full)) {
                 codec_set_err(p->errstr, p->errstr_size,
-                        "type \"%s\" is defined twice", full);
+                              "type \"%s\" is defined twice", full);
                 free(full);
                 return NULL;
         }
@@ -253,7 +258,8 @@ static sch_node_t *parse_named(parse_t *p, sch_type_t type, const json_t *j,
         size_t nslen = (size_t)(codec_unqualified(full) - full);
         *own_ns = strndup(full, nslen ? nslen - 1 : 0);
         if (!*own_ns)
-                return codec_set_err(p->errstr, p->errstr_size, "out of memory"),
+                return codec_set_err(p->errstr, p->errstr_size,
+                                     "out of memory"),
                        NULL;
         if (parse_aliases(p, j, *own_ns, &n->aliases, &n->n_aliases)) {
                 free(*own_ns);
@@ -274,7 +280,8 @@ static sch_node_t *parse_record(parse_t *p, const json_t *j, const char *ns,
         const json_t *fields = json_object_get(j, "fields");
         if (!json_is_array(fields)) {
                 codec_set_err(p->errstr, p->errstr_size,
-                        "record %s needs a \"fields\" array", n->fullname);
+                              "record %s needs a \"fields\" array",
+                              n->fullname);
                 goto fail;
         }
         size_t nf = json_array_size(fields);
@@ -290,28 +297,31 @@ static sch_node_t *parse_record(parse_t *p, const json_t *j, const char *ns,
                 const char *fname =
                     json_string_value(json_object_get(jf, "name"));
                 if (!fname || !valid_simple_name(fname, strlen(fname))) {
-                        codec_set_err(p->errstr, p->errstr_size,
-                                "record %s: field %zu needs a valid \"name\"",
-                                n->fullname, i);
+                        codec_set_err(
+                            p->errstr, p->errstr_size,
+                            "record %s: field %zu needs a valid \"name\"",
+                            n->fullname, i);
                         goto fail;
                 }
                 for (size_t k = 0; k < i; k++)
                         if (strcmp(n->fields[k].name, fname) == 0) {
-                                codec_set_err(p->errstr, p->errstr_size,
-                                        "record %s: field %s appears twice",
-                                        n->fullname, fname);
+                                codec_set_err(
+                                    p->errstr, p->errstr_size,
+                                    "record %s: field %s appears twice",
+                                    n->fullname, fname);
                                 goto fail;
                         }
                 f->name = strdup(fname);
                 if (!f->name) {
-                        codec_set_err(p->errstr, p->errstr_size, "out of memory");
+                        codec_set_err(p->errstr, p->errstr_size,
+                                      "out of memory");
                         goto fail;
                 }
                 const json_t *jt = json_object_get(jf, "type");
                 if (!jt) {
                         codec_set_err(p->errstr, p->errstr_size,
-                                "field %s.%s needs a \"type\"", n->fullname,
-                                fname);
+                                      "field %s.%s needs a \"type\"",
+                                      n->fullname, fname);
                         goto fail;
                 }
                 f->type = parse_schema(p, jt, own_ns, depth + 1);
@@ -338,33 +348,35 @@ static sch_node_t *parse_enum(parse_t *p, const json_t *j, const char *ns)
         const json_t *syms = json_object_get(j, "symbols");
         if (!json_is_array(syms))
                 return codec_set_err(p->errstr, p->errstr_size,
-                               "enum %s needs a \"symbols\" array",
-                               n->fullname),
+                                     "enum %s needs a \"symbols\" array",
+                                     n->fullname),
                        NULL;
         size_t nsym = json_array_size(syms);
         n->symbols = nsym ? calloc(nsym, sizeof(char *)) : NULL;
         if (nsym && !n->symbols)
-                return codec_set_err(p->errstr, p->errstr_size, "out of memory"),
+                return codec_set_err(p->errstr, p->errstr_size,
+                                     "out of memory"),
                        NULL;
         n->n_symbols = nsym;
         for (size_t i = 0; i < nsym; i++) {
                 const char *sym = json_string_value(json_array_get(syms, i));
                 if (!sym || !valid_simple_name(sym, strlen(sym)))
                         return codec_set_err(p->errstr, p->errstr_size,
-                                       "enum %s: invalid symbol %zu",
-                                       n->fullname, i),
+                                             "enum %s: invalid symbol %zu",
+                                             n->fullname, i),
                                NULL;
                 for (size_t k = 0; k < i; k++)
                         if (strcmp(n->symbols[k], sym) == 0)
-                                return codec_set_err(p->errstr, p->errstr_size,
-                                               "enum %s: symbol %s appears "
-                                               "twice",
-                                               n->fullname, sym),
+                                return codec_set_err(
+                                           p->errstr, p->errstr_size,
+                                           "enum %s: symbol %s appears "
+                                           "twice",
+                                           n->fullname, sym),
                                        NULL;
                 n->symbols[i] = strdup(sym);
                 if (!n->symbols[i])
                         return codec_set_err(p->errstr, p->errstr_size,
-                                       "out of memory"),
+                                             "out of memory"),
                                NULL;
         }
         const json_t *d = json_object_get(j, "default");
@@ -374,10 +386,11 @@ static sch_node_t *parse_enum(parse_t *p, const json_t *j, const char *ns)
                         if (strcmp(n->symbols[i], ds) == 0)
                                 n->enum_default = (int)i;
                 if (n->enum_default < 0)
-                        return codec_set_err(p->errstr, p->errstr_size,
-                                       "enum %s: default is not one of its "
-                                       "symbols",
-                                       n->fullname),
+                        return codec_set_err(
+                                   p->errstr, p->errstr_size,
+                                   "enum %s: default is not one of its "
+                                   "symbols",
+                                   n->fullname),
                                NULL;
         }
         return n;
@@ -394,7 +407,7 @@ static sch_node_t *parse_fixed(parse_t *p, const json_t *j, const char *ns)
         if (!json_is_integer(size) || json_integer_value(size) < 0 ||
             json_integer_value(size) > (1 << 30))
                 return codec_set_err(p->errstr, p->errstr_size,
-                               "fixed %s needs a \"size\"", n->fullname),
+                                     "fixed %s needs a \"size\"", n->fullname),
                        NULL;
         n->fixed_size = (size_t)json_integer_value(size);
         return n;
@@ -409,7 +422,8 @@ static sch_node_t *parse_union(parse_t *p, const json_t *j, const char *ns,
         size_t nb = json_array_size(j);
         n->branches = nb ? calloc(nb, sizeof(sch_node_t *)) : NULL;
         if (nb && !n->branches)
-                return codec_set_err(p->errstr, p->errstr_size, "out of memory"),
+                return codec_set_err(p->errstr, p->errstr_size,
+                                     "out of memory"),
                        NULL;
         n->n_branches = nb;
         for (size_t i = 0; i < nb; i++) {
@@ -419,18 +433,19 @@ static sch_node_t *parse_union(parse_t *p, const json_t *j, const char *ns,
                         return NULL;
                 if (b->type == SCH_UNION)
                         return codec_set_err(p->errstr, p->errstr_size,
-                                       "a union may not contain a union"),
+                                             "a union may not contain a union"),
                                NULL;
                 for (size_t k = 0; k < i; k++) {
                         const sch_node_t *o = n->branches[k];
                         if (o->type == b->type &&
                             (!b->fullname ||
                              strcmp(o->fullname, b->fullname) == 0))
-                                return codec_set_err(p->errstr, p->errstr_size,
-                                               "union has two %s branches",
-                                               b->fullname
-                                                   ? b->fullname
-                                                   : codec_sch_type_names[b->type]),
+                                return codec_set_err(
+                                           p->errstr, p->errstr_size,
+                                           "union has two %s branches",
+                                           b->fullname
+                                               ? b->fullname
+                                               : codec_sch_type_names[b->type]),
                                        NULL;
                 }
                 n->branches[i] = b;
@@ -443,20 +458,21 @@ static sch_node_t *parse_schema(parse_t *p, const json_t *j, const char *ns,
 {
         if (depth > CODEC_MAX_DEPTH)
                 return codec_set_err(p->errstr, p->errstr_size,
-                               "schema nested too deeply"),
+                                     "schema nested too deeply"),
                        NULL;
         if (json_is_string(j))
                 return parse_name(p, json_string_value(j), ns);
         if (json_is_array(j))
                 return parse_union(p, j, ns, depth);
         if (!json_is_object(j))
-                return codec_set_err(p->errstr, p->errstr_size,
-                               "a schema is a name, an object or an array"),
+                return codec_set_err(
+                           p->errstr, p->errstr_size,
+                           "a schema is a name, an object or an array"),
                        NULL;
         const char *t = json_string_value(json_object_get(j, "type"));
         if (!t)
                 return codec_set_err(p->errstr, p->errstr_size,
-                               "schema object without a \"type\" name"),
+                                     "schema object without a \"type\" name"),
                        NULL;
         int prim = primitive_type(t);
         if (prim >= 0) {
@@ -482,8 +498,8 @@ static sch_node_t *parse_schema(parse_t *p, const json_t *j, const char *ns,
                     json_object_get(j, is_array ? "items" : "values");
                 if (!jt)
                         return codec_set_err(p->errstr, p->errstr_size,
-                                       "%s needs \"%s\"", t,
-                                       is_array ? "items" : "values"),
+                                             "%s needs \"%s\"", t,
+                                             is_array ? "items" : "values"),
                                NULL;
                 sch_node_t *n = sch_new_node(p, is_array ? SCH_ARRAY : SCH_MAP);
                 if (!n)
@@ -675,9 +691,9 @@ static json_t *default_to_doc(const sch_node_t *n, const json_t *v, int depth,
                         if (!e) {
                                 json_decref(out);
                                 return codec_walk_fail(w,
-                                                 "default lacks field %s "
-                                                 "which has no default",
-                                                 f->name),
+                                                       "default lacks field %s "
+                                                       "which has no default",
+                                                       f->name),
                                        NULL;
                         }
                         json_t *d = default_to_doc(f->type, e, depth + 1, w);
@@ -695,14 +711,14 @@ static json_t *default_to_doc(const sch_node_t *n, const json_t *v, int depth,
                 break;
         }
         return codec_walk_fail(w, "default is not a valid %s",
-                         n->fullname ? n->fullname : codec_sch_type_names[n->type]),
+                               n->fullname ? n->fullname
+                                           : codec_sch_type_names[n->type]),
                NULL;
 }
 
 /* Parse schema JSON into s.  Also converts every field default to the
  * document shape and marks the types that can encode in zero bytes. */
-int codec_sch_build(sch_t *s, const json_t *j, char *errstr,
-                     size_t errstr_size)
+int codec_sch_build(sch_t *s, const json_t *j, char *errstr, size_t errstr_size)
 {
         parse_t p = {s, errstr, errstr_size};
         s->root = parse_schema(&p, j, "", 0);
@@ -720,9 +736,9 @@ int codec_sch_build(sch_t *s, const json_t *j, char *errstr,
                         fd->dflt =
                             default_to_doc(fd->type, fd->raw_default, 0, &w);
                         if (!fd->dflt)
-                                return codec_set_err(errstr, errstr_size,
-                                               "field %s.%s: %s", n->fullname,
-                                               fd->name, w.msg);
+                                return codec_set_err(
+                                    errstr, errstr_size, "field %s.%s: %s",
+                                    n->fullname, fd->name, w.msg);
                 }
         }
         /* Least fixpoint: a record is empty when all its fields can be. */

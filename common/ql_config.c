@@ -61,7 +61,8 @@ static const setting_t settings[] = {
      ALL_DAEMONS | QL_PROG_BOARD, 0, 0, 0, "HOST:PORT",
      "serve /metrics, /healthz, /readyz here (empty: off)"},
     {"log_level", "QL_LOG_LEVEL", T_LOGLEVEL, OFF(log_level), "info",
-     ALL_DAEMONS | QL_PROG_BOARD, 1, 0, 0, "LEVEL", "debug, info, warn or error"},
+     ALL_DAEMONS | QL_PROG_BOARD, 1, 0, 0, "LEVEL",
+     "debug, info, warn or error"},
     {"log_format", "QL_LOG_FORMAT", T_LOGFORMAT, OFF(log_format), "text",
      ALL_DAEMONS | QL_PROG_BOARD, 1, 0, 0, "FORMAT", "text or json"},
     {"uscc_check", "QL_USCC_CHECK", T_USCC, OFF(uscc_check), "strict",
@@ -187,8 +188,8 @@ static const setting_t settings[] = {
      QL_PROG_BOARD, 0, 0, 0, "FILE", "serve HTTPS with this PEM certificate"},
     {"board_tls_key", "QL_BOARD_TLS_KEY", T_STR, OFF(board_tls_key), NULL,
      QL_PROG_BOARD, 0, 0, 0, "FILE", "PEM private key for --board-tls-cert"},
-    {"bureau_name", "QL_BUREAU_NAME", T_STR, OFF(bureau_name),
-     "市场监督管理局", QL_PROG_BOARD, 0, 0, 0, "NAME",
+    {"bureau_name", "QL_BUREAU_NAME", T_STR, OFF(bureau_name), "市场监督管理局",
+     QL_PROG_BOARD, 0, 0, 0, "NAME",
      "the bureau named on notices (e.g. 厦门市湖里区市场监督管理局)"},
     {"board_static_dir", "QL_BOARD_STATIC_DIR", T_STR, OFF(board_static_dir),
      NULL, QL_PROG_BOARD, 0, 0, 0, "DIR",
@@ -202,8 +203,7 @@ static const setting_t settings[] = {
     {"board_threads", "QL_BOARD_THREADS", T_INT, OFF(board_threads), "8",
      QL_PROG_BOARD, 0, 1, 256, "N", "HTTP threads (requests served at once)"},
     {"board_max_body", "QL_BOARD_MAX_BODY", T_LONG, OFF(board_max_body),
-     "65536", QL_PROG_BOARD, 0, 1024, 16777216, "BYTES",
-     "largest form body"},
+     "65536", QL_PROG_BOARD, 0, 1024, 16777216, "BYTES", "largest form body"},
 };
 
 #define NSETTINGS (sizeof(settings) / sizeof(settings[0]))

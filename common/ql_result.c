@@ -1,12 +1,12 @@
 /*
- * ql_result: validation of a lab's result document against README.md, "The record".  The
- * shape of the record lives in one set of declarative tables (record ->
- * fields -> type, enum symbols, nested record, extra string check) walked by
- * one generic validator; the rules that tie fields together (result_id,
- * refers_to, verdict against items, the expected lab) are a second table of
- * small functions run after the walk on whatever parts of the document were
- * well formed, so that one mistake is reported once, not echoed by every rule
- * that reads the same field.  Keep the tables in step with
+ * ql_result: validation of a lab's result document against README.md, "The
+ * record".  The shape of the record lives in one set of declarative tables
+ * (record -> fields -> type, enum symbols, nested record, extra string check)
+ * walked by one generic validator; the rules that tie fields together
+ * (result_id, refers_to, verdict against items, the expected lab) are a second
+ * table of small functions run after the walk on whatever parts of the document
+ * were well formed, so that one mistake is reported once, not echoed by every
+ * rule that reads the same field.  Keep the tables in step with
  * schemas/avro/inspection_result.v*.avsc (the newest version).
  *
  * One file of ~900 lines on purpose: about half is the tables themselves,
@@ -598,7 +598,8 @@ static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
         case T_ENUM:
                 if (!json_is_string(v)) {
                         error(c, path, "must be a string%s, not %s",
-                              nullable ? " or null" : "", ql_util_json_type_name(v));
+                              nullable ? " or null" : "",
+                              ql_util_json_type_name(v));
                         return;
                 }
                 if (!check_text(c, path, v))
@@ -644,7 +645,8 @@ static void validate_field(vctx_t *c, const path_t *path, const field_spec_t *f,
         case T_OPT_RECORD:
                 if (!json_is_object(v)) {
                         error(c, path, "must be an object%s, not %s",
-                              nullable ? " or null" : "", ql_util_json_type_name(v));
+                              nullable ? " or null" : "",
+                              ql_util_json_type_name(v));
                         return;
                 }
                 validate_record(c, path, v, f->record);

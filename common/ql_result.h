@@ -1,7 +1,7 @@
 /*
- * ql_result: the result document (README.md, "The record") as labs send it, in JSON.
- * Validation checks every rule of the contract and reports every problem it
- * finds, each as {field path, message} with paths like "items[2].verdict" or
+ * ql_result: the result document (README.md, "The record") as labs send it, in
+ * JSON. Validation checks every rule of the contract and reports every problem
+ * it finds, each as {field path, message} with paths like "items[2].verdict" or
  * "enterprise.credit_code".  It does not stop at the first problem.
  *
  * Pure logic: no I/O.  Used by every producer, the gateway and the triage.

@@ -58,8 +58,8 @@ void ql_util_sleep_ms(int64_t ms)
         nanosleep(&ts, NULL);
 }
 
-char *ql_util_read_file(const char *path, size_t max, size_t *len,
-                        char *errstr, size_t errstr_size)
+char *ql_util_read_file(const char *path, size_t max, size_t *len, char *errstr,
+                        size_t errstr_size)
 {
         FILE *f = fopen(path, "rb");
         if (!f) {

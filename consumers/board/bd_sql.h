@@ -9,7 +9,8 @@
 #define BD_SQL_H
 
 /* What the database offers beyond the views of schemas/sql/005 and the
- * functions of 006 (docs/officers.md, "Recording work").  Found per connection at sign-in. */
+ * functions of 006 (docs/officers.md, "Recording work").  Found per connection
+ * at sign-in. */
 enum {
         BD_CAP_ACTS = 1 << 0,          /* ql.case_act, record_act, revoke_act */
         BD_CAP_FINDINGS = 1 << 1,      /* ql.case_findings */

@@ -188,12 +188,12 @@ static int copy_json(triage_buf_t *t, const json_t *v, int depth)
                 const char *sep = "";
                 for (void *it = json_object_iter((json_t *)v); it && !fail;
                      it = json_object_iter_next((json_t *)v, it)) {
-                        fail = triage_buf_append(t, sep, *sep ? 1 : 0) ||
-                               copy_json_string(t, json_object_iter_key(it),
-                                                json_object_iter_key_len(it)) ||
-                               triage_buf_append(t, ":", 1) ||
-                               copy_json(t, json_object_iter_value(it),
-                                         depth + 1);
+                        fail =
+                            triage_buf_append(t, sep, *sep ? 1 : 0) ||
+                            copy_json_string(t, json_object_iter_key(it),
+                                             json_object_iter_key_len(it)) ||
+                            triage_buf_append(t, ":", 1) ||
+                            copy_json(t, json_object_iter_value(it), depth + 1);
                         sep = ",";
                 }
                 return fail || triage_buf_append(t, "}", 1) ? -1 : 0;
@@ -384,8 +384,9 @@ int triage_batch_add_row(triage_batch_t *b, int32_t partition, int64_t offset,
         char tail[64];
         snprintf(tail, sizeof(tail), "\t%" PRId32 "\t%" PRId64 "\n", partition,
                  offset);
-        const char *fields[] = {row->result_id, row->credit_code, row->kind,
-                                row->verdict,   row->refers_to,   row->reported_at};
+        const char *fields[] = {row->result_id, row->credit_code,
+                                row->kind,      row->verdict,
+                                row->refers_to, row->reported_at};
         int fail = 0;
         for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
                 fail |= triage_buf_copy_field(&b->lines, fields[i]);

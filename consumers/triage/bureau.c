@@ -26,7 +26,8 @@ int triage_bureau_set(const triage_pgconn_t *pg, const char *region,
                                    params, NULL, NULL, 0);
         int rc = 0;
         if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
-                const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+                const char *msg =
+                    PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
                 snprintf(errstr, errstr_size,
                          "bureau_region: ql.set_bureau: %s",
                          msg ? msg : PQerrorMessage(c));

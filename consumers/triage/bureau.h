@@ -17,7 +17,6 @@
  * 0, with *changed set when the database held another region; -1 with
  * errstr when the database cannot be reached or refuses. */
 int triage_bureau_set(const triage_pgconn_t *pg, const char *region,
-                      int *changed /* OUT */, char *errstr,
-                      size_t errstr_size);
+                      int *changed /* OUT */, char *errstr, size_t errstr_size);
 
 #endif

@@ -145,7 +145,8 @@ void consumer_start_resync(triage_consumer_t *c)
 int consumer_resync(triage_consumer_t *c)
 {
         char err[512];
-        int loaded = !consumer_ensure_pg(c); /* a failure is said by ensure_pg */
+        int loaded =
+            !consumer_ensure_pg(c); /* a failure is said by ensure_pg */
         if (loaded &&
             triage_store_load_offsets(c->store, c->parts, err, sizeof(err))) {
                 ql_warn(c->lg, "%s", err);
@@ -175,7 +176,8 @@ int consumer_resync(triage_consumer_t *c)
                         }
                 if (bad) {
                         rd_kafka_topic_partition_list_destroy(l);
-                        c->resync_at = ql_util_mono_ms() + consumer_next_backoff(c);
+                        c->resync_at =
+                            ql_util_mono_ms() + consumer_next_backoff(c);
                         return -1;
                 }
                 rd_kafka_resume_partitions(c->rk, l);
@@ -214,7 +216,7 @@ static int load_assigned(triage_consumer_t *c)
 }
 
 void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                         rd_kafka_topic_partition_list_t *list, void *opaque)
+                           rd_kafka_topic_partition_list_t *list, void *opaque)
 {
         triage_consumer_t *c = opaque;
         char names[512] = "";
@@ -300,7 +302,8 @@ void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 } else {
                         rd_kafka_pause_partitions(rk, list);
                         c->resync = 1;
-                        c->resync_at = ql_util_mono_ms() + consumer_next_backoff(c);
+                        c->resync_at =
+                            ql_util_mono_ms() + consumer_next_backoff(c);
                 }
                 atomic_store(&c->kafka_ok, 1);
                 c->assigned = 1;

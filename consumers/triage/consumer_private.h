@@ -34,12 +34,12 @@
 #define RETRY_EVERY_MS   5000  /* failed derivations: look for due ones */
 #define RETRY_OVERDUE_MS 60000 /* ...between batches when never idle */
 #define RETRY_MAX        20    /* enterprises per look */
-#define RETRY_BUDGET_MS  5000  /* ...started within this long (the poll waits) \
-                                */
 #define DRAIN_CHUNK      1000  /* queued enterprises per transaction */
 #define DRAIN_BUDGET_MS  1000  /* chunks started per look (the poll waits) */
-#define DRAIN_OVERDUE_MS 2000  /* ...between batches when records keep coming */
-
+#define DRAIN_OVERDUE_MS 2000  /* ...between batches if records keep coming */
+/* Failed derivations retried in one look are started within this long
+ * (the poll waits meanwhile). */
+#define RETRY_BUDGET_MS 5000
 
 struct triage_consumer_s {
         ql_log_t *lg;
@@ -76,10 +76,10 @@ struct triage_consumer_s {
         /* Bulk mode: while this member's lag is at least bulk_lag, batches
          * only register their enterprises; the queue they leave is
          * derived (drained) once the lag is below half of it. */
-        int64_t bulk_lag;  /* 0: never */
-        int bulk;          /* the next batches are stored in bulk */
-        int queued;        /* the queue may hold enterprises to derive */
-        int bulk_done;     /* a bulk phase ended; its drain not yet done */
+        int64_t bulk_lag; /* 0: never */
+        int bulk;         /* the next batches are stored in bulk */
+        int queued;       /* the queue may hold enterprises to derive */
+        int bulk_done;    /* a bulk phase ended; its drain not yet done */
         int64_t next_drain;
         int64_t drain_started; /* ms: first chunk of this drain, 0: none */
         size_t drained;        /* enterprises derived by this drain */
@@ -94,8 +94,7 @@ struct triage_consumer_s {
         char expired_last[160];
         ql_counter_t *m_records, *m_stored, *m_duplicates, *m_rejected,
             *m_batches, *m_pg_errors, *m_lost, *m_dlq_failures,
-            *m_dlq_truncated, *m_expired, *m_derivation_failures,
-            *m_drained;
+            *m_dlq_truncated, *m_expired, *m_derivation_failures, *m_drained;
         ql_gauge_t *m_bulk;
         ql_histogram_t *m_batch_seconds;
 };
@@ -118,8 +117,7 @@ void consumer_start_resync(triage_consumer_t *c);
 int consumer_resync(triage_consumer_t *c);
 /* librdkafka's rebalance callback (opaque: the consumer). */
 void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                           rd_kafka_topic_partition_list_t *list,
-                           void *opaque);
+                           rd_kafka_topic_partition_list_t *list, void *opaque);
 
 /* consumer.c */
 

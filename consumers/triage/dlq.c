@@ -341,7 +341,8 @@ int triage_dlq_hook(void *arg, const triage_batch_t *b, char *errstr,
                         d->unsettled++;
                 }
         }
-        for (int64_t left; d->unsettled && (left = deadline - ql_util_mono_ms()) > 0;)
+        for (int64_t left;
+             d->unsettled && (left = deadline - ql_util_mono_ms()) > 0;)
                 rd_kafka_poll(d->rk, left < 100 ? (int)left : 100);
 
         size_t retry = 0, skipped = 0;

@@ -37,7 +37,7 @@ int triage_store_load_offsets(triage_store_t *s, triage_partitions_t *t,
         const char *params[] = {s->group, s->topic};
         PGresult *r = store_run(s, "offsets_load", 2, params, NULL, NULL);
         if (store_check(s, r, PGRES_TUPLES_OK, "load offsets", NULL, errstr,
-                  errstr_size)) {
+                        errstr_size)) {
                 PQclear(r);
                 return -1;
         }
@@ -57,7 +57,6 @@ int triage_store_load_offsets(triage_store_t *s, triage_partitions_t *t,
         PQclear(r);
         return 0;
 }
-
 
 /* Compare-and-set each touched partition's stored offset, in partition
  * order so two consumers never wait on each other in a cycle. */
@@ -82,12 +81,13 @@ static attempt_t move_offsets(triage_store_t *s, const triage_batch_t *b,
                 snprintf(end, sizeof(end), "%" PRId64, p->end);
                 snprintf(start, sizeof(start), "%" PRId64, p->start);
                 const char *params[] = {s->group, s->topic, part, end, start};
-                PGresult *r = p->start >= 0
-                                  ? store_run(s, "offset_cas", 5, params, NULL, NULL)
-                                  : store_run(s, "offset_new", 4, params, NULL, NULL);
+                PGresult *r =
+                    p->start >= 0
+                        ? store_run(s, "offset_cas", 5, params, NULL, NULL)
+                        : store_run(s, "offset_new", 4, params, NULL, NULL);
                 err_class_t cls;
-                if (store_check(s, r, PGRES_COMMAND_OK, "store offset", &cls, errstr,
-                          errstr_size)) {
+                if (store_check(s, r, PGRES_COMMAND_OK, "store offset", &cls,
+                                errstr, errstr_size)) {
                         PQclear(r);
                         return store_fault_of(cls);
                 }
@@ -151,10 +151,11 @@ static attempt_t copy_rows(triage_store_t *s, const triage_batch_t *b,
                            size_t errstr_size)
 {
         copy_out_t o = {s, ql_util_mono_ms() + s->wait_ms, 0};
-        PGresult *r =
-            store_collect(s, store_ready(s) && PQsendQuery(s->conn, sql), o.deadline);
+        PGresult *r = store_collect(
+            s, store_ready(s) && PQsendQuery(s->conn, sql), o.deadline);
         err_class_t cls;
-        if (store_check(s, r, PGRES_COPY_IN, "COPY", &cls, errstr, errstr_size)) {
+        if (store_check(s, r, PGRES_COPY_IN, "COPY", &cls, errstr,
+                        errstr_size)) {
                 PQclear(r);
                 return store_fault_of(cls);
         }
@@ -203,7 +204,8 @@ static attempt_t copy_rows(triage_store_t *s, const triage_batch_t *b,
                 ok = 0;
         r = store_collect(s, 1, o.deadline);
         attempt_t a = ATTEMPT_OK;
-        if (store_check(s, r, PGRES_COMMAND_OK, "COPY", &cls, errstr, errstr_size))
+        if (store_check(s, r, PGRES_COMMAND_OK, "COPY", &cls, errstr,
+                        errstr_size))
                 a = store_fault_of(cls);
         PQclear(r);
         if (a == ATTEMPT_OK && !ok) {
@@ -229,8 +231,8 @@ static attempt_t write_rows(triage_store_t *s, triage_batch_t *b, char *errstr,
         const char *params[] = {s->scratch.buf};
         PGresult *r = store_run(s, "exists", 1, params, NULL, NULL);
         err_class_t cls;
-        if (store_check(s, r, PGRES_TUPLES_OK, "look up result_ids", &cls, errstr,
-                  errstr_size)) {
+        if (store_check(s, r, PGRES_TUPLES_OK, "look up result_ids", &cls,
+                        errstr, errstr_size)) {
                 PQclear(r);
                 return store_fault_of(cls);
         }
@@ -261,8 +263,8 @@ static attempt_t write_rows(triage_store_t *s, triage_batch_t *b, char *errstr,
         if (a != ATTEMPT_OK)
                 return a;
         r = store_run(s, "conflicts", 0, NULL, NULL, NULL);
-        if (store_check(s, r, PGRES_TUPLES_OK, "compare duplicates", &cls, errstr,
-                  errstr_size)) {
+        if (store_check(s, r, PGRES_TUPLES_OK, "compare duplicates", &cls,
+                        errstr, errstr_size)) {
                 PQclear(r);
                 return store_fault_of(cls);
         }
@@ -290,7 +292,7 @@ static attempt_t write_rows_one_by_one(triage_store_t *s, triage_batch_t *b,
         err_class_t cls;
         for (size_t i = 0; i < triage_batch_rows(b); i++) {
                 if (store_command(s, "SAVEPOINT triage_row", &cls, errstr,
-                            errstr_size))
+                                  errstr_size))
                         return ATTEMPT_FAULT;
                 attempt_t a =
                     copy_rows(s, b, copy_stage_sql, TRIAGE_ROW_PENDING, i, 1,
@@ -302,8 +304,8 @@ static attempt_t write_rows_one_by_one(triage_store_t *s, triage_batch_t *b,
                 if (a == ATTEMPT_OK) {
                         PGresult *r =
                             store_run(s, "stage_insert", 1, params, NULL, NULL);
-                        if (store_check(s, r, PGRES_TUPLES_OK, "insert result", &cls,
-                                  errstr, errstr_size))
+                        if (store_check(s, r, PGRES_TUPLES_OK, "insert result",
+                                        &cls, errstr, errstr_size))
                                 a = store_fault_of(cls);
                         else
                                 status = PQntuples(r) ? TRIAGE_ROW_NEW
@@ -314,8 +316,9 @@ static attempt_t write_rows_one_by_one(triage_store_t *s, triage_batch_t *b,
                 if (a == ATTEMPT_OK && status == TRIAGE_ROW_DUPLICATE) {
                         PGresult *r =
                             store_run(s, "conflict_row", 1, params, NULL, NULL);
-                        if (store_check(s, r, PGRES_TUPLES_OK, "compare duplicate",
-                                  &cls, errstr, errstr_size))
+                        if (store_check(s, r, PGRES_TUPLES_OK,
+                                        "compare duplicate", &cls, errstr,
+                                        errstr_size))
                                 a = store_fault_of(cls);
                         else
                                 conflict = PQntuples(r) > 0;
@@ -325,8 +328,8 @@ static attempt_t write_rows_one_by_one(triage_store_t *s, triage_batch_t *b,
                         return a;
                 if (a == ATTEMPT_ROW) {
                         /* errstr holds PostgreSQL's reason for this row. */
-                        if (store_command(s, "ROLLBACK TO SAVEPOINT triage_row", &cls,
-                                    errstr, errstr_size))
+                        if (store_command(s, "ROLLBACK TO SAVEPOINT triage_row",
+                                          &cls, errstr, errstr_size))
                                 return ATTEMPT_FAULT;
                         char why[600];
                         snprintf(why, sizeof(why), "unstorable: %s", errstr);
@@ -342,8 +345,8 @@ static attempt_t write_rows_one_by_one(triage_store_t *s, triage_batch_t *b,
                         "conflicting duplicate: this result_id is stored "
                         "with different content"))
                         return ATTEMPT_FAULT;
-                if (store_command(s, "RELEASE SAVEPOINT triage_row", &cls, errstr,
-                            errstr_size))
+                if (store_command(s, "RELEASE SAVEPOINT triage_row", &cls,
+                                  errstr, errstr_size))
                         return ATTEMPT_FAULT;
         }
         return ATTEMPT_OK;
@@ -368,10 +371,11 @@ static attempt_t write_rejects(triage_store_t *s, const triage_batch_t *b,
                 const int lengths[] = {0,           0, 0, (int)j->key_len,
                                        (int)j->len, 0, 0, 0};
                 const int formats[] = {0, 0, 0, 1, 1, 0, 0, 0};
-                PGresult *r = store_run(s, "reject", 8, params, lengths, formats);
+                PGresult *r =
+                    store_run(s, "reject", 8, params, lengths, formats);
                 err_class_t cls;
-                int rc = store_check(s, r, PGRES_COMMAND_OK, "store reject", &cls,
-                               errstr, errstr_size);
+                int rc = store_check(s, r, PGRES_COMMAND_OK, "store reject",
+                                     &cls, errstr, errstr_size);
                 PQclear(r);
                 /* A reject that cannot be stored is not a row to isolate:
                  * retry the whole batch later. */
@@ -394,8 +398,9 @@ static attempt_t write_gaps(triage_store_t *s, const triage_batch_t *b,
                 const char *params[] = {s->group, s->topic, part, first, last};
                 PGresult *r = store_run(s, "expired", 5, params, NULL, NULL);
                 err_class_t cls;
-                int rc = store_check(s, r, PGRES_COMMAND_OK, "record expired range",
-                               &cls, errstr, errstr_size);
+                int rc =
+                    store_check(s, r, PGRES_COMMAND_OK, "record expired range",
+                                &cls, errstr, errstr_size);
                 PQclear(r);
                 /* Like a reject, a gap is no row to isolate. */
                 if (rc)
@@ -423,10 +428,12 @@ static attempt_t attempt(triage_store_t *s, triage_batch_t *b, int one_by_one,
         if (a == ATTEMPT_OK)
                 a = write_rejects(s, b, errstr, errstr_size);
         if (a == ATTEMPT_OK)
-                a = store_retriage(s, b, one_by_one, failures, errstr, errstr_size);
+                a = store_retriage(s, b, one_by_one, failures, errstr,
+                                   errstr_size);
         if (a == ATTEMPT_OK && hook && hook(hook_arg, b, errstr, errstr_size))
                 a = ATTEMPT_HOOK;
-        if (a == ATTEMPT_OK && store_command(s, "COMMIT", &cls, errstr, errstr_size))
+        if (a == ATTEMPT_OK &&
+            store_command(s, "COMMIT", &cls, errstr, errstr_size))
                 a = ATTEMPT_FAULT;
         if (a == ATTEMPT_OK)
                 return ATTEMPT_OK;
@@ -479,4 +486,3 @@ triage_store_rc_t triage_store_write(triage_store_t *s, triage_batch_t *b,
         }
         return TRIAGE_STORE_FAULT;
 }
-

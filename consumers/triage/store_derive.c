@@ -29,8 +29,8 @@ static attempt_t resolve_failures(triage_store_t *s, const char *codes,
         const char *params[] = {codes};
         PGresult *r = store_run(s, "failure_resolve", 1, params, NULL, NULL);
         err_class_t cls;
-        if (store_check(s, r, PGRES_TUPLES_OK, "resolve derivation failures", &cls,
-                  errstr, errstr_size)) {
+        if (store_check(s, r, PGRES_TUPLES_OK, "resolve derivation failures",
+                        &cls, errstr, errstr_size)) {
                 PQclear(r);
                 return ATTEMPT_FAULT;
         }
@@ -53,8 +53,9 @@ static attempt_t record_failure(triage_store_t *s, const char *code,
         const char *params[] = {code, why};
         PGresult *r = store_run(s, "failure_record", 2, params, NULL, NULL);
         err_class_t cls;
-        int rc = store_check(s, r, PGRES_COMMAND_OK, "record derivation failure",
-                       &cls, errstr, errstr_size);
+        int rc =
+            store_check(s, r, PGRES_COMMAND_OK, "record derivation failure",
+                        &cls, errstr, errstr_size);
         PQclear(r);
         if (rc)
                 return ATTEMPT_FAULT;
@@ -145,7 +146,7 @@ attempt_t store_retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                 const char *params[] = {s->scratch.buf};
                 PGresult *r = store_run(s, "retriage", 1, params, NULL, NULL);
                 int rc = store_check(s, r, PGRES_TUPLES_OK, "ql.retriage", &cls,
-                               errstr, errstr_size);
+                                     errstr, errstr_size);
                 PQclear(r);
                 if (!rc)
                         return resolve_failures(s, s->scratch.buf,
@@ -167,7 +168,8 @@ attempt_t store_retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                             !strcmp(code, triage_batch_row_credit_code(b, j));
                 if (seen)
                         continue;
-                attempt_t a = derive_one(s, code, failures, errstr, errstr_size);
+                attempt_t a =
+                    derive_one(s, code, failures, errstr, errstr_size);
                 if (a != ATTEMPT_OK)
                         return a;
         }
@@ -192,8 +194,8 @@ static int retry_one(triage_store_t *s, const char *code, char *errstr,
         const char *params[] = {one.buf};
         PGresult *r = store_run(s, "retriage", 1, params, NULL, NULL);
         char why[512];
-        int rc =
-            store_check(s, r, PGRES_TUPLES_OK, "ql.retriage", &cls, why, sizeof(why));
+        int rc = store_check(s, r, PGRES_TUPLES_OK, "ql.retriage", &cls, why,
+                             sizeof(why));
         PQclear(r);
         if (rc && cls == ERR_TRANSIENT) {
                 snprintf(errstr, errstr_size, "%s", why);
@@ -207,9 +209,9 @@ static int retry_one(triage_store_t *s, const char *code, char *errstr,
                         goto out;
                 const char *again[] = {code, why};
                 r = store_run(s, "failure_again", 2, again, NULL, NULL);
-                int bad =
-                    store_check(s, r, PGRES_COMMAND_OK, "count derivation attempt",
-                          &cls, errstr, errstr_size);
+                int bad = store_check(s, r, PGRES_COMMAND_OK,
+                                      "count derivation attempt", &cls, errstr,
+                                      errstr_size);
                 PQclear(r);
                 if (bad)
                         goto out;
@@ -255,8 +257,8 @@ int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
         snprintf(limit, sizeof(limit), "%d", max);
         const char *params[] = {limit};
         PGresult *due = store_run(s, "failure_due", 1, params, NULL, NULL);
-        if (store_check(s, due, PGRES_TUPLES_OK, "due derivation failures", NULL,
-                  errstr, errstr_size)) {
+        if (store_check(s, due, PGRES_TUPLES_OK, "due derivation failures",
+                        NULL, errstr, errstr_size)) {
                 PQclear(due);
                 return -1;
         }
@@ -278,15 +280,14 @@ int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
         if (rc)
                 return -1;
         PGresult *r = store_run(s, "failure_open", 0, NULL, NULL, NULL);
-        rc = store_check(s, r, PGRES_TUPLES_OK, "derivation failures", NULL, errstr,
-                   errstr_size);
+        rc = store_check(s, r, PGRES_TUPLES_OK, "derivation failures", NULL,
+                         errstr, errstr_size);
         if (!rc)
                 s->open_failures = strtol(PQgetvalue(r, 0, 0), NULL, 10);
         out->open = rc ? 0 : (size_t)s->open_failures;
         PQclear(r);
         return rc;
 }
-
 
 int triage_store_recategorize(triage_store_t *s, long *changed, char *errstr,
                               size_t errstr_size)
@@ -297,8 +298,8 @@ int triage_store_recategorize(triage_store_t *s, long *changed, char *errstr,
                 return -1;
         }
         PGresult *r = store_exec(s, "SELECT ql.recategorize()");
-        int rc = store_check(s, r, PGRES_TUPLES_OK, "recategorize", NULL, errstr,
-                       errstr_size);
+        int rc = store_check(s, r, PGRES_TUPLES_OK, "recategorize", NULL,
+                             errstr, errstr_size);
         if (!rc && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0))
                 *changed = strtol(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
@@ -316,9 +317,11 @@ static int drain_chunk(triage_store_t *s, const char *limit, size_t *n,
                 *n = 0;
                 if (store_command(s, "BEGIN", &cls, errstr, errstr_size))
                         return -1;
-                PGresult *codes = store_run(s, "pending", 1, params, NULL, NULL);
-                if (store_check(s, codes, PGRES_TUPLES_OK, "ql.pending_enterprises",
-                          &cls, errstr, errstr_size)) {
+                PGresult *codes =
+                    store_run(s, "pending", 1, params, NULL, NULL);
+                if (store_check(s, codes, PGRES_TUPLES_OK,
+                                "ql.pending_enterprises", &cls, errstr,
+                                errstr_size)) {
                         PQclear(codes);
                         return -1;
                 }
@@ -326,7 +329,8 @@ static int drain_chunk(triage_store_t *s, const char *limit, size_t *n,
                 attempt_t a = ATTEMPT_OK;
                 if (!*n) {
                         PQclear(codes);
-                        return store_command(s, "COMMIT", &cls, errstr, errstr_size)
+                        return store_command(s, "COMMIT", &cls, errstr,
+                                             errstr_size)
                                    ? -1
                                    : 0;
                 }
@@ -351,8 +355,9 @@ static int drain_chunk(triage_store_t *s, const char *limit, size_t *n,
                                 const char *p[] = {s->scratch.buf};
                                 PGresult *r =
                                     store_run(s, "retriage", 1, p, NULL, NULL);
-                                if (store_check(s, r, PGRES_TUPLES_OK, "ql.retriage",
-                                          &cls, errstr, errstr_size))
+                                if (store_check(s, r, PGRES_TUPLES_OK,
+                                                "ql.retriage", &cls, errstr,
+                                                errstr_size))
                                         a = cls == ERR_TRANSIENT ? ATTEMPT_FAULT
                                                                  : ATTEMPT_ROW;
                                 PQclear(r);
@@ -370,7 +375,7 @@ static int drain_chunk(triage_store_t *s, const char *limit, size_t *n,
                     PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
                         char ignore[256];
                         if (store_command(s, "ROLLBACK", NULL, ignore,
-                                    sizeof(ignore)))
+                                          sizeof(ignore)))
                                 triage_store_disconnect(s);
                 }
                 if (a != ATTEMPT_ROW)
@@ -400,8 +405,8 @@ int triage_store_drain(triage_store_t *s, int max_codes, int budget_ms,
         while (ql_util_mono_ms() < until) {
                 size_t n, failures = 0;
                 long open_before = s->open_failures;
-                int rc = drain_chunk(s, limit, &n, &failures, errstr,
-                                     errstr_size);
+                int rc =
+                    drain_chunk(s, limit, &n, &failures, errstr, errstr_size);
                 if (rc < 0) {
                         s->open_failures = open_before;
                         if (s->conn && PQstatus(s->conn) != CONNECTION_OK)

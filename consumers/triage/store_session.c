@@ -296,27 +296,29 @@ int store_ready(triage_store_t *s)
 PGresult *store_exec(triage_store_t *s, const char *sql)
 {
         int64_t deadline = ql_util_mono_ms() + s->wait_ms;
-        return store_collect(s, store_ready(s) && PQsendQuery(s->conn, sql), deadline);
+        return store_collect(s, store_ready(s) && PQsendQuery(s->conn, sql),
+                             deadline);
 }
 
 /* A prepared statement with text parameters (binary where lengths say). */
 PGresult *store_run(triage_store_t *s, const char *name, int n,
-                     const char *const *values, const int *lengths,
-                     const int *formats)
+                    const char *const *values, const int *lengths,
+                    const int *formats)
 {
         int64_t deadline = ql_util_mono_ms() + s->wait_ms;
         return store_collect(s,
-                       store_ready(s) && PQsendQueryPrepared(s->conn, name, n, values,
-                                                       lengths, formats, 0),
-                       deadline);
+                             store_ready(s) &&
+                                 PQsendQueryPrepared(s->conn, name, n, values,
+                                                     lengths, formats, 0),
+                             deadline);
 }
 
 /* Check r (which may be NULL) for status `want`.  On anything else: the
  * error in errstr as "what: message (SQLSTATE)", its class in *cls, and
  * -1.  r is not cleared. */
 int store_check(triage_store_t *s, PGresult *r, ExecStatusType want,
-                 const char *what, err_class_t *cls, char *errstr,
-                 size_t errstr_size)
+                const char *what, err_class_t *cls, char *errstr,
+                size_t errstr_size)
 {
         if (r && PQresultStatus(r) == want)
                 return 0;
@@ -341,10 +343,11 @@ int store_check(triage_store_t *s, PGresult *r, ExecStatusType want,
 
 /* Run a constant command expecting COMMAND_OK.  0 or -1. */
 int store_command(triage_store_t *s, const char *sql, err_class_t *cls,
-                   char *errstr, size_t errstr_size)
+                  char *errstr, size_t errstr_size)
 {
         PGresult *r = store_exec(s, sql);
-        int rc = store_check(s, r, PGRES_COMMAND_OK, sql, cls, errstr, errstr_size);
+        int rc =
+            store_check(s, r, PGRES_COMMAND_OK, sql, cls, errstr, errstr_size);
         PQclear(r);
         return rc;
 }
@@ -375,13 +378,13 @@ static int prepare_all(triage_store_t *s, const char *const (*v)[2], size_t n,
 {
         for (size_t i = 0; i < n; i++) {
                 int64_t deadline = ql_util_mono_ms() + s->wait_ms;
-                PGresult *r =
-                    store_collect(s,
-                            store_ready(s) && PQsendPrepare(s->conn, v[i][0], v[i][1],
-                                                      0, NULL),
-                            deadline);
-                int rc = store_check(s, r, PGRES_COMMAND_OK, v[i][0], cls, errstr,
-                               errstr_size);
+                PGresult *r = store_collect(
+                    s,
+                    store_ready(s) &&
+                        PQsendPrepare(s->conn, v[i][0], v[i][1], 0, NULL),
+                    deadline);
+                int rc = store_check(s, r, PGRES_COMMAND_OK, v[i][0], cls,
+                                     errstr, errstr_size);
                 PQclear(r);
                 if (rc)
                         return -1;
@@ -478,7 +481,7 @@ int triage_store_connect(triage_store_t *s, int *fatal, char *errstr,
         s->open_failures = 0;
         PGresult *r = store_run(s, "failure_open", 0, NULL, NULL, NULL);
         int rc = store_check(s, r, PGRES_TUPLES_OK, "derivation failures", &cls,
-                       errstr, errstr_size);
+                             errstr, errstr_size);
         if (!rc)
                 s->open_failures = strtol(PQgetvalue(r, 0, 0), NULL, 10);
         PQclear(r);
@@ -500,11 +503,10 @@ int triage_store_ping(triage_store_t *s, char *errstr, size_t errstr_size)
                 return -1;
         }
         PGresult *r = store_exec(s, "SELECT 1");
-        int rc =
-            store_check(s, r, PGRES_TUPLES_OK, "ping", NULL, errstr, errstr_size);
+        int rc = store_check(s, r, PGRES_TUPLES_OK, "ping", NULL, errstr,
+                             errstr_size);
         PQclear(r);
         if (rc)
                 triage_store_disconnect(s);
         return rc;
 }
-

@@ -104,7 +104,7 @@ void db_stop(devbroker_t *db)
 /* Serve control lines until a signal clears *run.  SIGINT and SIGTERM are
  * blocked except inside ppoll(), so a signal always ends the wait. */
 void db_serve(devbroker_t *db, int lfd, const sigset_t *waitmask,
-                     const volatile sig_atomic_t *run)
+              const volatile sig_atomic_t *run)
 {
         db_chan_t chans[1 + DB_MAX_CLIENTS];
 

@@ -77,8 +77,8 @@ static int db_parse_long(const char *s, long min, long max, long *out)
         return 0;
 }
 
-int db_parse_int(const char *what, const char *s, long min, long max,
-                        int *out, char *errstr, size_t errstr_size)
+int db_parse_int(const char *what, const char *s, long min, long max, int *out,
+                 char *errstr, size_t errstr_size)
 {
         long v;
         if (db_parse_long(s, min, max, &v)) {
@@ -304,7 +304,7 @@ static int cmd_coordinator(devbroker_t *db, char **arg, int argc, int out_fd,
  * on one broker an idempotent producer has a fifth of the requests in
  * flight it would have on a real cluster). */
 rd_kafka_resp_err_t db_topic_create(devbroker_t *db, const char *topic,
-                                           int partitions, int rf)
+                                    int partitions, int rf)
 {
         rd_kafka_resp_err_t err =
             rd_kafka_mock_topic_create(db->mcluster, topic, partitions, rf);

@@ -129,8 +129,7 @@ int db_control_listen(const char *path, char *errstr, size_t errstr_size)
 }
 
 /* Take a new control connection into a free slot of clients[0..n-1]. */
-void db_control_accept(devbroker_t *db, int lfd, db_chan_t *clients,
-                              size_t n)
+void db_control_accept(devbroker_t *db, int lfd, db_chan_t *clients, size_t n)
 {
         int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {

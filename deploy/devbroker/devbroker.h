@@ -58,22 +58,21 @@ extern const size_t db_cmd_count; /* commands in the table */
 void db_cmd_doc(size_t i, const char *prefix, char *buf, size_t size);
 /* Run one control line from ch and answer on it. */
 void db_handle_line(devbroker_t *db, db_chan_t *ch, char *line);
-int db_parse_int(const char *what, const char *s, long min, long max,
-                        int *out, char *errstr, size_t errstr_size);
+int db_parse_int(const char *what, const char *s, long min, long max, int *out,
+                 char *errstr, size_t errstr_size);
 /* A new topic's partition leaders, round-robin over the brokers as Kafka
  * places them (the mock cluster picks them at random, and with every leader
  * on one broker an idempotent producer has a fifth of the requests in
  * flight it would have on a real cluster). */
 rd_kafka_resp_err_t db_topic_create(devbroker_t *db, const char *topic,
-                                           int partitions, int rf);
+                                    int partitions, int rf);
 
 /* db_control.c */
 /* Read what is available on ch and run every complete line.  -1 at EOF
  * or on an error (the channel is done). */
 int db_chan_read(devbroker_t *db, db_chan_t *ch);
 /* Take a new control connection into a free slot of clients[0..n-1]. */
-void db_control_accept(devbroker_t *db, int lfd, db_chan_t *clients,
-                              size_t n);
+void db_control_accept(devbroker_t *db, int lfd, db_chan_t *clients, size_t n);
 /* A listening Unix socket at path.  A stale socket file left by a killed
  * devbroker is replaced; a live one (or any other file) is an error. */
 int db_control_listen(const char *path, char *errstr, size_t errstr_size);
@@ -84,7 +83,7 @@ int db_write_all(int fd, const char *buf, size_t len);
 /* Serve control lines until *run is cleared.  SIGINT and SIGTERM are
  * blocked except inside ppoll(), so a signal always ends the wait. */
 void db_serve(devbroker_t *db, int lfd, const sigset_t *waitmask,
-                     const volatile sig_atomic_t *run);
+              const volatile sig_atomic_t *run);
 /* Start the mock cluster with the topics of db->opts.  0, or -1 with
  * errstr. */
 int db_start(devbroker_t *db, char *errstr, size_t errstr_size);

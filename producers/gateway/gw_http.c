@@ -44,7 +44,7 @@ static void mark_answered(rq_t *rq, int status)
 /* Queue a JSON answer.  Takes body (may be NULL only when out of memory:
  * then the connection is closed).  hname/hvalue: one extra header or NULL. */
 enum MHD_Result gw_answer_json(rq_t *rq, int status, json_t *body,
-                                   const char *hname, const char *hvalue)
+                               const char *hname, const char *hvalue)
 {
         if (!body)
                 return MHD_NO;
@@ -118,7 +118,7 @@ enum MHD_Result gw_reject_late(rq_t *rq)
         json_t *body = rq->late_reply;
         rq->late_reply = NULL;
         return gw_answer_json(rq, rq->late_status, body, rq->late_hname,
-                           rq->late_hvalue);
+                              rq->late_hvalue);
 }
 
 /* 503 when Kafka did not take or acknowledge the records in time, or the
@@ -295,7 +295,7 @@ static enum MHD_Result on_headers(rq_t *rq)
                         snprintf(rq->reason, sizeof(rq->reason),
                                  "out of memory for a body of %lld bytes", cl);
                         return gw_answer_json(rq, 503, gw_not_stored(rq),
-                                           MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                                              MHD_HTTP_HEADER_RETRY_AFTER, "1");
                 }
                 rq->cap = (size_t)cl;
         }
@@ -358,8 +358,8 @@ static enum MHD_Result answer_outcome(rq_t *rq)
                         json_object_set(body, "warnings", rq->warnings);
                 return gw_answer_json(rq, 202, body, NULL, NULL);
         }
-        return gw_answer_json(rq, 503, gw_not_stored(rq), MHD_HTTP_HEADER_RETRY_AFTER,
-                           "1");
+        return gw_answer_json(rq, 503, gw_not_stored(rq),
+                              MHD_HTTP_HEADER_RETRY_AFTER, "1");
 }
 
 /* ---- libmicrohttpd callbacks ---- */
@@ -390,9 +390,9 @@ static void client_address(struct MHD_Connection *c, char *buf, size_t size)
 }
 
 enum MHD_Result gw_on_access(void *cls, struct MHD_Connection *conn,
-                                 const char *url, const char *method,
-                                 const char *version, const char *upload,
-                                 size_t *upload_size, void **con_cls)
+                             const char *url, const char *method,
+                             const char *version, const char *upload,
+                             size_t *upload_size, void **con_cls)
 {
         gw_server_t *s = cls;
         rq_t *rq = *con_cls;
@@ -476,7 +476,7 @@ static void log_request(rq_t *rq, enum MHD_RequestTerminationCode toe)
 }
 
 void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe)
+                     enum MHD_RequestTerminationCode toe)
 {
         gw_server_t *s = cls;
         rq_t *rq = *con_cls;
@@ -545,8 +545,8 @@ void gw_on_mhd_log(void *cls, const char *fmt, va_list ap)
  * replaced the one libmicrohttpd started with).  Closed (before its socket
  * is closed, and normally after its TLS session was freed): forget it. */
 void gw_on_connection(void *cls, struct MHD_Connection *conn,
-                          void **socket_context,
-                          enum MHD_ConnectionNotificationCode code)
+                      void **socket_context,
+                      enum MHD_ConnectionNotificationCode code)
 {
         gw_server_t *s = cls;
         if (code == MHD_CONNECTION_NOTIFY_CLOSED) {

@@ -248,8 +248,8 @@ static int start_httpd(gw_server_t *s, char *errstr, size_t errstr_size)
         OPT(MHD_OPTION_END, 0, NULL);
 #undef OPT
         s->httpd = MHD_start_daemon(flags, 0, NULL, NULL, gw_on_access, s,
-                                    MHD_OPTION_EXTERNAL_LOGGER, gw_on_mhd_log, s,
-                                    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+                                    MHD_OPTION_EXTERNAL_LOGGER, gw_on_mhd_log,
+                                    s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
         if (!s->httpd) {
                 snprintf(errstr, errstr_size,
                          "gateway_addr: cannot serve %s on %s (port in use?)",
@@ -327,8 +327,8 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
         }
         s->work_run = 1;
         for (; s->nworkers < nworkers; s->nworkers++)
-                if (pthread_create(&s->workers[s->nworkers], NULL, gw_worker_main,
-                                   s) != 0) {
+                if (pthread_create(&s->workers[s->nworkers], NULL,
+                                   gw_worker_main, s) != 0) {
                         snprintf(errstr, errstr_size, "cannot start a thread");
                         gw_server_destroy(s);
                         return NULL;
@@ -387,7 +387,8 @@ static size_t wait_idle(gw_server_t *s, int timeout_ms)
 {
         int64_t deadline = ql_util_mono_ns() + (int64_t)timeout_ms * 1000000LL;
         size_t left;
-        while ((left = atomic_load(&s->active)) > 0 && ql_util_mono_ns() < deadline) {
+        while ((left = atomic_load(&s->active)) > 0 &&
+               ql_util_mono_ns() < deadline) {
                 struct timespec ts = {0, 20 * 1000000L};
                 nanosleep(&ts, NULL);
         }

@@ -128,30 +128,29 @@ struct gw_server_s {
         ql_gauge_t *in_flight;
 };
 
-
 /* gw_server.c */
 ql_counter_t *gw_status_counter(gw_server_t *s, int status);
 
 /* gw_http.c */
 enum MHD_Result gw_answer_json(rq_t *rq, int status, json_t *body,
-                                   const char *hname, const char *hvalue);
+                               const char *hname, const char *hvalue);
 /* 503 when Kafka did not take or acknowledge the records in time, or the
  * gateway is short of memory: what the lab can do about it, and the id under
  * which the log keeps the reason (Kafka's own words never reach the lab). */
 json_t *gw_not_stored(const rq_t *rq);
 enum MHD_Result gw_on_access(void *cls, struct MHD_Connection *conn,
-                                 const char *url, const char *method,
-                                 const char *version, const char *upload,
-                                 size_t *upload_size, void **con_cls);
+                             const char *url, const char *method,
+                             const char *version, const char *upload,
+                             size_t *upload_size, void **con_cls);
 void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-                         enum MHD_RequestTerminationCode toe);
+                     enum MHD_RequestTerminationCode toe);
 /* A connection opened or closed.  Opened: its request deadline starts, and
  * a TLS connection is given the certificate current now (a SIGHUP may have
  * replaced the one libmicrohttpd started with).  Closed (before its socket
  * is closed, and normally after its TLS session was freed): forget it. */
 void gw_on_connection(void *cls, struct MHD_Connection *conn,
-                          void **socket_context,
-                          enum MHD_ConnectionNotificationCode code);
+                      void **socket_context,
+                      enum MHD_ConnectionNotificationCode code);
 void gw_on_mhd_log(void *cls, const char *fmt, va_list ap);
 enum MHD_Result gw_reject_late(rq_t *rq);
 

@@ -198,11 +198,12 @@ enum MHD_Result gw_queue_work(rq_t *rq)
         pthread_mutex_lock(&s->work_lock);
         if (!s->work_run) {
                 pthread_mutex_unlock(&s->work_lock);
-                return gw_answer_json(rq, 503,
-                                   gw_body_message("the gateway is shutting "
-                                                   "down; the request may be "
-                                                   "retried as it is"),
-                                   MHD_HTTP_HEADER_RETRY_AFTER, "1");
+                return gw_answer_json(
+                    rq, 503,
+                    gw_body_message("the gateway is shutting "
+                                    "down; the request may be "
+                                    "retried as it is"),
+                    MHD_HTTP_HEADER_RETRY_AFTER, "1");
         }
         rq->state = RQ_WORKING;
         gw_conn_disarm(rq->gc); /* the request is in */

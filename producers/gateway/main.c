@@ -1,11 +1,11 @@
 /*
- * ql-gateway: the HTTP push gateway for inspection labs (docs/labs.md, "Pushing over HTTP").  main()
- * builds the configuration, loads the token file, the record schemas and the
- * idempotent Kafka producer, starts the server (gw_server.h) and the
- * metrics endpoint (QL_METRICS_ADDR: /metrics, /healthz, /readyz, never on
- * the labs' port) and then only waits for signals: SIGHUP reloads the
- * reloadable settings, the token file and the TLS certificate (each keeps
- * the running version if its new one is bad), SIGTERM and SIGINT stop
+ * ql-gateway: the HTTP push gateway for inspection labs (docs/labs.md, "Pushing
+ * over HTTP").  main() builds the configuration, loads the token file, the
+ * record schemas and the idempotent Kafka producer, starts the server
+ * (gw_server.h) and the metrics endpoint (QL_METRICS_ADDR: /metrics, /healthz,
+ * /readyz, never on the labs' port) and then only waits for signals: SIGHUP
+ * reloads the reloadable settings, the token file and the TLS certificate (each
+ * keeps the running version if its new one is bad), SIGTERM and SIGINT stop
  * accepting, let the requests in flight finish (bounded by the ack timeout),
  * flush the producer (bounded) and exit 0.  Signals are blocked in every
  * thread and taken here with sigwaitinfo(), so no handler runs anywhere.

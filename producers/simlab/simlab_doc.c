@@ -106,8 +106,9 @@ static void enterprise_address(const simlab_gen_t *g, long idx, enterprise_t *e)
                          simlab_rng_chance(&r, 0.5) ? "一层" : "");
         else if (e->stage == STAGE_ECOMMERCE)
                 snprintf(e->address, sizeof(e->address),
-                         "厦门市%s%s%d号%d%02d室", d->name, simlab_pick(&r, d->roads),
-                         number, floor, (int)simlab_rng_range(&r, 1, 20));
+                         "厦门市%s%s%d号%d%02d室", d->name,
+                         simlab_pick(&r, d->roads), number, floor,
+                         (int)simlab_rng_range(&r, 1, 20));
         else if (e->credit_code[0] == '9' && e->credit_code[1] == '2')
                 snprintf(e->address, sizeof(e->address), "厦门市%s%s%d号%s",
                          d->name, simlab_pick(&r, d->roads), number,
@@ -116,16 +117,19 @@ static void enterprise_address(const simlab_gen_t *g, long idx, enterprise_t *e)
                              : "店面");
         else
                 snprintf(e->address, sizeof(e->address), "厦门市%s%s%d号%s楼",
-                         d->name, simlab_pick(&r, d->roads), number, simlab_pick(&r, digits));
+                         d->name, simlab_pick(&r, d->roads), number,
+                         simlab_pick(&r, digits));
 
         char person[32], phone[24];
-        snprintf(person, sizeof(person), "%s%s", simlab_pick(&r, simlab_surnames),
+        snprintf(person, sizeof(person), "%s%s",
+                 simlab_pick(&r, simlab_surnames),
                  simlab_rng_chance(&r, 0.1)
                      ? (simlab_rng_chance(&r, 0.5) ? "先生" : "女士")
                      : simlab_pick(&r, simlab_given_names));
         unsigned form = simlab_rng_below(&r, 100);
         if (form < 65)
-                snprintf(phone, sizeof(phone), "%s%08u", simlab_pick(&r, mobiles),
+                snprintf(phone, sizeof(phone), "%s%08u",
+                         simlab_pick(&r, mobiles),
                          (unsigned)simlab_rng_below(&r, 100000000));
         else
                 snprintf(phone, sizeof(phone), "0592-%c%06u",

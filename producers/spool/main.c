@@ -527,7 +527,8 @@ static int run_daemon(app_t *a)
                 if (now_ms() >= a->next_sweep)
                         sweep_done(a);
                 int64_t wait;
-                const char *name = spool_pending_next(a->queue, now_ms(), &wait);
+                const char *name =
+                    spool_pending_next(a->queue, now_ms(), &wait);
                 if (name) {
                         process_one(a, name);
                         if (fatal_kafka(a))

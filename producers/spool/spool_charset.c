@@ -146,11 +146,12 @@ static void check_bom(spool_charset_sniff_t *s)
 static void decide(spool_charset_sniff_t *s)
 {
         s->decided = 1;
-        s->result =
-            s->gb_votes > s->utf8_votes ? SPOOL_CHARSET_GB18030 : SPOOL_CHARSET_UTF8;
+        s->result = s->gb_votes > s->utf8_votes ? SPOOL_CHARSET_GB18030
+                                                : SPOOL_CHARSET_UTF8;
 }
 
-int spool_charset_sniff_feed(spool_charset_sniff_t *s, const void *buf, size_t len)
+int spool_charset_sniff_feed(spool_charset_sniff_t *s, const void *buf,
+                             size_t len)
 {
         const unsigned char *p = buf;
         for (size_t i = 0; i < len && !s->decided; i++) {
@@ -164,7 +165,8 @@ int spool_charset_sniff_feed(spool_charset_sniff_t *s, const void *buf, size_t l
                 s->seen++;
                 if (b == '\n') {
                         line_vote(s);
-                        if (s->utf8_votes + s->gb_votes >= SPOOL_CHARSET_VOTES ||
+                        if (s->utf8_votes + s->gb_votes >=
+                                SPOOL_CHARSET_VOTES ||
                             (s->seen >= SPOOL_CHARSET_SNIFF_MAX &&
                              s->utf8_votes + s->gb_votes > 0))
                                 decide(s);
@@ -209,7 +211,7 @@ struct spool_charset_conv_s {
 };
 
 spool_charset_conv_t *spool_charset_conv_new(spool_charset_t cs, char *errstr,
-                                       size_t errstr_size)
+                                             size_t errstr_size)
 {
         spool_charset_conv_t *c = calloc(1, sizeof(*c));
         if (!c) {
@@ -266,8 +268,8 @@ static const unsigned char utf8_bom[3] = {0xEF, 0xBB, 0xBF};
 
 /* UTF-8 is passed through; only a BOM at the very start is dropped, which
  * may arrive split over calls. */
-static int conv_utf8(spool_charset_conv_t *c, const unsigned char *in, size_t len,
-                     int final, const char **out, size_t *out_len)
+static int conv_utf8(spool_charset_conv_t *c, const unsigned char *in,
+                     size_t len, int final, const char **out, size_t *out_len)
 {
         if (!c->at_start) {
                 *out = (const char *)in;
@@ -361,9 +363,9 @@ static int conv_gb(spool_charset_conv_t *c, const unsigned char *in, size_t len,
         return 0;
 }
 
-int spool_charset_conv(spool_charset_conv_t *c, const void *in, size_t len, int final,
-                    const char **out, size_t *out_len, char *errstr,
-                    size_t errstr_size)
+int spool_charset_conv(spool_charset_conv_t *c, const void *in, size_t len,
+                       int final, const char **out, size_t *out_len,
+                       char *errstr, size_t errstr_size)
 {
         int rc = c->cs == SPOOL_CHARSET_GB18030
                      ? conv_gb(c, in, len, final, out, out_len)

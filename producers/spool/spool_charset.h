@@ -11,10 +11,10 @@
  *     GB18030 and holds at least one two-byte character from the GB2312
  *     range (both bytes A1..FE: every common hanzi and CJK punctuation).  A
  *     line that is neither does not vote.  The sniffer decides once
- *     SPOOL_CHARSET_VOTES lines voted, or SPOOL_CHARSET_SNIFF_MAX bytes were seen
- *     and at least one line voted, or the input ended: GB18030 if it has
- *     more votes than UTF-8, else UTF-8.  (A long ASCII head is read past
- *     until a line votes.)
+ *     SPOOL_CHARSET_VOTES lines voted, or SPOOL_CHARSET_SNIFF_MAX bytes were
+ * seen and at least one line voted, or the input ended: GB18030 if it has more
+ * votes than UTF-8, else UTF-8.  (A long ASCII head is read past until a line
+ * votes.)
  *
  * So a UTF-8 file with a few broken rows stays UTF-8 (the broken rows are
  * rejected by whoever reads them, with their lines) and a Latin-1 byte in an
@@ -63,7 +63,8 @@ typedef struct {
 void spool_charset_sniff_init(spool_charset_sniff_t *s);
 /* Feed len bytes.  Returns 1 once the encoding is decided (later calls do
  * nothing), 0 while more input would help. */
-int spool_charset_sniff_feed(spool_charset_sniff_t *s, const void *buf, size_t len);
+int spool_charset_sniff_feed(spool_charset_sniff_t *s, const void *buf,
+                             size_t len);
 /* The decision; at the end of the input it counts the last line too. */
 spool_charset_t spool_charset_sniff_result(spool_charset_sniff_t *s);
 
@@ -74,7 +75,7 @@ typedef struct spool_charset_conv_s spool_charset_conv_t;
 
 /* A converter from cs.  NULL with errstr if iconv has no such converter. */
 spool_charset_conv_t *spool_charset_conv_new(spool_charset_t cs, char *errstr,
-                                       size_t errstr_size);
+                                             size_t errstr_size);
 void spool_charset_conv_destroy(spool_charset_conv_t *c); /* accepts NULL */
 
 /* Convert the next len bytes of the stream.  *out (OUT) points at the UTF-8
@@ -82,9 +83,9 @@ void spool_charset_conv_destroy(spool_charset_conv_t *c); /* accepts NULL */
  * character split across calls is completed by the next call; with final=1
  * an incomplete one at the end counts as invalid.  Returns 0, or -1 if
  * memory ran out (errstr). */
-int spool_charset_conv(spool_charset_conv_t *c, const void *in, size_t len, int final,
-                    const char **out, size_t *out_len, char *errstr,
-                    size_t errstr_size);
+int spool_charset_conv(spool_charset_conv_t *c, const void *in, size_t len,
+                       int final, const char **out, size_t *out_len,
+                       char *errstr, size_t errstr_size);
 
 /* Invalid sequences met so far (each became one 0xFF byte). */
 size_t spool_charset_conv_invalid(const spool_charset_conv_t *c);

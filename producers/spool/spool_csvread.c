@@ -160,14 +160,16 @@ void spool_csvread_destroy(spool_csvread_t *r)
         free(r);
 }
 
-const ql_problems_t *spool_csvread_problems(const spool_csvread_t *r, size_t *line)
+const ql_problems_t *spool_csvread_problems(const spool_csvread_t *r,
+                                            size_t *line)
 {
         if (line)
                 *line = r->file_line;
         return &r->file_problems;
 }
 
-const ql_problems_t *spool_csvread_warnings(const spool_csvread_t *r, size_t *line)
+const ql_problems_t *spool_csvread_warnings(const spool_csvread_t *r,
+                                            size_t *line)
 {
         if (line)
                 *line = r->warn_line;
@@ -260,7 +262,7 @@ static void on_field(void *s, size_t len, void *data)
         }
         if (r->ncells == r->cells_cap &&
             spool_grow(&r->cells, &r->cells_cap, r->ncells + 1,
-                    sizeof(*r->cells))) {
+                       sizeof(*r->cells))) {
                 r->nomem = 1;
                 return;
         }
@@ -357,16 +359,18 @@ spool_csvread_rc_t csvread_feed(spool_csvread_t *r, const char *buf, size_t len)
                 if (r->in_row) {
                         r->row_bytes += seg - lead;
                         if (r->row_bytes > r->o.max_row_bytes) {
-                                csvread_file_problem(r, r->row_line, "",
-                                             "a row longer than %zu bytes "
-                                             "starts here (is a quote not "
-                                             "closed?); the file cannot be "
-                                             "read",
-                                             r->o.max_row_bytes);
+                                csvread_file_problem(
+                                    r, r->row_line, "",
+                                    "a row longer than %zu bytes "
+                                    "starts here (is a quote not "
+                                    "closed?); the file cannot be "
+                                    "read",
+                                    r->o.max_row_bytes);
                                 return csvread_status(r);
                         }
                 }
-                if (csv_parse(&r->csv, buf, seg, on_field, csvread_on_row, r) != seg) {
+                if (csv_parse(&r->csv, buf, seg, on_field, csvread_on_row, r) !=
+                    seg) {
                         r->nomem = 1;
                         return csvread_status(r);
                 }
@@ -387,9 +391,10 @@ spool_csvread_rc_t csvread_finish(spool_csvread_t *r)
         if (r->stop)
                 return SPOOL_CSVREAD_STOPPED;
         if (r->csv.quoted && r->csv.pstate == CSV_STATE_FIELD_BEGUN) {
-                csvread_file_problem(r, r->row_line, "",
-                             "a quoted field starting in the row here is "
-                             "never closed; the file cannot be read");
+                csvread_file_problem(
+                    r, r->row_line, "",
+                    "a quoted field starting in the row here is "
+                    "never closed; the file cannot be read");
                 return csvread_status(r);
         }
         csv_fini(&r->csv, on_field, csvread_on_row, r);
@@ -400,7 +405,7 @@ spool_csvread_rc_t csvread_finish(spool_csvread_t *r)
                 return csvread_status(r);
         if (!r->have_header) {
                 csvread_file_problem(r, r->line, "header",
-                             "the file has no header row");
+                                     "the file has no header row");
                 return csvread_status(r);
         }
         if (r->phase == PHASE_BUILD && csvread_emit(r))
@@ -408,7 +413,8 @@ spool_csvread_rc_t csvread_finish(spool_csvread_t *r)
         return csvread_status(r);
 }
 
-spool_csvread_rc_t spool_csvread_scan(spool_csvread_t *r, const char *buf, size_t len)
+spool_csvread_rc_t spool_csvread_scan(spool_csvread_t *r, const char *buf,
+                                      size_t len)
 {
         if (!r->csv_ready) {
                 spool_csvread_rc_t rc = start(r, PHASE_SCAN);
@@ -436,7 +442,8 @@ spool_csvread_rc_t spool_csvread_scan_end(spool_csvread_t *r)
 
 /* Every pass-2 call: the parser restarted from the file's first byte
  * unless pass 2 is already under way, and fn the one reports go to. */
-spool_csvread_rc_t csvread_building(spool_csvread_t *r, spool_csvread_fn fn, void *arg)
+spool_csvread_rc_t csvread_building(spool_csvread_t *r, spool_csvread_fn fn,
+                                    void *arg)
 {
         if (!r->csv_ready || r->phase != PHASE_BUILD) {
                 spool_csvread_rc_t rc = start(r, PHASE_BUILD);
@@ -448,14 +455,16 @@ spool_csvread_rc_t csvread_building(spool_csvread_t *r, spool_csvread_fn fn, voi
         return SPOOL_CSVREAD_OK;
 }
 
-spool_csvread_rc_t spool_csvread_feed(spool_csvread_t *r, const char *buf, size_t len,
-                                spool_csvread_fn fn, void *arg)
+spool_csvread_rc_t spool_csvread_feed(spool_csvread_t *r, const char *buf,
+                                      size_t len, spool_csvread_fn fn,
+                                      void *arg)
 {
         spool_csvread_rc_t rc = csvread_building(r, fn, arg);
         return rc ? rc : csvread_feed(r, buf, len);
 }
 
-spool_csvread_rc_t spool_csvread_end(spool_csvread_t *r, spool_csvread_fn fn, void *arg)
+spool_csvread_rc_t spool_csvread_end(spool_csvread_t *r, spool_csvread_fn fn,
+                                     void *arg)
 {
         spool_csvread_rc_t rc = csvread_building(r, fn, arg);
         return rc ? rc : csvread_finish(r);

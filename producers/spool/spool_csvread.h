@@ -82,8 +82,9 @@ typedef int (*spool_csvread_fn)(void *arg, const spool_csvread_rec_t *rec);
 
 typedef enum {
         SPOOL_CSVREAD_OK = 0,
-        SPOOL_CSVREAD_STOPPED = 1,   /* fn asked to stop */
-        SPOOL_CSVREAD_BAD_FILE = -1, /* unreadable: see spool_csvread_problems() */
+        SPOOL_CSVREAD_STOPPED = 1, /* fn asked to stop */
+        SPOOL_CSVREAD_BAD_FILE =
+            -1, /* unreadable: see spool_csvread_problems() */
         SPOOL_CSVREAD_NOMEM = -2,
 } spool_csvread_rc_t;
 
@@ -92,13 +93,16 @@ spool_csvread_t *spool_csvread_new(const spool_csvread_opts_t *opts);
 void spool_csvread_destroy(spool_csvread_t *r); /* accepts NULL */
 
 /* Pass 1 over the file's bytes, then its end. */
-spool_csvread_rc_t spool_csvread_scan(spool_csvread_t *r, const char *buf, size_t len);
+spool_csvread_rc_t spool_csvread_scan(spool_csvread_t *r, const char *buf,
+                                      size_t len);
 spool_csvread_rc_t spool_csvread_scan_end(spool_csvread_t *r);
 
 /* Pass 2 over the same bytes, from the start; fn is called per report. */
-spool_csvread_rc_t spool_csvread_feed(spool_csvread_t *r, const char *buf, size_t len,
-                                spool_csvread_fn fn, void *arg);
-spool_csvread_rc_t spool_csvread_end(spool_csvread_t *r, spool_csvread_fn fn, void *arg);
+spool_csvread_rc_t spool_csvread_feed(spool_csvread_t *r, const char *buf,
+                                      size_t len, spool_csvread_fn fn,
+                                      void *arg);
+spool_csvread_rc_t spool_csvread_end(spool_csvread_t *r, spool_csvread_fn fn,
+                                     void *arg);
 
 /*
  * Pass 2 on two threads.  The reader that made the scan parses pass 2's
@@ -122,27 +126,32 @@ typedef struct spool_csvread_rows_s spool_csvread_rows_t;
 
 spool_csvread_rows_t *spool_csvread_rows_new(void);
 void spool_csvread_rows_destroy(spool_csvread_rows_t *rows); /* accepts NULL */
-void spool_csvread_rows_clear(spool_csvread_rows_t *rows);   /* empty, for reuse */
+void spool_csvread_rows_clear(
+    spool_csvread_rows_t *rows); /* empty, for reuse */
 size_t spool_csvread_rows_count(const spool_csvread_rows_t *rows);
-size_t spool_csvread_rows_bytes(const spool_csvread_rows_t *rows); /* cell text */
+size_t
+spool_csvread_rows_bytes(const spool_csvread_rows_t *rows); /* cell text */
 
 /* A, after its scan: parse pass 2's next bytes, appending the complete
  * non-blank rows to out; then the end of the file. */
 spool_csvread_rc_t spool_csvread_feed_rows(spool_csvread_t *r, const char *buf,
-                                     size_t len, spool_csvread_rows_t *out);
-spool_csvread_rc_t spool_csvread_end_rows(spool_csvread_t *r, spool_csvread_rows_t *out);
+                                           size_t len,
+                                           spool_csvread_rows_t *out);
+spool_csvread_rc_t spool_csvread_end_rows(spool_csvread_t *r,
+                                          spool_csvread_rows_t *out);
 
 /* B, new, made with the same options as A: take over what A's scan found
  * (A keeps parsing, but can no longer build reports itself). */
-void spool_csvread_adopt_scan(spool_csvread_t *builder, spool_csvread_t *scanned);
+void spool_csvread_adopt_scan(spool_csvread_t *builder,
+                              spool_csvread_t *scanned);
 
 /* B: the next rows, in the order A gave them; after the last, take_end()
  * hands over the last report. */
 spool_csvread_rc_t spool_csvread_take_rows(spool_csvread_t *r,
-                                     const spool_csvread_rows_t *rows,
-                                     spool_csvread_fn fn, void *arg);
-spool_csvread_rc_t spool_csvread_take_end(spool_csvread_t *r, spool_csvread_fn fn,
-                                    void *arg);
+                                           const spool_csvread_rows_t *rows,
+                                           spool_csvread_fn fn, void *arg);
+spool_csvread_rc_t spool_csvread_take_end(spool_csvread_t *r,
+                                          spool_csvread_fn fn, void *arg);
 
 /*
  * Pass 1 in two halves, e.g. on two threads.  Reader A scans the file from
@@ -161,12 +170,13 @@ spool_csvread_rc_t spool_csvread_take_end(spool_csvread_t *r, spool_csvread_fn f
 int spool_csvread_has_header(const spool_csvread_t *r);
 spool_csvread_rc_t spool_csvread_scan_resume(spool_csvread_t *r);
 int spool_csvread_scan_join(spool_csvread_t *a, spool_csvread_t *c,
-                         spool_csvread_rc_t *rc /* OUT */);
+                            spool_csvread_rc_t *rc /* OUT */);
 
 /* Why the file is unreadable (paths "header", messages naming columns), and
  * *line (OUT, may be NULL) the line concerned.  Empty unless a call returned
  * SPOOL_CSVREAD_BAD_FILE. */
-const ql_problems_t *spool_csvread_problems(const spool_csvread_t *r, size_t *line);
+const ql_problems_t *spool_csvread_problems(const spool_csvread_t *r,
+                                            size_t *line);
 
 /* The file's warnings: today at most one, path "header", naming the
  * columns of the header that are not in ql_csvmap's table, which were
@@ -177,7 +187,8 @@ const ql_problems_t *spool_csvread_problems(const spool_csvread_t *r, size_t *li
  * scanning reader has them once its scan has taken the header.  When the
  * header makes the file unreadable, the same text is among
  * spool_csvread_problems() too. */
-const ql_problems_t *spool_csvread_warnings(const spool_csvread_t *r, size_t *line);
+const ql_problems_t *spool_csvread_warnings(const spool_csvread_t *r,
+                                            size_t *line);
 
 /* After the scan: reports found split, and whether more report numbers
  * than max_tracked_reports occurred (then not every split is found). */

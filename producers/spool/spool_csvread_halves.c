@@ -51,10 +51,12 @@ size_t spool_csvread_rows_bytes(const spool_csvread_rows_t *rows)
         return rows->text_n;
 }
 
-static spool_csvread_rc_t into_rows(spool_csvread_t *r, const char *buf, size_t len,
-                                 int end, spool_csvread_rows_t *out)
+static spool_csvread_rc_t into_rows(spool_csvread_t *r, const char *buf,
+                                    size_t len, int end,
+                                    spool_csvread_rows_t *out)
 {
-        spool_csvread_rc_t rc = csvread_building(r, NULL, NULL); /* rows, not reports */
+        spool_csvread_rc_t rc =
+            csvread_building(r, NULL, NULL); /* rows, not reports */
         if (rc)
                 return rc;
         r->rows_out = out;
@@ -65,17 +67,20 @@ static spool_csvread_rc_t into_rows(spool_csvread_t *r, const char *buf, size_t 
 }
 
 spool_csvread_rc_t spool_csvread_feed_rows(spool_csvread_t *r, const char *buf,
-                                     size_t len, spool_csvread_rows_t *out)
+                                           size_t len,
+                                           spool_csvread_rows_t *out)
 {
         return into_rows(r, buf, len, 0, out);
 }
 
-spool_csvread_rc_t spool_csvread_end_rows(spool_csvread_t *r, spool_csvread_rows_t *out)
+spool_csvread_rc_t spool_csvread_end_rows(spool_csvread_t *r,
+                                          spool_csvread_rows_t *out)
 {
         return into_rows(r, NULL, 0, 1, out);
 }
 
-void spool_csvread_adopt_scan(spool_csvread_t *builder, spool_csvread_t *scanned)
+void spool_csvread_adopt_scan(spool_csvread_t *builder,
+                              spool_csvread_t *scanned)
 {
         hset_t t = builder->split;
         builder->split = scanned->split;
@@ -84,8 +89,8 @@ void spool_csvread_adopt_scan(spool_csvread_t *builder, spool_csvread_t *scanned
 }
 
 spool_csvread_rc_t spool_csvread_take_rows(spool_csvread_t *r,
-                                     const spool_csvread_rows_t *rows,
-                                     spool_csvread_fn fn, void *arg)
+                                           const spool_csvread_rows_t *rows,
+                                           spool_csvread_fn fn, void *arg)
 {
         if (r->failed)
                 return r->nomem ? SPOOL_CSVREAD_NOMEM : SPOOL_CSVREAD_BAD_FILE;
@@ -119,8 +124,8 @@ spool_csvread_rc_t spool_csvread_take_rows(spool_csvread_t *r,
         return csvread_status(r);
 }
 
-spool_csvread_rc_t spool_csvread_take_end(spool_csvread_t *r, spool_csvread_fn fn,
-                                    void *arg)
+spool_csvread_rc_t spool_csvread_take_end(spool_csvread_t *r,
+                                          spool_csvread_fn fn, void *arg)
 {
         if (r->failed)
                 return r->nomem ? SPOOL_CSVREAD_NOMEM : SPOOL_CSVREAD_BAD_FILE;
@@ -130,7 +135,7 @@ spool_csvread_rc_t spool_csvread_take_end(spool_csvread_t *r, spool_csvread_fn f
         r->arg = arg;
         if (!r->have_header) {
                 csvread_file_problem(r, r->line, "header",
-                             "the file has no header row");
+                                     "the file has no header row");
                 return csvread_status(r);
         }
         if (csvread_emit(r))
@@ -179,7 +184,8 @@ static size_t hset_count_new(const hset_t *from, const hset_t *to, size_t limit)
         return n;
 }
 
-int spool_csvread_scan_join(spool_csvread_t *a, spool_csvread_t *c, spool_csvread_rc_t *rc)
+int spool_csvread_scan_join(spool_csvread_t *a, spool_csvread_t *c,
+                            spool_csvread_rc_t *rc)
 {
         /* a must have ended a row exactly where c began, with the header
          * taken and its scan going on; c must have read to the end. */
@@ -212,7 +218,8 @@ int spool_csvread_scan_join(spool_csvread_t *a, spool_csvread_t *c, spool_csvrea
             !memcmp(a->prev, c->first_key, a->prev_len))
                 seam = csvread_hash_bytes(a->prev, a->prev_len);
         for (size_t i = 0; i < c->split.cap; i++)
-                if (c->split.slot[i] && csvread_hset_add(&a->split, c->split.slot[i]))
+                if (c->split.slot[i] &&
+                    csvread_hset_add(&a->split, c->split.slot[i]))
                         goto nomem;
         for (size_t i = 0; i < c->seen.cap; i++) {
                 uint64_t h = c->seen.slot[i];

@@ -21,10 +21,10 @@
  */
 
 void csvread_file_problem(spool_csvread_t *r, size_t line, const char *field,
-                         const char *fmt, ...)
+                          const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void csvread_file_problem(spool_csvread_t *r, size_t line, const char *field,
-                         const char *fmt, ...)
+                          const char *fmt, ...)
 {
         char msg[MSG_SIZE];
         va_list ap;
@@ -107,7 +107,8 @@ static void unknown_columns(spool_csvread_t *r, const size_t *unknown, size_t n,
 static int same_header(const spool_csvread_t *r, size_t a, size_t b)
 {
         size_t la, lb;
-        const char *sa = csvread_cell_text(r, a, &la), *sb = csvread_cell_text(r, b, &lb);
+        const char *sa = csvread_cell_text(r, a, &la),
+                   *sb = csvread_cell_text(r, b, &lb);
         sa = csvread_trim(sa, &la);
         sb = csvread_trim(sb, &lb);
         return la == lb && !memcmp(sa, sb, la);
@@ -138,9 +139,10 @@ int csvread_take_header(spool_csvread_t *r)
                 size_t len;
                 const char *s = csvread_cell_text(r, i, &len);
                 if (!ql_result_utf8_valid(s, len)) {
-                        csvread_file_problem(r, r->row_line, "header",
-                                     "header cell %zu is not valid %s text",
-                                     i + 1, r->o.charset);
+                        csvread_file_problem(
+                            r, r->row_line, "header",
+                            "header cell %zu is not valid %s text", i + 1,
+                            r->o.charset);
                         continue;
                 }
                 const char *t = s;
@@ -172,10 +174,11 @@ int csvread_take_header(spool_csvread_t *r)
                      j = r->part_next[j - 1])
                         twice = same_header(r, j - 1, i);
                 if (twice) {
-                        csvread_file_problem(r, r->row_line, "header",
-                                     "column %s appears twice (cells %zu and "
-                                     "%zu)",
-                                     c->en, where[c->id], i + 1);
+                        csvread_file_problem(
+                            r, r->row_line, "header",
+                            "column %s appears twice (cells %zu and "
+                            "%zu)",
+                            c->en, where[c->id], i + 1);
                         r->col[i] = NULL;
                         continue;
                 }
@@ -192,13 +195,13 @@ int csvread_take_header(spool_csvread_t *r)
         for (int id = 0; id < QL_CSV_NCOLUMNS; id++) {
                 const ql_csv_column_t *c = ql_csvmap_column((ql_csv_col_t)id);
                 if (c && c->required && !where[id])
-                        csvread_file_problem(r, r->row_line, "header",
-                                     "missing column %s (%s)", c->en,
-                                     c->zh && c->zh[0] ? c->zh[0] : c->en);
+                        csvread_file_problem(
+                            r, r->row_line, "header", "missing column %s (%s)",
+                            c->en, c->zh && c->zh[0] ? c->zh[0] : c->en);
         }
         if (!r->file_problems.n && !where[QL_CSV_REPORT_NO])
-                csvread_file_problem(r, r->row_line, "header", "missing column %s",
-                             "report_no");
+                csvread_file_problem(r, r->row_line, "header",
+                                     "missing column %s", "report_no");
         if (r->file_problems.n) {
                 /* A misspelt required column is missing and unknown at
                  * once: the unknown names help to see why. */

@@ -111,7 +111,7 @@ struct spool_csvread_s {
         int stop, nomem;
 
         spool_csvread_rows_t *rows_out; /* pass 2 into rows: rows go here */
-        int building;                        /* builds from rows (take_rows) */
+        int building;                   /* builds from rows (take_rows) */
 
         /* enum values, one shared string per symbol (documents hold
          * references; jansson counts them atomically) */
@@ -146,11 +146,12 @@ struct spool_csvread_rows_s {
         size_t line; /* the reader's line after these rows */
 };
 
-
 /* spool_csvread.c */
-spool_csvread_rc_t csvread_building(spool_csvread_t *r, spool_csvread_fn fn, void *arg);
+spool_csvread_rc_t csvread_building(spool_csvread_t *r, spool_csvread_fn fn,
+                                    void *arg);
 const char *csvread_cell_text(const spool_csvread_t *r, size_t i, size_t *len);
-spool_csvread_rc_t csvread_feed(spool_csvread_t *r, const char *buf, size_t len);
+spool_csvread_rc_t csvread_feed(spool_csvread_t *r, const char *buf,
+                                size_t len);
 spool_csvread_rc_t csvread_finish(spool_csvread_t *r);
 uint64_t csvread_hash_bytes(const char *s, size_t len);
 /* 0, or -1 when out of memory. */
@@ -165,7 +166,7 @@ const char *csvread_trim(const char *s, size_t *len);
 
 /* spool_csvread_header.c */
 void csvread_file_problem(spool_csvread_t *r, size_t line, const char *field,
-                         const char *fmt, ...);
+                          const char *fmt, ...);
 /* Returns 0, or -1 with file problems (or nomem). */
 int csvread_take_header(spool_csvread_t *r);
 

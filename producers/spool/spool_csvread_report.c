@@ -223,8 +223,8 @@ static int column_same_as_first(const spool_csvread_t *r, size_t i)
 /* The value of column c in the current row, from its cell at i (and the
  * further cells of a joining column), or NULL when a cell is not valid
  * (the problem is added) or memory ran out. */
-static json_t *column_value(spool_csvread_t *r, size_t i, const ql_csv_column_t *c,
-                            size_t index, size_t line)
+static json_t *column_value(spool_csvread_t *r, size_t i,
+                            const ql_csv_column_t *c, size_t index, size_t line)
 {
         char path[128], why[MSG_SIZE];
         json_t *v = NULL;
@@ -341,8 +341,8 @@ int csvread_take_row(spool_csvread_t *r)
         if (!r->have_header)
                 return csvread_take_header(r);
         size_t len;
-        const char *s =
-            csvread_cell_text(r, r->phase == PHASE_SCAN ? 0 : r->report_idx, &len);
+        const char *s = csvread_cell_text(
+            r, r->phase == PHASE_SCAN ? 0 : r->report_idx, &len);
         const char *key = csvread_trim(s, &len);
         int same =
             r->have_prev && len == r->prev_len && !memcmp(key, r->prev, len);
@@ -404,7 +404,7 @@ static void put_row(spool_csvread_t *r, spool_csvread_rows_t *out)
 {
         if (spool_grow(&out->rows, &out->cap, out->n + 1, sizeof(*out->rows)) ||
             spool_grow(&out->cells, &out->cells_cap, out->ncells + r->ncells,
-                    sizeof(*out->cells)) ||
+                       sizeof(*out->cells)) ||
             spool_grow(&out->text, &out->text_cap, out->text_n + r->buf_n, 1)) {
                 r->nomem = 1;
                 return;

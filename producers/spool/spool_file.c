@@ -128,7 +128,8 @@ static spool_outcome_t process(job_t *j)
                 snprintf(j->res->why, sizeof(j->res->why), "out of memory");
                 return SPOOL_FILE_RETRY;
         }
-        read_rc_t rc = spool_read_and_publish(j, fd, spool_dir_classify(j->name));
+        read_rc_t rc =
+            spool_read_and_publish(j, fd, spool_dir_classify(j->name));
         size_t left = wait_acks(j);
         /* A writer still at work (a file found by listing incoming/, whose
          * writer paused) changes the size or modification time while the

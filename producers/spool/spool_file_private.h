@@ -46,7 +46,7 @@ typedef struct {
         spool_csvread_rows_t *rows;
         spool_jsonlread_t *parser;      /* JSON Lines: a parser's reader */
         spool_jsonlread_lines_t *lines; /* JSON Lines: a batch of lines */
-        int mark;                    /* the end of a batch's records */
+        int mark;                       /* the end of a batch's records */
 } rec_t;
 
 /* The records between the two threads, in file order: a ring of
@@ -111,8 +111,8 @@ typedef struct {
  * each parses and validates every PARSERS-th batch of lines and hands the
  * records over, each batch's followed by a mark. */
 typedef struct {
-        sender_t s;         /* records to the publisher */
-        handoff_t *in;        /* batches of lines from the reader */
+        sender_t s;            /* records to the publisher */
+        handoff_t *in;         /* batches of lines from the reader */
         spool_jsonlread_t *jr; /* handed over first */
 } parser_t;
 
@@ -122,9 +122,9 @@ typedef struct {
 typedef struct {
         sender_t s;
         handoff_t *in;        /* from the reader */
-        const reader_t *rd; /* its rc, read once `in` is done */
-        spool_csvread_t *csv;  /* the builder */
-        int unreadable;     /* what the builder found, then: */
+        const reader_t *rd;   /* its rc, read once `in` is done */
+        spool_csvread_t *csv; /* the builder */
+        int unreadable;       /* what the builder found, then: */
         ql_problems_t file_problems;
         size_t file_line;
 } builder_t;
@@ -141,7 +141,6 @@ typedef struct {
         int stop;
         size_t problems; /* --check: records and file problems */
 } job_t;
-
 
 /* spool_file.c */
 /* Append a copy of every problem of src to dst. */

@@ -174,7 +174,8 @@ static int hold(spool_jsonlread_t *r, const char *s, size_t len)
 }
 
 spool_jsonlread_rc_t spool_jsonlread_feed(spool_jsonlread_t *r, const char *buf,
-                                    size_t len, spool_jsonlread_fn fn, void *arg)
+                                          size_t len, spool_jsonlread_fn fn,
+                                          void *arg)
 {
         while (len > 0) {
                 const char *nl = memchr(buf, '\n', len);
@@ -207,8 +208,8 @@ spool_jsonlread_rc_t spool_jsonlread_feed(spool_jsonlread_t *r, const char *buf,
         return SPOOL_JSONLREAD_OK;
 }
 
-spool_jsonlread_rc_t spool_jsonlread_end(spool_jsonlread_t *r, spool_jsonlread_fn fn,
-                                   void *arg)
+spool_jsonlread_rc_t spool_jsonlread_end(spool_jsonlread_t *r,
+                                         spool_jsonlread_fn fn, void *arg)
 {
         if (!r->buf_n && !r->over)
                 return SPOOL_JSONLREAD_OK;
@@ -249,9 +250,9 @@ size_t spool_jsonlread_lines_bytes(const spool_jsonlread_lines_t *lines)
         return lines->text_n;
 }
 
-spool_jsonlread_rc_t spool_jsonlread_split(spool_jsonlread_t *r, const char *buf,
-                                     size_t len, int end,
-                                     spool_jsonlread_lines_t *out)
+spool_jsonlread_rc_t spool_jsonlread_split(spool_jsonlread_t *r,
+                                           const char *buf, size_t len, int end,
+                                           spool_jsonlread_lines_t *out)
 {
         r->lines_out = out;
         spool_jsonlread_rc_t rc = spool_jsonlread_feed(r, buf, len, NULL, NULL);
@@ -261,9 +262,10 @@ spool_jsonlread_rc_t spool_jsonlread_split(spool_jsonlread_t *r, const char *buf
         return rc;
 }
 
-spool_jsonlread_rc_t spool_jsonlread_take_lines(spool_jsonlread_t *r,
-                                          const spool_jsonlread_lines_t *lines,
-                                          spool_jsonlread_fn fn, void *arg)
+spool_jsonlread_rc_t
+spool_jsonlread_take_lines(spool_jsonlread_t *r,
+                           const spool_jsonlread_lines_t *lines,
+                           spool_jsonlread_fn fn, void *arg)
 {
         for (size_t i = 0; i < lines->n; i++) {
                 const line_t *l = &lines->v[i];

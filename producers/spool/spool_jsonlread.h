@@ -50,10 +50,11 @@ spool_jsonlread_t *spool_jsonlread_new(const spool_jsonlread_opts_t *opts);
 void spool_jsonlread_destroy(spool_jsonlread_t *r); /* accepts NULL */
 
 spool_jsonlread_rc_t spool_jsonlread_feed(spool_jsonlread_t *r, const char *buf,
-                                    size_t len, spool_jsonlread_fn fn, void *arg);
+                                          size_t len, spool_jsonlread_fn fn,
+                                          void *arg);
 /* The end of the input: a last line without a line feed is read too. */
-spool_jsonlread_rc_t spool_jsonlread_end(spool_jsonlread_t *r, spool_jsonlread_fn fn,
-                                   void *arg);
+spool_jsonlread_rc_t spool_jsonlread_end(spool_jsonlread_t *r,
+                                         spool_jsonlread_fn fn, void *arg);
 
 /*
  * Reading on several threads.  Lines do not depend on each other, so one
@@ -72,19 +73,21 @@ spool_jsonlread_rc_t spool_jsonlread_end(spool_jsonlread_t *r, spool_jsonlread_f
 typedef struct spool_jsonlread_lines_s spool_jsonlread_lines_t;
 
 spool_jsonlread_lines_t *spool_jsonlread_lines_new(void);
-void spool_jsonlread_lines_destroy(spool_jsonlread_lines_t *lines); /* NULL ok */
+void spool_jsonlread_lines_destroy(
+    spool_jsonlread_lines_t *lines); /* NULL ok */
 size_t spool_jsonlread_lines_count(const spool_jsonlread_lines_t *lines);
 size_t spool_jsonlread_lines_bytes(const spool_jsonlread_lines_t *lines);
 
 /* S: append the next bytes' whole lines to out (end: the input ends after
  * these bytes, so a last line without a line feed is one too). */
-spool_jsonlread_rc_t spool_jsonlread_split(spool_jsonlread_t *r, const char *buf,
-                                     size_t len, int end,
-                                     spool_jsonlread_lines_t *out);
+spool_jsonlread_rc_t spool_jsonlread_split(spool_jsonlread_t *r,
+                                           const char *buf, size_t len, int end,
+                                           spool_jsonlread_lines_t *out);
 
 /* Ri: read the lines as feed() would; fn per non-blank line. */
-spool_jsonlread_rc_t spool_jsonlread_take_lines(spool_jsonlread_t *r,
-                                          const spool_jsonlread_lines_t *lines,
-                                          spool_jsonlread_fn fn, void *arg);
+spool_jsonlread_rc_t
+spool_jsonlread_take_lines(spool_jsonlread_t *r,
+                           const spool_jsonlread_lines_t *lines,
+                           spool_jsonlread_fn fn, void *arg);
 
 #endif

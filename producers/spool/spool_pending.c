@@ -83,7 +83,7 @@ void spool_pending_remove(spool_pending_t *q, const char *name)
 }
 
 const char *spool_pending_next(const spool_pending_t *q, int64_t now,
-                             int64_t *wait_ms)
+                               int64_t *wait_ms)
 {
         const entry_t *best = NULL;
         for (size_t i = 0; i < q->n; i++)

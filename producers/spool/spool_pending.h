@@ -31,7 +31,7 @@ void spool_pending_remove(spool_pending_t *q, const char *name);
  * queue changes), else NULL with *wait_ms (OUT) the time until the next one
  * is due, or -1 if the queue is empty. */
 const char *spool_pending_next(const spool_pending_t *q, int64_t now,
-                             int64_t *wait_ms);
+                               int64_t *wait_ms);
 
 /* name failed: due again after its back-off, which is returned (ms). */
 int64_t spool_pending_retry(spool_pending_t *q, const char *name, int64_t now);

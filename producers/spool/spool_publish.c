@@ -231,7 +231,8 @@ read_rc_t spool_read_and_publish(job_t *j, int fd, spool_name_t kind)
         /* Every queue, for stopping every thread at once. */
         handoff_t *all[2 * PARSERS] = {0};
         if (csv) {
-                ok = (rd.s.q = b.in = spool_handoff_new()) && (b.s.q = spool_handoff_new());
+                ok = (rd.s.q = b.in = spool_handoff_new()) &&
+                     (b.s.q = spool_handoff_new());
                 src[0] = b.s.q;
                 rd.s.ctl = rd.s.q;
                 b.s.ctl = b.s.q;
@@ -251,11 +252,13 @@ read_rc_t spool_read_and_publish(job_t *j, int fd, spool_name_t kind)
         ok = ok && batch;
         for (size_t i = 0; ok && i < nsrc; i++) {
                 ok = !pthread_create(&workers[i], NULL,
-                                     csv ? spool_builder_main : spool_parser_main,
+                                     csv ? spool_builder_main
+                                         : spool_parser_main,
                                      csv ? (void *)&b : (void *)&ps[i]);
                 started += ok;
         }
-        have_reader = ok && !pthread_create(&reader, NULL, spool_reader_main, &rd);
+        have_reader =
+            ok && !pthread_create(&reader, NULL, spool_reader_main, &rd);
         int taking = have_reader;
         if (!taking) {
                 snprintf(j->res->why, sizeof(j->res->why),
@@ -268,8 +271,8 @@ read_rc_t spool_read_and_publish(job_t *j, int fd, spool_name_t kind)
                         }
         }
         size_t cur = 0;
-        for (int got;
-             taking && (got = spool_handoff_take(src[cur], batch, IDLE_POLL_MS));) {
+        for (int got; taking && (got = spool_handoff_take(src[cur], batch,
+                                                          IDLE_POLL_MS));) {
                 if (got < 0 && j->d)
                         rd_kafka_poll(j->ctx->rk, 0);
                 if (got < 0 && !*j->ctx->run)

@@ -71,7 +71,8 @@ static read_rc_t pass(reader_t *rd, char *buf, spool_charset_t cs, void *reader,
                       step_fn step, off_t from, off_t to)
 {
         char why[256];
-        spool_charset_conv_t *conv = spool_charset_conv_new(cs, why, sizeof(why));
+        spool_charset_conv_t *conv =
+            spool_charset_conv_new(cs, why, sizeof(why));
         if (!conv) {
                 snprintf(rd->s.why, sizeof(rd->s.why), "%s", why);
                 return READ_FAULT;
@@ -96,7 +97,7 @@ static read_rc_t pass(reader_t *rd, char *buf, spool_charset_t cs, void *reader,
                 const char *out;
                 size_t out_len;
                 if (spool_charset_conv(conv, buf, (size_t)n, n == 0, &out,
-                                    &out_len, why, sizeof(why))) {
+                                       &out_len, why, sizeof(why))) {
                         snprintf(rd->s.why, sizeof(rd->s.why), "%s", why);
                         rc = READ_FAULT;
                         break;
@@ -223,7 +224,7 @@ static int jsonl_split_step(reader_t *rd, void *reader, const char *s,
                         rc = SPOOL_JSONLREAD_NOMEM;
                 if (rc == SPOOL_JSONLREAD_OK)
                         rc = spool_jsonlread_split(r, s, n, end && n == len,
-                                                rd->lines);
+                                                   rd->lines);
                 if (rc == SPOOL_JSONLREAD_NOMEM) {
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                         rd->s.fault = 1;
@@ -309,14 +310,15 @@ static off_t seam(reader_t *rd, char *buf)
                                                        : 0;
 }
 
-static read_rc_t scan(reader_t *rd, char *buf, spool_charset_t cs, spool_csvread_t *r,
-                      const spool_csvread_opts_t *o)
+static read_rc_t scan(reader_t *rd, char *buf, spool_charset_t cs,
+                      spool_csvread_t *r, const spool_csvread_opts_t *o)
 {
         off_t m = seam(rd, buf);
         rd->s.why[0] = '\0';
         if (!m)
                 return pass(rd, buf, cs, r, csv_scan_step, 0, -1);
-        half_t h = {.rd = *rd, .cs = cs, .csv = spool_csvread_new(o), .from = m};
+        half_t h = {
+            .rd = *rd, .cs = cs, .csv = spool_csvread_new(o), .from = m};
         pthread_t tid;
         if (!h.csv || pthread_create(&tid, NULL, half_main, &h)) {
                 spool_csvread_destroy(h.csv);
@@ -328,7 +330,7 @@ static read_rc_t scan(reader_t *rd, char *buf, spool_charset_t cs, spool_csvread
         if (rc == READ_OK && h.rc != READ_FAULT &&
             spool_csvread_scan_join(r, h.csv, &jrc))
                 rc = step_of(csv_rc(rd, jrc)) < 0 ? READ_UNREADABLE
-                     : jrc == SPOOL_CSVREAD_OK       ? READ_OK
+                     : jrc == SPOOL_CSVREAD_OK    ? READ_OK
                                                   : READ_FAULT;
         else if (rc == READ_OK)
                 rc = pass(rd, buf, cs, r, csv_scan_step, m, -1);
@@ -371,14 +373,15 @@ static read_rc_t read_file(reader_t *rd)
         ql_result_opts_t vopts = {rd->s.ctx->uscc_mode, rd->s.ctx->lab};
         if (rd->kind == SPOOL_NAME_CSV) {
                 spool_csvread_opts_t o = {.validate = vopts,
-                                       .charset = spool_charset_name(cs)};
+                                          .charset = spool_charset_name(cs)};
                 spool_csvread_t *r = spool_csvread_new(&o);
                 if (!r) {
                         snprintf(rd->s.why, sizeof(rd->s.why), "out of memory");
                 } else {
                         rc = scan(rd, buf, cs, r, &o);
                         if (rc == READ_OK) {
-                                rd->tracking_full = spool_csvread_tracking_full(r);
+                                rd->tracking_full =
+                                    spool_csvread_tracking_full(r);
                                 spool_problems_copy(
                                     &rd->file_warnings,
                                     spool_csvread_warnings(r, &rd->warn_line));
@@ -403,7 +406,7 @@ static read_rc_t read_file(reader_t *rd)
                 spool_csvread_destroy(r);
         } else {
                 spool_jsonlread_opts_t o = {.validate = vopts,
-                                         .charset = spool_charset_name(cs)};
+                                            .charset = spool_charset_name(cs)};
                 spool_jsonlread_t *r = spool_jsonlread_new(&o);
                 rc = r ? READ_OK : READ_FAULT;
                 for (size_t i = 0; i < PARSERS && rc == READ_OK; i++) {

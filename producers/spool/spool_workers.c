@@ -120,8 +120,8 @@ void *spool_builder_main(void *arg)
                 snprintf(b->s.why, sizeof(b->s.why), "out of memory");
                 b->s.fault = 1;
         }
-        for (int got;
-             taking && (got = spool_handoff_take(b->in, batch, IDLE_POLL_MS));) {
+        for (int got; taking &&
+                      (got = spool_handoff_take(b->in, batch, IDLE_POLL_MS));) {
                 for (int i = 0; i < got; i++)
                         if (taking && build_item(b, &batch[i]))
                                 taking = 0;
@@ -135,8 +135,9 @@ void *spool_builder_main(void *arg)
         else if (b->rd->rc == READ_OK && b->csv)
                 built(b, spool_csvread_take_end(b->csv, on_built, b));
         if (b->unreadable)
-                spool_problems_copy(&b->file_problems,
-                              spool_csvread_problems(b->csv, &b->file_line));
+                spool_problems_copy(
+                    &b->file_problems,
+                    spool_csvread_problems(b->csv, &b->file_line));
         free(batch);
         spool_handoff_finish(b->s.q);
         return NULL;
@@ -187,8 +188,8 @@ void *spool_parser_main(void *arg)
                 snprintf(p->s.why, sizeof(p->s.why), "out of memory");
                 p->s.fault = 1;
         }
-        for (int got;
-             taking && (got = spool_handoff_take(p->in, batch, IDLE_POLL_MS));) {
+        for (int got; taking &&
+                      (got = spool_handoff_take(p->in, batch, IDLE_POLL_MS));) {
                 for (int i = 0; i < got; i++)
                         if (taking && parse_item(p, &batch[i]))
                                 taking = 0;

@@ -69,11 +69,12 @@ static void check_output(spool_charset_t cs, const uint8_t *data, size_t size,
  * UTF-8 to the reader: the scan pass when fn is NULL, the build pass
  * otherwise.  Returns the reader's last answer. */
 static spool_csvread_rc_t pass(spool_csvread_t *r, spool_charset_t cs,
-                            const uint8_t *data, size_t size, size_t chunk,
-                            record_sink_t *k)
+                               const uint8_t *data, size_t size, size_t chunk,
+                               record_sink_t *k)
 {
         char err[256];
-        spool_charset_conv_t *conv = spool_charset_conv_new(cs, err, sizeof(err));
+        spool_charset_conv_t *conv =
+            spool_charset_conv_new(cs, err, sizeof(err));
         FUZZ_CHECK(conv);
         spool_csvread_rc_t rc = SPOOL_CSVREAD_OK;
         size_t off = 0, produced = 0, invalid_bytes = 0;
@@ -82,7 +83,7 @@ static spool_csvread_rc_t pass(spool_csvread_t *r, spool_charset_t cs,
                 const char *out;
                 size_t out_len;
                 FUZZ_CHECK(spool_charset_conv(conv, data + off, n, n == 0, &out,
-                                           &out_len, err, sizeof(err)) == 0);
+                                              &out_len, err, sizeof(err)) == 0);
                 check_output(cs, data, size, out, out_len, &produced,
                              &invalid_bytes);
                 rc = k ? spool_csvread_feed(r, out, out_len, on_report, k)
@@ -113,7 +114,8 @@ static json_t *read_csv(spool_charset_t cs, const uint8_t *data, size_t size,
         FUZZ_CHECK(rc == SPOOL_CSVREAD_OK || rc == SPOOL_CSVREAD_BAD_FILE);
         if (rc == SPOOL_CSVREAD_OK) {
                 rc = pass(r, cs, data, size, chunk, &k);
-                FUZZ_CHECK(rc == SPOOL_CSVREAD_OK || rc == SPOOL_CSVREAD_BAD_FILE);
+                FUZZ_CHECK(rc == SPOOL_CSVREAD_OK ||
+                           rc == SPOOL_CSVREAD_BAD_FILE);
         }
         size_t line = 0;
         const ql_problems_t *bad = spool_csvread_problems(r, &line);
@@ -142,8 +144,8 @@ static spool_charset_t sniff(const uint8_t *data, size_t size, size_t chunk)
         spool_charset_sniff_init(&s);
         for (size_t off = 0; off < size; off += chunk)
                 if (spool_charset_sniff_feed(&s, data + off,
-                                          size - off < chunk ? size - off
-                                                             : chunk))
+                                             size - off < chunk ? size - off
+                                                                : chunk))
                         break;
         return spool_charset_sniff_result(&s);
 }

@@ -41,7 +41,7 @@ static json_t *read_jsonl(const uint8_t *data, size_t size, size_t chunk)
              off += chunk) {
                 size_t n = size - off < chunk ? size - off : chunk;
                 rc = spool_jsonlread_feed(r, (const char *)data + off, n,
-                                       on_record, &k);
+                                          on_record, &k);
         }
         if (rc == SPOOL_JSONLREAD_OK)
                 rc = spool_jsonlread_end(r, on_record, &k);

@@ -2,9 +2,9 @@
  * What the streaming-reader targets (csv, jsonl) check of every record a
  * reader hands out, and the record kept as JSON, so that the outcome of one
  * reading can be compared with another of the same bytes cut differently.
- * spool_csvread and spool_jsonlread give records of the same shape (line, report
- * number, document or errors, warnings); each target's callback passes the
- * fields on.
+ * spool_csvread and spool_jsonlread give records of the same shape (line,
+ * report number, document or errors, warnings); each target's callback passes
+ * the fields on.
  */
 #ifndef QL_FUZZ_RECORD_SINK_H
 #define QL_FUZZ_RECORD_SINK_H

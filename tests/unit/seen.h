@@ -1,7 +1,7 @@
 /*
  * The records a streaming reader's unit test collects (test_csvread,
- * test_jsonlread): spool_csvread and spool_jsonlread hand out records of the same
- * shape, so each test's callback passes the fields to seen_add(), which
+ * test_jsonlread): spool_csvread and spool_jsonlread hand out records of the
+ * same shape, so each test's callback passes the fields to seen_add(), which
  * keeps copies (the reader's are borrowed for the call only) and checks that
  * a record has a document or errors, never both or neither.  The row and
  * line tests (test_csvread_rows, test_jsonlread_lines) compare whole

@@ -1,8 +1,8 @@
 /*
  * Unit tests of ql_result: a full valid document passes; for each rule of
- * README.md, "The record", a mutation of it is rejected with exactly the expected field
- * paths (and nothing else); mutations the contract allows are accepted;
- * several problems are all reported; the fields of schema version 2
+ * README.md, "The record", a mutation of it is rejected with exactly the
+ * expected field paths (and nothing else); mutations the contract allows are
+ * accepted; several problems are all reported; the fields of schema version 2
  * (optional, bounded in characters) with documents of both shapes; WARN
  * mode, the expected lab, REFUSED
  * without items, UTF-8 and the dotted-path accessor.

@@ -41,8 +41,8 @@ static spool_charset_t detect(const void *buf, size_t len, size_t chunk)
 }
 
 /* Convert in chunks; returns a malloc'ed NUL-terminated string. */
-static char *convert(spool_charset_t cs, const void *buf, size_t len, size_t chunk,
-                     size_t *invalid)
+static char *convert(spool_charset_t cs, const void *buf, size_t len,
+                     size_t chunk, size_t *invalid)
 {
         char why[128];
         spool_charset_conv_t *c = spool_charset_conv_new(cs, why, sizeof(why));
@@ -57,7 +57,8 @@ static char *convert(spool_charset_t cs, const void *buf, size_t len, size_t chu
                 const char *o;
                 size_t olen;
                 assert_int_equal(spool_charset_conv(c, p + off, take, take == 0,
-                                                 &o, &olen, why, sizeof(why)),
+                                                    &o, &olen, why,
+                                                    sizeof(why)),
                                  0);
                 memcpy(out + n, o, olen);
                 n += olen;
@@ -76,8 +77,8 @@ static void test_gb18030_detected_and_converted(void **state)
                 assert_int_equal(detect(gb_text, sizeof(gb_text), chunk),
                                  SPOOL_CHARSET_GB18030);
                 size_t invalid = 99;
-                char *u = convert(SPOOL_CHARSET_GB18030, gb_text, sizeof(gb_text),
-                                  chunk, &invalid);
+                char *u = convert(SPOOL_CHARSET_GB18030, gb_text,
+                                  sizeof(gb_text), chunk, &invalid);
                 assert_string_equal(u, utf8_text);
                 assert_int_equal(invalid, 0);
                 free(u);
@@ -101,8 +102,8 @@ static void test_bom(void **state)
         assert_int_equal(detect(with_bom, strlen(with_bom), 1),
                          SPOOL_CHARSET_UTF8);
         for (size_t chunk = 1; chunk < 6; chunk++) {
-                char *u = convert(SPOOL_CHARSET_UTF8, with_bom, strlen(with_bom),
-                                  chunk, NULL);
+                char *u = convert(SPOOL_CHARSET_UTF8, with_bom,
+                                  strlen(with_bom), chunk, NULL);
                 assert_string_equal(u, utf8_text);
                 free(u);
         }
@@ -117,7 +118,8 @@ static void test_bom(void **state)
         /* GB18030's BOM wins over the votes and is dropped too. */
         unsigned char gb_bom[sizeof(gb_text) + 4] = {0x84, 0x31, 0x95, 0x33};
         memcpy(gb_bom + 4, gb_text, sizeof(gb_text));
-        assert_int_equal(detect(gb_bom, sizeof(gb_bom), 2), SPOOL_CHARSET_GB18030);
+        assert_int_equal(detect(gb_bom, sizeof(gb_bom), 2),
+                         SPOOL_CHARSET_GB18030);
         u = convert(SPOOL_CHARSET_GB18030, gb_bom, sizeof(gb_bom), 64, NULL);
         assert_string_equal(u, utf8_text);
         free(u);

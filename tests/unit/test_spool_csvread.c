@@ -77,8 +77,8 @@ static int collect(void *arg, const spool_csvread_rec_t *rec)
 /* Read text in chunks of `chunk` bytes (0: all at once) through both
  * passes.  Returns the last rc. */
 static spool_csvread_rc_t read_csv(const char *text, size_t chunk,
-                                const spool_csvread_opts_t *opts, seen_t *s,
-                                spool_csvread_t **keep)
+                                   const spool_csvread_opts_t *opts, seen_t *s,
+                                   spool_csvread_t **keep)
 {
         spool_csvread_t *r = spool_csvread_new(opts);
         assert_non_null(r);
@@ -86,13 +86,13 @@ static spool_csvread_rc_t read_csv(const char *text, size_t chunk,
         spool_csvread_rc_t rc = SPOOL_CSVREAD_OK;
         for (size_t off = 0; off < len && rc == SPOOL_CSVREAD_OK; off += step)
                 rc = spool_csvread_scan(r, text + off,
-                                     off + step > len ? len - off : step);
+                                        off + step > len ? len - off : step);
         if (rc == SPOOL_CSVREAD_OK)
                 rc = spool_csvread_scan_end(r);
         for (size_t off = 0; off < len && rc == SPOOL_CSVREAD_OK; off += step)
                 rc = spool_csvread_feed(r, text + off,
-                                     off + step > len ? len - off : step,
-                                     collect, s);
+                                        off + step > len ? len - off : step,
+                                        collect, s);
         if (rc == SPOOL_CSVREAD_OK)
                 rc = spool_csvread_end(r, collect, s);
         if (keep)
@@ -611,7 +611,8 @@ static void test_unclosed_quote_and_long_row(void **state)
                 fail();
         seen_t s = {0};
         spool_csvread_t *r;
-        assert_int_equal(read_csv(open, 0, NULL, &s, &r), SPOOL_CSVREAD_BAD_FILE);
+        assert_int_equal(read_csv(open, 0, NULL, &s, &r),
+                         SPOOL_CSVREAD_BAD_FILE);
         assert_int_equal(s.n, 0); /* found by the scan: nothing read */
         size_t line;
         const ql_problems_t *p = spool_csvread_problems(r, &line);
@@ -629,7 +630,8 @@ static void test_unclosed_quote_and_long_row(void **state)
                 free(old);
         }
         spool_csvread_opts_t o = {.max_row_bytes = 400};
-        assert_int_equal(read_csv(runaway, 0, &o, &s, &r), SPOOL_CSVREAD_BAD_FILE);
+        assert_int_equal(read_csv(runaway, 0, &o, &s, &r),
+                         SPOOL_CSVREAD_BAD_FILE);
         assert_int_equal(s.n, 0);
         p = spool_csvread_problems(r, &line);
         assert_int_equal(line, 5);

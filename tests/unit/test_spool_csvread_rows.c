@@ -77,14 +77,16 @@ static char *two_readers(const char *csv, size_t slice, size_t stop_after,
                          spool_csvread_rc_t *last)
 {
         seen_log_t lg = {.stop_after = stop_after};
-        spool_csvread_t *a = spool_csvread_new(&opts), *b = spool_csvread_new(&opts);
+        spool_csvread_t *a = spool_csvread_new(&opts),
+                        *b = spool_csvread_new(&opts);
         size_t len = strlen(csv);
         assert_int_equal(spool_csvread_scan(a, csv, len), SPOOL_CSVREAD_OK);
         assert_int_equal(spool_csvread_scan_end(a), SPOOL_CSVREAD_OK);
         spool_csvread_adopt_scan(b, a);
         spool_csvread_rows_t *rows = spool_csvread_rows_new();
         spool_csvread_rc_t rc = SPOOL_CSVREAD_OK;
-        for (size_t off = 0; off < len && rc == SPOOL_CSVREAD_OK; off += slice) {
+        for (size_t off = 0; off < len && rc == SPOOL_CSVREAD_OK;
+             off += slice) {
                 size_t n = len - off < slice ? len - off : slice;
                 spool_csvread_rows_clear(rows);
                 assert_int_equal(spool_csvread_feed_rows(a, csv + off, n, rows),
@@ -93,7 +95,8 @@ static char *two_readers(const char *csv, size_t slice, size_t stop_after,
         }
         if (rc == SPOOL_CSVREAD_OK) {
                 spool_csvread_rows_clear(rows);
-                assert_int_equal(spool_csvread_end_rows(a, rows), SPOOL_CSVREAD_OK);
+                assert_int_equal(spool_csvread_end_rows(a, rows),
+                                 SPOOL_CSVREAD_OK);
                 rc = spool_csvread_take_rows(b, rows, record, &lg);
         }
         if (rc == SPOOL_CSVREAD_OK)

@@ -48,16 +48,19 @@ static int collect(void *arg, const spool_jsonlread_rec_t *rec)
         return seen_add(arg, rec->line, rec->report_no, rec->doc, rec->errors);
 }
 
-static spool_jsonlread_rc_t read_text(const char *text, size_t len, size_t chunk,
-                                   const spool_jsonlread_opts_t *o, seen_t *s)
+static spool_jsonlread_rc_t read_text(const char *text, size_t len,
+                                      size_t chunk,
+                                      const spool_jsonlread_opts_t *o,
+                                      seen_t *s)
 {
         spool_jsonlread_t *r = spool_jsonlread_new(o);
         assert_non_null(r);
         spool_jsonlread_rc_t rc = SPOOL_JSONLREAD_OK;
-        for (size_t off = 0; off < len && rc == SPOOL_JSONLREAD_OK; off += chunk)
+        for (size_t off = 0; off < len && rc == SPOOL_JSONLREAD_OK;
+             off += chunk)
                 rc = spool_jsonlread_feed(r, text + off,
-                                       off + chunk > len ? len - off : chunk,
-                                       collect, s);
+                                          off + chunk > len ? len - off : chunk,
+                                          collect, s);
         if (rc == SPOOL_JSONLREAD_OK)
                 rc = spool_jsonlread_end(r, collect, s);
         spool_jsonlread_destroy(r);

@@ -60,7 +60,7 @@ static int record(void *arg, const spool_jsonlread_rec_t *rec)
 }
 
 static const spool_jsonlread_opts_t opts = {.validate = {QL_USCC_WARN, "XMQI"},
-                                         .max_line_bytes = 1000};
+                                            .max_line_bytes = 1000};
 
 static char *one_reader(const char *input, size_t slice)
 {
@@ -73,7 +73,8 @@ static char *one_reader(const char *input, size_t slice)
                     spool_jsonlread_feed(r, input + off, n, record, &lg),
                     SPOOL_JSONLREAD_OK);
         }
-        assert_int_equal(spool_jsonlread_end(r, record, &lg), SPOOL_JSONLREAD_OK);
+        assert_int_equal(spool_jsonlread_end(r, record, &lg),
+                         SPOOL_JSONLREAD_OK);
         spool_jsonlread_destroy(r);
         return lg.text;
 }
@@ -83,19 +84,19 @@ static char *three_readers(const char *input, size_t slice)
         seen_log_t lg = {0};
         spool_jsonlread_t *s = spool_jsonlread_new(&opts);
         spool_jsonlread_t *rd[2] = {spool_jsonlread_new(&opts),
-                                 spool_jsonlread_new(&opts)};
+                                    spool_jsonlread_new(&opts)};
         size_t len = strlen(input), turn = 0;
         for (size_t off = 0; off <= len; off += slice) {
                 size_t n = len - off < slice ? len - off : slice;
                 spool_jsonlread_lines_t *lines = spool_jsonlread_lines_new();
                 assert_int_equal(spool_jsonlread_split(s, input + off, n,
-                                                    off + n == len, lines),
+                                                       off + n == len, lines),
                                  SPOOL_JSONLREAD_OK);
                 if (spool_jsonlread_lines_count(lines))
-                        assert_int_equal(spool_jsonlread_take_lines(rd[turn++ % 2],
-                                                                 lines, record,
-                                                                 &lg),
-                                         SPOOL_JSONLREAD_OK);
+                        assert_int_equal(
+                            spool_jsonlread_take_lines(rd[turn++ % 2], lines,
+                                                       record, &lg),
+                            SPOOL_JSONLREAD_OK);
                 spool_jsonlread_lines_destroy(lines);
                 if (off + n == len)
                         break;

@@ -79,15 +79,17 @@ static void test_copy_json(void **state)
         json_t *doc = json_pack(
             "{s:s, s:s, s:s, s:i, s:I, s:f, s:f, s:b, s:b, s:n, s:[], s:{},"
             " s:[s, i, {s:[n, b]}], s:{s:{s:s}}}",
-            "plain", "abc", "escapes", "q\" b\\ t\t n\n r\r f\f b\b "
-            "x\x01\x1f\x7f /", "non-ascii", "不合格 – ✓ 𝄞", "int", -42,
-            "big", (json_int_t)9007199254740993LL, "real", 0.1, "whole", 2.0,
-            "yes", 1, "no", 0, "nothing", "empty array", "empty object",
-            "mixed", "a", 7, "deep", 0, "nested", "k", "k\"\\", "v");
+            "plain", "abc", "escapes",
+            "q\" b\\ t\t n\n r\r f\f b\b "
+            "x\x01\x1f\x7f /",
+            "non-ascii", "不合格 – ✓ 𝄞", "int", -42, "big",
+            (json_int_t)9007199254740993LL, "real", 0.1, "whole", 2.0, "yes", 1,
+            "no", 0, "nothing", "empty array", "empty object", "mixed", "a", 7,
+            "deep", 0, "nested", "k", "k\"\\", "v");
         assert_non_null(doc);
         assert_int_equal(json_object_set_new(doc, all, json_string(all)), 0);
-        assert_int_equal(json_object_set_new(doc, "nul",
-                                             json_stringn("a\0b", 3)), 0);
+        assert_int_equal(
+            json_object_set_new(doc, "nul", json_stringn("a\0b", 3)), 0);
         check_copy_json(doc);
         /* A scalar on its own, and an empty document. */
         json_t *s = json_string("tab\there");

@@ -92,8 +92,8 @@ static void test_clocks(void **state)
 
 static void test_json_type_name(void **state)
 {
-        json_t *v = json_pack("{s:[], s:s, s:i, s:f, s:b, s:n}", "a", "s",
-                              "x", "i", 1, "f", 1.5, "b", 1, "n");
+        json_t *v = json_pack("{s:[], s:s, s:i, s:f, s:b, s:n}", "a", "s", "x",
+                              "i", 1, "f", 1.5, "b", 1, "n");
         assert_string_equal(ql_util_json_type_name(v), "an object");
         assert_string_equal(ql_util_json_type_name(json_object_get(v, "a")),
                             "an array");
