@@ -74,7 +74,7 @@ static int enum_index(const sch_node_t *n, const char *s)
 
 /* Whether a document value can be written as node n (shallow, enough to
  * pick a union branch). */
-int codec_accepts(const sch_node_t *n, const json_t *j)
+static int accepts(const sch_node_t *n, const json_t *j)
 {
         int32_t days;
         int64_t ms;
@@ -213,7 +213,7 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
                                                        json_kind(j));
                         rc = avro_value_set_int(v, days);
                 } else {
-                        if (!codec_accepts(n, j))
+                        if (!accepts(n, j))
                                 return codec_walk_fail(
                                     w,
                                     "expected a 32-bit integer, "
@@ -353,7 +353,7 @@ static int enc_value(const sch_node_t *n, const json_t *j, avro_value_t *v,
         case SCH_UNION: {
                 size_t b;
                 for (b = 0; b < n->n_branches; b++)
-                        if (codec_accepts(n->branches[b], j))
+                        if (accepts(n->branches[b], j))
                                 break;
                 if (b == n->n_branches)
                         return union_expected(n, w, j);

@@ -231,11 +231,6 @@ void codec_res_set_clear(res_set_t *set);
 /* A node's full name, or its type's name. */
 const char *codec_node_name(const sch_node_t *n);
 
-/* ql_codec_encode.c */
-
-/* Does document value j fit node n (a union's branch choice)? */
-int codec_accepts(const sch_node_t *n, const json_t *j);
-
 /* ql_codec_scan.c */
 
 /* Scan one datum of node n from s's position.  0, or -1 with s->w. */

@@ -113,7 +113,7 @@ static enum MHD_Result reject(rq_t *rq, long long content_length, int status,
         return MHD_YES;
 }
 
-enum MHD_Result gw_reject_late(rq_t *rq)
+static enum MHD_Result reject_late(rq_t *rq)
 {
         json_t *body = rq->late_reply;
         rq->late_reply = NULL;
@@ -426,7 +426,7 @@ enum MHD_Result gw_on_access(void *cls, struct MHD_Connection *conn,
                 return gw_queue_work(rq);
         case RQ_DISCARD:
         case RQ_DECIDED:
-                return gw_reject_late(rq);
+                return reject_late(rq);
         case RQ_SETTLED:
                 return answer_outcome(rq);
         default:

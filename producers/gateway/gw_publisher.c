@@ -36,7 +36,7 @@
 /* Decide a taken-out request's outcome and wake its connection.  The
  * request must not be touched after MHD_resume_connection(): its worker may
  * answer and free it at once. */
-void gw_settle(rq_t *rq, int64_t now)
+static void settle(rq_t *rq, int64_t now)
 {
         gw_server_t *s = rq->s;
         size_t total = json_array_size(rq->ids);
@@ -97,7 +97,7 @@ void gw_settle_ready(gw_server_t *s, int force)
         for (rq_t *rq = ready, *next; rq; rq = next) {
                 next = rq->next;
                 rq->next = NULL;
-                gw_settle(rq, now);
+                settle(rq, now);
         }
 }
 

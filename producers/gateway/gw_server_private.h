@@ -152,7 +152,6 @@ void gw_on_connection(void *cls, struct MHD_Connection *conn,
                       void **socket_context,
                       enum MHD_ConnectionNotificationCode code);
 void gw_on_mhd_log(void *cls, const char *fmt, va_list ap);
-enum MHD_Result gw_reject_late(rq_t *rq);
 
 /* gw_workers.c */
 enum MHD_Result gw_queue_work(rq_t *rq);
@@ -164,10 +163,6 @@ void gw_pending_unlink(gw_server_t *s, rq_t *rq);
  * report arriving during rd_kafka_poll() is seen by the settle_ready() right
  * after it, so no acknowledgement waits for the next round. */
 void *gw_publisher_main(void *arg);
-/* Decide a taken-out request's outcome and wake its connection.  The
- * request must not be touched after MHD_resume_connection(): its worker may
- * answer and free it at once. */
-void gw_settle(rq_t *rq, int64_t now);
 /* Settle every pending request that is complete, past its deadline, or
  * (force) any. */
 void gw_settle_ready(gw_server_t *s, int force);
