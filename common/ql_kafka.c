@@ -14,6 +14,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ql_util.h"
+
 struct ql_delivery_s {
         pthread_mutex_t lock;
         pthread_cond_t settled;
@@ -185,19 +187,12 @@ int ql_delivery_produce(ql_delivery_t *d, rd_kafka_t *rk, const char *topic,
         }
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 size_t ql_delivery_wait(ql_delivery_t *d, rd_kafka_t *poll_rk, int timeout_ms)
 {
-        int64_t deadline = now_ms() + timeout_ms;
+        int64_t deadline = ql_util_mono_ms() + timeout_ms;
         for (;;) {
                 size_t left = ql_delivery_in_flight(d);
-                int64_t remain = deadline - now_ms();
+                int64_t remain = deadline - ql_util_mono_ms();
                 if (left == 0 || remain <= 0)
                         return left;
                 if (poll_rk) {
@@ -206,12 +201,7 @@ size_t ql_delivery_wait(ql_delivery_t *d, rd_kafka_t *poll_rk, int timeout_ms)
                         continue;
                 }
                 struct timespec until;
-                clock_gettime(CLOCK_REALTIME, &until);
-                int64_t step = remain < 100 ? remain : 100;
-                until.tv_nsec += (long)(step % 1000) * 1000000L;
-                until.tv_sec +=
-                    (time_t)(step / 1000) + until.tv_nsec / 1000000000L;
-                until.tv_nsec %= 1000000000L;
+                ql_util_abstime(&until, remain < 100 ? remain : 100);
                 pthread_mutex_lock(&d->lock);
                 if (d->in_flight > 0)
                         pthread_cond_timedwait(&d->settled, &d->lock, &until);
@@ -288,7 +278,8 @@ int ql_kafka_probe_ready(void *probe, char *why, size_t why_size)
 {
         ql_kafka_probe_t *p = probe;
         pthread_mutex_lock(&p->lock);
-        int stale = !p->checked_at || now_ms() - p->checked_at > p->cache_ms;
+        int stale =
+            !p->checked_at || ql_util_mono_ms() - p->checked_at > p->cache_ms;
         pthread_mutex_unlock(&p->lock);
         if (stale && pthread_mutex_trylock(&p->asking) == 0) {
                 char reason[sizeof(p->why)] = "";
@@ -310,7 +301,7 @@ int ql_kafka_probe_ready(void *probe, char *why, size_t why_size)
                 pthread_mutex_lock(&p->lock);
                 p->ok = reason[0] == '\0';
                 memcpy(p->why, reason, sizeof(reason));
-                p->checked_at = now_ms();
+                p->checked_at = ql_util_mono_ms();
                 pthread_mutex_unlock(&p->lock);
                 pthread_mutex_unlock(&p->asking);
         }

@@ -25,6 +25,7 @@
 #include "ql_log.h"
 #include "ql_metrics.h"
 #include "ql_time.h"
+#include "ql_util.h"
 #include "spool_dir.h"
 #include "spool_file.h"
 #include "spool_pending.h"
@@ -133,21 +134,6 @@ static void install_signals(void)
         sa.sa_handler = on_hup;
         sigaction(SIGHUP, &sa, NULL);
         signal(SIGPIPE, SIG_IGN);
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Wall-clock time, to compare with files' modification times. */
-static int64_t wall_ms(void)
-{
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* How often done/ is swept when --done-retention is set (a retention is
@@ -285,7 +271,8 @@ static spool_outcome_t process_one(app_t *a, const char *queued)
                 break;
         case SPOOL_FILE_RETRY: {
                 ql_counter_add(a->retries, 1);
-                int64_t backoff = spool_pending_retry(a->queue, name, now_ms());
+                int64_t backoff =
+                    spool_pending_retry(a->queue, name, ql_util_mono_ms());
                 if (a->cfg.once)
                         ql_error(a->lg,
                                  "file %s: %s; %zu of its records "
@@ -318,9 +305,10 @@ static spool_outcome_t process_one(app_t *a, const char *queued)
                         "unmodified for %d s",
                         name, res.published, a->cfg.min_age);
                 spool_pending_remove(a->queue, name);
-                if (now_ms() + (int64_t)a->cfg.min_age * 1000 < a->next_rescan)
+                if (ql_util_mono_ms() + (int64_t)a->cfg.min_age * 1000 <
+                    a->next_rescan)
                         a->next_rescan =
-                            now_ms() + (int64_t)a->cfg.min_age * 1000;
+                            ql_util_mono_ms() + (int64_t)a->cfg.min_age * 1000;
                 a->status = EXIT_FAULT;
                 break;
         case SPOOL_FILE_GONE:
@@ -337,7 +325,7 @@ static void offer(app_t *a, const char *name)
         switch (spool_dir_classify(name)) {
         case SPOOL_NAME_CSV:
         case SPOOL_NAME_JSONL:
-                if (spool_pending_add(a->queue, name, now_ms()))
+                if (spool_pending_add(a->queue, name, ql_util_mono_ms()))
                         ql_error(a->lg, "file %s: out of memory; not queued",
                                  name);
                 break;
@@ -370,13 +358,13 @@ static void offer_listed(app_t *a, const char *name, scan_t kind)
         if (spool_dir_mtime(a->dir, name, &mtime))
                 return; /* gone since the listing */
         int64_t need = (int64_t)a->cfg.min_age * 1000;
-        int64_t age = wall_ms() - mtime;
+        int64_t age = ql_util_wall_ms() - mtime;
         if (age < need) {
                 /* A modification time in the future (another host's clock)
                  * is looked at again after min_age, not waited out. */
                 int64_t wait = need - age > need ? need : need - age;
-                if (now_ms() + wait < a->next_rescan)
-                        a->next_rescan = now_ms() + wait;
+                if (ql_util_mono_ms() + wait < a->next_rescan)
+                        a->next_rescan = ql_util_mono_ms() + wait;
                 ql_debug(a->lg,
                          "file %s: modified %.1f s ago; taken once "
                          "unmodified for %d s",
@@ -398,9 +386,10 @@ static int scan_incoming(app_t *a, scan_t kind)
         char **names, why[512];
         size_t n;
         if (kind != SCAN_ALL)
-                a->next_rescan = a->cfg.rescan > 0
-                                     ? now_ms() + (int64_t)a->cfg.rescan * 1000
-                                     : INT64_MAX;
+                a->next_rescan =
+                    a->cfg.rescan > 0
+                        ? ql_util_mono_ms() + (int64_t)a->cfg.rescan * 1000
+                        : INT64_MAX;
         if (spool_dir_list(a->dir, &names, &n, why, sizeof(why))) {
                 ql_error(a->lg, "%s", why);
                 return -1;
@@ -430,12 +419,12 @@ static void on_expired(void *arg, const char *name, int64_t mtime_ms, int err)
 /* done/'s retention, when one is set. */
 static void sweep_done(app_t *a)
 {
-        a->next_sweep = now_ms() + SWEEP_EVERY_MS;
+        a->next_sweep = ql_util_mono_ms() + SWEEP_EVERY_MS;
         if (a->cfg.done_retention <= 0)
                 return;
         char why[512];
         int64_t cutoff =
-            wall_ms() - (int64_t)a->cfg.done_retention * 86400 * 1000;
+            ql_util_wall_ms() - (int64_t)a->cfg.done_retention * 86400 * 1000;
         if (spool_dir_expire_done(a->dir, cutoff, on_expired, a, why,
                                   sizeof(why)) < 0)
                 ql_error(a->lg, "retention: %s", why);
@@ -522,13 +511,13 @@ static int run_daemon(app_t *a)
                 }
                 /* A listing that fails now (a share gone for a moment) is
                  * tried again at the next one. */
-                if (now_ms() >= a->next_rescan)
+                if (ql_util_mono_ms() >= a->next_rescan)
                         scan_incoming(a, SCAN_AGAIN);
-                if (now_ms() >= a->next_sweep)
+                if (ql_util_mono_ms() >= a->next_sweep)
                         sweep_done(a);
                 int64_t wait;
                 const char *name =
-                    spool_pending_next(a->queue, now_ms(), &wait);
+                    spool_pending_next(a->queue, ql_util_mono_ms(), &wait);
                 if (name) {
                         process_one(a, name);
                         if (fatal_kafka(a))
@@ -539,7 +528,7 @@ static int run_daemon(app_t *a)
                 }
                 struct pollfd p = {.fd = spool_watch_fd(a->watch),
                                    .events = POLLIN};
-                int64_t until = a->next_rescan - now_ms();
+                int64_t until = a->next_rescan - ql_util_mono_ms();
                 if (wait < 0 || wait > until)
                         wait = until < 0 ? 0 : until;
                 int timeout = wait > 1000 ? 1000 : (int)wait;
