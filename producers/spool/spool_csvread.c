@@ -190,41 +190,6 @@ int spool_csvread_tracking_full(const spool_csvread_t *r)
  * Cells
  */
 
-const char *csvread_cell_text(const spool_csvread_t *r, size_t i, size_t *len)
-{
-        if (i >= r->ncells) {
-                *len = 0;
-                return "";
-        }
-        *len = r->cells[i].len;
-        return r->buf + r->cells[i].off;
-}
-
-/* Trim blanks (space, tab, U+3000) from both ends. */
-const char *csvread_trim(const char *s, size_t *len)
-{
-        size_t n = *len;
-        for (;;) {
-                if (n && (*s == ' ' || *s == '\t')) {
-                        s++, n--;
-                } else if (n >= 3 && !memcmp(s, "\xE3\x80\x80", 3)) {
-                        s += 3, n -= 3;
-                } else {
-                        break;
-                }
-        }
-        for (;;) {
-                if (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-                        n--;
-                else if (n >= 3 && !memcmp(s + n - 3, "\xE3\x80\x80", 3))
-                        n -= 3;
-                else
-                        break;
-        }
-        *len = n;
-        return s;
-}
-
 int csvread_row_blank(const spool_csvread_t *r)
 {
         for (size_t i = 0; i < r->ncells; i++) {

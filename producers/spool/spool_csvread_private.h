@@ -10,6 +10,7 @@
 #include <csv.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ql_csvmap.h"
 #include "spool_csvread.h"
@@ -146,10 +147,47 @@ struct spool_csvread_rows_s {
         size_t line; /* the reader's line after these rows */
 };
 
+/* Cells, inline: called for every cell of every row. */
+
+static inline const char *csvread_cell_text(const spool_csvread_t *r, size_t i,
+                                            size_t *len)
+{
+        if (i >= r->ncells) {
+                *len = 0;
+                return "";
+        }
+        *len = r->cells[i].len;
+        return r->buf + r->cells[i].off;
+}
+
+/* Trim blanks (space, tab, U+3000) from both ends. */
+static inline const char *csvread_trim(const char *s, size_t *len)
+{
+        size_t n = *len;
+        for (;;) {
+                if (n && (*s == ' ' || *s == '\t')) {
+                        s++, n--;
+                } else if (n >= 3 && !memcmp(s, "\xE3\x80\x80", 3)) {
+                        s += 3, n -= 3;
+                } else {
+                        break;
+                }
+        }
+        for (;;) {
+                if (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+                        n--;
+                else if (n >= 3 && !memcmp(s + n - 3, "\xE3\x80\x80", 3))
+                        n -= 3;
+                else
+                        break;
+        }
+        *len = n;
+        return s;
+}
+
 /* spool_csvread.c */
 spool_csvread_rc_t csvread_building(spool_csvread_t *r, spool_csvread_fn fn,
                                     void *arg);
-const char *csvread_cell_text(const spool_csvread_t *r, size_t i, size_t *len);
 spool_csvread_rc_t csvread_feed(spool_csvread_t *r, const char *buf,
                                 size_t len);
 spool_csvread_rc_t csvread_finish(spool_csvread_t *r);
@@ -161,8 +199,6 @@ int csvread_hset_has(const hset_t *s, uint64_t h);
 int csvread_row_blank(const spool_csvread_t *r);
 /* the header is the builder's */
 spool_csvread_rc_t csvread_status(spool_csvread_t *r);
-/* Trim blanks (space, tab, U+3000) from both ends. */
-const char *csvread_trim(const char *s, size_t *len);
 
 /* spool_csvread_header.c */
 void csvread_file_problem(spool_csvread_t *r, size_t line, const char *field,
