@@ -206,9 +206,8 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->batch_ms = cfg->batch_ms;
         c->idle_exit = cfg->idle_exit;
         /* Each member sees its own partitions' lag: its share of the mark. */
-        c->bulk_lag = cfg->bulk_lag > 0
-                          ? (int64_t)cfg->bulk_lag / members(cfg) + 1
-                          : 0;
+        c->bulk_lag =
+            cfg->bulk_lag > 0 ? (int64_t)cfg->bulk_lag / members(cfg) + 1 : 0;
         /* A queue left by a crash (or a member that stopped mid-way) is
          * derived as soon as there is time. */
         c->queued = 1;

@@ -32,7 +32,7 @@
 #include "redrive.h"
 #include "ql_util.h"
 
-#define PROG "ql-triage"
+#define PROG             "ql-triage"
 #define MAX_AUTO_WORKERS 4 /* --workers 0 */
 
 static volatile sig_atomic_t run = 1;
