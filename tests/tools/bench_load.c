@@ -54,7 +54,7 @@ static rd_kafka_t *producer(const char *brokers, load_stats_t *st)
             {"bootstrap.servers", brokers},
             {"enable.idempotence", "true"},
             {"linger.ms", "20"},
-            {"batch.num.messages", "10000"},
+            {"batch.num.messages", "1000"},
             {"batch.size", "1000000"},
             {"queue.buffering.max.kbytes", "65536"},
             {"compression.codec", "lz4"},
