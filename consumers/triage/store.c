@@ -438,12 +438,7 @@ static attempt_t attempt(triage_store_t *s, triage_batch_t *b, int one_by_one,
         if (a == ATTEMPT_OK)
                 return ATTEMPT_OK;
         s->open_failures = open_before;
-        if (triage_store_connected(s) &&
-            PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
-                char ignore[256];
-                if (store_command(s, "ROLLBACK", NULL, ignore, sizeof(ignore)))
-                        triage_store_disconnect(s);
-        }
+        store_rollback(s);
         return a;
 }
 

@@ -234,12 +234,8 @@ static int retry_one(triage_store_t *s, const char *code, char *errstr,
                 outcome = -1;
 out:
         triage_buf_free(&one);
-        if (outcome < 0 && triage_store_connected(s) &&
-            PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
-                char ignore[256];
-                if (store_command(s, "ROLLBACK", NULL, ignore, sizeof(ignore)))
-                        triage_store_disconnect(s);
-        }
+        if (outcome < 0)
+                store_rollback(s);
         return outcome;
 }
 
@@ -323,6 +319,7 @@ static int drain_chunk(triage_store_t *s, const char *limit, size_t *n,
                                 "ql.pending_enterprises", &cls, errstr,
                                 errstr_size)) {
                         PQclear(codes);
+                        store_rollback(s);
                         return -1;
                 }
                 *n = (size_t)PQntuples(codes);
@@ -371,13 +368,7 @@ static int drain_chunk(triage_store_t *s, const char *limit, size_t *n,
                 if (a == ATTEMPT_OK &&
                     !store_command(s, "COMMIT", &cls, errstr, errstr_size))
                         return 1;
-                if (triage_store_connected(s) &&
-                    PQtransactionStatus(s->conn) != PQTRANS_IDLE) {
-                        char ignore[256];
-                        if (store_command(s, "ROLLBACK", NULL, ignore,
-                                          sizeof(ignore)))
-                                triage_store_disconnect(s);
-                }
+                store_rollback(s);
                 if (a != ATTEMPT_ROW)
                         return -1;
                 /* The case rules refused one of the chunk: again, each

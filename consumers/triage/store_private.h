@@ -79,6 +79,9 @@ PGresult *store_run(triage_store_t *s, const char *name, int n,
 int store_check(triage_store_t *s, PGresult *r, ExecStatusType want,
                 const char *what, err_class_t *cls, char *errstr,
                 size_t errstr_size);
+/* End a transaction left open by a failure: ROLLBACK, or drop the
+ * connection when even that fails.  Nothing when none is open. */
+void store_rollback(triage_store_t *s);
 /* A constant command expecting COMMAND_OK.  0 or -1. */
 int store_command(triage_store_t *s, const char *sql, err_class_t *cls,
                   char *errstr, size_t errstr_size);

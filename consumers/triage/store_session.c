@@ -510,3 +510,12 @@ int triage_store_ping(triage_store_t *s, char *errstr, size_t errstr_size)
                 triage_store_disconnect(s);
         return rc;
 }
+
+void store_rollback(triage_store_t *s)
+{
+        char ignore[256];
+        if (triage_store_connected(s) &&
+            PQtransactionStatus(s->conn) != PQTRANS_IDLE &&
+            store_command(s, "ROLLBACK", NULL, ignore, sizeof(ignore)))
+                triage_store_disconnect(s);
+}

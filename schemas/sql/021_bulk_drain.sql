@@ -20,8 +20,8 @@
 -- (FOR NO KEY UPDATE, in code order): the batch waits for the derivation
 -- in progress, and its results stay queued for the next.
 --
--- The derivation of a chunk of 2,000 enterprises sorts and hashes more than
--- the default work_mem (4 MB) holds; ql.recompute gets 64 MB (one backend
+-- The derivation of a chunk of enterprises (ql-triage takes 1,000) sorts
+-- and hashes more than the default work_mem (4 MB) holds; ql.recompute gets 64 MB (one backend
 -- per ql-triage worker derives at a time; the queued replay of 200,000
 -- results measured about a fifth faster).
 
