@@ -214,6 +214,7 @@ static void do_login(bd_req_t *rq)
                 return;
         }
         bd_session_set_caps(s, caps);
+        bd_pg_case_warm(s, app->lg);
         bd_throttle_forget(app->throttle, key_login);
         ql_counter_add(app->login_ok, 1);
         ql_gauge_set(app->sessions_gauge,

@@ -19,6 +19,12 @@ void bd_pg_rechecks(bd_req_t *rq);
 void bd_pg_stats(bd_req_t *rq);
 void bd_pg_workload(bd_req_t *rq);
 
+/* Run the case page's statements once on a new session's connection, for
+ * no case (case number ''), so that its first case page does not pay for
+ * the backend's cold caches (the views' definitions, the tables' indexes
+ * and statistics are loaded per connection).  Called at sign-in. */
+void bd_pg_case_warm(bd_session_t *s, ql_log_t *lg);
+
 /* The sign-in page (no session): status 200 or 401, with an error or not,
  * the login typed kept in the field. */
 void bd_pg_login(bd_req_t *rq, int status, const char *error,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bd_db.h"
 #include "bd_html.h"
 #include "bd_page.h"
 #include "bd_pages.h"
@@ -383,6 +384,27 @@ static void json_add(json_t *doc, const char *key, const PGresult *r)
 {
         if (r)
                 json_object_set_new(doc, key, bd_rows_json(r));
+}
+
+void bd_pg_case_warm(bd_session_t *s, ql_log_t *lg)
+{
+        static const bd_query_t qs[] = {BD_Q_CASE_PLAN,      BD_Q_CASE_OPEN,
+                                        BD_Q_CASE_DIAGNOSIS, BD_Q_CASE_FINDINGS,
+                                        BD_Q_CASE_ACTS,      BD_Q_CASE_HISTORY};
+        const char *params[1] = {""};
+        for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+                const bd_sql_t *st = bd_sql(qs[i]);
+                if (st->caps && (bd_session_caps(s) & st->caps) != st->caps)
+                        continue;
+                PGresult *r = NULL;
+                char msg[256];
+                bd_db_rc_t rc =
+                    bd_db_run(s, lg, qs[i], params, &r, msg, sizeof(msg));
+                PQclear(r);
+                /* An error is the page's to report when it is asked for. */
+                if (rc == BD_DB_LOST)
+                        return;
+        }
 }
 
 void bd_pg_case(bd_req_t *rq)
