@@ -121,7 +121,7 @@ static char *read_password(const char *path, char *errstr, size_t errstr_size)
         return buf;
 }
 
-triage_pgconn_t *triage_pgconn_new(const ql_config_t *cfg, char *errstr,
+triage_pgconn_t *triage_pgconn_new(const triage_config_t *cfg, char *errstr,
                                    size_t errstr_size)
 {
         if (check_conninfo(cfg->pg, errstr, errstr_size))

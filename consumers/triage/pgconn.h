@@ -22,7 +22,7 @@
 
 #include <libpq-fe.h>
 
-#include "ql_config.h"
+#include "triage_config.h"
 
 typedef struct triage_pgconn_s triage_pgconn_t;
 
@@ -30,7 +30,7 @@ typedef struct triage_pgconn_s triage_pgconn_t;
  * checked for the placeholder.  NULL with errstr naming the setting ("pg:
  * ..." or "pg_password_file: ...") when the configuration cannot be used;
  * the caller stops the program then. */
-triage_pgconn_t *triage_pgconn_new(const ql_config_t *cfg, char *errstr,
+triage_pgconn_t *triage_pgconn_new(const triage_config_t *cfg, char *errstr,
                                    size_t errstr_size);
 void triage_pgconn_destroy(triage_pgconn_t *p); /* accepts NULL */
 
