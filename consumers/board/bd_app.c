@@ -22,7 +22,7 @@
 #define THROTTLE_ENTRIES 4096
 
 struct bd_app_s {
-        const ql_config_t *cfg;
+        const bd_config_t *cfg;
         ql_log_t *lg;
         ql_metrics_t *m;
         int tls;
@@ -93,7 +93,7 @@ void bd_app_destroy(bd_app_t *app)
         free(app);
 }
 
-const ql_config_t *bd_app_config(const bd_app_t *app)
+const bd_config_t *bd_app_config(const bd_app_t *app)
 {
         return app->cfg;
 }

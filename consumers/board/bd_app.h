@@ -21,10 +21,10 @@
 #include <time.h>
 
 #include "bd_buf.h"
+#include "bd_config.h"
 #include "bd_form.h"
 #include "bd_route.h"
 #include "bd_session.h"
-#include "ql_config.h"
 #include "ql_log.h"
 #include "ql_metrics.h"
 
@@ -65,7 +65,7 @@ typedef struct {
 } bd_req_t;
 
 typedef struct {
-        const ql_config_t *cfg;
+        const bd_config_t *cfg;
         ql_log_t *lg;
         ql_metrics_t *metrics;
         int tls; /* cookies get Secure */
@@ -81,7 +81,7 @@ void bd_app_handle(bd_app_t *app, bd_req_t *rq);
 void bd_app_reap(bd_app_t *app, time_t now);
 
 /* For the pages: */
-const ql_config_t *bd_app_config(const bd_app_t *app);
+const bd_config_t *bd_app_config(const bd_app_t *app);
 ql_log_t *bd_app_log(const bd_app_t *app);
 bd_sessions_t *bd_app_sessions(bd_app_t *app);
 

@@ -8,33 +8,33 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ql_pg.h"
+
+static int names_a_login(const char *keyword, const char *value)
+{
+        return !strcmp(keyword, "user") || !strcmp(keyword, "password") ||
+               !strcmp(keyword, "passfile");
+}
+
 int bd_db_check_conninfo(const char *conninfo, char *errstr, size_t errstr_size)
 {
-        char *err = NULL;
-        PQconninfoOption *opts =
-            PQconninfoParse(conninfo ? conninfo : "", &err);
-        if (!opts) {
+        char why[1024];
+        switch (
+            ql_pg_check_conninfo(conninfo, names_a_login, why, sizeof(why))) {
+        case QL_PG_CONNINFO_OK:
+                return 0;
+        case QL_PG_CONNINFO_SYNTAX:
                 snprintf(errstr, errstr_size, "board_pg: %s",
-                         err ? err : "not a connection string");
-                PQfreemem(err);
+                         *why ? why : "not a connection string");
                 return -1;
+        case QL_PG_CONNINFO_REFUSED:
+                break;
         }
-        int rc = 0;
-        for (PQconninfoOption *o = opts; o->keyword; o++) {
-                if (o->val && *o->val &&
-                    (!strcmp(o->keyword, "user") ||
-                     !strcmp(o->keyword, "password") ||
-                     !strcmp(o->keyword, "passfile"))) {
-                        snprintf(errstr, errstr_size,
-                                 "board_pg: must not name a %s: each officer "
-                                 "signs in with their own login",
-                                 o->keyword);
-                        rc = -1;
-                        break;
-                }
-        }
-        PQconninfoFree(opts);
-        return rc;
+        snprintf(errstr, errstr_size,
+                 "board_pg: must not name a %s: each officer signs in with "
+                 "their own login",
+                 why);
+        return -1;
 }
 
 /* A server message with control characters made visible, for the log. */
@@ -62,12 +62,20 @@ bd_login_rc_t bd_db_login(const char *conninfo, const char *login,
                 snprintf(errstr, errstr_size, "empty login or password");
                 return BD_LOGIN_DENIED;
         }
-        const char *keys[] = {
-            "dbname",          "user",     "password", "application_name",
-            "connect_timeout", "passfile", NULL};
-        const char *vals[] = {conninfo, login,       password, "ql-board",
-                              "10",     "/dev/null", NULL};
-        PGconn *c = PQconnectdbParams(keys, vals, 1);
+        /* After the connection string: the officer's login, and nothing
+         * from the environment or a password file. */
+        const ql_pg_param_t as_officer[] = {
+            {"user", login},
+            {"password", password},
+            {"application_name", "ql-board"},
+            {"connect_timeout", "10"},
+            {"passfile", "/dev/null"},
+        };
+        ql_pg_params_t params;
+        PGconn *c = NULL;
+        if (!ql_pg_params_set(&params, NULL, 0, conninfo, as_officer,
+                              sizeof(as_officer) / sizeof(as_officer[0])))
+                c = ql_pg_connect(&params);
         if (!c) {
                 snprintf(errstr, errstr_size, "out of memory");
                 return BD_LOGIN_UNAVAILABLE;
@@ -263,7 +271,8 @@ bd_db_rc_t bd_db_run(bd_session_t *s, ql_log_t *lg, bd_query_t q,
 
 int bd_db_ping(const char *conninfo)
 {
-        const char *keys[] = {"dbname", "connect_timeout", NULL};
-        const char *vals[] = {conninfo, "3", NULL};
-        return PQpingParams(keys, vals, 1) == PQPING_OK;
+        static const ql_pg_param_t timeout = {"connect_timeout", "3"};
+        ql_pg_params_t params;
+        return !ql_pg_params_set(&params, NULL, 0, conninfo, &timeout, 1) &&
+               ql_pg_ping(&params);
 }

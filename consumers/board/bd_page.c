@@ -44,7 +44,7 @@ void bd_page_csrf_field(bd_req_t *rq)
 void bd_page_begin(bd_req_t *rq, const char *title, bd_route_id_t active)
 {
         bd_buf_t *b = &rq->body;
-        const ql_config_t *cfg = bd_app_config(rq->app);
+        const bd_config_t *cfg = bd_app_config(rq->app);
         rq->status = 200;
         rq->content_type = "text/html; charset=utf-8";
         bd_buf_puts(b, "<!DOCTYPE html>\n<html lang=\"zh-CN\"><head>"

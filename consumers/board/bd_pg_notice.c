@@ -57,7 +57,7 @@ void bd_pg_notice(bd_req_t *rq)
                     (!deadline || (st && !strcmp(st, "PENDING"))))
                         deadline = bd_val(plan, i, "due_date");
         }
-        const ql_config_t *cfg = bd_app_config(rq->app);
+        const bd_config_t *cfg = bd_app_config(rq->app);
         char today[11];
         bd_page_today(today);
         const char *doc_no = has_n ? bd_val(n, 0, "order_doc_no") : NULL;

@@ -24,7 +24,7 @@
         "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
 struct bd_server_s {
-        const ql_config_t *cfg;
+        const bd_config_t *cfg;
         ql_log_t *lg;
         ql_metrics_t *m;
         bd_app_t *app;
@@ -279,7 +279,7 @@ static char *read_file(const char *path, char *errstr, size_t errstr_size,
         return data;
 }
 
-bd_server_t *bd_server_new(const ql_config_t *cfg, ql_log_t *lg,
+bd_server_t *bd_server_new(const bd_config_t *cfg, ql_log_t *lg,
                            ql_metrics_t *metrics, bd_app_t *app, char *errstr,
                            size_t errstr_size)
 {

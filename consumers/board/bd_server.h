@@ -21,7 +21,7 @@ typedef struct bd_server_s bd_server_t;
 
 /* Listen on cfg->board_addr (HTTPS when board_tls_cert is set).  NULL with
  * errstr on failure (bad address, port in use, unreadable certificate). */
-bd_server_t *bd_server_new(const ql_config_t *cfg, ql_log_t *lg,
+bd_server_t *bd_server_new(const bd_config_t *cfg, ql_log_t *lg,
                            ql_metrics_t *metrics, bd_app_t *app, char *errstr,
                            size_t errstr_size);
 

@@ -15,9 +15,9 @@
 #include <time.h>
 
 #include "bd_app.h"
+#include "bd_config.h"
 #include "bd_db.h"
 #include "bd_server.h"
-#include "ql_config.h"
 #include "ql_log.h"
 #include "ql_metrics.h"
 
@@ -46,7 +46,7 @@ static const char summary[] =
 /* /readyz on the metrics address: the database accepts connections. */
 static int ready(void *arg, char *why, size_t why_size)
 {
-        const ql_config_t *cfg = arg;
+        const bd_config_t *cfg = arg;
         if (bd_db_ping(cfg->board_pg))
                 return 1;
         snprintf(why, why_size, "the database does not accept connections");
@@ -55,32 +55,34 @@ static int ready(void *arg, char *why, size_t why_size)
 
 static void reload(int argc, char **argv, ql_log_t *lg)
 {
-        ql_config_t ncfg;
+        bd_config_t ncfg;
         char errstr[512];
-        if (ql_config_build(&ncfg, QL_PROG_BOARD, summary, argc, argv, errstr,
-                            sizeof(errstr)) != QL_CONFIG_OK) {
+        if (ql_config_build(&bd_config_program, &ncfg, summary, argc, argv,
+                            errstr, sizeof(errstr)) != QL_CONFIG_OK) {
                 ql_error(lg, "reload: %s; the running configuration stays",
                          errstr);
         } else {
-                ql_log_configure(lg, ncfg.log_level, ncfg.log_format);
+                ql_log_configure(lg, ncfg.base.log_level, ncfg.base.log_format);
                 ql_info(lg, "reload: log settings applied");
         }
-        ql_config_free(&ncfg);
+        ql_config_free(&bd_config_program, &ncfg);
 }
 
 int main(int argc, char **argv)
 {
-        ql_config_t cfg;
+        bd_config_t cfg;
         char errstr[512];
-        ql_config_rc_t crc = ql_config_build(&cfg, QL_PROG_BOARD, summary, argc,
-                                             argv, errstr, sizeof(errstr));
+        ql_config_rc_t crc =
+            ql_config_build(&bd_config_program, &cfg, summary, argc, argv,
+                            errstr, sizeof(errstr));
         if (crc != QL_CONFIG_OK) {
                 if (crc == QL_CONFIG_ERROR)
                         fprintf(stderr, PROG ": %s\n", errstr);
-                ql_config_free(&cfg);
+                ql_config_free(&bd_config_program, &cfg);
                 return crc == QL_CONFIG_HELP ? 0 : 1;
         }
-        ql_log_t *lg = ql_log_new(PROG, cfg.log_level, cfg.log_format);
+        ql_log_t *lg =
+            ql_log_new(PROG, cfg.base.log_level, cfg.base.log_format);
 
         sigset_t sigs;
         sigemptyset(&sigs);
@@ -101,8 +103,8 @@ int main(int argc, char **argv)
                 goto out;
         }
         ql_metrics_set_ready(metrics, ready, &cfg);
-        if (cfg.metrics_addr && *cfg.metrics_addr &&
-            ql_metrics_serve(metrics, cfg.metrics_addr, errstr,
+        if (cfg.base.metrics_addr && *cfg.base.metrics_addr &&
+            ql_metrics_serve(metrics, cfg.base.metrics_addr, errstr,
                              sizeof(errstr))) {
                 ql_error(lg, "%s", errstr);
                 goto out;
@@ -139,6 +141,6 @@ out:
         if (status == 0)
                 ql_info(lg, "stopped");
         ql_log_destroy(lg);
-        ql_config_free(&cfg);
+        ql_config_free(&bd_config_program, &cfg);
         return status;
 }

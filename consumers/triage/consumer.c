@@ -595,10 +595,10 @@ int triage_consumer_step(triage_consumer_t *c)
         return idle_done(c, now);
 }
 
-void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg,
+void triage_consumer_reload(triage_consumer_t *c, const triage_config_t *cfg,
                             int recategorize)
 {
-        atomic_store(&c->uscc_mode, (int)cfg->uscc_check);
+        atomic_store(&c->uscc_mode, (int)cfg->base.uscc_check);
         if (recategorize)
                 atomic_store(&c->recategorize, 1);
 }

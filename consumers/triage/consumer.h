@@ -40,18 +40,18 @@
 
 #include "pgconn.h"
 #include "ql_codec.h"
-#include "ql_config.h"
 #include "ql_log.h"
 #include "ql_metrics.h"
+#include "triage_config.h"
 
 typedef struct triage_consumer_s triage_consumer_t;
 
 typedef struct {
-        const ql_config_t *cfg;    /* read at creation; may go afterwards */
-        ql_log_t *lg;              /* borrowed */
-        ql_metrics_t *metrics;     /* borrowed; NULL: no metrics */
-        const ql_codec_t *codec;   /* borrowed */
-        const triage_pgconn_t *pg; /* borrowed */
+        const triage_config_t *cfg; /* read at creation; may go afterwards */
+        ql_log_t *lg;               /* borrowed */
+        ql_metrics_t *metrics;      /* borrowed; NULL: no metrics */
+        const ql_codec_t *codec;    /* borrowed */
+        const triage_pgconn_t *pg;  /* borrowed */
         const volatile sig_atomic_t *run; /* main clears it to stop */
         int lead; /* the process's first member: it retries failed case
                    * derivations when idle */
@@ -73,7 +73,7 @@ int triage_consumer_step(triage_consumer_t *c);
 /* Apply settings SIGHUP may change (the credit code check); recategorize:
  * also re-apply the cause rules to the stored findings when next idle (one
  * consumer of the process does it).  Any thread may call it. */
-void triage_consumer_reload(triage_consumer_t *c, const ql_config_t *cfg,
+void triage_consumer_reload(triage_consumer_t *c, const triage_config_t *cfg,
                             int recategorize);
 
 /* Readiness for /readyz: Kafka and PostgreSQL both reachable; else 0 and

@@ -41,25 +41,27 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 }
 
 /* Is `key` among the operator's [kafka] pairs? */
-static int operator_set(const ql_config_t *cfg, const char *key)
+static int operator_set(const triage_config_t *cfg, const char *key)
 {
-        for (size_t i = 0; i < cfg->kafka_n; i++)
-                if (!strcmp(cfg->kafka[i].key, key))
+        for (size_t i = 0; i < cfg->base.kafka_n; i++)
+                if (!strcmp(cfg->base.kafka[i].key, key))
                         return 1;
         return 0;
 }
 
 /* Group members in this process: the prefetch and the batch size are
  * split between them. */
-static int members(const ql_config_t *cfg)
+static int members(const triage_config_t *cfg)
 {
         return cfg->workers > 1 ? cfg->workers : 1;
 }
 
-static rd_kafka_t *make_consumer(triage_consumer_t *c, const ql_config_t *cfg,
-                                 char *errstr, size_t errstr_size)
+static rd_kafka_t *make_consumer(triage_consumer_t *c,
+                                 const triage_config_t *cfg, char *errstr,
+                                 size_t errstr_size)
 {
-        rd_kafka_conf_t *conf = ql_kafka_conf_new(cfg, errstr, errstr_size);
+        rd_kafka_conf_t *conf =
+            ql_kafka_conf_new(&cfg->base, errstr, errstr_size);
         if (!conf)
                 return NULL;
         /* Defaults an operator may override in [kafka]: a bounded prefetch
@@ -184,7 +186,7 @@ static void register_metrics(triage_consumer_t *c, ql_metrics_t *m)
 triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
                                        char *errstr, size_t errstr_size)
 {
-        const ql_config_t *cfg = opts->cfg;
+        const triage_config_t *cfg = opts->cfg;
         triage_consumer_t *c = calloc(1, sizeof(*c));
         if (!c) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -195,7 +197,7 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->run = opts->run;
         c->lead = opts->lead;
         pthread_mutex_init(&c->expired_lock, NULL);
-        atomic_init(&c->uscc_mode, (int)cfg->uscc_check);
+        atomic_init(&c->uscc_mode, (int)cfg->base.uscc_check);
         atomic_init(&c->recategorize, 0);
         /* Like the prefetch, the batch size is the process's: members
          * split it, so memory does not grow with --workers (each member
@@ -214,11 +216,11 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->backoff_ms = BACKOFF_MIN_MS;
         atomic_init(&c->kafka_ok, 0);
         atomic_init(&c->pg_ok, 0);
-        c->topic = strdup(cfg->topic);
-        c->parts = triage_partitions_new(cfg->topic);
-        c->batch = triage_batch_new(cfg->topic);
-        c->spare = triage_batch_new(cfg->topic);
-        c->store = triage_store_new(opts->pg, cfg->group, cfg->topic,
+        c->topic = strdup(cfg->base.topic);
+        c->parts = triage_partitions_new(cfg->base.topic);
+        c->batch = triage_batch_new(cfg->base.topic);
+        c->spare = triage_batch_new(cfg->base.topic);
+        c->store = triage_store_new(opts->pg, cfg->group, cfg->base.topic,
                                     cfg->pg_statement_timeout_ms, c->lg);
         if (!c->topic || !c->parts || !c->batch || !c->spare || !c->store) {
                 snprintf(errstr, errstr_size, "out of memory");
@@ -244,13 +246,13 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
                 goto fail;
         rd_kafka_topic_partition_list_t *sub =
             rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(sub, cfg->topic,
+        rd_kafka_topic_partition_list_add(sub, cfg->base.topic,
                                           RD_KAFKA_PARTITION_UA);
         rd_kafka_resp_err_t err = rd_kafka_subscribe(c->rk, sub);
         rd_kafka_topic_partition_list_destroy(sub);
         if (err) {
-                snprintf(errstr, errstr_size, "subscribe to %s: %s", cfg->topic,
-                         rd_kafka_err2str(err));
+                snprintf(errstr, errstr_size, "subscribe to %s: %s",
+                         cfg->base.topic, rd_kafka_err2str(err));
                 goto fail;
         }
         register_metrics(c, opts->metrics);
@@ -261,7 +263,7 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->next_retry = now + RETRY_EVERY_MS;
         ql_info(c->lg,
                 "consuming %s in group %s (batches of %d records or %d ms)",
-                cfg->topic, cfg->group, c->batch_size, c->batch_ms);
+                cfg->base.topic, cfg->group, c->batch_size, c->batch_ms);
         return c;
 fail:
         triage_consumer_destroy(c);

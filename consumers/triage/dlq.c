@@ -77,10 +77,10 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac,
 }
 
 /* Was `key` set in [kafka]? */
-static int operator_set(const ql_config_t *cfg, const char *key)
+static int operator_set(const triage_config_t *cfg, const char *key)
 {
-        for (size_t i = 0; i < cfg->kafka_n; i++)
-                if (!strcmp(cfg->kafka[i].key, key))
+        for (size_t i = 0; i < cfg->base.kafka_n; i++)
+                if (!strcmp(cfg->base.kafka[i].key, key))
                         return 1;
         return 0;
 }
@@ -105,8 +105,8 @@ static int make_producer(triage_dlq_t *d, char *errstr, size_t errstr_size)
         return 0;
 }
 
-triage_dlq_t *triage_dlq_new(const ql_config_t *cfg, ql_log_t *lg, char *errstr,
-                             size_t errstr_size)
+triage_dlq_t *triage_dlq_new(const triage_config_t *cfg, ql_log_t *lg,
+                             char *errstr, size_t errstr_size)
 {
         triage_dlq_t *d = calloc(1, sizeof(*d));
         if (!d) {
@@ -114,16 +114,16 @@ triage_dlq_t *triage_dlq_new(const ql_config_t *cfg, ql_log_t *lg, char *errstr,
                 return NULL;
         }
         d->lg = lg;
-        d->timeout_ms = cfg->kafka_timeout_ms + 5000;
+        d->timeout_ms = cfg->base.kafka_timeout_ms + 5000;
         d->topic = strdup(cfg->dlq_topic);
         if (!d->topic) {
                 snprintf(errstr, errstr_size, "out of memory");
                 goto fail;
         }
-        if (!(d->tmpl = ql_kafka_conf_new(cfg, errstr, errstr_size)))
+        if (!(d->tmpl = ql_kafka_conf_new(&cfg->base, errstr, errstr_size)))
                 goto fail;
         char timeout[32], why[512];
-        snprintf(timeout, sizeof(timeout), "%d", cfg->kafka_timeout_ms);
+        snprintf(timeout, sizeof(timeout), "%d", cfg->base.kafka_timeout_ms);
         /* The guarantees, after the operator's pairs; and a topic that
          * does not exist is reported as such well before the message
          * times out (which would count as a failure to retry). */

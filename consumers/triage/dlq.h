@@ -29,15 +29,15 @@
 #include <stddef.h>
 
 #include "batch.h"
-#include "ql_config.h"
 #include "ql_log.h"
+#include "triage_config.h"
 
 typedef struct triage_dlq_s triage_dlq_t;
 
 /* An idempotent producer for cfg->dlq_topic; cfg is read at creation only,
  * lg is borrowed.  NULL with errstr on a bad Kafka configuration. */
-triage_dlq_t *triage_dlq_new(const ql_config_t *cfg, ql_log_t *lg, char *errstr,
-                             size_t errstr_size);
+triage_dlq_t *triage_dlq_new(const triage_config_t *cfg, ql_log_t *lg,
+                             char *errstr, size_t errstr_size);
 /* Flush for at most a few seconds, log what is left undelivered, free. */
 void triage_dlq_destroy(triage_dlq_t *d); /* accepts NULL */
 

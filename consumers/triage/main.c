@@ -26,11 +26,11 @@
 #include "partitions.h"
 #include "pgconn.h"
 #include "ql_codec.h"
-#include "ql_config.h"
 #include "ql_log.h"
 #include "ql_metrics.h"
 #include "redrive.h"
 #include "ql_util.h"
+#include "triage_config.h"
 
 #define PROG             "ql-triage"
 #define MAX_AUTO_WORKERS 4 /* --workers 0 */
@@ -71,7 +71,7 @@ static const char summary[] =
 
 /* Apply the migrations; retry while PostgreSQL is unreachable (not in the
  * one-shot mode).  0 when the schema is current. */
-static int migrate(const ql_config_t *cfg, const triage_pgconn_t *pg,
+static int migrate(const triage_config_t *cfg, const triage_pgconn_t *pg,
                    ql_log_t *lg)
 {
         int wait_ms = 200;
@@ -172,16 +172,18 @@ static int ready_all(void *arg, char *why, size_t why_size)
 
 static void do_reload(int argc, char **argv, ql_log_t *lg, const lanes_t *ls)
 {
-        ql_config_t next;
+        triage_config_t next;
         char err[512];
-        ql_config_rc_t rc = ql_config_build(&next, QL_PROG_TRIAGE, summary,
-                                            argc, argv, err, sizeof(err));
+        ql_config_rc_t rc =
+            ql_config_build(&triage_config_program, &next, summary, argc, argv,
+                            err, sizeof(err));
         if (rc == QL_CONFIG_OK) {
-                ql_log_configure(lg, next.log_level, next.log_format);
+                ql_log_configure(lg, next.base.log_level, next.base.log_format);
                 for (int i = 0; i < ls->n; i++) {
                         if (ls->v[i].lg != lg)
-                                ql_log_configure(ls->v[i].lg, next.log_level,
-                                                 next.log_format);
+                                ql_log_configure(ls->v[i].lg,
+                                                 next.base.log_level,
+                                                 next.base.log_format);
                         /* One member re-applies the cause rules for all. */
                         triage_consumer_reload(ls->v[i].c, &next, i == 0);
                 }
@@ -192,12 +194,12 @@ static void do_reload(int argc, char **argv, ql_log_t *lg, const lanes_t *ls)
                          "configuration: %s",
                          err);
         }
-        ql_config_free(&next);
+        ql_config_free(&triage_config_program, &next);
 }
 
 /* Create the members and start their threads; 0 when all run.  On failure
  * the caller stops the ones started (run cleared, joined). */
-static int start_lanes(const ql_config_t *cfg, const triage_pgconn_t *pg,
+static int start_lanes(const triage_config_t *cfg, const triage_pgconn_t *pg,
                        ql_log_t *lg, ql_metrics_t *metrics,
                        const ql_codec_t *codec, lanes_t *ls)
 {
@@ -208,8 +210,8 @@ static int start_lanes(const ql_config_t *cfg, const triage_pgconn_t *pg,
                         l->lg = lg;
                 } else {
                         snprintf(name, sizeof(name), PROG "/%d", i + 1);
-                        if (!(l->lg = ql_log_new(name, cfg->log_level,
-                                                 cfg->log_format))) {
+                        if (!(l->lg = ql_log_new(name, cfg->base.log_level,
+                                                 cfg->base.log_format))) {
                                 ql_error(lg, "out of memory");
                                 return -1;
                         }
@@ -274,15 +276,16 @@ static void bound_malloc_arenas(void)
 
 int main(int argc, char **argv)
 {
-        ql_config_t cfg;
+        triage_config_t cfg;
         char err[1024];
         bound_malloc_arenas();
-        ql_config_rc_t rc = ql_config_build(&cfg, QL_PROG_TRIAGE, summary, argc,
-                                            argv, err, sizeof(err));
+        ql_config_rc_t rc =
+            ql_config_build(&triage_config_program, &cfg, summary, argc, argv,
+                            err, sizeof(err));
         if (rc != QL_CONFIG_OK) {
                 if (rc == QL_CONFIG_ERROR)
                         fprintf(stderr, PROG ": %s\n", err);
-                ql_config_free(&cfg);
+                ql_config_free(&triage_config_program, &cfg);
                 return rc == QL_CONFIG_HELP ? 0 : 2;
         }
         /* --workers 0 (the default): a member per core, at most
@@ -298,14 +301,15 @@ int main(int argc, char **argv)
         triage_pgconn_t *pg = triage_pgconn_new(&cfg, err, sizeof(err));
         if (!pg) {
                 fprintf(stderr, PROG ": %s\n", err);
-                ql_config_free(&cfg);
+                ql_config_free(&triage_config_program, &cfg);
                 return 2;
         }
-        ql_log_t *lg = ql_log_new(PROG, cfg.log_level, cfg.log_format);
+        ql_log_t *lg =
+            ql_log_new(PROG, cfg.base.log_level, cfg.base.log_format);
         if (!lg) {
                 fprintf(stderr, PROG ": out of memory\n");
                 triage_pgconn_destroy(pg);
-                ql_config_free(&cfg);
+                ql_config_free(&triage_config_program, &cfg);
                 return 1;
         }
         install_signals();
@@ -320,7 +324,7 @@ int main(int argc, char **argv)
                         ql_error(lg, "%s", err);
                 else
                         ql_info(lg, "re-drove %ld dead letters to %s", n,
-                                cfg.topic);
+                                cfg.base.topic);
                 status = n < 0;
                 goto out;
         }
@@ -343,13 +347,13 @@ int main(int argc, char **argv)
                         changed ? " recorded: every plan derived again"
                                 : " (as recorded)");
         }
-        if (!(codec = ql_codec_new(cfg.schema_dir, err, sizeof(err)))) {
-                ql_error(lg, "schema_dir %s: %s", cfg.schema_dir, err);
+        if (!(codec = ql_codec_new(cfg.base.schema_dir, err, sizeof(err)))) {
+                ql_error(lg, "schema_dir %s: %s", cfg.base.schema_dir, err);
                 goto out;
         }
         ql_info(lg, "%zu record schema versions loaded from %s",
-                ql_codec_schema_count(codec), cfg.schema_dir);
-        if (cfg.metrics_addr && *cfg.metrics_addr &&
+                ql_codec_schema_count(codec), cfg.base.schema_dir);
+        if (cfg.base.metrics_addr && *cfg.base.metrics_addr &&
             !(metrics = ql_metrics_new(PROG))) {
                 ql_error(lg, "out of memory");
                 goto out;
@@ -369,15 +373,16 @@ int main(int argc, char **argv)
         if (metrics) {
                 ql_metrics_add_collector(metrics, collect_lag, &lanes);
                 ql_metrics_set_ready(metrics, ready_all, &lanes);
-                if (ql_metrics_serve(metrics, cfg.metrics_addr, err,
+                if (ql_metrics_serve(metrics, cfg.base.metrics_addr, err,
                                      sizeof(err))) {
-                        ql_error(lg, "metrics_addr %s: %s", cfg.metrics_addr,
-                                 err);
+                        ql_error(lg, "metrics_addr %s: %s",
+                                 cfg.base.metrics_addr, err);
                         run = 0;
                         join_lanes(argc, argv, lg, &lanes);
                         goto out;
                 }
-                ql_info(lg, "metrics on http://%s/metrics", cfg.metrics_addr);
+                ql_info(lg, "metrics on http://%s/metrics",
+                        cfg.base.metrics_addr);
         }
         if (lanes.n > 1)
                 ql_info(lg, "%d consumers in group %s, logging as %s/1..%d",
@@ -414,6 +419,6 @@ out:
         ql_codec_destroy(codec);
         ql_log_destroy(lg);
         triage_pgconn_destroy(pg);
-        ql_config_free(&cfg);
+        ql_config_free(&triage_config_program, &cfg);
         return status;
 }

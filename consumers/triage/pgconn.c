@@ -1,9 +1,7 @@
 /*
- * pgconn: the keyword/value arrays of pgconn.h, built once.  libpq reads
- * the arrays in order and lets a later value win, with the connection
- * string expanded where "dbname" stands: so the defaults before it give way
- * to what the operator wrote in QL_PG, and the password file after it wins
- * over a password written there.
+ * pgconn: the keyword/value arrays of pgconn.h, built once with ql_pg:
+ * the defaults before QL_PG give way to what the operator wrote there, and
+ * the password file after it wins over a password written there.
  */
 #include "pgconn.h"
 
@@ -17,16 +15,13 @@
 #define PLACEHOLDER  "change-me"
 #define PASSWORD_MAX 1024
 
-#define NDEFAULTS 7
-
 struct triage_pgconn_s {
-        const char *keys[NDEFAULTS + 3];
-        const char *values[NDEFAULTS + 3];
+        ql_pg_params_t params;
         char *conninfo;
         char *password; /* from the file, or NULL */
 };
 
-static const char *const defaults[NDEFAULTS][2] = {
+static const ql_pg_param_t defaults[] = {
     {"connect_timeout", "5"},
     {"fallback_application_name", "ql-triage"},
     /* A peer that vanished (a network partition, a host gone) is noticed
@@ -39,39 +34,41 @@ static const char *const defaults[NDEFAULTS][2] = {
     {"tcp_user_timeout", "30000"},
 };
 
+#define NDEFAULTS (sizeof(defaults) / sizeof(defaults[0]))
+
 static int is_placeholder(const char *password)
 {
         return password && !strncmp(password, PLACEHOLDER, strlen(PLACEHOLDER));
 }
 
-/* The password the connection string carries, checked; 0 or -1. */
+static int placeholder_password(const char *keyword, const char *value)
+{
+        return !strcmp(keyword, "password") && is_placeholder(value);
+}
+
+/* The connection string parses, and the password it may carry is no
+ * placeholder; 0 or -1. */
 static int check_conninfo(const char *conninfo, char *errstr,
                           size_t errstr_size)
 {
-        char *why = NULL;
-        PQconninfoOption *opts = PQconninfoParse(conninfo, &why);
-        if (!opts) {
-                char clean[256];
-                snprintf(clean, sizeof(clean), "%s",
-                         why ? why : "out of memory");
-                clean[strcspn(clean, "\n")] = '\0';
+        char why[256];
+        switch (ql_pg_check_conninfo(conninfo, placeholder_password, why,
+                                     sizeof(why))) {
+        case QL_PG_CONNINFO_OK:
+                return 0;
+        case QL_PG_CONNINFO_SYNTAX:
+                why[strcspn(why, "\n")] = '\0';
                 snprintf(errstr, errstr_size,
-                         "pg: not a libpq connection string: %s", clean);
-                PQfreemem(why);
+                         "pg: not a libpq connection string: %s",
+                         *why ? why : "out of memory");
                 return -1;
+        case QL_PG_CONNINFO_REFUSED:
+                break;
         }
-        int bad = 0;
-        for (PQconninfoOption *o = opts; o->keyword; o++)
-                if (!strcmp(o->keyword, "password") && is_placeholder(o->val))
-                        bad = 1;
-        PQconninfoFree(opts);
-        if (bad) {
-                snprintf(errstr, errstr_size,
-                         "pg: the connection string's password is a "
-                         "placeholder ('" PLACEHOLDER "...'); set a real one");
-                return -1;
-        }
-        return 0;
+        snprintf(errstr, errstr_size,
+                 "pg: the connection string's password is a "
+                 "placeholder ('" PLACEHOLDER "...'); set a real one");
+        return -1;
 }
 
 /* Read the password file: its one line, trailing newline stripped. */
@@ -121,7 +118,7 @@ static char *read_password(const char *path, char *errstr, size_t errstr_size)
         return buf;
 }
 
-triage_pgconn_t *triage_pgconn_new(const ql_config_t *cfg, char *errstr,
+triage_pgconn_t *triage_pgconn_new(const triage_config_t *cfg, char *errstr,
                                    size_t errstr_size)
 {
         if (check_conninfo(cfg->pg, errstr, errstr_size))
@@ -138,19 +135,13 @@ triage_pgconn_t *triage_pgconn_new(const ql_config_t *cfg, char *errstr,
                 triage_pgconn_destroy(p);
                 return NULL;
         }
-        size_t n = 0;
-        for (size_t i = 0; i < NDEFAULTS; i++, n++) {
-                p->keys[n] = defaults[i][0];
-                p->values[n] = defaults[i][1];
+        const ql_pg_param_t password = {"password", p->password};
+        if (ql_pg_params_set(&p->params, defaults, NDEFAULTS, p->conninfo,
+                             &password, p->password ? 1 : 0)) {
+                triage_pgconn_destroy(p);
+                snprintf(errstr, errstr_size, "pg: too many parameters");
+                return NULL;
         }
-        p->keys[n] = "dbname";
-        p->values[n++] = p->conninfo;
-        if (p->password) {
-                p->keys[n] = "password";
-                p->values[n++] = p->password;
-        }
-        p->keys[n] = NULL;
-        p->values[n] = NULL;
         return p;
 }
 
@@ -166,17 +157,12 @@ void triage_pgconn_destroy(triage_pgconn_t *p)
         free(p);
 }
 
-const char *const *triage_pgconn_keys(const triage_pgconn_t *p)
+const ql_pg_params_t *triage_pgconn_params(const triage_pgconn_t *p)
 {
-        return p->keys;
-}
-
-const char *const *triage_pgconn_values(const triage_pgconn_t *p)
-{
-        return p->values;
+        return &p->params;
 }
 
 PGconn *triage_pgconn_connect(const triage_pgconn_t *p)
 {
-        return PQconnectdbParams(p->keys, p->values, 1);
+        return ql_pg_connect(&p->params);
 }

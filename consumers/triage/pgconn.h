@@ -22,7 +22,8 @@
 
 #include <libpq-fe.h>
 
-#include "ql_config.h"
+#include "ql_pg.h"
+#include "triage_config.h"
 
 typedef struct triage_pgconn_s triage_pgconn_t;
 
@@ -30,14 +31,13 @@ typedef struct triage_pgconn_s triage_pgconn_t;
  * checked for the placeholder.  NULL with errstr naming the setting ("pg:
  * ..." or "pg_password_file: ...") when the configuration cannot be used;
  * the caller stops the program then. */
-triage_pgconn_t *triage_pgconn_new(const ql_config_t *cfg, char *errstr,
+triage_pgconn_t *triage_pgconn_new(const triage_config_t *cfg, char *errstr,
                                    size_t errstr_size);
 void triage_pgconn_destroy(triage_pgconn_t *p); /* accepts NULL */
 
-/* NULL-terminated arrays for PQconnectdbParams / PQconnectStartParams with
- * expand_dbname = 1.  Borrowed from p. */
-const char *const *triage_pgconn_keys(const triage_pgconn_t *p);
-const char *const *triage_pgconn_values(const triage_pgconn_t *p);
+/* The keyword and value arrays (ql_pg.h), for ql_pg_connect_start; borrowed
+ * from p. */
+const ql_pg_params_t *triage_pgconn_params(const triage_pgconn_t *p);
 
 /* A blocking connection (bounded by connect_timeout), for the one-shot
  * uses: NULL only when memory ran out; check PQstatus. */

@@ -44,8 +44,9 @@ static int simple(PGconn *c, const char *sql, char *errstr, size_t errstr_size)
 }
 
 /* Produce the chunk in r; 0 when every message was acknowledged. */
-static int produce_chunk(const ql_config_t *cfg, ql_log_t *lg, rd_kafka_t *rk,
-                         PGresult *r, char *errstr, size_t errstr_size)
+static int produce_chunk(const triage_config_t *cfg, ql_log_t *lg,
+                         rd_kafka_t *rk, PGresult *r, char *errstr,
+                         size_t errstr_size)
 {
         ql_delivery_t *d = ql_delivery_new();
         if (!d) {
@@ -71,7 +72,7 @@ static int produce_chunk(const ql_config_t *cfg, ql_log_t *lg, rd_kafka_t *rk,
                         snprintf(errstr, errstr_size, "out of memory");
                         rc = -1;
                 } else {
-                        rc = ql_delivery_produce(d, rk, cfg->topic, key,
+                        rc = ql_delivery_produce(d, rk, cfg->base.topic, key,
                                                  key_len, payload, len, h,
                                                  errstr, errstr_size);
                 }
@@ -79,17 +80,18 @@ static int produce_chunk(const ql_config_t *cfg, ql_log_t *lg, rd_kafka_t *rk,
                         ql_info(lg,
                                 "re-driving rejected_id=%s (%s/%s/%s) to %s",
                                 id, PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
-                                PQgetvalue(r, i, 5), cfg->topic);
+                                PQgetvalue(r, i, 5), cfg->base.topic);
                 PQfreemem(key);
                 PQfreemem(payload);
         }
-        size_t left = ql_delivery_wait(d, rk, cfg->kafka_timeout_ms + 5000);
+        size_t left =
+            ql_delivery_wait(d, rk, cfg->base.kafka_timeout_ms + 5000);
         if (!rc && (left || ql_delivery_failed(d))) {
                 char why[256];
                 ql_delivery_first_error(d, why, sizeof(why));
                 snprintf(errstr, errstr_size,
                          "re-drive to %s: %zu records not acknowledged%s%s",
-                         cfg->topic, left + ql_delivery_failed(d),
+                         cfg->base.topic, left + ql_delivery_failed(d),
                          why[0] ? ": " : "", why);
                 rc = -1;
         }
@@ -97,7 +99,7 @@ static int produce_chunk(const ql_config_t *cfg, ql_log_t *lg, rd_kafka_t *rk,
         return rc;
 }
 
-long triage_redrive(const ql_config_t *cfg, const triage_pgconn_t *pg,
+long triage_redrive(const triage_config_t *cfg, const triage_pgconn_t *pg,
                     ql_log_t *lg, char *errstr, size_t errstr_size)
 {
         PGconn *c = triage_pgconn_connect(pg);
@@ -108,7 +110,8 @@ long triage_redrive(const ql_config_t *cfg, const triage_pgconn_t *pg,
                 PQfinish(c);
                 return -1;
         }
-        rd_kafka_t *rk = ql_kafka_producer_new(cfg, lg, errstr, errstr_size);
+        rd_kafka_t *rk =
+            ql_kafka_producer_new(&cfg->base, lg, errstr, errstr_size);
         if (!rk) {
                 PQfinish(c);
                 return -1;

@@ -15,12 +15,12 @@
 #include <stddef.h>
 
 #include "pgconn.h"
-#include "ql_config.h"
 #include "ql_log.h"
+#include "triage_config.h"
 
 /* Re-drive everything pending.  Returns the number of records re-driven,
  * or -1 with errstr (rows not acknowledged by Kafka stay pending). */
-long triage_redrive(const ql_config_t *cfg, const triage_pgconn_t *pg,
+long triage_redrive(const triage_config_t *cfg, const triage_pgconn_t *pg,
                     ql_log_t *lg, char *errstr, size_t errstr_size);
 
 #endif

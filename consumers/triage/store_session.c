@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ql_pg.h"
 #include "ql_util.h"
 #include "store_private.h"
 
@@ -397,8 +398,7 @@ static int prepare_all(triage_store_t *s, const char *const (*v)[2], size_t n,
  * errstr (the connection dropped). */
 static int open_conn(triage_store_t *s, char *errstr, size_t errstr_size)
 {
-        s->conn = PQconnectStartParams(triage_pgconn_keys(s->pg),
-                                       triage_pgconn_values(s->pg), 1);
+        s->conn = ql_pg_connect_start(triage_pgconn_params(s->pg));
         if (!s->conn) {
                 snprintf(errstr, errstr_size, "PostgreSQL: out of memory");
                 return -1;

@@ -164,7 +164,7 @@ static int is_loopback(const struct sockaddr *sa)
 
 /* Resolve gateway_addr into *ai; plain HTTP only on loopback unless
  * allowed. */
-static int resolve_listen(const ql_config_t *cfg, struct addrinfo **ai,
+static int resolve_listen(const gw_config_t *cfg, struct addrinfo **ai,
                           char *errstr, size_t errstr_size)
 {
         if (ql_metrics_resolve_listen("gateway_addr", cfg->gateway_addr, ai,
@@ -186,7 +186,7 @@ static int resolve_listen(const ql_config_t *cfg, struct addrinfo **ai,
         return 0;
 }
 
-int gw_server_check_config(const ql_config_t *cfg, char *errstr,
+int gw_server_check_config(const gw_config_t *cfg, char *errstr,
                            size_t errstr_size)
 {
         struct addrinfo *ai;
@@ -218,7 +218,7 @@ int gw_server_check_config(const ql_config_t *cfg, char *errstr,
 
 static int start_httpd(gw_server_t *s, char *errstr, size_t errstr_size)
 {
-        const ql_config_t *cfg = s->cfg;
+        const gw_config_t *cfg = s->cfg;
         unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD |
                          MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
         if (s->listen_ai->ai_family == AF_INET6)
@@ -278,7 +278,7 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
         atomic_init(&s->id_next, 0);
         atomic_init(&s->refused_logged_at, ql_util_mono_ns() - REFUSED_LOG_NS);
         atomic_init(&s->refused_unlogged, 0);
-        atomic_init(&s->uscc_mode, (int)o->cfg->uscc_check);
+        atomic_init(&s->uscc_mode, (int)o->cfg->base.uscc_check);
         atomic_init(&s->stopping, 0);
         atomic_init(&s->active, 0);
         atomic_init(&s->publisher_run, 1);
@@ -300,10 +300,11 @@ gw_server_t *gw_server_new(const gw_server_opts_t *o, char *errstr,
                 }
                 s->tls_start = gw_tls_acquire(s->tls);
         }
-        s->probe = ql_kafka_probe_new(s->rk, s->cfg->topic, READY_CACHE_MS,
+        s->probe = ql_kafka_probe_new(s->rk, s->cfg->base.topic, READY_CACHE_MS,
                                       READY_TIMEOUT_MS);
         if (!s->probe) {
-                snprintf(errstr, errstr_size, "topic %s: %s", s->cfg->topic,
+                snprintf(errstr, errstr_size, "topic %s: %s",
+                         s->cfg->base.topic,
                          rd_kafka_err2str(rd_kafka_last_error()));
                 gw_server_destroy(s);
                 return NULL;

@@ -18,16 +18,16 @@
 #include <librdkafka/rdkafka.h>
 #include <stddef.h>
 
+#include "gw_config.h"
 #include "gw_tokens.h"
 #include "ql_codec.h"
-#include "ql_config.h"
 #include "ql_log.h"
 #include "ql_metrics.h"
 
 typedef struct gw_server_s gw_server_t;
 
 typedef struct {
-        const ql_config_t *cfg; /* gateway_addr, tls_*, limits, topic; read
+        const gw_config_t *cfg; /* gateway_addr, tls_*, limits, topic; read
                                    at start only, except as said below */
         ql_log_t *lg;
         ql_metrics_t *metrics;
@@ -49,7 +49,7 @@ gw_server_t *gw_server_new(const gw_server_opts_t *opts, char *errstr,
  * unless TLS is on or allow_plain_http is set; with TLS, libmicrohttpd has
  * TLS, GnuTLS accepts tls_priorities, and the certificate and key load.
  * 0, or -1 with errstr. */
-int gw_server_check_config(const ql_config_t *cfg, char *errstr,
+int gw_server_check_config(const gw_config_t *cfg, char *errstr,
                            size_t errstr_size);
 
 /* Replace the token table (SIGHUP); the server owns t now and frees the old

@@ -86,7 +86,7 @@ static const int statuses[] = {202, 400, 401, 403, 404,
 #define NSTATUSES (sizeof(statuses) / sizeof(statuses[0]))
 
 struct gw_server_s {
-        const ql_config_t *cfg;
+        const gw_config_t *cfg;
         ql_log_t *lg;
         ql_metrics_t *m;
         const ql_codec_t *codec;

@@ -137,7 +137,7 @@ static void judge(rq_t *rq)
         {
                 const char *key = ql_result_str(doc, "enterprise.credit_code");
                 if (!produce_failed &&
-                    ql_delivery_produce(rq->d, s->rk, s->cfg->topic, key,
+                    ql_delivery_produce(rq->d, s->rk, s->cfg->base.topic, key,
                                         strlen(key), bufs[i], lens[i], NULL,
                                         err, sizeof(err)) != 0)
                         produce_failed = 1;

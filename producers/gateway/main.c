@@ -16,10 +16,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gw_config.h"
 #include "gw_server.h"
 #include "gw_tokens.h"
 #include "ql_codec.h"
-#include "ql_config.h"
 #include "ql_kafka.h"
 #include "ql_log.h"
 #include "ql_metrics.h"
@@ -66,17 +66,17 @@ static const char summary[] =
 static void reload(int argc, char **argv, ql_log_t *lg, ql_metrics_t *m,
                    gw_server_t *srv)
 {
-        ql_config_t ncfg;
+        gw_config_t ncfg;
         char errstr[512], warn[512];
-        if (ql_config_build(&ncfg, QL_PROG_GATEWAY, summary, argc, argv, errstr,
-                            sizeof(errstr)) != QL_CONFIG_OK) {
+        if (ql_config_build(&gw_config_program, &ncfg, summary, argc, argv,
+                            errstr, sizeof(errstr)) != QL_CONFIG_OK) {
                 ql_error(lg, "reload: %s; the running configuration stays",
                          errstr);
-                ql_config_free(&ncfg);
+                ql_config_free(&gw_config_program, &ncfg);
                 return;
         }
-        ql_log_configure(lg, ncfg.log_level, ncfg.log_format);
-        gw_server_set_uscc_mode(srv, ncfg.uscc_check);
+        ql_log_configure(lg, ncfg.base.log_level, ncfg.base.log_format);
+        gw_server_set_uscc_mode(srv, ncfg.base.uscc_check);
         gw_tokens_t *t = gw_tokens_load(ncfg.gateway_tokens, m, warn,
                                         sizeof(warn), errstr, sizeof(errstr));
         if (!t) {
@@ -97,22 +97,24 @@ static void reload(int argc, char **argv, ql_log_t *lg, ql_metrics_t *m,
                          errstr);
         else if (ncfg.tls_cert)
                 ql_info(lg, "reload: tls: new connections get the %s", about);
-        ql_config_free(&ncfg);
+        ql_config_free(&gw_config_program, &ncfg);
 }
 
 int main(int argc, char **argv)
 {
-        ql_config_t cfg;
+        gw_config_t cfg;
         char errstr[512], warn[512];
-        ql_config_rc_t crc = ql_config_build(
-            &cfg, QL_PROG_GATEWAY, summary, argc, argv, errstr, sizeof(errstr));
+        ql_config_rc_t crc =
+            ql_config_build(&gw_config_program, &cfg, summary, argc, argv,
+                            errstr, sizeof(errstr));
         if (crc != QL_CONFIG_OK) {
                 if (crc == QL_CONFIG_ERROR)
                         fprintf(stderr, PROG ": %s\n", errstr);
-                ql_config_free(&cfg);
+                ql_config_free(&gw_config_program, &cfg);
                 return crc == QL_CONFIG_HELP ? 0 : 1;
         }
-        ql_log_t *lg = ql_log_new(PROG, cfg.log_level, cfg.log_format);
+        ql_log_t *lg =
+            ql_log_new(PROG, cfg.base.log_level, cfg.base.log_format);
 
         /* Before any thread exists: every thread inherits the mask, so the
          * signals wait for sigwaitinfo() below. */
@@ -144,12 +146,14 @@ int main(int argc, char **argv)
                 ql_warn(lg, "%s", warn);
         size_t ntokens = gw_tokens_count(tokens),
                nlabs = gw_tokens_labs(tokens);
-        if (!(codec = ql_codec_new(cfg.schema_dir, errstr, sizeof(errstr)))) {
+        if (!(codec =
+                  ql_codec_new(cfg.base.schema_dir, errstr, sizeof(errstr)))) {
                 ql_error(lg, "schema_dir: %s", errstr);
                 gw_tokens_destroy(tokens);
                 goto out;
         }
-        if (!(rk = ql_kafka_producer_new(&cfg, lg, errstr, sizeof(errstr)))) {
+        if (!(rk = ql_kafka_producer_new(&cfg.base, lg, errstr,
+                                         sizeof(errstr)))) {
                 ql_error(lg, "%s", errstr);
                 gw_tokens_destroy(tokens);
                 goto out;
@@ -161,8 +165,8 @@ int main(int argc, char **argv)
                 ql_error(lg, "%s", errstr);
                 goto out;
         }
-        if (cfg.metrics_addr && *cfg.metrics_addr &&
-            ql_metrics_serve(metrics, cfg.metrics_addr, errstr,
+        if (cfg.base.metrics_addr && *cfg.base.metrics_addr &&
+            ql_metrics_serve(metrics, cfg.base.metrics_addr, errstr,
                              sizeof(errstr))) {
                 ql_error(lg, "%s", errstr);
                 goto out;
@@ -171,9 +175,10 @@ int main(int argc, char **argv)
                 "serving %s://%s (%d threads): %zu tokens for %zu labs, "
                 "topic %s on %s; metrics %s",
                 cfg.tls_cert ? "https" : "http", cfg.gateway_addr, cfg.threads,
-                ntokens, nlabs, cfg.topic, cfg.brokers,
-                cfg.metrics_addr && *cfg.metrics_addr ? cfg.metrics_addr
-                                                      : "off");
+                ntokens, nlabs, cfg.base.topic, cfg.base.brokers,
+                cfg.base.metrics_addr && *cfg.base.metrics_addr
+                    ? cfg.base.metrics_addr
+                    : "off");
         if (cfg.tls_cert) {
                 char about[600];
                 gw_server_describe_tls(srv, about, sizeof(about));
@@ -207,8 +212,8 @@ out:
         ql_metrics_stop(metrics);
         gw_server_destroy(srv);
         if (rk) {
-                int flush_ms = cfg.kafka_timeout_ms < FLUSH_MAX_MS
-                                   ? cfg.kafka_timeout_ms
+                int flush_ms = cfg.base.kafka_timeout_ms < FLUSH_MAX_MS
+                                   ? cfg.base.kafka_timeout_ms
                                    : FLUSH_MAX_MS;
                 rd_kafka_flush(rk, flush_ms);
                 int undelivered = rd_kafka_outq_len(rk);
@@ -224,6 +229,6 @@ out:
         if (status == 0)
                 ql_info(lg, "stopped");
         ql_log_destroy(lg);
-        ql_config_free(&cfg);
+        ql_config_free(&gw_config_program, &cfg);
         return status;
 }

@@ -20,12 +20,12 @@
 #include <time.h>
 
 #include "ql_codec.h"
-#include "ql_config.h"
 #include "ql_kafka.h"
 #include "ql_log.h"
 #include "ql_metrics.h"
 #include "ql_time.h"
 #include "ql_util.h"
+#include "spool_config.h"
 #include "spool_dir.h"
 #include "spool_file.h"
 #include "spool_pending.h"
@@ -150,7 +150,7 @@ typedef enum {
 typedef struct {
         int argc;
         char **argv;
-        ql_config_t cfg;
+        spool_config_t cfg;
         ql_log_t *lg;
         ql_metrics_t *metrics;
         ql_codec_t *codec;
@@ -214,19 +214,21 @@ static int tune_kafka(ql_config_t *cfg)
 
 static void do_reload(app_t *a)
 {
-        ql_config_t next;
+        spool_config_t next;
         char why[512];
-        ql_config_rc_t rc = ql_config_build(&next, QL_PROG_SPOOL, summary,
-                                            a->argc, a->argv, why, sizeof(why));
+        ql_config_rc_t rc =
+            ql_config_build(&spool_config_program, &next, summary, a->argc,
+                            a->argv, why, sizeof(why));
         if (rc == QL_CONFIG_OK) {
-                ql_log_configure(a->lg, next.log_level, next.log_format);
-                a->ctx.uscc_mode = next.uscc_check;
+                ql_log_configure(a->lg, next.base.log_level,
+                                 next.base.log_format);
+                a->ctx.uscc_mode = next.base.uscc_check;
                 ql_info(a->lg, "configuration reloaded");
         } else {
                 ql_error(a->lg, "reload refused, configuration unchanged: %s",
                          why);
         }
-        ql_config_free(&next);
+        ql_config_free(&spool_config_program, &next);
 }
 
 /* Process one queued file and account for it.  Returns the outcome. */
@@ -502,7 +504,7 @@ static int run_daemon(app_t *a)
         ql_info(a->lg,
                 "watching %s (lab %s, topic %s, %zu files waiting; listing "
                 "it every %d s, taking listed files unmodified for %d s)",
-                spool_dir_incoming(a->dir), a->cfg.lab, a->cfg.topic,
+                spool_dir_incoming(a->dir), a->cfg.lab, a->cfg.base.topic,
                 spool_pending_len(a->queue), a->cfg.rescan, a->cfg.min_age);
         while (run) {
                 if (reload) {
@@ -606,15 +608,16 @@ static size_t message_limit(rd_kafka_t *rk)
 static int start(app_t *a)
 {
         char why[512];
-        a->codec = ql_codec_new(a->cfg.schema_dir, why, sizeof(why));
+        a->codec = ql_codec_new(a->cfg.base.schema_dir, why, sizeof(why));
         if (!a->codec) {
-                ql_error(a->lg, "schema_dir %s: %s", a->cfg.schema_dir, why);
+                ql_error(a->lg, "schema_dir %s: %s", a->cfg.base.schema_dir,
+                         why);
                 return -1;
         }
         a->ctx.lg = a->lg;
         a->ctx.codec = a->codec;
         a->ctx.lab = a->cfg.lab;
-        a->ctx.uscc_mode = a->cfg.uscc_check;
+        a->ctx.uscc_mode = a->cfg.base.uscc_check;
         a->ctx.run = &run;
         if (a->cfg.check)
                 return 0;
@@ -626,31 +629,31 @@ static int start(app_t *a)
         }
         a->queue = spool_pending_new();
         a->metrics = ql_metrics_new(PROG);
-        if (!a->queue || !a->metrics || tune_kafka(&a->cfg)) {
+        if (!a->queue || !a->metrics || tune_kafka(&a->cfg.base)) {
                 ql_error(a->lg, "out of memory");
                 return -1;
         }
         register_metrics(a);
-        if (a->cfg.metrics_addr && *a->cfg.metrics_addr &&
-            ql_metrics_serve(a->metrics, a->cfg.metrics_addr, why,
+        if (a->cfg.base.metrics_addr && *a->cfg.base.metrics_addr &&
+            ql_metrics_serve(a->metrics, a->cfg.base.metrics_addr, why,
                              sizeof(why))) {
                 ql_error(a->lg, "metrics_addr: %s", why);
                 return -1;
         }
-        a->rk = ql_kafka_producer_new(&a->cfg, a->lg, why, sizeof(why));
+        a->rk = ql_kafka_producer_new(&a->cfg.base, a->lg, why, sizeof(why));
         if (!a->rk) {
                 ql_error(a->lg, "%s", why);
                 return -1;
         }
-        a->probe = ql_kafka_probe_new(a->rk, a->cfg.topic, 2000, 1000);
+        a->probe = ql_kafka_probe_new(a->rk, a->cfg.base.topic, 2000, 1000);
         if (!a->probe) {
                 ql_error(a->lg, "out of memory");
                 return -1;
         }
         ql_metrics_set_ready(a->metrics, ql_kafka_probe_ready, a->probe);
         a->ctx.rk = a->rk;
-        a->ctx.topic = a->cfg.topic;
-        a->ctx.kafka_timeout_ms = a->cfg.kafka_timeout_ms;
+        a->ctx.topic = a->cfg.base.topic;
+        a->ctx.kafka_timeout_ms = a->cfg.base.kafka_timeout_ms;
         a->ctx.max_message_bytes = message_limit(a->rk);
         a->ctx.dir = a->dir;
         return 0;
@@ -693,16 +696,17 @@ int main(int argc, char **argv)
         a.argc = argc;
         a.argv = argv;
         char why[512];
-        ql_config_rc_t rc = ql_config_build(&a.cfg, QL_PROG_SPOOL, summary,
-                                            argc, argv, why, sizeof(why));
+        ql_config_rc_t rc =
+            ql_config_build(&spool_config_program, &a.cfg, summary, argc, argv,
+                            why, sizeof(why));
         if (rc != QL_CONFIG_OK) {
-                ql_config_free(&a.cfg);
+                ql_config_free(&spool_config_program, &a.cfg);
                 if (rc == QL_CONFIG_HELP)
                         return EXIT_OK;
                 fprintf(stderr, PROG ": %s\n", why);
                 return EXIT_FAULT;
         }
-        a.lg = ql_log_new(PROG, a.cfg.log_level, a.cfg.log_format);
+        a.lg = ql_log_new(PROG, a.cfg.base.log_level, a.cfg.base.log_format);
         install_signals();
         int status = EXIT_FAULT;
         if (start(&a) == 0) {
@@ -715,6 +719,6 @@ int main(int argc, char **argv)
         }
         stop(&a);
         ql_log_destroy(a.lg);
-        ql_config_free(&a.cfg);
+        ql_config_free(&spool_config_program, &a.cfg);
         return status;
 }
