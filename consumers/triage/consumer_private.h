@@ -35,7 +35,7 @@
 #define RETRY_EVERY_MS   5000  /* failed derivations: look for due ones */
 #define RETRY_OVERDUE_MS 60000 /* ...between batches when never idle */
 #define RETRY_MAX        20    /* enterprises per look */
-#define DRAIN_CHUNK      1000  /* queued enterprises per transaction */
+#define DRAIN_CHUNK      4000  /* queued enterprises per transaction */
 #define DRAIN_BUDGET_MS  1000  /* chunks started per look (the poll waits) */
 #define DRAIN_OVERDUE_MS 2000  /* ...between batches if records keep coming */
 /* Failed derivations retried in one look are started within this long
