@@ -18,8 +18,10 @@
  *     insert the rejects into ql.rejected_record
  *     SELECT ql.retriage(credit codes of the new rows)
  *       or, for a batch in bulk mode (batch.h), only
- *       SELECT ql.register_enterprises(the same codes): the results stay
- *       queued in ql.triage_pending for triage_store_drain
+ *       SELECT ql.register_queued(the same codes): the results stay
+ *       queued in ql.triage_pending for triage_store_drain (it waits for
+ *       a derivation of those enterprises in progress, but not for the
+ *       drain's: 022_queue_taken)
  *     hook (the caller produces the dead letters and waits for them)
  *     COMMIT
  *
@@ -136,7 +138,9 @@ int triage_store_retry_derivations(triage_store_t *s, int max, int budget_ms,
  * left): chunks of up to max_codes enterprises, each taken with
  * ql.pending_enterprises (locked for its transaction; those another member
  * derives, or whose derivation is failing, are left) and derived with
- * ql.retriage in one transaction; a chunk the case rules refuse is redone
+ * ql.derive_queued in one transaction (bulk batches of other members go on
+ * meanwhile; what they queue for these enterprises is left for the next
+ * chunk); a chunk the case rules refuse is redone
  * one enterprise at a time, a failing one recorded in
  * ql.derivation_failure as for a batch.  Starts no chunk after budget_ms.
  * Only when no batch is being written.  0 with the counts (out->empty: the

@@ -134,9 +134,9 @@ attempt_t store_retriage(triage_store_t *s, triage_batch_t *b, int one_by_one,
                  * refusal here redoes the batch row by row, derived. */
                 const char *params[] = {s->scratch.buf};
                 PGresult *r = store_run(s, "register", 1, params, NULL, NULL);
-                int rc = store_check(s, r, PGRES_TUPLES_OK,
-                                     "ql.register_enterprises", &cls, errstr,
-                                     errstr_size);
+                int rc =
+                    store_check(s, r, PGRES_TUPLES_OK, "ql.register_queued",
+                                &cls, errstr, errstr_size);
                 PQclear(r);
                 if (!rc)
                         return ATTEMPT_OK;
@@ -350,11 +350,11 @@ static int drain_chunk(triage_store_t *s, const char *limit, size_t *n,
                         }
                         if (a == ATTEMPT_OK) {
                                 const char *p[] = {s->scratch.buf};
-                                PGresult *r =
-                                    store_run(s, "retriage", 1, p, NULL, NULL);
+                                PGresult *r = store_run(s, "derive_queued", 1,
+                                                        p, NULL, NULL);
                                 if (store_check(s, r, PGRES_TUPLES_OK,
-                                                "ql.retriage", &cls, errstr,
-                                                errstr_size))
+                                                "ql.derive_queued", &cls,
+                                                errstr, errstr_size))
                                         a = cls == ERR_TRANSIENT ? ATTEMPT_FAULT
                                                                  : ATTEMPT_ROW;
                                 PQclear(r);

@@ -70,9 +70,11 @@ static const char *const statements[][2] = {
                " ON CONFLICT (topic, kafka_partition, kafka_offset)"
                " DO NOTHING"},
     {"retriage", "SELECT ql.retriage($1::text[])"},
-    /* Bulk mode and the queue's drain: 016_bulk_triage, 021_bulk_drain. */
-    {"register", "SELECT ql.register_enterprises($1::text[])"},
+    /* Bulk mode and the queue's drain: 016_bulk_triage, 021_bulk_drain,
+     * 022_queue_taken (a bulk batch does not wait for the drain). */
+    {"register", "SELECT ql.register_queued($1::text[])"},
     {"pending", "SELECT unnest(ql.pending_enterprises($1::integer))"},
+    {"derive_queued", "SELECT ql.derive_queued($1::text[])"},
     /* ql.expired_range and ql.derivation_failure: 020_triage_faults. */
     {"expired", "INSERT INTO ql.expired_range (group_id, topic,"
                 " kafka_partition, first_offset, last_offset)"

@@ -79,7 +79,8 @@ SELECT ok((SELECT bool_and(p.prosecdef AND array_to_string(p.proconfig, ',') LIK
 SELECT set_eq($$SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                  WHERE n.nspname = 'ql' AND has_function_privilege('ql_triage', p.oid, 'EXECUTE')$$,
               ARRAY['retriage', 'recategorize', 'set_bureau', 'register_enterprises',
-                    'retriage_pending', 'pending_enterprises'],
+                    'retriage_pending', 'pending_enterprises', 'register_queued',
+                    'derive_queued'],
               'ql_triage executes only the triage''s functions');
 SELECT ok(has_table_privilege('ql_triage', 'ql.inspection_result', 'INSERT')
           AND has_table_privilege('ql_triage', 'ql.inspection_result', 'SELECT')

@@ -11,7 +11,7 @@
 BEGIN;
 SET LOCAL client_min_messages = warning;
 \ir fixtures.sql
-SELECT plan(36);
+SELECT plan(38);
 
 CREATE ROLE qltap_def_off LOGIN IN ROLE ql_officer;
 CREATE ROLE qltap_def_daemon LOGIN IN ROLE ql_triage;
@@ -196,8 +196,12 @@ SELECT is(qltest.outcome($$SELECT ql.recategorize()$$),
           'ok', 'nor does recategorize');
 SELECT is(qltest.outcome($$SELECT ql.register_enterprises(ARRAY['914403001922038216', 'QLNEW'])$$),
           'ok', 'nor does register_enterprises');
+SELECT is(qltest.outcome($$SELECT ql.register_queued(ARRAY['914403001922038216', 'QLNEW2'])$$),
+          'ok', 'nor does register_queued');
 SELECT is(qltest.outcome($$SELECT ql.retriage_pending(100)$$),
           'ok', 'nor does retriage_pending');
+SELECT is(qltest.outcome($$SELECT ql.derive_queued(ql.pending_enterprises(100))$$),
+          'ok', 'nor does derive_queued');
 SELECT is(qltest.outcome($$SELECT ql.retriage(ql.pending_enterprises(100))$$),
           'ok', 'nor does pending_enterprises');
 SELECT is(qltest.outcome($$SELECT ql.set_bureau('350206')$$),
@@ -214,7 +218,8 @@ SELECT set_eq($$SELECT p.proname::text FROM pg_proc p
                  WHERE p.pronamespace = 'ql'::regnamespace
                    AND has_function_privilege('ql_triage', p.oid, 'EXECUTE')$$,
               ARRAY['retriage', 'recategorize', 'set_bureau', 'register_enterprises',
-                    'retriage_pending', 'pending_enterprises'],
+                    'retriage_pending', 'pending_enterprises', 'register_queued',
+                    'derive_queued'],
               'those are all the functions the triage login may execute');
 
 -- Without planted tables the functions work, and leave nothing in the

@@ -20,7 +20,7 @@ BEGIN
            d ->> 'refers_to', (d ->> 'reported_at')::timestamptz, d, 'inspection.results', 0,
            nextval('qltest.kafka_offset')
       FROM unnest(docs) AS d;
-    RETURN ql.register_enterprises(ARRAY(SELECT DISTINCT d -> 'enterprise' ->> 'credit_code'
+    RETURN ql.register_queued(ARRAY(SELECT DISTINCT d -> 'enterprise' ->> 'credit_code'
                                            FROM unnest(docs) AS d));
 END $$;
 

@@ -193,7 +193,7 @@ SELECT bag_eq('SELECT * FROM qltest.snapshot()', 'SELECT * FROM snap_time',
 SELECT isnt(ARRAY(SELECT case_no FROM ql.enforcement_case ORDER BY opening_result_id),
             :'numbers_time'::text[], 'case numbers are the one thing that may differ');
 
--- 5. In bulk (016_bulk_triage), as ql-triage stores a backlog: shuffled,
+-- 5. In bulk (016, 022), as ql-triage stores a backlog: shuffled,
 -- batches of 29 stored with only their enterprises registered, the queue
 -- derived in chunks of 10 enterprises after every fifth batch, and to the
 -- end after the last.
@@ -215,7 +215,7 @@ BEGIN
                nextval('qltest.kafka_offset')
           FROM unnest(part) AS d
         ON CONFLICT (result_id) DO NOTHING;
-        PERFORM ql.register_enterprises(ARRAY(SELECT DISTINCT d -> 'enterprise' ->> 'credit_code'
+        PERFORM ql.register_queued(ARRAY(SELECT DISTINCT d -> 'enterprise' ->> 'credit_code'
                                                 FROM unnest(part) AS d));
         IF i % 5 = 4 THEN
             PERFORM ql.retriage_pending(10);
