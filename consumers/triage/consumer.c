@@ -199,6 +199,8 @@ static void choose_mode(triage_consumer_t *c)
         int64_t lag = triage_partitions_lag(c->parts);
         if (!c->bulk && lag >= c->bulk_lag) {
                 c->bulk = 1;
+                if (c->bulk_members)
+                        atomic_fetch_add(c->bulk_members, 1);
                 ql_info(c->lg,
                         "bulk mode: lag %" PRId64 " records >= %" PRId64
                         ": batches register their enterprises only; the "
@@ -206,6 +208,8 @@ static void choose_mode(triage_consumer_t *c)
                         lag, c->bulk_lag);
         } else if (c->bulk && (lag < c->bulk_lag / 2 || !lag)) {
                 c->bulk = 0;
+                if (c->bulk_members)
+                        atomic_fetch_sub(c->bulk_members, 1);
                 c->bulk_done = 1;
                 ql_info(c->lg,
                         "bulk mode ends: lag %" PRId64
@@ -421,6 +425,28 @@ static void check_quiet_partitions(triage_consumer_t *c, int64_t now)
         }
 }
 
+/* Whether this member, caught up, holds its drain for the process's other
+ * members still in bulk mode: on two cores a drain beside a member storing
+ * its backlog halves that member's rate, and the drain goes as fast once
+ * they are done, both members deriving side by side.  Held DRAIN_HOLD_MS
+ * at most, so that a member stuck behind (a partition that does not
+ * answer) delays the cases of the others' enterprises no longer. */
+static int drain_held(triage_consumer_t *c, int64_t now)
+{
+        if (!c->bulk_members || atomic_load(c->bulk_members) <= 0) {
+                c->held_since = 0;
+                return 0;
+        }
+        if (!c->held_since) {
+                c->held_since = now;
+                ql_info(c->lg,
+                        "deriving the queue once the other members "
+                        "have stored their backlog (at most %d s)",
+                        DRAIN_HOLD_MS / 1000);
+        }
+        return now - c->held_since < DRAIN_HOLD_MS;
+}
+
 /* Derive queued enterprises for a while (store.h); the rest at the next
  * look. */
 static void drain_queue(triage_consumer_t *c, int64_t now)
@@ -491,7 +517,8 @@ static void periodic(triage_consumer_t *c, int64_t now)
         if (c->queued && !c->bulk && !c->resync &&
             !triage_writer_busy(c->writer) &&
             triage_store_connected(c->store) &&
-            (!triage_batch_pending(c->batch) || now >= c->next_drain))
+            (!triage_batch_pending(c->batch) || now >= c->next_drain) &&
+            !drain_held(c, now))
                 drain_queue(c, now);
         if (c->lead && now >= c->next_retry && !c->resync &&
             !triage_writer_busy(c->writer) &&

@@ -90,9 +90,10 @@ def consume_all(brokers, topic, expect=None, timeout=20.0):
     return out
 
 
-def produce(brokers, messages, topic=TOPIC):
+def produce(brokers, messages, topic=TOPIC, partition=None):
     """Produce [(key bytes, value bytes)] idempotently; all acknowledged,
-    or RuntimeError."""
+    or RuntimeError.  `partition`: all of them to that partition (else the
+    key decides)."""
     from confluent_kafka import Producer
     quiet = logging.getLogger("qltest.producer")  # retries are expected
     quiet.addHandler(logging.NullHandler())
@@ -107,7 +108,11 @@ def produce(brokers, messages, topic=TOPIC):
     for key, value in messages:
         while True:
             try:
-                p.produce(topic, value=value, key=key, on_delivery=report)
+                if partition is None:
+                    p.produce(topic, value=value, key=key, on_delivery=report)
+                else:
+                    p.produce(topic, value=value, key=key, partition=partition,
+                              on_delivery=report)
                 break
             except BufferError:
                 p.poll(0.1)
