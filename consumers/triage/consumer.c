@@ -186,41 +186,56 @@ int consumer_drain(triage_consumer_t *c, int revoking)
         return handle(c, &res, revoking);
 }
 
-/* Hand the filling batch to the writer and start filling the spare one.
- * The writer must be idle. */
 /* Bulk mode on or off for the batch about to be submitted, from this
  * member's lag (the stored offsets against the fetcher's high watermarks,
- * refreshed every second): on at bulk_lag, off below half of it (or when
- * caught up) so that a lag hovering near the mark does not flap. */
+ * refreshed every second): on at bulk_lag; off once caught up, that is with
+ * no more lag than the two batches in hand (the one filling, the one being
+ * stored) and below half the mark, or once the lag has stayed below half the
+ * mark for BULK_TAIL_MS (records keep coming as fast as they are stored).
+ * Leaving at half the mark at once stored the last thousands of a replay batch
+ * by batch, each batch's derivation waiting for the drain's chunks. */
 static void choose_mode(triage_consumer_t *c)
 {
         if (!c->bulk_lag)
                 return;
         int64_t lag = triage_partitions_lag(c->parts);
+        int64_t now = ql_util_mono_ms();
         if (!c->bulk && lag >= c->bulk_lag) {
                 c->bulk = 1;
-                if (c->bulk_members)
-                        atomic_fetch_add(c->bulk_members, 1);
+                c->tail_since = 0;
                 ql_info(c->lg,
                         "bulk mode: lag %" PRId64 " records >= %" PRId64
                         ": batches register their enterprises only; the "
                         "cases are derived from the queue once caught up",
                         lag, c->bulk_lag);
-        } else if (c->bulk && (lag < c->bulk_lag / 2 || !lag)) {
-                c->bulk = 0;
-                if (c->bulk_members)
-                        atomic_fetch_sub(c->bulk_members, 1);
-                c->bulk_done = 1;
-                ql_info(c->lg,
-                        "bulk mode ends: lag %" PRId64
-                        " records; deriving the queued enterprises",
-                        lag);
+        } else if (c->bulk) {
+                /* In hand: the batch filling and the one being stored. */
+                int64_t in_hand = 2 * (int64_t)c->batch_size;
+                int caught_up = lag < c->bulk_lag / 2 && lag <= in_hand;
+                if (lag >= c->bulk_lag / 2)
+                        c->tail_since = 0;
+                else if (!c->tail_since)
+                        c->tail_since = now;
+                if (caught_up ||
+                    (c->tail_since && now - c->tail_since >= BULK_TAIL_MS)) {
+                        c->bulk = 0;
+                        c->bulk_done = 1;
+                        ql_info(c->lg,
+                                "bulk mode ends: lag %" PRId64
+                                " records (%s); deriving the queued "
+                                "enterprises",
+                                lag,
+                                caught_up ? "caught up"
+                                          : "below half the mark for 5 s");
+                }
         }
         ql_gauge_set(c->m_bulk, c->bulk);
         if (c->bulk)
                 c->queued = 1;
 }
 
+/* Hand the filling batch to the writer and start filling the spare one.
+ * The writer must be idle. */
 static void submit(triage_consumer_t *c)
 {
         choose_mode(c);
@@ -425,28 +440,6 @@ static void check_quiet_partitions(triage_consumer_t *c, int64_t now)
         }
 }
 
-/* Whether this member, caught up, holds its drain for the process's other
- * members still in bulk mode: on two cores a drain beside a member storing
- * its backlog halves that member's rate, and the drain goes as fast once
- * they are done, both members deriving side by side.  Held DRAIN_HOLD_MS
- * at most, so that a member stuck behind (a partition that does not
- * answer) delays the cases of the others' enterprises no longer. */
-static int drain_held(triage_consumer_t *c, int64_t now)
-{
-        if (!c->bulk_members || atomic_load(c->bulk_members) <= 0) {
-                c->held_since = 0;
-                return 0;
-        }
-        if (!c->held_since) {
-                c->held_since = now;
-                ql_info(c->lg,
-                        "deriving the queue once the other members "
-                        "have stored their backlog (at most %d s)",
-                        DRAIN_HOLD_MS / 1000);
-        }
-        return now - c->held_since < DRAIN_HOLD_MS;
-}
-
 /* Derive queued enterprises for a while (store.h); the rest at the next
  * look. */
 static void drain_queue(triage_consumer_t *c, int64_t now)
@@ -517,8 +510,7 @@ static void periodic(triage_consumer_t *c, int64_t now)
         if (c->queued && !c->bulk && !c->resync &&
             !triage_writer_busy(c->writer) &&
             triage_store_connected(c->store) &&
-            (!triage_batch_pending(c->batch) || now >= c->next_drain) &&
-            !drain_held(c, now))
+            (!triage_batch_pending(c->batch) || now >= c->next_drain))
                 drain_queue(c, now);
         if (c->lead && now >= c->next_retry && !c->resync &&
             !triage_writer_busy(c->writer) &&

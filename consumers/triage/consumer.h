@@ -35,7 +35,6 @@
 #define TRIAGE_CONSUMER_H
 
 #include <signal.h>
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,10 +55,6 @@ typedef struct {
         const volatile sig_atomic_t *run; /* main clears it to stop */
         int lead; /* the process's first member: it retries failed case
                    * derivations when idle */
-        /* Shared by the process's members: how many are in bulk mode (a
-         * member caught up waits for them before it drains the queue).
-         * NULL: this member alone. */
-        atomic_int *bulk_members;
 } triage_consumer_opts_t;
 
 /* Connect to PostgreSQL (retrying until *run is cleared), create the

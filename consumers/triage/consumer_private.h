@@ -38,7 +38,7 @@
 #define DRAIN_CHUNK      4000  /* queued enterprises per transaction */
 #define DRAIN_BUDGET_MS  1000  /* chunks started per look (the poll waits) */
 #define DRAIN_OVERDUE_MS 2000  /* ...between batches if records keep coming */
-#define DRAIN_HOLD_MS    60000 /* longest wait for members still in bulk mode */
+#define BULK_TAIL_MS     5000  /* bulk mode left after this long below half */
 /* Failed derivations retried in one look are started within this long
  * (the poll waits meanwhile). */
 #define RETRY_BUDGET_MS 5000
@@ -77,18 +77,15 @@ struct triage_consumer_s {
 
         /* Bulk mode: while this member's lag is at least bulk_lag, batches
          * only register their enterprises; the queue they leave is
-         * derived (drained) once the lag is below half of it and no other
-         * member of the process is in bulk mode (at most DRAIN_HOLD_MS
-         * later). */
-        int64_t bulk_lag; /* 0: never */
-        int bulk;         /* the next batches are stored in bulk */
-        int queued;       /* the queue may hold enterprises to derive */
-        int bulk_done;    /* a bulk phase ended; its drain not yet done */
+         * derived (drained) once caught up (choose_mode). */
+        int64_t bulk_lag;   /* 0: never */
+        int bulk;           /* the next batches are stored in bulk */
+        int queued;         /* the queue may hold enterprises to derive */
+        int bulk_done;      /* a bulk phase ended; its drain not yet done */
+        int64_t tail_since; /* ms: lag below half the mark since, 0: not */
         int64_t next_drain;
-        int64_t drain_started;    /* ms: first chunk of this drain, 0: none */
-        int64_t held_since;       /* ms: drain held for other members, 0: not */
-        atomic_int *bulk_members; /* opts.bulk_members; NULL: none shared */
-        size_t drained;           /* enterprises derived by this drain */
+        int64_t drain_started; /* ms: first chunk of this drain, 0: none */
+        size_t drained;        /* enterprises derived by this drain */
 
         atomic_int kafka_ok, pg_ok;
         triage_totals_t totals;

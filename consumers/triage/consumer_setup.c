@@ -215,7 +215,6 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->codec = opts->codec;
         c->run = opts->run;
         c->lead = opts->lead;
-        c->bulk_members = opts->bulk_members;
         pthread_mutex_init(&c->expired_lock, NULL);
         atomic_init(&c->uscc_mode, (int)cfg->base.uscc_check);
         atomic_init(&c->recategorize, 0);
@@ -294,8 +293,6 @@ void triage_consumer_destroy(triage_consumer_t *c)
 {
         if (!c)
                 return;
-        if (c->bulk && c->bulk_members)
-                atomic_fetch_sub(c->bulk_members, 1);
         if (c->rk)
                 rd_kafka_destroy(c->rk);
         triage_writer_destroy(c->writer); /* before what it borrows */

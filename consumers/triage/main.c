@@ -37,7 +37,6 @@
 
 static volatile sig_atomic_t run = 1;
 static volatile sig_atomic_t reload = 0;
-static atomic_int bulk_members; /* the members in bulk mode (consumer.h) */
 
 static void on_stop(int sig)
 {
@@ -225,7 +224,6 @@ static int start_lanes(const triage_config_t *cfg, const triage_pgconn_t *pg,
                     .pg = pg,
                     .run = &run,
                     .lead = i == 0,
-                    .bulk_members = &bulk_members,
                 };
                 if (!(l->c = triage_consumer_new(&opts, err, sizeof(err)))) {
                         ql_error(l->lg, "%s", err);
