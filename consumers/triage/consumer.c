@@ -220,6 +220,9 @@ static void choose_mode(triage_consumer_t *c)
                     (c->tail_since && now - c->tail_since >= BULK_TAIL_MS)) {
                         c->bulk = 0;
                         c->bulk_done = 1;
+                        /* The batches in hand first: derived one by one
+                         * beside a drain chunk, they would wait for it. */
+                        c->next_drain = now + DRAIN_OVERDUE_MS;
                         ql_info(c->lg,
                                 "bulk mode ends: lag %" PRId64
                                 " records (%s); deriving the queued "
