@@ -4,17 +4,17 @@ records keep coming so that it never catches up, once the lag has stayed
 below half the mark for 5 s.
 
 One member, batches of 20 (in hand: 40 records), --bulk-lag 2000 (half:
-1,000); a test trigger slows every row by 4 ms so that the lag is seen
-falling.  Phase 1: a backlog of 2,600 results; the log must say bulk mode
-ended "caught up" with a lag of at most 40 (leaving below half the mark
-stored the last few hundred batch by batch).  Phase 2: 2,800 more, then
-the test keeps the lag at about 880 (its own count of records produced
-minus the stored offsets) for 10 s; the log must say bulk mode ended
-because the lag stayed below half the mark, at least 5 s after the lag
-first fell below 1,000 (3 s as the test sees it: ql-triage's high
+1,000); a test trigger slows every row (1 ms in phase 1, 4 ms in phase 2)
+so that the lag is seen falling.  Phase 1: a backlog of 2,600 results; the
+log must say bulk mode ended "caught up" with a lag of at most 40 (leaving
+below half the mark stored the last few hundred batch by batch).  Phase 2:
+2,800 more, then the test keeps the lag at about 880 (its own count of
+records produced minus the stored offsets) for 10 s; the log must say bulk
+mode ended because the lag stayed below half the mark, at least 5 s after
+the lag first fell below 1,000 (3 s as the test sees it: ql-triage's high
 watermarks are those of its last fetch), and the records after it start no
-other bulk phase.  At the end nothing is queued, every nonconforming enterprise has its case, and the
-state equals a full re-derivation.
+other bulk phase.  At the end nothing is queued, every nonconforming
+enterprise has its case, and the state equals a full re-derivation.
 """
 import re
 import signal
@@ -64,8 +64,14 @@ def main():
         m = env.triage("--migrate-only", name="migrate")
         if m.wait(60) != 0:
             fail("--migrate-only failed:\n" + m.text())
+        # Each row waits qltest_delay's seconds: 1 ms in phase 1 (its lag
+        # must go from half the mark to the batches in hand well within
+        # 5 s, on a loaded machine too), 4 ms in phase 2.
+        pg.sql("CREATE TABLE public.qltest_delay (secs float8 NOT NULL)")
+        pg.sql("INSERT INTO public.qltest_delay VALUES (0.001)")
         pg.sql("CREATE FUNCTION public.qltest_slow() RETURNS trigger LANGUAGE plpgsql "
-               "AS $$ BEGIN PERFORM pg_sleep(0.004); RETURN NEW; END $$")
+               "AS $$ BEGIN PERFORM pg_sleep((SELECT secs FROM public.qltest_delay)); "
+               "RETURN NEW; END $$")
         pg.sql("CREATE TRIGGER qltest_slow BEFORE INSERT ON ql.inspection_result "
                "FOR EACH ROW EXECUTE FUNCTION public.qltest_slow()")
 
@@ -86,6 +92,7 @@ def main():
 
         # Phase 2: enough to enter bulk mode again, then a steady flow that
         # keeps the lag between the batches in hand and half the mark.
+        pg.sql("UPDATE public.qltest_delay SET secs = 0.004")
         more = make(2800, 3000)
         send(env, more)
         produced = len(docs) + len(more)
