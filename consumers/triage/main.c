@@ -263,14 +263,22 @@ static void join_lanes(int argc, char **argv, ql_log_t *lg, lanes_t *ls)
  * to eight per core), and memory freed there stays there: every consumer,
  * writer and librdkafka thread would keep a batch's worth.  As many arenas
  * as cores keeps the footprint flat at no cost in contention to speak of.
- * MALLOC_ARENA_MAX in the environment still decides. */
-static void bound_malloc_arenas(void)
+ * And blocks of 256 KB and more (fetch answers, decompressed message sets,
+ * a batch's COPY buffer) are mapped on their own and given back when freed:
+ * by default glibc raises that threshold to the largest block freed, up to
+ * 32 MB, after which such blocks come from the heap and the heap keeps the
+ * space (peak RSS of the million-result replay: see docs/triage.md).
+ * MALLOC_ARENA_MAX and MALLOC_MMAP_THRESHOLD_ in the environment still
+ * decide. */
+static void bound_malloc(void)
 {
 #ifdef __GLIBC__
-        if (getenv("MALLOC_ARENA_MAX"))
-                return;
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        mallopt(M_ARENA_MAX, n < 2 ? 2 : n > 64 ? 64 : (int)n);
+        if (!getenv("MALLOC_ARENA_MAX")) {
+                long n = sysconf(_SC_NPROCESSORS_ONLN);
+                mallopt(M_ARENA_MAX, n < 2 ? 2 : n > 64 ? 64 : (int)n);
+        }
+        if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+                mallopt(M_MMAP_THRESHOLD, 256 * 1024);
 #endif
 }
 
@@ -278,7 +286,7 @@ int main(int argc, char **argv)
 {
         triage_config_t cfg;
         char err[1024];
-        bound_malloc_arenas();
+        bound_malloc();
         ql_config_rc_t rc =
             ql_config_build(&triage_config_program, &cfg, summary, argc, argv,
                             err, sizeof(err));
