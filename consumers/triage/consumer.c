@@ -186,18 +186,22 @@ int consumer_drain(triage_consumer_t *c, int revoking)
         return handle(c, &res, revoking);
 }
 
-/* Bulk mode on or off for the batch about to be submitted, from this
- * member's lag (the stored offsets against the fetcher's high watermarks,
- * refreshed every second): on at bulk_lag; off once caught up, that is with
- * no more lag than the two batches in hand (the one filling, the one being
- * stored) and below half the mark, or once the lag has stayed below half the
- * mark for BULK_TAIL_MS (records keep coming as fast as they are stored).
- * Leaving at half the mark at once stored the last thousands of a replay batch
- * by batch, each batch's derivation waiting for the drain's chunks. */
-static void choose_mode(triage_consumer_t *c)
+/* Bulk mode on or off, from this member's lag (the stored offsets against
+ * the fetcher's high watermarks, refreshed every second): on at bulk_lag;
+ * off once caught up, that is with no more lag than the two batches in hand
+ * (the one filling, the one being stored) and below half the mark, or once
+ * the lag has stayed below half the mark for BULK_TAIL_MS (records keep
+ * coming as fast as they are stored).  Whether the batch about to be
+ * submitted is stored in bulk: it is when bulk mode ends with it, so that
+ * the last of a backlog is derived by the drain too.  Leaving at half the
+ * mark stored the last thousands of a replay batch by batch, and each such
+ * batch derived its enterprises' whole queue left by the bulk batches
+ * (FOR UPDATE, waiting for the drain's chunks). */
+static int choose_mode(triage_consumer_t *c)
 {
         if (!c->bulk_lag)
-                return;
+                return 0;
+        int was = c->bulk;
         int64_t lag = triage_partitions_lag(c->parts);
         int64_t now = ql_util_mono_ms();
         if (!c->bulk && lag >= c->bulk_lag) {
@@ -220,8 +224,8 @@ static void choose_mode(triage_consumer_t *c)
                     (c->tail_since && now - c->tail_since >= BULK_TAIL_MS)) {
                         c->bulk = 0;
                         c->bulk_done = 1;
-                        /* The batches in hand first: derived one by one
-                         * beside a drain chunk, they would wait for it. */
+                        /* The batch in the writer first (the drain looks
+                         * when none is pending, or after this long). */
                         c->next_drain = now + DRAIN_OVERDUE_MS;
                         ql_info(c->lg,
                                 "bulk mode ends: lag %" PRId64
@@ -235,14 +239,14 @@ static void choose_mode(triage_consumer_t *c)
         ql_gauge_set(c->m_bulk, c->bulk);
         if (c->bulk)
                 c->queued = 1;
+        return was || c->bulk;
 }
 
 /* Hand the filling batch to the writer and start filling the spare one.
  * The writer must be idle. */
 static void submit(triage_consumer_t *c)
 {
-        choose_mode(c);
-        triage_batch_set_bulk(c->batch, c->bulk);
+        triage_batch_set_bulk(c->batch, choose_mode(c));
         triage_partitions_submit(c->parts, c->batch);
         triage_writer_submit(c->writer, c->batch);
         c->batch = c->spare;
@@ -507,7 +511,7 @@ static void periodic(triage_consumer_t *c, int64_t now)
                 cached_watermarks(c);
                 c->next_watermarks = now + 1000;
                 if (c->bulk)
-                        choose_mode(c); /* caught up with no batch after */
+                        (void)choose_mode(c); /* caught up, no batch after */
                 check_quiet_partitions(c, now);
         }
         if (c->queued && !c->bulk && !c->resync &&
