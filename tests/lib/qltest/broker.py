@@ -90,10 +90,9 @@ def consume_all(brokers, topic, expect=None, timeout=20.0):
     return out
 
 
-def produce(brokers, messages, topic=TOPIC, partition=None):
+def produce(brokers, messages, topic=TOPIC):
     """Produce [(key bytes, value bytes)] idempotently; all acknowledged,
-    or RuntimeError.  `partition`: all of them to that partition (else the
-    key decides)."""
+    or RuntimeError."""
     from confluent_kafka import Producer
     quiet = logging.getLogger("qltest.producer")  # retries are expected
     quiet.addHandler(logging.NullHandler())
@@ -108,11 +107,7 @@ def produce(brokers, messages, topic=TOPIC, partition=None):
     for key, value in messages:
         while True:
             try:
-                if partition is None:
-                    p.produce(topic, value=value, key=key, on_delivery=report)
-                else:
-                    p.produce(topic, value=value, key=key, partition=partition,
-                              on_delivery=report)
+                p.produce(topic, value=value, key=key, on_delivery=report)
                 break
             except BufferError:
                 p.poll(0.1)
