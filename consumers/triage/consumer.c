@@ -186,22 +186,44 @@ int consumer_drain(triage_consumer_t *c, int revoking)
         return handle(c, &res, revoking);
 }
 
+/* Lag figures from the watermarks librdkafka keeps from its fetches. */
+static void cached_watermarks(triage_consumer_t *c)
+{
+        size_t n = triage_partitions_count(c->parts);
+        for (size_t i = 0; i < n; i++) {
+                triage_partition_t p;
+                if (triage_partitions_at(c->parts, i, &p))
+                        break;
+                int64_t lo = -1, hi = -1;
+                if (rd_kafka_get_watermark_offsets(c->rk, c->topic, p.partition,
+                                                   &lo, &hi) ==
+                        RD_KAFKA_RESP_ERR_NO_ERROR &&
+                    hi >= 0)
+                        triage_partitions_set_watermarks(c->parts, p.partition,
+                                                         lo, hi);
+        }
+}
+
 /* Bulk mode on or off, from this member's lag (the stored offsets against
- * the fetcher's high watermarks, refreshed every second): on at bulk_lag;
- * off once caught up, that is with no more lag than the two batches in hand
- * (the one filling, the one being stored) and below half the mark, or once
- * the lag has stayed below half the mark for BULK_TAIL_MS (records keep
- * coming as fast as they are stored).  Whether the batch about to be
- * submitted is stored in bulk: it is when bulk mode ends with it, so that
- * the last of a backlog is derived by the drain too.  Leaving at half the
- * mark stored the last thousands of a replay batch by batch, and each such
- * batch derived its enterprises' whole queue left by the bulk batches
- * (FOR UPDATE, waiting for the drain's chunks). */
+ * the high watermarks of the fetcher's last answers): on at bulk_lag;
+ * off once caught up, that is with every record the watermarks tell of
+ * taken into a batch (the one about to be submitted, or the one being
+ * stored when nothing is filling), or once the lag has stayed below half
+ * the mark for BULK_TAIL_MS (records keep coming as fast as they are
+ * stored).  Whether the batch about to be submitted is stored in bulk: it
+ * is when bulk mode ends with it, so that the last of a backlog is derived
+ * by the drain too and no batch after it derives per batch.  Leaving at
+ * half the mark stored the last thousands of a replay batch by batch, and
+ * each such batch derived its enterprises' whole queue left by the bulk
+ * batches (FOR UPDATE, waiting for the drain's chunks). */
 static int choose_mode(triage_consumer_t *c)
 {
         if (!c->bulk_lag)
                 return 0;
         int was = c->bulk;
+        /* Those of the last fetch: the first batches of a backlog are
+         * stored in bulk too, before the periodic refresh has run. */
+        cached_watermarks(c);
         int64_t lag = triage_partitions_lag(c->parts);
         int64_t now = ql_util_mono_ms();
         if (!c->bulk && lag >= c->bulk_lag) {
@@ -213,9 +235,7 @@ static int choose_mode(triage_consumer_t *c)
                         "cases are derived from the queue once caught up",
                         lag, c->bulk_lag);
         } else if (c->bulk) {
-                /* In hand: the batch filling and the one being stored. */
-                int64_t in_hand = 2 * (int64_t)c->batch_size;
-                int caught_up = lag < c->bulk_lag / 2 && lag <= in_hand;
+                int caught_up = triage_partitions_ahead(c->parts) == 0;
                 if (lag >= c->bulk_lag / 2)
                         c->tail_since = 0;
                 else if (!c->tail_since)
@@ -351,28 +371,7 @@ static void take(triage_consumer_t *c, rd_kafka_message_t *m)
         }
 }
 
-/* Lag figures from the watermarks librdkafka keeps from its fetches. */
-static void cached_watermarks(triage_consumer_t *c)
-{
-        size_t n = triage_partitions_count(c->parts);
-        for (size_t i = 0; i < n; i++) {
-                triage_partition_t p;
-                if (triage_partitions_at(c->parts, i, &p))
-                        break;
-                int64_t lo = -1, hi = -1;
-                if (rd_kafka_get_watermark_offsets(c->rk, c->topic, p.partition,
-                                                   &lo, &hi) ==
-                        RD_KAFKA_RESP_ERR_NO_ERROR &&
-                    hi >= 0)
-                        triage_partitions_set_watermarks(c->parts, p.partition,
-                                                         lo, hi);
-        }
-}
-
-/* Ask the brokers for every held partition's end offset, all partitions in
- * one round (ListOffsets with the "latest" timestamp), for the last word
- * before --idle-exit.  0 when every answer came. */
-static int fresh_watermarks(triage_consumer_t *c)
+int consumer_fresh_watermarks(triage_consumer_t *c)
 {
         rd_kafka_topic_partition_list_t *l = consumer_held_list(c);
         if (!l)
@@ -510,8 +509,10 @@ static void periodic(triage_consumer_t *c, int64_t now)
         if (now >= c->next_watermarks) {
                 cached_watermarks(c);
                 c->next_watermarks = now + 1000;
-                if (c->bulk)
-                        (void)choose_mode(c); /* caught up, no batch after */
+                /* Caught up with no batch to come.  A batch filling is
+                 * submitted in bulk mode, and its submission decides. */
+                if (c->bulk && !triage_batch_pending(c->batch))
+                        (void)choose_mode(c);
                 check_quiet_partitions(c, now);
         }
         if (c->queued && !c->bulk && !c->resync &&
@@ -579,7 +580,8 @@ static int idle_done(triage_consumer_t *c, int64_t now)
          * say there is nothing left, so a record produced since the last
          * fetch cannot slip by. */
         cached_watermarks(c);
-        if (!triage_partitions_caught_up(c->parts) || fresh_watermarks(c) ||
+        if (!triage_partitions_caught_up(c->parts) ||
+            consumer_fresh_watermarks(c) ||
             !triage_partitions_caught_up(c->parts))
                 return 0;
         ql_info(c->lg,

@@ -67,11 +67,12 @@ rd_kafka_topic_partition_list_t *consumer_held_list(triage_consumer_t *c)
 
 /* The fetcher is about to be sent to the offsets in l (positions of held,
  * loaded partitions).  Ask the brokers where each partition's log starts
- * now; where that is past the position (nothing stored counts as 0), the
- * records between expired before they were stored: the gap goes into the
- * filling batch, and the position and l's offset move to the log start, so
- * nothing below it can arrive afterwards.  Without an answer nothing
- * changes: a gap then shows when the first record beyond it arrives. */
+ * now (its low watermark, kept for the lag); where that is past the position
+ * (nothing stored counts as 0), the records between expired before they were
+ * stored: the gap goes into the filling batch, and the position and l's offset
+ * move to the log start, so nothing below it can arrive afterwards.  Without an
+ * answer nothing changes: a gap then shows when the first record beyond it
+ * arrives. */
 static void check_log_starts(triage_consumer_t *c,
                              rd_kafka_topic_partition_list_t *l)
 {
@@ -93,10 +94,16 @@ static void check_log_starts(triage_consumer_t *c,
         for (int i = 0; i < q->cnt; i++) {
                 triage_partition_t p;
                 int64_t lo = q->elems[i].offset;
-                if (q->elems[i].err || lo <= 0 ||
+                if (q->elems[i].err || lo < 0 ||
                     triage_partitions_find(c->parts, q->elems[i].partition,
                                            &p) ||
                     !p.loaded)
+                        continue;
+                /* The low watermark: the lag of a partition with nothing
+                 * stored counts from it. */
+                triage_partitions_set_watermarks(c->parts, p.partition, lo,
+                                                 p.high);
+                if (!lo)
                         continue;
                 int64_t due = p.position >= 0 ? p.position : 0;
                 if (lo <= due)
@@ -258,6 +265,10 @@ void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                         list->elems[i].offset = p.position;
                         }
                         check_log_starts(c, list);
+                        /* The lag before the first fetch answers: the first
+                         * batch of a backlog is stored in bulk too. */
+                        if (c->bulk_lag)
+                                (void)consumer_fresh_watermarks(c);
                 }
                 for (int i = 0; i < list->cnt; i++) {
                         triage_partition_t p = {.stored = TRIAGE_OFFSET_NONE};

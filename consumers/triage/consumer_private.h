@@ -129,5 +129,10 @@ void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
 int consumer_drain(triage_consumer_t *c, int revoking);
 /* Store everything taken so far, now.  0 when all of it committed. */
 int consumer_flush_now(triage_consumer_t *c, int revoking);
+/* Ask the brokers for every held partition's end offset, all partitions in
+ * one round (ListOffsets with the "latest" timestamp): the last word before
+ * --idle-exit, and the lag of a new assignment before its first fetch.  0
+ * when every answer came. */
+int consumer_fresh_watermarks(triage_consumer_t *c);
 
 #endif

@@ -237,6 +237,22 @@ int64_t triage_partitions_lag(triage_partitions_t *t)
         return sum;
 }
 
+int64_t triage_partitions_ahead(triage_partitions_t *t)
+{
+        int64_t sum = 0;
+        pthread_mutex_lock(&t->lock);
+        for (size_t i = 0; i < t->n && sum >= 0; i++) {
+                const triage_partition_t *p = &t->v[i];
+                int64_t from = p->position >= 0 ? p->position : p->low;
+                if (!p->loaded || p->high < 0 || from < 0)
+                        sum = -1;
+                else if (p->high > from)
+                        sum += p->high - from;
+        }
+        pthread_mutex_unlock(&t->lock);
+        return sum;
+}
+
 void triage_partitions_emit_help(ql_metrics_emit_fn emit, void *emit_ctx)
 {
         emit(emit_ctx, "# HELP ql_triage_lag Records on the partition not yet "

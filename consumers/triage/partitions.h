@@ -97,6 +97,11 @@ void triage_partitions_set_watermarks(triage_partitions_t *t, int32_t partition,
 int triage_partitions_caught_up(triage_partitions_t *t);
 /* Sum of the known lags (high - stored; nothing stored counts from low). */
 int64_t triage_partitions_lag(triage_partitions_t *t);
+/* Records on the held partitions beyond those taken into batches, as far
+ * as the high watermarks last seen tell (high - position; nothing taken
+ * counts from low): 0 when everything known is in hand.  -1 if that is
+ * not known of some partition (offsets not loaded, no watermark yet). */
+int64_t triage_partitions_ahead(triage_partitions_t *t);
 
 /* The ql_triage_lag gauge family in Prometheus text: its HELP and TYPE
  * lines once, then one series per partition held, from every consumer of
