@@ -294,7 +294,12 @@ static void test_partitions(void **state)
         int32_t ids[] = {0, 4};
         assert_int_equal(triage_partitions_assign(t, ids, 2), 0);
         int64_t stored = 42, expected = 42;
-        /* Not loaded yet: nothing is taken. */
+        /* Not loaded yet: nothing is taken, nothing known ahead. */
+        triage_partitions_set_watermarks(t, 0, 0, 10);
+        triage_partitions_set_watermarks(t, 4, 0, 10);
+        assert_int_equal(triage_partitions_ahead(t), -1);
+        triage_partitions_set_watermarks(t, 0, -1, -1);
+        triage_partitions_set_watermarks(t, 4, -1, -1);
         assert_int_equal(triage_partitions_accept(t, 0, 0, &stored, &expected),
                          0);
         assert_int_equal(triage_partitions_all_loaded(t), -1);
@@ -324,10 +329,17 @@ static void test_partitions(void **state)
 
         /* Not caught up while a watermark is unknown. */
         assert_int_equal(triage_partitions_caught_up(t), 0);
+        assert_int_equal(triage_partitions_ahead(t), -1);
         triage_partitions_set_watermarks(t, 0, 0, 102);
+        assert_int_equal(triage_partitions_ahead(t), -1);
         triage_partitions_set_watermarks(t, 4, 3, 4);
         assert_int_equal(triage_partitions_caught_up(t), 0);
         assert_int_equal(triage_partitions_lag(t), 2 + 1);
+        /* All of it taken, none of it stored: nothing ahead. */
+        assert_int_equal(triage_partitions_ahead(t), 0);
+        triage_partitions_set_watermarks(t, 0, 0, 105);
+        assert_int_equal(triage_partitions_ahead(t), 3);
+        triage_partitions_set_watermarks(t, 0, 0, 102);
 
         /* A batch handed to the writer: the next one starts at its end,
          * while the stored offset waits for the commit. */
