@@ -29,8 +29,8 @@
 #define PROGRESS_MS      10000
 #define PING_MS          5000
 #define PREFETCH_KB      12288 /* queued.max.messages.kbytes, split by --workers */
-#define FETCH_BYTES      1048576L /* fetch.max.bytes: one answer's bound */
-#define LOG_START_MS     5000     /* asking the brokers for the log starts */
+#define FETCH_BYTES      524288L /* fetch.max.bytes: one answer's bound */
+#define LOG_START_MS     5000    /* asking the brokers for the log starts */
 #define QUIET_MS         2000  /* no record for this long: the queue is empty */
 #define RETRY_EVERY_MS   5000  /* failed derivations: look for due ones */
 #define RETRY_OVERDUE_MS 60000 /* ...between batches when never idle */

@@ -79,24 +79,36 @@ static rd_kafka_t *make_consumer(triage_consumer_t *c,
          * checked before a fetch, and a fetch answer (one per broker, in
          * flight while the queue fills) may carry up to fetch.max.bytes,
          * 50 MB by librdkafka's default: on a backlog of large message sets
-         * over 128 partitions, a replay's peak RSS reached 191 MB,
-         * 91 MB with 2 MB answers and 55 MB with 1 MB ones (1 MB, or
-         * message.max.bytes if larger, still holds over a thousand
-         * records). */
+         * over 128 partitions, a replay of a million records peaked at
+         * 191 MB, 91 MB with 2 MB answers, 66-72 MB with 1 MB ones and
+         * 57 MB with 512 KB ones, at the same rate (an answer holds at
+         * least one whole message set, so a larger set still comes). */
         char kbytes[16];
         snprintf(kbytes, sizeof(kbytes), "%d", PREFETCH_KB / members(cfg));
-        /* librdkafka refuses a fetch.max.bytes below message.max.bytes,
-         * which an operator may raise in [kafka] for the dead-letter
-         * producer. */
+        /* librdkafka refuses a fetch.max.bytes below message.max.bytes
+         * (librdkafka's default: 1,000,000), which this consumer needs only
+         * for its own requests, all small: unless [kafka] sets it, it is
+         * the answers' bound.  An operator may raise it in [kafka] for the
+         * dead-letter producer, and the answers' bound follows. */
         char fetch[32], mmb[32];
         size_t mmb_size = sizeof(mmb);
         long fetch_bytes = FETCH_BYTES;
-        if (rd_kafka_conf_get(conf, "message.max.bytes", mmb, &mmb_size) ==
+        if (operator_set(cfg, "message.max.bytes") &&
+            rd_kafka_conf_get(conf, "message.max.bytes", mmb, &mmb_size) ==
                 RD_KAFKA_CONF_OK &&
             atol(mmb) > fetch_bytes)
                 fetch_bytes = atol(mmb);
         snprintf(fetch, sizeof(fetch), "%ld", fetch_bytes);
+        char own_fetch[32];
+        size_t own_size = sizeof(own_fetch);
+        const char *mmb_default = fetch;
+        if (operator_set(cfg, "fetch.max.bytes") &&
+            rd_kafka_conf_get(conf, "fetch.max.bytes", own_fetch, &own_size) ==
+                RD_KAFKA_CONF_OK &&
+            atol(own_fetch) < fetch_bytes)
+                mmb_default = own_fetch; /* the operator's, smaller */
         const char *defaults[][2] = {
+            {"message.max.bytes", mmb_default},
             {"queued.max.messages.kbytes", kbytes},
             {"queued.min.messages", "10000000"}, /* librdkafka's maximum */
             {"fetch.max.bytes", fetch},

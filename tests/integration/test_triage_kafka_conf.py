@@ -1,9 +1,10 @@
 """ql-triage's consumer defaults give way to what the operator writes in
-[kafka]: its bound on a fetch answer (fetch.max.bytes, 1 MB) follows a
+[kafka]: its bound on a fetch answer (fetch.max.bytes, 512 KB) follows a
 message.max.bytes raised above it (librdkafka refuses a fetch.max.bytes
 below message.max.bytes, and the [kafka] section is shared with the
 dead-letter producer), and a fetch.max.bytes the operator sets is taken as
-it is.  Each run stores the records it is given.
+it is, larger or smaller than librdkafka's default message.max.bytes
+(1,000,000).  Each run stores the records it is given.
 """
 import os
 
@@ -32,6 +33,10 @@ def main():
         run(env, "own", "fetch.max.bytes = 3000000\n", docs[20:])
         if pg.count() != 40:
             fail("fetch.max.bytes 3,000,000: %d rows stored, want 40" % pg.count())
+        more = [T.make_doc(i) for i in range(40, 60)]
+        run(env, "small", "fetch.max.bytes = 300000\n", more)
+        if pg.count() != 60:
+            fail("fetch.max.bytes 300,000: %d rows stored, want 60" % pg.count())
     ok("[kafka] message.max.bytes and fetch.max.bytes are honoured")
 
 
