@@ -243,6 +243,8 @@ static int choose_mode(triage_consumer_t *c)
                 if (caught_up ||
                     (c->tail_since && now - c->tail_since >= BULK_TAIL_MS)) {
                         c->bulk = 0;
+                        if (!c->bulk_done && c->deriving)
+                                atomic_fetch_add(c->deriving, 1);
                         c->bulk_done = 1;
                         /* The batch in the writer first (the drain looks
                          * when none is pending, or after this long). */
@@ -472,14 +474,33 @@ static void drain_queue(triage_consumer_t *c, int64_t now)
         if (d.empty) {
                 /* Said after every bulk phase (the batches after it may
                  * have derived the queue already) and whenever a drain
-                 * derived something (a queue left by a crash). */
-                if (c->drained || d.failed || c->bulk_done)
+                 * derived something (a queue left by a crash).  The queue
+                 * is this member's view: enterprises another member is
+                 * deriving are skipped, so with several members the line
+                 * says how many of them are still at it. */
+                double secs =
+                    (double)(ql_util_mono_ms() - c->drain_started) / 1000.0;
+                int others = -1;
+                if (c->bulk_done && c->deriving)
+                        others = atomic_fetch_sub(c->deriving, 1) - 1;
+                if (others > 0)
+                        ql_info(c->lg,
+                                "derivation queue drained: %zu enterprises "
+                                "in %.1f s; %d other member%s still "
+                                "deriving",
+                                c->drained, secs, others,
+                                others == 1 ? "" : "s");
+                else if (others == 0)
+                        ql_info(c->lg,
+                                "derivation queue drained: %zu enterprises "
+                                "in %.1f s; no member of this process is "
+                                "deriving",
+                                c->drained, secs);
+                else if (c->drained || d.failed || c->bulk_done)
                         ql_info(c->lg,
                                 "derivation queue drained: %zu enterprises "
                                 "in %.1f s",
-                                c->drained,
-                                (double)(ql_util_mono_ms() - c->drain_started) /
-                                    1000.0);
+                                c->drained, secs);
                 c->queued = 0;
                 c->bulk_done = 0;
                 c->drained = 0;

@@ -35,6 +35,7 @@
 #define TRIAGE_CONSUMER_H
 
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,11 @@ typedef struct {
         const volatile sig_atomic_t *run; /* main clears it to stop */
         int lead; /* the process's first member: it retries failed case
                    * derivations when idle */
+        /* Shared by the process's members: how many have a bulk phase
+         * whose queue they have not finished deriving, for the log line
+         * that says when the last of them is done.  NULL: this member
+         * alone. */
+        atomic_int *deriving;
 } triage_consumer_opts_t;
 
 /* Connect to PostgreSQL (retrying until *run is cleared), create the

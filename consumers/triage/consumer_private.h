@@ -86,6 +86,7 @@ struct triage_consumer_s {
         int64_t next_drain;
         int64_t drain_started; /* ms: first chunk of this drain, 0: none */
         size_t drained;        /* enterprises derived by this drain */
+        atomic_int *deriving;  /* opts: members with bulk_done, NULL */
 
         atomic_int kafka_ok, pg_ok;
         triage_totals_t totals;

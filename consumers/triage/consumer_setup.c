@@ -227,6 +227,7 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
         c->codec = opts->codec;
         c->run = opts->run;
         c->lead = opts->lead;
+        c->deriving = opts->deriving;
         pthread_mutex_init(&c->expired_lock, NULL);
         atomic_init(&c->uscc_mode, (int)cfg->base.uscc_check);
         atomic_init(&c->recategorize, 0);

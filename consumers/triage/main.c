@@ -114,6 +114,7 @@ typedef struct {
 typedef struct {
         lane_t *v;
         int n;
+        atomic_int deriving; /* triage_consumer_opts_t */
 } lanes_t;
 
 static void *lane_main(void *arg)
@@ -224,6 +225,7 @@ static int start_lanes(const triage_config_t *cfg, const triage_pgconn_t *pg,
                     .pg = pg,
                     .run = &run,
                     .lead = i == 0,
+                    .deriving = &ls->deriving,
                 };
                 if (!(l->c = triage_consumer_new(&opts, err, sizeof(err)))) {
                         ql_error(l->lg, "%s", err);
@@ -324,7 +326,8 @@ int main(int argc, char **argv)
         int status = 1;
         ql_codec_t *codec = NULL;
         ql_metrics_t *metrics = NULL;
-        lanes_t lanes = {NULL, 0};
+        lanes_t lanes = {.v = NULL, .n = 0};
+        atomic_init(&lanes.deriving, 0);
 
         if (cfg.redrive) {
                 long n = triage_redrive(&cfg, pg, lg, err, sizeof(err));

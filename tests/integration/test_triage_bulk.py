@@ -28,7 +28,8 @@ def drained(text):
     """Every member that entered bulk mode has drained the queue since it
     left it.  One member's drain skips the enterprises another member is
     deriving (SKIP LOCKED) and may say "drained" while the other is still at
-    work; the queue is empty once each has said so."""
+    work; the queue is empty once each has said so (the last to finish says
+    that no member of the process is deriving: checked in main)."""
     members = set(re.findall(r'prog=(ql-triage/\d+) msg="bulk mode: lag', text))
     if not members:
         return False
@@ -72,6 +73,16 @@ def main():
             fail("bulk mode was not entered:\n" + log[-3000:])
         if pg.count("ql.triage_pending", "credit_code <> '%s'" % failing):
             fail("results of healthy enterprises left queued")
+        # The last member to finish says that none is deriving any more;
+        # one that finishes first, how many others still are.
+        said = re.findall(r'msg="derivation queue drained: \d+ enterprises in [\d.]+ s;'
+                          r' ([^"]*)"', log)
+        if not said or said[-1] != "no member of this process is deriving":
+            fail("the last drain does not say that no member is deriving: %s\n%s"
+                 % (said, log[-3000:]))
+        if any(x not in ("no member of this process is deriving",
+                         "1 other member still deriving") for x in said):
+            fail("a drain line counts the members wrongly: %s" % said)
         if not pg.count("ql.triage_pending", "credit_code = '%s'" % failing):
             fail("the failing enterprise's results are not queued any more")
         rows = pg.sql("SELECT attempts FROM ql.derivation_failure "
