@@ -42,6 +42,8 @@ need(s["ql-roles"]["depends_on"]["postgres"]["condition"] == "service_healthy", 
 need(s["ql-migrate"]["depends_on"]["ql-roles"]["condition"] == "service_completed_successfully", "migrations wait for the roles")
 need(s["ql-triage"]["depends_on"]["ql-migrate"]["condition"] == "service_completed_successfully", "triage waits for the migrations")
 need("user=qingling_triage" in s["ql-triage"]["environment"]["QL_PG"], "triage runs as its own role")
+need(str(s["ql-triage"]["environment"].get("QL_WORKERS")) == "0",
+     "the triage runs its default members (QL_WORKERS 0: one per core)")
 need("--migrate-only" in s["ql-migrate"]["command"], "ql-migrate applies migrations")
 need("user=qingling_owner" in s["ql-migrate"]["environment"]["QL_PG"], "migrations run as the schema owner")
 need(s["postgres"]["environment"]["POSTGRES_USER"] not in ("qingling_owner",), "the schema owner is not the cluster's superuser")
