@@ -229,6 +229,10 @@ static int choose_mode(triage_consumer_t *c)
         if (!c->bulk && lag >= c->bulk_lag) {
                 c->bulk = 1;
                 c->tail_since = 0;
+                if (!c->counted && c->deriving) {
+                        atomic_fetch_add(c->deriving, 1);
+                        c->counted = 1;
+                }
                 ql_info(c->lg,
                         "bulk mode: lag %" PRId64 " records >= %" PRId64
                         ": batches register their enterprises only; the "
@@ -243,8 +247,6 @@ static int choose_mode(triage_consumer_t *c)
                 if (caught_up ||
                     (c->tail_since && now - c->tail_since >= BULK_TAIL_MS)) {
                         c->bulk = 0;
-                        if (!c->bulk_done && c->deriving)
-                                atomic_fetch_add(c->deriving, 1);
                         c->bulk_done = 1;
                         /* The batch in the writer first (the drain looks
                          * when none is pending, or after this long). */
@@ -476,25 +478,28 @@ static void drain_queue(triage_consumer_t *c, int64_t now)
                  * have derived the queue already) and whenever a drain
                  * derived something (a queue left by a crash).  The queue
                  * is this member's view: enterprises another member is
-                 * deriving are skipped, so with several members the line
+                 * deriving are skipped, and a member still in bulk mode
+                 * adds to the queue, so with several members the line
                  * says how many of them are still at it. */
                 double secs =
                     (double)(ql_util_mono_ms() - c->drain_started) / 1000.0;
                 int others = -1;
-                if (c->bulk_done && c->deriving)
+                if (c->bulk_done && c->counted) {
                         others = atomic_fetch_sub(c->deriving, 1) - 1;
+                        c->counted = 0;
+                }
                 if (others > 0)
                         ql_info(c->lg,
                                 "derivation queue drained: %zu enterprises "
                                 "in %.1f s; %d other member%s still "
-                                "deriving",
+                                "storing in bulk or deriving",
                                 c->drained, secs, others,
                                 others == 1 ? "" : "s");
                 else if (others == 0)
                         ql_info(c->lg,
                                 "derivation queue drained: %zu enterprises "
-                                "in %.1f s; no member of this process is "
-                                "deriving",
+                                "in %.1f s; no member of this process has "
+                                "more to derive",
                                 c->drained, secs);
                 else if (c->drained || d.failed || c->bulk_done)
                         ql_info(c->lg,
@@ -587,15 +592,21 @@ static void periodic(triage_consumer_t *c, int64_t now)
         }
 }
 
+/* 1 while --idle-exit is satisfied: the brokers are asked at most once a
+ * second, the answer holds until something happens. */
 static int idle_done(triage_consumer_t *c, int64_t now)
 {
-        if (!c->idle_exit || !c->assigned || c->resync || c->queued ||
-            triage_batch_pending(c->batch) || triage_writer_busy(c->writer) ||
+        if (!c->idle_exit || !c->assigned || c->rebalancing || c->resync ||
+            c->queued || triage_batch_pending(c->batch) ||
+            triage_writer_busy(c->writer) ||
             !triage_store_connected(c->store) ||
             triage_partitions_all_loaded(c->parts) ||
-            now - c->last_activity < (int64_t)c->idle_exit * 1000 ||
-            now < c->next_idle_check)
+            now - c->last_activity < (int64_t)c->idle_exit * 1000) {
+                c->idle_ok = 0;
                 return 0;
+        }
+        if (now < c->next_idle_check)
+                return c->idle_ok;
         c->next_idle_check = now + 1000;
         /* The fetcher's figures first; the brokers' word only when those
          * say there is nothing left, so a record produced since the last
@@ -603,12 +614,16 @@ static int idle_done(triage_consumer_t *c, int64_t now)
         cached_watermarks(c);
         if (!triage_partitions_caught_up(c->parts) ||
             consumer_fresh_watermarks(c) ||
-            !triage_partitions_caught_up(c->parts))
+            !triage_partitions_caught_up(c->parts)) {
+                c->idle_ok = 0;
                 return 0;
-        ql_info(c->lg,
-                "caught up: %zu partitions stored up to their high "
-                "watermarks, idle for %d s",
-                triage_partitions_count(c->parts), c->idle_exit);
+        }
+        if (!c->idle_ok)
+                ql_info(c->lg,
+                        "caught up: %zu partitions stored up to their high "
+                        "watermarks, idle for %d s",
+                        triage_partitions_count(c->parts), c->idle_exit);
+        c->idle_ok = 1;
         return 1;
 }
 

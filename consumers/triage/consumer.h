@@ -70,10 +70,14 @@ triage_consumer_t *triage_consumer_new(const triage_consumer_opts_t *opts,
                                        char *errstr, size_t errstr_size);
 
 /* One turn: poll Kafka (at most ~100 ms), flush the batch when due, keep
- * the connections alive, update lag and progress.  Returns 1 when
- * --idle-exit is satisfied: the group assignment happened, every partition
- * held is stored up to its high watermark, nothing arrived for idle_exit
- * seconds.  Otherwise 0. */
+ * the connections alive, update lag and progress.  Returns 1 while
+ * --idle-exit is satisfied: the group assignment happened and no rebalance
+ * is under way (between a revocation and the next assignment a member
+ * holds nothing, which is not being caught up), every partition held is
+ * stored up to its high watermark, nothing arrived for idle_exit seconds.
+ * Otherwise 0.  A member that is satisfied stays in the group: leaving
+ * would hand its partitions round while the others still work; main()
+ * stops the members together once all are. */
 int triage_consumer_step(triage_consumer_t *c);
 
 /* Apply settings SIGHUP may change (the credit code check); recategorize:

@@ -318,6 +318,7 @@ void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 }
                 atomic_store(&c->kafka_ok, 1);
                 c->assigned = 1;
+                c->rebalancing = 0;
                 c->last_activity = ql_util_mono_ms();
                 return;
         }
@@ -333,6 +334,9 @@ void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                 triage_batch_reset(c->batch);
         }
         c->resync = 0;
+        /* Holding nothing until the next assignment is not being caught
+         * up: --idle-exit waits for it. */
+        c->rebalancing = 1;
         triage_partitions_assign(c->parts, NULL, 0);
         rd_kafka_assign(rk, NULL);
 }

@@ -62,6 +62,9 @@ struct triage_consumer_s {
 
         int64_t batch_started; /* ms; valid while the batch is not empty */
         int assigned;          /* a group assignment happened */
+        int rebalancing;       /* revoked; the next assignment not yet
+                                * come (holds nothing meanwhile) */
+        int idle_ok;           /* --idle-exit satisfied at the last look */
         int64_t last_activity; /* ms: a record or an assignment */
         int64_t next_idle_check;
 
@@ -86,7 +89,8 @@ struct triage_consumer_s {
         int64_t next_drain;
         int64_t drain_started; /* ms: first chunk of this drain, 0: none */
         size_t drained;        /* enterprises derived by this drain */
-        atomic_int *deriving;  /* opts: members with bulk_done, NULL */
+        atomic_int *deriving;  /* opts: members counted there, NULL */
+        int counted;           /* this member is counted in *deriving */
 
         atomic_int kafka_ok, pg_ok;
         triage_totals_t totals;

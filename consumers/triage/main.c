@@ -104,24 +104,45 @@ static int migrate(const triage_config_t *cfg, const triage_pgconn_t *pg,
 
 /* The group members of this process (--workers), each stepped by its own
  * thread. */
+typedef struct lanes_s lanes_t;
+
 typedef struct {
         triage_consumer_t *c;
         ql_log_t *lg; /* its own "ql-triage/N" with several workers */
         pthread_t thread;
         int started;
+        atomic_int idle; /* --idle-exit satisfied at its last turn */
+        lanes_t *all;
 } lane_t;
 
-typedef struct {
+struct lanes_s {
         lane_t *v;
         int n;
         atomic_int deriving; /* triage_consumer_opts_t */
-} lanes_t;
+        atomic_int finish;   /* every member was idle at once: stop */
+};
 
+static int all_idle(lanes_t *ls)
+{
+        for (int i = 0; i < ls->n; i++)
+                if (!atomic_load(&ls->v[i].idle))
+                        return 0;
+        return 1;
+}
+
+/* --idle-exit: a member that has caught up goes on polling (it stays in
+ * the group, so that its partitions are not handed round to the others
+ * while they still work) until every member is caught up; then all stop
+ * together. */
 static void *lane_main(void *arg)
 {
         lane_t *l = arg;
-        while (run && !triage_consumer_step(l->c))
-                ;
+        while (run && !atomic_load(&l->all->finish)) {
+                int idle = triage_consumer_step(l->c);
+                atomic_store(&l->idle, idle);
+                if (idle && all_idle(l->all))
+                        atomic_store(&l->all->finish, 1);
+        }
         ql_info(l->lg, "stopping: finishing the batch in flight, leaving the "
                        "group");
         triage_consumer_close(l->c);
@@ -204,6 +225,11 @@ static int start_lanes(const triage_config_t *cfg, const triage_pgconn_t *pg,
                        ql_log_t *lg, ql_metrics_t *metrics,
                        const ql_codec_t *codec, lanes_t *ls)
 {
+        /* Every lane's state first: a running member reads the others'. */
+        for (int i = 0; i < ls->n; i++) {
+                atomic_init(&ls->v[i].idle, 0);
+                ls->v[i].all = ls;
+        }
         for (int i = 0; i < ls->n; i++) {
                 lane_t *l = &ls->v[i];
                 char name[32], err[1024];
@@ -328,6 +354,7 @@ int main(int argc, char **argv)
         ql_metrics_t *metrics = NULL;
         lanes_t lanes = {.v = NULL, .n = 0};
         atomic_init(&lanes.deriving, 0);
+        atomic_init(&lanes.finish, 0);
 
         if (cfg.redrive) {
                 long n = triage_redrive(&cfg, pg, lg, err, sizeof(err));

@@ -52,7 +52,8 @@ static const ql_setting_t settings[] = {
      "enterprises registered and derive the cases once caught up (0: "
      "never)"},
     {"idle_exit", NULL, QL_SETTING_INT, OFF(idle_exit), "0", 0, 0, 86400,
-     "SECONDS", "exit 0 once caught up and idle this long (0: never)"},
+     "SECONDS",
+     "exit 0 once every member is caught up and idle this long (0: never)"},
     {"migrate_only", NULL, QL_SETTING_FLAG, OFF(migrate_only), "0", 0, 0, 0,
      NULL, "apply the database migrations and exit"},
     {"redrive", NULL, QL_SETTING_FLAG, OFF(redrive), "0", 0, 0, 0, NULL,
