@@ -245,7 +245,14 @@ void consumer_on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                                 ids[n++] = list->elems[i].partition;
                 c->resync = 0;
                 if (triage_partitions_assign(c->parts, ids, n)) {
-                        /* Out of memory: hold nothing. */
+                        /* Out of memory: hold nothing, and do not count
+                         * as caught up (rebalancing stays set): partitions
+                         * were given that nobody reads. */
+                        ql_error(c->lg,
+                                 "out of memory: the %zu partitions "
+                                 "assigned are not read until the "
+                                 "next assignment",
+                                 n);
                         rd_kafka_assign(rk, NULL);
                         return;
                 }

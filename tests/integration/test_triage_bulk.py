@@ -74,11 +74,12 @@ def main():
         if pg.count("ql.triage_pending", "credit_code <> '%s'" % failing):
             fail("results of healthy enterprises left queued")
         # The last member to finish says that none has more to derive; one
-        # that finishes first, how many others still store or derive.
+        # that finishes first, how many others still store or derive (two
+        # finishing at once may write their lines in either order).
         said = re.findall(r'msg="derivation queue drained: \d+ enterprises in [\d.]+ s;'
                           r' ([^"]*)"', log)
-        if not said or said[-1] != "no member of this process has more to derive":
-            fail("the last drain does not say that no member has more to derive: %s\n%s"
+        if "no member of this process has more to derive" not in said[-2:]:
+            fail("no drain says that no member has more to derive: %s\n%s"
                  % (said, log[-3000:]))
         if any(x not in ("no member of this process has more to derive",
                          "1 other member still storing in bulk or deriving") for x in said):
