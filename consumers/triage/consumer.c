@@ -488,24 +488,21 @@ static void drain_queue(triage_consumer_t *c, int64_t now)
                         others = atomic_fetch_sub(c->deriving, 1) - 1;
                         c->counted = 0;
                 }
+                char others_say[80] = "";
                 if (others > 0)
+                        snprintf(others_say, sizeof(others_say),
+                                 "; %d other member%s still storing in bulk "
+                                 "or deriving",
+                                 others, others == 1 ? "" : "s");
+                else if (!others)
+                        snprintf(others_say, sizeof(others_say),
+                                 "; no member of this process has more to "
+                                 "derive");
+                if (c->drained || d.failed || c->bulk_done)
                         ql_info(c->lg,
                                 "derivation queue drained: %zu enterprises "
-                                "in %.1f s; %d other member%s still "
-                                "storing in bulk or deriving",
-                                c->drained, secs, others,
-                                others == 1 ? "" : "s");
-                else if (others == 0)
-                        ql_info(c->lg,
-                                "derivation queue drained: %zu enterprises "
-                                "in %.1f s; no member of this process has "
-                                "more to derive",
-                                c->drained, secs);
-                else if (c->drained || d.failed || c->bulk_done)
-                        ql_info(c->lg,
-                                "derivation queue drained: %zu enterprises "
-                                "in %.1f s",
-                                c->drained, secs);
+                                "in %.1f s%s",
+                                c->drained, secs, others_say);
                 c->queued = 0;
                 c->bulk_done = 0;
                 c->drained = 0;

@@ -56,10 +56,9 @@ typedef struct {
         const volatile sig_atomic_t *run; /* main clears it to stop */
         int lead; /* the process's first member: it retries failed case
                    * derivations when idle */
-        /* Shared by the process's members: how many have a bulk phase
-         * whose queue they have not finished deriving, for the log line
-         * that says when the last of them is done.  NULL: this member
-         * alone. */
+        /* Shared by the process's members: how many are in bulk mode or
+         * deriving the queue it left, for the log line that says when the
+         * last of them is done.  NULL: this member alone. */
         atomic_int *deriving;
 } triage_consumer_opts_t;
 

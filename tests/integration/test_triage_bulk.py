@@ -29,7 +29,7 @@ def drained(text):
     left it.  One member's drain skips the enterprises another member is
     deriving (SKIP LOCKED) and may say "drained" while the other is still at
     work; the queue is empty once each has said so (the last to finish says
-    that no member of the process is deriving: checked in main)."""
+    that no member of the process has more to derive: checked in main)."""
     members = set(re.findall(r'prog=(ql-triage/\d+) msg="bulk mode: lag', text))
     if not members:
         return False

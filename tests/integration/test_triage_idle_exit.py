@@ -12,7 +12,7 @@ first left the group while the other still stored).
 """
 import re
 
-from qltest import pg, triage as T
+from qltest import broker, pg, triage as T
 from qltest.report import fail, ok
 
 BUSY, IDLE = 1000, 5
@@ -28,23 +28,12 @@ def main():
         pg.sql("CREATE TRIGGER qltest_slow BEFORE INSERT ON ql.inspection_result "
                "FOR EACH ROW EXECUTE FUNCTION public.qltest_slow()")
 
-        from confluent_kafka import Producer
-        p = Producer({"bootstrap.servers": env.brokers, "enable.idempotence": True,
-                      "linger.ms": 5})
-        failed = []
-
-        def report(err, msg):
-            if err:
-                failed.append(err)
-        for i in range(BUSY + IDLE):
-            d = T.make_doc(i, code=T.credit_code(700 + i % 30),
+        docs = [T.make_doc(i, code=T.credit_code(700 + i % 30),
                            verdict="NONCONFORMING" if i % 7 == 0 else "CONFORMING")
-            p.produce(T.TOPIC, key=d["result_id"].encode(), value=T.encode(d),
-                      partition=1 if i < BUSY else 0, on_delivery=report)
-            p.poll(0)
-        if p.flush(30) or failed:
-            fail("produce failed: %s" % failed[:3])
-        del p  # closed now, not when the broker has gone
+                for i in range(BUSY + IDLE)]
+        msgs = [(d["result_id"].encode(), T.encode(d)) for d in docs]
+        broker.produce(env.brokers, msgs[:BUSY], partition=1)
+        broker.produce(env.brokers, msgs[BUSY:], partition=0)
 
         t = env.triage("--workers", "2", "--idle-exit", "1", "--batch-size", "40",
                        "--batch-ms", "50")

@@ -90,9 +90,9 @@ def consume_all(brokers, topic, expect=None, timeout=20.0):
     return out
 
 
-def produce(brokers, messages, topic=TOPIC):
-    """Produce [(key bytes, value bytes)] idempotently; all acknowledged,
-    or RuntimeError."""
+def produce(brokers, messages, topic=TOPIC, partition=None):
+    """Produce [(key bytes, value bytes)] idempotently (onto one partition
+    when given, else by key); all acknowledged, or RuntimeError."""
     from confluent_kafka import Producer
     quiet = logging.getLogger("qltest.producer")  # retries are expected
     quiet.addHandler(logging.NullHandler())
@@ -107,7 +107,11 @@ def produce(brokers, messages, topic=TOPIC):
     for key, value in messages:
         while True:
             try:
-                p.produce(topic, value=value, key=key, on_delivery=report)
+                if partition is None:
+                    p.produce(topic, value=value, key=key, on_delivery=report)
+                else:
+                    p.produce(topic, value=value, key=key, partition=partition,
+                              on_delivery=report)
                 break
             except BufferError:
                 p.poll(0.1)
